@@ -1,0 +1,69 @@
+// swift-tools-version: 6.1
+// normd — a ZeroMQ sidecar that normalizes streams of feature vectors for ML trainers.
+//
+// Dependency direction (enforced by the target graph):
+//   normd → {ZeroMQ, WireFormat, NormConfig, Checkpoint, NpyFormat, BuiltinStages} → {Pipeline, StageKit} → NormCore
+// The core (NormCore, StageKit, Pipeline) imports neither Yams nor libzmq nor the file system.
+// `Plugins/` holds *stage* plugins (ordinary library targets with an explicit `path:`), not SwiftPM package plugins.
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "normd",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "normd", targets: ["normd"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+    ],
+    targets: [
+        // MARK: core — no I/O
+        .target(name: "NormCore", swiftSettings: strict),
+        .target(name: "StageKit", dependencies: ["NormCore"], swiftSettings: strict),
+        .target(name: "Pipeline", dependencies: ["NormCore", "StageKit"], swiftSettings: strict),
+
+        // MARK: built-in stages (stage plugins compiled in)
+        .target(name: "MinMax", dependencies: ["NormCore", "StageKit"], path: "Plugins/MinMax", swiftSettings: strict),
+        .target(name: "BatchNorm", dependencies: ["NormCore", "StageKit"], path: "Plugins/BatchNorm", swiftSettings: strict),
+        .target(name: "BatchRenorm", dependencies: ["NormCore", "StageKit", "BatchNorm"], path: "Plugins/BatchRenorm", swiftSettings: strict),
+        .target(name: "BuiltinStages", dependencies: ["StageKit", "MinMax", "BatchNorm", "BatchRenorm"], swiftSettings: strict),
+
+        // MARK: formats and adapters
+        .target(name: "NpyFormat", dependencies: ["NormCore"], swiftSettings: strict),
+        .target(name: "NormConfig", dependencies: ["NormCore", "StageKit", .product(name: "Yams", package: "Yams")], swiftSettings: strict),
+        .target(name: "Checkpoint", dependencies: ["NormCore", "StageKit"], swiftSettings: strict),
+        .target(name: "WireFormat", dependencies: ["NormCore", "NpyFormat"], swiftSettings: strict),
+        .systemLibrary(name: "CZeroMQ", path: "Sources/CZeroMQ"),
+        .target(name: "ZeroMQ", dependencies: ["CZeroMQ"], swiftSettings: strict),
+
+        // MARK: composition root
+        .executableTarget(
+            name: "normd",
+            dependencies: [
+                "NormCore", "StageKit", "Pipeline", "BuiltinStages", "NpyFormat", "NormConfig", "Checkpoint",
+                "WireFormat", "ZeroMQ",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+
+        // MARK: tests
+        .testTarget(name: "NormCoreTests", dependencies: ["NormCore", "StageKit"], swiftSettings: strict),
+        .testTarget(name: "StageTests", dependencies: ["NormCore", "StageKit", "MinMax", "BatchNorm", "BatchRenorm", "BuiltinStages"], swiftSettings: strict),
+        .testTarget(name: "NormConfigTests", dependencies: ["NormCore", "StageKit", "NormConfig", "BuiltinStages"], swiftSettings: strict),
+        .testTarget(name: "FormatTests", dependencies: ["NormCore", "StageKit", "NpyFormat", "Checkpoint", "WireFormat"], swiftSettings: strict),
+        .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"], swiftSettings: strict),
+        // Drive the built `normd` binary as a subprocess (and a Python client where a user would use one).
+        .testTarget(name: "EndToEndTests", dependencies: ["normd"], swiftSettings: strict),
+    ]
+)

@@ -1,0 +1,102 @@
+/// Per-feature mean and **biased** (÷N) variance of a set of rows, accumulated in Float64.
+///
+/// Computed two-pass with the correction term of Chan, Golub & LeVeque
+/// (`Σ(x−m)² − (Σ(x−m))²/n`), never as `E[x²] − E[x]²`: a feature around 1e4 with a spread of a few
+/// units would lose every significant digit to cancellation that way. The rows are walked in row order
+/// so each pass is a contiguous, vectorizable sweep over the features of one row.
+public struct ColumnMoments: Sendable, Equatable {
+    public var count: Int
+    public var mean: [Double]
+    /// Biased variance (divided by `count`), as Keras and PyTorch use for the output.
+    public var variance: [Double]
+
+    public init(count: Int, mean: [Double], variance: [Double]) {
+        self.count = count
+        self.mean = mean
+        self.variance = variance
+    }
+
+    /// Unbiased variance (divided by `count − 1`), what PyTorch stores in `running_var`.
+    /// With one row there is no spread to estimate; the biased value (0) is returned.
+    public var unbiasedVariance: [Double] {
+        guard count > 1 else { return variance }
+        let factor = Double(count) / Double(count - 1)
+        return variance.map { $0 * factor }
+    }
+
+    /// Moments of the rows `first, first + stride, first + 2·stride, …` (`count` of them) of `batch`.
+    ///
+    /// A stride of 1 gives the whole batch; a stride of `G` with `first = j` gives tf_keras' strided
+    /// ghost batch `j` (rows `j, j+G, j+2G, …`).
+    public init(of batch: FeatureBatch, firstRow first: Int = 0, rowStride stride: Int = 1, count: Int? = nil) {
+        let features = batch.features
+        let n = count ?? batch.rows
+        precondition(n > 0, "moments of zero rows are undefined")
+        precondition(first + (n - 1) * stride < batch.rows, "row selection exceeds the batch")
+        var sum = [Double](repeating: 0, count: features)
+        var squares = [Double](repeating: 0, count: features)
+        var residuals = [Double](repeating: 0, count: features)
+        batch.withUnsafeValues { values in
+            sum.withUnsafeMutableBufferPointer { sum in
+                for step in 0..<n {
+                    let base = (first + step * stride) * features
+                    for f in 0..<features { sum[f] += Double(values[base + f]) }
+                }
+                let scale = 1.0 / Double(n)
+                for f in 0..<features { sum[f] *= scale }
+            }
+            sum.withUnsafeBufferPointer { mean in
+                squares.withUnsafeMutableBufferPointer { squares in
+                    residuals.withUnsafeMutableBufferPointer { residuals in
+                        for step in 0..<n {
+                            let base = (first + step * stride) * features
+                            for f in 0..<features {
+                                let d = Double(values[base + f]) - mean[f]
+                                residuals[f] += d
+                                squares[f] += d * d
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let n64 = Double(n)
+        var variance = [Double](repeating: 0, count: features)
+        for f in 0..<features {
+            variance[f] = max(0, (squares[f] - residuals[f] * residuals[f] / n64) / n64)
+        }
+        self.init(count: n, mean: sum, variance: variance)
+    }
+
+    /// tf_keras ghost-batch moments: the batch of `N` rows is split into `N / virtualBatchSize`
+    /// strided ghost batches (ghost `j` = rows `j, j+G, j+2G, …`), each with its own moments.
+    public static func ghostBatches(of batch: FeatureBatch, virtualBatchSize: Int) -> [ColumnMoments] {
+        precondition(virtualBatchSize > 0 && batch.rows % virtualBatchSize == 0,
+                     "rows must be a multiple of virtual_batch_size")
+        let ghostCount = batch.rows / virtualBatchSize
+        return (0..<ghostCount).map { j in
+            ColumnMoments(of: batch, firstRow: j, rowStride: ghostCount, count: virtualBatchSize)
+        }
+    }
+
+    /// Element-wise mean of several moments' means and variances — how tf_keras folds ghost batches
+    /// into one moving-statistics update (a mean of within-ghost variances, not the full-batch variance).
+    public static func average(_ parts: [ColumnMoments]) -> ColumnMoments {
+        precondition(!parts.isEmpty)
+        let features = parts[0].mean.count
+        var mean = [Double](repeating: 0, count: features)
+        var variance = [Double](repeating: 0, count: features)
+        for part in parts {
+            for f in 0..<features {
+                mean[f] += part.mean[f]
+                variance[f] += part.variance[f]
+            }
+        }
+        let scale = 1.0 / Double(parts.count)
+        for f in 0..<features {
+            mean[f] *= scale
+            variance[f] *= scale
+        }
+        return ColumnMoments(count: parts.reduce(0) { $0 + $1.count }, mean: mean, variance: variance)
+    }
+}

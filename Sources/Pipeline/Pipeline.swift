@@ -1,0 +1,1 @@
+// Pipeline: batcher and ports — filled in by the daemon issue.

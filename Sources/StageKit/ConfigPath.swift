@@ -1,0 +1,35 @@
+/// A dotted path to a configuration value, printed the way users read it:
+/// `pipelines[0].stages[2].renorm_clipping.rmax`.
+public struct ConfigPath: Sendable, Hashable, CustomStringConvertible {
+    public enum Component: Sendable, Hashable {
+        case key(String)
+        case index(Int)
+    }
+
+    public var components: [Component]
+
+    public init(_ components: [Component] = []) {
+        self.components = components
+    }
+
+    public static let root = ConfigPath()
+
+    public func appending(_ key: String) -> ConfigPath {
+        ConfigPath(components + [.key(key)])
+    }
+
+    public func appending(index: Int) -> ConfigPath {
+        ConfigPath(components + [.index(index)])
+    }
+
+    public var description: String {
+        var out = ""
+        for component in components {
+            switch component {
+            case .key(let key): out += out.isEmpty ? key : ".\(key)"
+            case .index(let index): out += "[\(index)]"
+            }
+        }
+        return out.isEmpty ? "(top level)" : out
+    }
+}

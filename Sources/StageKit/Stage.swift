@@ -1,0 +1,100 @@
+public import NormCore
+
+/// One step of a normalization chain (min-max scaling, batch norm, …).
+///
+/// A stage owns its running statistics. The chain calls one stage from one thread at a time, batch
+/// after batch, and hands it only the columns it was configured for, already checked to be finite.
+/// Stages are classes because their statistics are long-lived mutable state shared by nobody.
+public protocol Stage: AnyObject {
+    /// The YAML `type:` that builds this stage, e.g. `batch_renorm`.
+    var kind: String { get }
+    /// Version of the layout `saveState()` writes; `restoreState` accepts this and every older one.
+    var stateVersion: UInt32 { get }
+    /// Width of the batches this stage processes (the selected columns, not the whole row).
+    var featureCount: Int { get }
+    /// A training batch must have a multiple of this many rows (tf_keras `virtual_batch_size`), else
+    /// the chain runs it in infer mode. 1 for stages without ghost batches.
+    var trainingRowMultiple: Int { get }
+    /// Parameters that give the statistics their meaning (kind, convention, epsilon…): a restored
+    /// state whose fingerprint differs was computed for a different stage and must not be reused.
+    var fingerprint: [String: String] { get }
+
+    /// Normalizes `batch` in place. In `.train` mode it uses and folds in the batch's statistics;
+    /// in `.infer` mode it uses the running statistics and changes nothing.
+    func process(_ batch: inout FeatureBatch, mode: Mode) throws
+
+    func saveState() -> StageState
+    func restoreState(_ state: StageState) throws
+}
+
+/// A stage's statistics, named as the framework it follows names them (`moving_mean`,
+/// `running_var`, `data_min`, …) so a trainer can load them without a translation table.
+public struct StageState: Sendable, Equatable, Codable {
+    public var kind: String
+    public var version: UInt32
+    /// Per-feature Float64 statistics.
+    public var vectors: [String: [Double]]
+    /// Integer counters (`num_batches_tracked`, `n_samples_seen`).
+    public var counters: [String: Int64]
+
+    public init(kind: String, version: UInt32, vectors: [String: [Double]] = [:], counters: [String: Int64] = [:]) {
+        self.kind = kind
+        self.version = version
+        self.vectors = vectors
+        self.counters = counters
+    }
+
+    /// The vector `name`, checked to have `count` finite entries.
+    public func vector(_ name: String, count: Int) throws(StageError) -> [Double] {
+        guard let values = vectors[name] else {
+            throw .invalidState(kind: kind, "missing '\(name)'")
+        }
+        guard values.count == count else {
+            throw .invalidState(kind: kind, "'\(name)' has \(values.count) values, the stage has \(count) features")
+        }
+        guard values.allSatisfy(\.isFinite) else {
+            throw .invalidState(kind: kind, "'\(name)' holds a non-finite value")
+        }
+        return values
+    }
+
+    public func counter(_ name: String) throws(StageError) -> Int64 {
+        guard let value = counters[name] else { throw .invalidState(kind: kind, "missing counter '\(name)'") }
+        return value
+    }
+
+    /// Refuses a state written by another kind or by a newer stage version.
+    public func checkCompatible(kind expectedKind: String, upTo version: UInt32) throws(StageError) {
+        guard kind == expectedKind else {
+            throw .invalidState(kind: expectedKind, "the saved state belongs to a '\(kind)' stage")
+        }
+        guard self.version <= version else {
+            throw .invalidState(kind: kind, "state version \(self.version) is newer than this normd understands (\(version))")
+        }
+    }
+}
+
+/// Errors a stage or the chain raises while processing or restoring.
+public enum StageError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The batch's width is not the stage's feature count.
+    case widthMismatch(expected: Int, got: Int)
+    /// A NaN or infinity in the input; nothing was changed. Row and column are 0-based in the batch.
+    case nonFinite(row: Int, column: Int, value: Float)
+    /// A saved state that cannot be restored into this stage.
+    case invalidState(kind: String, String)
+    /// Anything else a stage reports (e.g. a run-time plugin's own message).
+    case failed(kind: String, String)
+
+    public var description: String {
+        switch self {
+        case .widthMismatch(let expected, let got):
+            "batch has \(got) features per row, expected \(expected)"
+        case .nonFinite(let row, let column, let value):
+            "non-finite value \(value) at row \(row), column \(column)"
+        case .invalidState(let kind, let message):
+            "cannot restore \(kind) state: \(message)"
+        case .failed(let kind, let message):
+            "\(kind): \(message)"
+        }
+    }
+}

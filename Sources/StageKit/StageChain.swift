@@ -1,0 +1,159 @@
+public import NormCore
+
+/// Why a batch asked to train ran in infer mode instead.
+public enum TrainingDowngrade: Sendable, Equatable, CustomStringConvertible {
+    /// Fewer rows than `batch.min_rows`: too few to estimate statistics from (one row has variance 0).
+    case tooFewRows(rows: Int, minimum: Int)
+    /// A stage's ghost batches (`virtual_batch_size`) do not divide the row count.
+    case notRowMultiple(rows: Int, multiple: Int, stage: Int)
+
+    public var description: String {
+        switch self {
+        case .tooFewRows(let rows, let minimum):
+            "\(rows) rows is below batch.min_rows (\(minimum))"
+        case .notRowMultiple(let rows, let multiple, let stage):
+            "\(rows) rows is not a multiple of stages[\(stage)].virtual_batch_size (\(multiple))"
+        }
+    }
+}
+
+/// What happened to one batch.
+public struct ChainOutcome: Sendable, Equatable {
+    /// The mode the stages actually ran in.
+    public var mode: Mode
+    /// Set when a train batch was run in infer mode.
+    public var downgrade: TrainingDowngrade?
+}
+
+/// A stage together with the columns it is applied to.
+public struct ChainLink {
+    public var stage: any Stage
+    public var columns: ColumnSelection
+
+    public init(stage: any Stage, columns: ColumnSelection) {
+        self.stage = stage
+        self.columns = columns
+    }
+}
+
+/// Runs a pipeline's stages in order over each batch.
+///
+/// The chain, not the stages, owns the rules that hold for every stage:
+/// - it checks width and finiteness first, so a bad batch fails before any statistic changes;
+/// - a train batch with fewer than `minTrainingRows` rows, or a row count some stage's ghost batches
+///   do not divide, runs in infer mode for *every* stage (one row must never poison statistics) and
+///   is counted in `downgradedBatches`;
+/// - it gathers a stage's selected columns into a contiguous scratch batch and scatters them back.
+public final class StageChain {
+    public let links: [ChainLink]
+    public let featureCount: Int
+    public let minTrainingRows: Int
+    /// Train batches that ran in infer mode (see `TrainingDowngrade`).
+    public private(set) var downgradedBatches = 0
+    /// Bumped whenever a train batch changes the statistics, so outputs can say which statistics they used.
+    public private(set) var statsVersion: UInt64 = 0
+    private var scratch: [FeatureBatch]
+
+    public init(links: [ChainLink], featureCount: Int, minTrainingRows: Int = 2) {
+        precondition(links.allSatisfy { $0.columns.rowWidth == featureCount && $0.stage.featureCount == $0.columns.count })
+        self.links = links
+        self.featureCount = featureCount
+        self.minTrainingRows = max(1, minTrainingRows)
+        self.scratch = links.map { FeatureBatch(rows: 0, features: $0.columns.count) }
+    }
+
+    public var stages: [any Stage] { links.map(\.stage) }
+
+    /// The mode a batch of `rows` rows asked to run in `requested` mode will actually run in.
+    public func effectiveMode(rows: Int, requested: Mode) -> ChainOutcome {
+        guard requested == .train else { return ChainOutcome(mode: .infer, downgrade: nil) }
+        if rows < minTrainingRows {
+            return ChainOutcome(mode: .infer, downgrade: .tooFewRows(rows: rows, minimum: minTrainingRows))
+        }
+        for (index, link) in links.enumerated() where rows % link.stage.trainingRowMultiple != 0 {
+            return ChainOutcome(mode: .infer, downgrade: .notRowMultiple(rows: rows, multiple: link.stage.trainingRowMultiple, stage: index))
+        }
+        return ChainOutcome(mode: .train, downgrade: nil)
+    }
+
+    /// Normalizes `batch` in place through every stage.
+    /// - Throws: `StageError.widthMismatch` or `.nonFinite` before anything changes; a stage's own error.
+    @discardableResult
+    public func process(_ batch: inout FeatureBatch, mode requested: Mode) throws(StageError) -> ChainOutcome {
+        guard batch.features == featureCount else {
+            throw .widthMismatch(expected: featureCount, got: batch.features)
+        }
+        if let bad = batch.firstNonFinite() {
+            throw .nonFinite(row: bad.row, column: bad.column, value: bad.value)
+        }
+        let outcome = effectiveMode(rows: batch.rows, requested: requested)
+        if outcome.downgrade != nil { downgradedBatches += 1 }
+        guard batch.rows > 0 else { return outcome }
+        for index in links.indices {
+            let link = links[index]
+            do {
+                if link.columns.isAll {
+                    try link.stage.process(&batch, mode: outcome.mode)
+                } else {
+                    gather(batch, into: &scratch[index], columns: link.columns)
+                    try link.stage.process(&scratch[index], mode: outcome.mode)
+                    scatter(scratch[index], into: &batch, columns: link.columns)
+                }
+            } catch let error as StageError {
+                throw error
+            } catch {
+                throw .failed(kind: link.stage.kind, String(describing: error))
+            }
+        }
+        if outcome.mode == .train { statsVersion &+= 1 }
+        return outcome
+    }
+
+    public func saveState() -> [StageState] { links.map { $0.stage.saveState() } }
+
+    /// Restores every stage; on any error nothing is partially restored.
+    public func restoreState(_ states: [StageState]) throws(StageError) {
+        guard states.count == links.count else {
+            throw .invalidState(kind: "chain", "the saved state has \(states.count) stages, the pipeline has \(links.count)")
+        }
+        let backup = saveState()
+        do {
+            for (link, state) in zip(links, states) { try link.stage.restoreState(state) }
+        } catch {
+            for (link, state) in zip(links, backup) { try? link.stage.restoreState(state) }
+            throw (error as? StageError) ?? .invalidState(kind: "chain", String(describing: error))
+        }
+        statsVersion &+= 1
+    }
+
+    private func gather(_ batch: FeatureBatch, into target: inout FeatureBatch, columns: ColumnSelection) {
+        target.reset(rows: batch.rows)
+        let runs = columns.runs
+        let width = batch.features, narrow = target.features
+        batch.withUnsafeValues { source in
+            target.withUnsafeMutableValues { destination in
+                for row in 0..<batch.rows {
+                    var out = row * narrow
+                    for run in runs {
+                        for column in run { destination[out] = source[row * width + column]; out += 1 }
+                    }
+                }
+            }
+        }
+    }
+
+    private func scatter(_ source: FeatureBatch, into batch: inout FeatureBatch, columns: ColumnSelection) {
+        let runs = columns.runs
+        let width = batch.features, narrow = source.features
+        source.withUnsafeValues { narrowValues in
+            batch.withUnsafeMutableValues { destination in
+                for row in 0..<source.rows {
+                    var from = row * narrow
+                    for run in runs {
+                        for column in run { destination[row * width + column] = narrowValues[from]; from += 1 }
+                    }
+                }
+            }
+        }
+    }
+}

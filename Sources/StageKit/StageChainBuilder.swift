@@ -1,0 +1,45 @@
+/// Builds a chain from the `stages:` list of a pipeline, whatever syntax it was written in.
+///
+/// Reads `type` and `columns` itself (they mean the same for every stage), hands the rest of each
+/// stage's mapping to its factory, and reports every problem of every stage before giving up.
+public enum StageChainBuilder {
+    /// - Returns: the chain, or `nil` when any error was reported to `diagnostics`.
+    public static func build(
+        stages node: ConfigNode, path: ConfigPath, featureCount: Int, batchSize: Int, minTrainingRows: Int,
+        registry: StageRegistry, diagnostics: ConfigDiagnostics
+    ) -> StageChain? {
+        guard let items = node.listItems else {
+            diagnostics.error(at: node.location, path: path, "expected a list of stages, got \(node.value.typeName)")
+            return nil
+        }
+        guard !items.isEmpty else {
+            diagnostics.error(at: node.location, path: path, "a pipeline needs at least one stage")
+            return nil
+        }
+        let errorsBefore = diagnostics.errors.count
+        var links: [ChainLink] = []
+        for (index, item) in items.enumerated() {
+            let stagePath = path.appending(index: index)
+            let reader = ParameterReader(node: item, path: stagePath, diagnostics: diagnostics)
+            guard item.mapEntries != nil else { continue }
+            guard let kind = reader.optionalString("type") else {
+                if !reader.contains("type") {
+                    reader.error(nil, "missing 'type' (one of: \(registry.kinds.joined(separator: ", ")))")
+                }
+                continue
+            }
+            guard let factory = registry.factory(for: kind) else {
+                let hint = nearestKey(to: kind, among: registry.kinds).map { "; did you mean '\($0)'?" } ?? ""
+                reader.error("type", "unknown stage type '\(kind)'\(hint) (known: \(registry.kinds.joined(separator: ", ")))")
+                continue
+            }
+            guard let columns = ColumnSelection.read(from: reader, rowWidth: featureCount) else { continue }
+            let context = StageBuildContext(featureCount: columns.count, batchSize: batchSize)
+            if let stage = factory.build(reader, context) {
+                links.append(ChainLink(stage: stage, columns: columns))
+            }
+        }
+        guard diagnostics.errors.count == errorsBefore, links.count == items.count else { return nil }
+        return StageChain(links: links, featureCount: featureCount, minTrainingRows: minTrainingRows)
+    }
+}

@@ -1,0 +1,56 @@
+/// What a stage factory gets besides its own parameters.
+public struct StageBuildContext: Sendable {
+    /// Width of the columns this stage will see (after the `columns` selector).
+    public var featureCount: Int
+    /// The pipeline's `batch.size`, so a stage can check it against its own row multiple.
+    public var batchSize: Int
+
+    public init(featureCount: Int, batchSize: Int) {
+        self.featureCount = featureCount
+        self.batchSize = batchSize
+    }
+}
+
+/// Builds one kind of stage from its configuration.
+///
+/// `build` reads its parameters through the reader, reports every problem to the reader's
+/// diagnostics, and returns `nil` if any was an error — it never throws for bad config, so a single
+/// `normd validate` run lists all problems of all stages.
+public struct StageFactory: Sendable {
+    public var kind: String
+    /// One line for `normd stages` and error messages.
+    public var summary: String
+    public var build: @Sendable (ParameterReader, StageBuildContext) -> (any Stage)?
+
+    public init(kind: String, summary: String, build: @escaping @Sendable (ParameterReader, StageBuildContext) -> (any Stage)?) {
+        self.kind = kind
+        self.summary = summary
+        self.build = build
+    }
+}
+
+/// Maps a YAML `type:` to the factory that builds it. Built-in stages and run-time plugins register
+/// here the same way; the core knows no concrete stage.
+public struct StageRegistry: Sendable {
+    public private(set) var factories: [String: StageFactory] = [:]
+
+    public init() {}
+
+    public enum RegistrationError: Error, Equatable, CustomStringConvertible {
+        case duplicateKind(String)
+        public var description: String {
+            switch self {
+            case .duplicateKind(let kind): "a stage of type '\(kind)' is already registered"
+            }
+        }
+    }
+
+    public mutating func register(_ factory: StageFactory) throws(RegistrationError) {
+        guard factories[factory.kind] == nil else { throw .duplicateKind(factory.kind) }
+        factories[factory.kind] = factory
+    }
+
+    public var kinds: [String] { factories.keys.sorted() }
+
+    public func factory(for kind: String) -> StageFactory? { factories[kind] }
+}
