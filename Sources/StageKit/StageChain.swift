@@ -23,6 +23,11 @@ public struct ChainOutcome: Sendable, Equatable {
     public var mode: Mode
     /// Set when a train batch was run in infer mode.
     public var downgrade: TrainingDowngrade?
+
+    public init(mode: Mode, downgrade: TrainingDowngrade? = nil) {
+        self.mode = mode
+        self.downgrade = downgrade
+    }
 }
 
 /// A stage together with the columns it is applied to.

@@ -1,0 +1,65 @@
+import NormCore
+import Testing
+
+@Suite("ColumnMoments")
+struct ColumnMomentsTests {
+    @Test("two-pass Float64 moments keep the digits E[x²]−E[x]² would cancel away")
+    func largeOffsetKeepsPrecision() {
+        // Values 1e4 + {0.001, 0.002, …}: the variance (~8.3e-7) is 14 orders below x².
+        let rows = (1...1000).map { [Float(10_000) + Float($0) * 0.001, Float($0)] }
+        let batch = FeatureBatch(rowsOf: rows, features: 2)
+        let moments = ColumnMoments(of: batch)
+        // Reference from the exact Float32 inputs, in Float64, by the definition.
+        let column = rows.map { Double($0[0]) }
+        let mean = column.reduce(0, +) / Double(column.count)
+        let variance = column.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(column.count)
+        #expect(abs(moments.mean[0] - mean) <= 1e-9)
+        #expect(abs(moments.variance[0] - variance) <= 1e-9 * variance)
+        let naive = column.map { $0 * $0 }.reduce(0, +) / Double(column.count) - mean * mean
+        #expect(abs(naive - variance) > abs(moments.variance[0] - variance), "the naive formula should be worse")
+    }
+
+    @Test("unbiased variance scales by N/(N-1); one row has none")
+    func unbiased() {
+        let batch = FeatureBatch(rowsOf: [[1], [2], [3], [4]], features: 1)
+        let moments = ColumnMoments(of: batch)
+        #expect(moments.variance == [1.25])
+        #expect(moments.unbiasedVariance == [1.25 * (4.0 / 3.0)])
+        #expect(ColumnMoments(of: FeatureBatch(rowsOf: [[7]], features: 1)).unbiasedVariance == [0])
+    }
+
+    @Test("ghost batches are strided: ghost j holds rows j, j+G, j+2G, …")
+    func stridedGhostBatches() {
+        // 8 rows, virtual batch 4 → G = 2 ghosts: rows {0,2,4,6} and {1,3,5,7}.
+        let batch = FeatureBatch(rowsOf: (0..<8).map { [Float($0)] }, features: 1)
+        let ghosts = ColumnMoments.ghostBatches(of: batch, virtualBatchSize: 4)
+        #expect(ghosts.count == 2)
+        #expect(ghosts[0].mean == [3])  // (0+2+4+6)/4
+        #expect(ghosts[1].mean == [4])  // (1+3+5+7)/4
+        #expect(ghosts[0].variance == [5])
+        let folded = ColumnMoments.average(ghosts)
+        #expect(folded.mean == [3.5])
+        #expect(folded.variance == [5], "mean of within-ghost variances, not the full-batch variance (5.25)")
+    }
+}
+
+@Suite("FeatureBatch")
+struct FeatureBatchTests {
+    @Test("reset keeps row-major layout and appends whole rows")
+    func resetAndAppend() {
+        var batch = FeatureBatch(rowsOf: [[1, 2], [3, 4]], features: 2)
+        batch.reset(rows: 1)
+        #expect(batch.values == [1, 2])
+        [Float(5), 6, 7, 8].withUnsafeBufferPointer { batch.append(contentsOf: $0) }
+        #expect(batch.rows == 3)
+        #expect(batch.row(2) == [7, 8])
+    }
+
+    @Test("the first non-finite value is located by row and column")
+    func nonFinite() {
+        let batch = FeatureBatch(rowsOf: [[1, 2, 3], [4, .nan, .infinity]], features: 3)
+        let bad = batch.firstNonFinite()
+        #expect(bad?.row == 1)
+        #expect(bad?.column == 1)
+    }
+}
