@@ -28,7 +28,7 @@ let package = Package(
         // MARK: core — no I/O
         .target(name: "NormCore", swiftSettings: strict),
         .target(name: "StageKit", dependencies: ["NormCore"], swiftSettings: strict),
-        .target(name: "Pipeline", dependencies: ["NormCore", "StageKit"], swiftSettings: strict),
+        .target(name: "Pipeline", dependencies: ["NormCore", "StageKit", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
 
         // MARK: built-in stages (stage plugins compiled in)
         .target(name: "MinMax", dependencies: ["NormCore", "StageKit"], path: "Plugins/MinMax", swiftSettings: strict),
@@ -62,6 +62,7 @@ let package = Package(
         .testTarget(name: "StageTests", dependencies: ["NormCore", "StageKit", "MinMax", "BatchNorm", "BatchRenorm", "BuiltinStages"], swiftSettings: strict),
         .testTarget(name: "NormConfigTests", dependencies: ["NormCore", "StageKit", "NormConfig", "BuiltinStages"], swiftSettings: strict),
         .testTarget(name: "FormatTests", dependencies: ["NormCore", "StageKit", "NpyFormat", "Checkpoint", "WireFormat"], swiftSettings: strict),
+        .testTarget(name: "PipelineTests", dependencies: ["NormCore", "StageKit", "Pipeline"], swiftSettings: strict),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"], swiftSettings: strict),
         // Drive the built `normd` binary as a subprocess (and a Python client where a user would use one).
         .testTarget(name: "EndToEndTests", dependencies: ["normd"], swiftSettings: strict),

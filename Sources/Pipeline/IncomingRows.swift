@@ -1,0 +1,38 @@
+/// Rows a transport decoded from one message, as the pipeline needs to see them.
+///
+/// The pipeline does not know wire formats or sockets: the composition root makes the wire
+/// decoder's output conform. The rows stay in the transport's buffer until they are copied into a
+/// batch, so accepting a message costs one copy.
+public protocol IncomingRows {
+    var rows: Int { get }
+    var features: Int { get }
+    /// Who sent the message, when the producer says (used for gap counting and `sources`).
+    var producer: String? { get }
+    /// The producer's own message counter, when it sends one.
+    var seq: UInt64? { get }
+    /// The first NaN or infinity, by row and column within the message.
+    func firstNonFinite() -> (row: Int, column: Int)?
+    func isRowFinite(_ row: Int) -> Bool
+    /// Copies whole rows, row-major, converting to Float32 if the message carried Float64.
+    func copyRows(_ range: Range<Int>, into destination: UnsafeMutableBufferPointer<Float>)
+}
+
+/// Where rows of an output batch came from, so a trainer can rejoin labels.
+public struct RowOrigin: Sendable, Equatable {
+    /// Which configured input the message arrived on.
+    public var input: Int
+    public var producer: String?
+    public var seq: UInt64?
+    /// The rows' positions in the output batch.
+    public var rows: Range<Int>
+    /// The same rows' positions in the producer's message.
+    public var messageRows: Range<Int>
+
+    public init(input: Int, producer: String?, seq: UInt64?, rows: Range<Int>, messageRows: Range<Int>) {
+        self.input = input
+        self.producer = producer
+        self.seq = seq
+        self.rows = rows
+        self.messageRows = messageRows
+    }
+}

@@ -1,1 +1,0 @@
-// Pipeline: batcher and ports — filled in by the daemon issue.

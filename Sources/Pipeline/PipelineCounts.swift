@@ -1,0 +1,62 @@
+import Synchronization
+
+/// Everything a pipeline counts: what came in, what was refused and why, what went out.
+public struct PipelineCounts: Sendable, Equatable {
+    public var messagesAccepted = 0
+    public var rowsAccepted = 0
+    /// Refused messages by reason (`wrong_width`, `non_finite`, `malformed_header`, …).
+    public var messagesRejected: [String: Int] = [:]
+    /// Rows dropped from otherwise accepted messages (the `drop_rows` policy), by reason.
+    public var rowsDropped: [String: Int] = [:]
+    /// Producer sequence numbers that skipped ahead (each is one gap)…
+    public var sequenceGaps = 0
+    /// …and how many messages those gaps add up to (what PUB/SUB lost).
+    public var messagesMissed = 0
+    /// A producer's sequence went backwards (it restarted); counting starts over.
+    public var sequenceRestarts = 0
+    public var batchesPublished = 0
+    public var rowsPublished = 0
+    /// Batches flushed before they were full (by `max_latency` or at shutdown).
+    public var partialBatches = 0
+    /// Train batches that ran in infer mode (too few rows, or not a ghost-batch multiple).
+    public var batchesDowngraded = 0
+    /// Batches the output could not take (an XPUB with no-drop at its high-water mark, or a send
+    /// that failed); their rows are lost and logged.
+    public var batchesDropped = 0
+    /// Batches a stage failed on; logged with the stage's error.
+    public var batchesFailed = 0
+
+    public init() {}
+
+    public var messagesRejectedTotal: Int { messagesRejected.values.reduce(0, +) }
+
+    /// One log line's worth: `accepted=… rejected={wrong_width: 2} …`.
+    public var summary: String {
+        func table(_ counts: [String: Int]) -> String {
+            counts.isEmpty ? "0" : "{" + counts.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ") + "}"
+        }
+        return "messages_accepted=\(messagesAccepted) rows_accepted=\(rowsAccepted) "
+            + "messages_rejected=\(table(messagesRejected)) rows_dropped=\(table(rowsDropped)) "
+            + "seq_gaps=\(sequenceGaps) messages_missed=\(messagesMissed) seq_restarts=\(sequenceRestarts) "
+            + "batches=\(batchesPublished) rows_published=\(rowsPublished) partial_batches=\(partialBatches) "
+            + "downgraded=\(batchesDowngraded) batches_dropped=\(batchesDropped) batches_failed=\(batchesFailed)"
+    }
+}
+
+/// The latest counts of a pipeline, readable from any thread.
+///
+/// The pipeline's own thread counts in a plain struct and publishes a snapshot here after each
+/// batch and on each idle wake-up, so the hot path takes no lock per message.
+public final class CounterBoard: Sendable {
+    private let latest = Mutex(PipelineCounts())
+
+    public init() {}
+
+    public func publish(_ counts: PipelineCounts) {
+        latest.withLock { $0 = counts }
+    }
+
+    public var snapshot: PipelineCounts {
+        latest.withLock { $0 }
+    }
+}

@@ -1,0 +1,175 @@
+public import Logging
+public import NormCore
+public import StageKit
+
+/// One pipeline's data path, without I/O: validate a decoded message, batch its rows, run full
+/// (or overdue) batches through the stage chain, hand them to the sink, count everything.
+///
+/// Owned by the pipeline's socket thread; nothing here is shared except `board`.
+public final class PipelineEngine {
+    public struct Settings: Sendable {
+        public var name: String
+        public var mode: Mode
+        public var batchSize: Int
+        /// A partial batch is flushed once its oldest row has waited this long.
+        public var maxLatency: Duration
+        public var invalidRows: InvalidRowPolicy
+
+        public init(name: String, mode: Mode, batchSize: Int, maxLatency: Duration, invalidRows: InvalidRowPolicy) {
+            self.name = name
+            self.mode = mode
+            self.batchSize = batchSize
+            self.maxLatency = maxLatency
+            self.invalidRows = invalidRows
+        }
+    }
+
+    /// Why a message was not (entirely) accepted.
+    public enum Rejection: Equatable, CustomStringConvertible {
+        case wrongWidth(expected: Int, got: Int)
+        case nonFinite(row: Int, column: Int)
+
+        public var reason: String {
+            switch self {
+            case .wrongWidth: "wrong_width"
+            case .nonFinite: "non_finite"
+            }
+        }
+
+        public var description: String {
+            switch self {
+            case .wrongWidth(let expected, let got): "rows have \(got) features, the pipeline expects \(expected)"
+            case .nonFinite(let row, let column): "non-finite value at row \(row), column \(column) of the message"
+            }
+        }
+    }
+
+    public let settings: Settings
+    public let chain: StageChain
+    public let board = CounterBoard()
+    public private(set) var counts = PipelineCounts()
+    private var batcher: RowBatcher
+    private var sequences = SequenceTracker()
+    private var nextBatch: UInt64 = 0
+    private let sink: any BatchSink
+    private let stageKinds: [String]
+    private var logger: Logger
+
+    public init(settings: Settings, chain: StageChain, sink: any BatchSink, logger: Logger) {
+        self.settings = settings
+        self.chain = chain
+        self.sink = sink
+        self.logger = logger
+        self.logger[metadataKey: "pipeline"] = "\(settings.name)"
+        self.stageKinds = chain.stages.map(\.kind)
+        self.batcher = RowBatcher(batchSize: settings.batchSize, features: chain.featureCount)
+    }
+
+    /// When the waiting partial batch must be flushed, if any rows wait.
+    public var flushDeadline: ContinuousClock.Instant? {
+        batcher.oldestArrival.map { $0 + settings.maxLatency }
+    }
+
+    public var pendingRows: Int { batcher.pendingRows }
+
+    /// Takes one decoded message. Returns the rejection when the message was refused (the caller
+    /// logs it with the endpoint); rows dropped under `drop_rows` are counted, not returned.
+    @discardableResult
+    public func accept(_ message: some IncomingRows, input: Int, arrival: ContinuousClock.Instant = .now) -> Rejection? {
+        guard message.features == chain.featureCount else {
+            return reject(.wrongWidth(expected: chain.featureCount, got: message.features))
+        }
+        var ranges: [Range<Int>] = [0..<message.rows]
+        if let bad = message.firstNonFinite() {
+            switch settings.invalidRows {
+            case .rejectMessage:
+                return reject(.nonFinite(row: bad.row, column: bad.column))
+            case .dropRows:
+                ranges = finiteRuns(of: message)
+                let kept = ranges.reduce(0) { $0 + $1.count }
+                counts.rowsDropped["non_finite", default: 0] += message.rows - kept
+            }
+        }
+        if let seq = message.seq {
+            switch sequences.observe(input: input, producer: message.producer, seq: seq) {
+            case .inOrder: break
+            case .gap(let missed):
+                counts.sequenceGaps += 1
+                counts.messagesMissed += Int(clamping: missed)
+            case .restart:
+                counts.sequenceRestarts += 1
+            }
+        }
+        counts.messagesAccepted += 1
+        for range in ranges {
+            counts.rowsAccepted += range.count
+            batcher.append(message, rows: range, input: input, arrival: arrival) { batch, origins in
+                process(&batch, origins: origins, partial: false)
+            }
+        }
+        return nil
+    }
+
+    /// Flushes the partial batch if its oldest row has waited `max_latency`.
+    public func flushIfDue(now: ContinuousClock.Instant = .now) {
+        if let deadline = flushDeadline, deadline <= now { flushPartial() }
+    }
+
+    /// Flushes whatever waits (on shutdown, or when overdue). Rows below `batch.min_rows` run in
+    /// infer mode: they are normalized and published, never used for statistics, never dropped.
+    public func flushPartial() {
+        batcher.flush { batch, origins in process(&batch, origins: origins, partial: true) }
+        publishCounts()
+    }
+
+    /// Makes the current counts visible to other threads.
+    public func publishCounts() {
+        board.publish(counts)
+    }
+
+    private func reject(_ rejection: Rejection) -> Rejection {
+        counts.messagesRejected[rejection.reason, default: 0] += 1
+        return rejection
+    }
+
+    private func finiteRuns(of message: some IncomingRows) -> [Range<Int>] {
+        var runs: [Range<Int>] = []
+        var start: Int?
+        for row in 0..<message.rows {
+            if message.isRowFinite(row) {
+                if start == nil { start = row }
+            } else if let s = start {
+                runs.append(s..<row)
+                start = nil
+            }
+        }
+        if let s = start { runs.append(s..<message.rows) }
+        return runs
+    }
+
+    private func process(_ batch: inout FeatureBatch, origins: [RowOrigin], partial: Bool) {
+        if partial { counts.partialBatches += 1 }
+        let outcome: ChainOutcome
+        do {
+            outcome = try chain.process(&batch, mode: settings.mode)
+        } catch {
+            counts.batchesFailed += 1
+            logger.error("batch failed in a stage; its rows are lost", metadata: [
+                "batch": "\(nextBatch)", "rows": "\(batch.rows)", "error": "\(error)",
+            ])
+            nextBatch += 1
+            return
+        }
+        if outcome.downgrade != nil { counts.batchesDowngraded += 1 }
+        let info = PublishedBatch(pipeline: settings.name, sequence: nextBatch, outcome: outcome,
+                                  stageKinds: stageKinds, statsVersion: chain.statsVersion, origins: origins)
+        nextBatch += 1
+        if sink.publish(batch, info) {
+            counts.batchesPublished += 1
+            counts.rowsPublished += batch.rows
+        } else {
+            counts.batchesDropped += 1
+        }
+        publishCounts()
+    }
+}

@@ -1,0 +1,58 @@
+public import NormCore
+
+/// Groups rows into mini-batches of a fixed size, in arrival order, splitting a message's rows
+/// across batches as needed, and remembers where every row came from.
+///
+/// The batch storage is allocated once at full size and reused; a full batch is handed to `emit`
+/// in place and the batcher starts over afterwards.
+public struct RowBatcher {
+    public let batchSize: Int
+    public let features: Int
+    private(set) var batch: FeatureBatch
+    private(set) var origins: [RowOrigin] = []
+    /// When the oldest row still waiting arrived (what `max_latency` is measured from).
+    public private(set) var oldestArrival: ContinuousClock.Instant?
+
+    public init(batchSize: Int, features: Int) {
+        precondition(batchSize > 0)
+        self.batchSize = batchSize
+        self.features = features
+        self.batch = FeatureBatch(rows: batchSize, features: features)
+        self.batch.reset(rows: 0)
+        self.origins.reserveCapacity(batchSize)
+    }
+
+    public var pendingRows: Int { batch.rows }
+
+    /// Appends `rows` of `message` and calls `emit` for every batch that fills up.
+    public mutating func append(
+        _ message: some IncomingRows, rows: Range<Int>, input: Int, arrival: ContinuousClock.Instant,
+        emit: (inout FeatureBatch, [RowOrigin]) -> Void
+    ) {
+        let features = self.features
+        var next = rows.lowerBound
+        while next < rows.upperBound {
+            if batch.rows == 0 { oldestArrival = arrival }
+            let take = min(batchSize - batch.rows, rows.upperBound - next)
+            let start = batch.rows
+            batch.reset(rows: start + take)
+            batch.withUnsafeMutableValues { values in
+                let destination = UnsafeMutableBufferPointer(rebasing: values[(start * features)..<((start + take) * features)])
+                message.copyRows(next..<(next + take), into: destination)
+            }
+            origins.append(RowOrigin(input: input, producer: message.producer, seq: message.seq,
+                                     rows: start..<(start + take), messageRows: next..<(next + take)))
+            next += take
+            if batch.rows == batchSize { flush(emit: emit) }
+        }
+    }
+
+    /// Hands over whatever is waiting, full or not; does nothing when empty.
+    public mutating func flush(emit: (inout FeatureBatch, [RowOrigin]) -> Void) {
+        guard batch.rows > 0 else { return }
+        emit(&batch, origins)
+        batch.reset(rows: 0)
+        origins.removeAll(keepingCapacity: true)
+        oldestArrival = nil
+    }
+}

@@ -1,0 +1,149 @@
+import Logging
+import NormCore
+import Pipeline
+import StageKit
+import Testing
+
+/// Rows held in memory, the shape a decoded message has.
+struct Rows: IncomingRows {
+    var values: [[Float]]
+    var producer: String? = nil
+    var seq: UInt64? = nil
+    var rows: Int { values.count }
+    var features: Int { values.first?.count ?? 0 }
+    func firstNonFinite() -> (row: Int, column: Int)? {
+        for (r, row) in values.enumerated() { if let c = row.firstIndex(where: { !$0.isFinite }) { return (r, c) } }
+        return nil
+    }
+    func isRowFinite(_ row: Int) -> Bool { values[row].allSatisfy(\.isFinite) }
+    func copyRows(_ range: Range<Int>, into destination: UnsafeMutableBufferPointer<Float>) {
+        var i = 0
+        for row in range { for v in values[row] { destination[i] = v; i += 1 } }
+    }
+}
+
+/// Adds 1000 to every value and counts train batches, so tests can see what ran and how.
+final class MarkingStage: Stage {
+    let kind = "marking"
+    let stateVersion: UInt32 = 1
+    let featureCount: Int
+    let trainingRowMultiple = 1
+    var fingerprint: [String: String] { [:] }
+    var trainBatches = 0
+    init(featureCount: Int) { self.featureCount = featureCount }
+    func process(_ batch: inout FeatureBatch, mode: Mode) throws {
+        if mode == .train { trainBatches += 1 }
+        batch.withUnsafeMutableValues { for i in $0.indices { $0[i] += 1000 } }
+    }
+    func saveState() -> StageState { StageState(kind: kind, version: 1) }
+    func restoreState(_ state: StageState) throws {}
+}
+
+final class CollectingSink: BatchSink {
+    var batches: [(FeatureBatch, PublishedBatch)] = []
+    var accept = true
+    func publish(_ batch: FeatureBatch, _ info: PublishedBatch) -> Bool {
+        guard accept else { return false }
+        batches.append((batch, info))
+        return true
+    }
+}
+
+func makeEngine(batchSize: Int = 4, features: Int = 2, minRows: Int = 2, policy: InvalidRowPolicy = .rejectMessage,
+                latency: Duration = .milliseconds(50)) -> (PipelineEngine, CollectingSink, MarkingStage) {
+    let stage = MarkingStage(featureCount: features)
+    let chain = StageChain(links: [ChainLink(stage: stage, columns: .all(features))], featureCount: features, minTrainingRows: minRows)
+    let sink = CollectingSink()
+    let engine = PipelineEngine(settings: .init(name: "p", mode: .train, batchSize: batchSize, maxLatency: latency, invalidRows: policy),
+                                chain: chain, sink: sink, logger: Logger(label: "test"))
+    return (engine, sink, stage)
+}
+
+@Suite("PipelineEngine")
+struct PipelineEngineTests {
+    @Test("rows are batched in arrival order and a message is split across batches")
+    func splitsAcrossBatches() {
+        let (engine, sink, _) = makeEngine(batchSize: 4)
+        engine.accept(Rows(values: [[1, 1], [2, 2], [3, 3]], producer: "a", seq: 0), input: 0)
+        engine.accept(Rows(values: [[4, 4], [5, 5], [6, 6]], producer: "a", seq: 1), input: 1)
+        #expect(sink.batches.count == 1)
+        #expect(sink.batches[0].0.values == [1001, 1001, 1002, 1002, 1003, 1003, 1004, 1004])
+        #expect(sink.batches[0].1.origins == [
+            RowOrigin(input: 0, producer: "a", seq: 0, rows: 0..<3, messageRows: 0..<3),
+            RowOrigin(input: 1, producer: "a", seq: 1, rows: 3..<4, messageRows: 0..<1),
+        ])
+        #expect(engine.pendingRows == 2)
+        engine.flushPartial()
+        #expect(sink.batches.count == 2)
+        #expect(sink.batches[1].1.origins == [RowOrigin(input: 1, producer: "a", seq: 1, rows: 0..<2, messageRows: 1..<3)])
+        #expect(sink.batches.map(\.1.sequence) == [0, 1])
+        #expect(engine.counts.partialBatches == 1)
+    }
+
+    @Test("a partial batch is due max_latency after its oldest row arrived")
+    func latencyDeadline() {
+        let (engine, sink, _) = makeEngine(batchSize: 4, latency: .milliseconds(50))
+        let t0 = ContinuousClock.now
+        engine.accept(Rows(values: [[1, 1], [2, 2]]), input: 0, arrival: t0)
+        engine.accept(Rows(values: [[3, 3]]), input: 0, arrival: t0 + .milliseconds(30))
+        #expect(engine.flushDeadline == t0 + .milliseconds(50))
+        engine.flushIfDue(now: t0 + .milliseconds(49))
+        #expect(sink.batches.isEmpty)
+        engine.flushIfDue(now: t0 + .milliseconds(50))
+        #expect(sink.batches.count == 1 && sink.batches[0].0.rows == 3)
+        #expect(sink.batches[0].1.outcome.mode == .train, "3 rows ≥ min_rows 2 still train")
+        #expect(engine.flushDeadline == nil)
+    }
+
+    @Test("a partial batch below min_rows is published in infer mode, never dropped")
+    func tinyPartialBatchRunsInfer() {
+        let (engine, sink, stage) = makeEngine(batchSize: 4, minRows: 2)
+        engine.accept(Rows(values: [[1, 1]]), input: 0)
+        engine.flushPartial()
+        #expect(sink.batches.count == 1)
+        #expect(sink.batches[0].1.outcome == ChainOutcome(mode: .infer, downgrade: .tooFewRows(rows: 1, minimum: 2)))
+        #expect(stage.trainBatches == 0)
+        #expect(engine.counts.batchesDowngraded == 1)
+    }
+
+    @Test("wrong width and non-finite messages are rejected and counted; the pipeline goes on")
+    func rejections() {
+        let (engine, sink, _) = makeEngine(batchSize: 2)
+        #expect(engine.accept(Rows(values: [[1, 2, 3]]), input: 0) == .wrongWidth(expected: 2, got: 3))
+        #expect(engine.accept(Rows(values: [[1, 2], [3, .nan]]), input: 0) == .nonFinite(row: 1, column: 1))
+        #expect(engine.accept(Rows(values: [[1, 2], [3, 4]]), input: 0) == nil)
+        #expect(engine.counts.messagesRejected == ["wrong_width": 1, "non_finite": 1])
+        #expect(sink.batches.count == 1)
+        #expect(engine.counts.summary.contains("messages_rejected={non_finite: 1, wrong_width: 1}"))
+    }
+
+    @Test("drop_rows keeps the finite rows of a message and counts the rest")
+    func dropRows() {
+        let (engine, sink, _) = makeEngine(batchSize: 3, policy: .dropRows)
+        #expect(engine.accept(Rows(values: [[1, 1], [.infinity, 2], [3, 3], [4, 4]], seq: 5), input: 0) == nil)
+        #expect(engine.counts.rowsDropped == ["non_finite": 1])
+        #expect(sink.batches.count == 1)
+        #expect(sink.batches[0].0.values == [1001, 1001, 1003, 1003, 1004, 1004])
+        #expect(sink.batches[0].1.origins.map(\.messageRows) == [0..<1, 2..<4])
+    }
+
+    @Test("gaps in a producer's seq are counted per producer")
+    func sequenceGaps() {
+        let (engine, _, _) = makeEngine(batchSize: 100)
+        for (producer, seq) in [("a", 0), ("b", 0), ("a", 1), ("a", 4), ("b", 1), ("a", 2)] as [(String, UInt64)] {
+            engine.accept(Rows(values: [[1, 1]], producer: producer, seq: seq), input: 0)
+        }
+        #expect(engine.counts.sequenceGaps == 1)
+        #expect(engine.counts.messagesMissed == 2)
+        #expect(engine.counts.sequenceRestarts == 1)
+    }
+
+    @Test("a batch the output refuses is counted as dropped")
+    func outputDrops() {
+        let (engine, sink, _) = makeEngine(batchSize: 1, minRows: 1)
+        sink.accept = false
+        engine.accept(Rows(values: [[1, 1]]), input: 0)
+        #expect(engine.counts.batchesDropped == 1)
+        #expect(engine.board.snapshot.batchesDropped == 1, "visible to other threads")
+    }
+}
