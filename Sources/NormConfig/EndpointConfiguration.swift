@@ -1,0 +1,183 @@
+public import StageKit
+
+/// Socket options an endpoint may set. Every field has a default chosen for a sidecar on one host;
+/// the YAML keys are the libzmq option names without the `ZMQ_` prefix, in lower case.
+public struct SocketOptions: Sendable, Equatable {
+    /// Messages queued per peer before a PUSH blocks, a PUB drops, or a PULL/SUB stops reading
+    /// (`ZMQ_SNDHWM`/`ZMQ_RCVHWM`). `nil`: derived from `queue_bytes`.
+    public var highWaterMark: Int?
+    /// The memory the queue may hold, used to derive the high-water mark from the message size:
+    /// libzmq's default of 1000 *messages* is gigabytes once the messages are whole batches.
+    public var queueBytes: Int = 64 << 20
+    /// Largest message accepted, in bytes (`ZMQ_MAXMSGSIZE`); a larger one drops the connection.
+    /// `nil`: inputs allow 16 MiB, outputs are unlimited.
+    public var maxMessageBytes: Int64?
+    /// Reconnect back-off for connecting sockets (`ZMQ_RECONNECT_IVL`, `ZMQ_RECONNECT_IVL_MAX`), ms.
+    public var reconnectInterval: Int = 100
+    public var reconnectIntervalMax: Int = 5_000
+    /// ZMTP heartbeats (`ZMQ_HEARTBEAT_IVL`, `ZMQ_HEARTBEAT_TIMEOUT`), ms; 0 disables.
+    public var heartbeatInterval: Int = 5_000
+    public var heartbeatTimeout: Int = 15_000
+    /// How long close waits to deliver queued messages (`ZMQ_LINGER`), ms. Bounded, so a vanished
+    /// peer cannot hold shutdown forever.
+    public var linger: Int = 1_000
+
+    public init() {}
+
+    /// The high-water mark for messages of `messageBytes`, from `high_water_mark` or `queue_bytes`.
+    public func highWaterMark(forMessagesOf messageBytes: Int) -> Int {
+        if let highWaterMark { return highWaterMark }
+        return min(100_000, max(2, queueBytes / max(1, messageBytes)))
+    }
+
+    static let keys = ["high_water_mark", "queue_bytes", "maxmsgsize", "reconnect_ivl", "reconnect_ivl_max",
+                       "heartbeat_ivl", "heartbeat_timeout", "linger"]
+
+    static func read(from reader: ParameterReader) -> SocketOptions {
+        var options = SocketOptions()
+        if let hwm = reader.optionalInt("high_water_mark"), reader.require("high_water_mark", hwm > 0, "must be an integer > 0") {
+            options.highWaterMark = hwm
+        }
+        if let bytes = reader.optionalInt("queue_bytes"), reader.require("queue_bytes", bytes > 0, "must be an integer > 0") {
+            options.queueBytes = bytes
+        }
+        if let size = reader.optionalInt("maxmsgsize"), reader.require("maxmsgsize", size > 0 || size == -1, "must be a number of bytes > 0, or -1 for no limit") {
+            options.maxMessageBytes = Int64(size)
+        }
+        func milliseconds(_ key: String, _ value: inout Int, allowZero: Bool) {
+            guard let number = reader.optionalInt(key) else { return }
+            if reader.require(key, allowZero ? number >= 0 : number > 0, allowZero ? "must be a number of milliseconds >= 0" : "must be a number of milliseconds > 0") {
+                value = number
+            }
+        }
+        milliseconds("reconnect_ivl", &options.reconnectInterval, allowZero: false)
+        milliseconds("reconnect_ivl_max", &options.reconnectIntervalMax, allowZero: true)
+        milliseconds("heartbeat_ivl", &options.heartbeatInterval, allowZero: true)
+        milliseconds("heartbeat_timeout", &options.heartbeatTimeout, allowZero: true)
+        milliseconds("linger", &options.linger, allowZero: true)
+        return options
+    }
+}
+
+/// One `inputs:` entry: where a pipeline's rows come from.
+public struct InputEndpoint: Sendable, Equatable {
+    public enum SocketKind: String, Sendable, CaseIterable {
+        /// Lossless fan-in: PUSH producers block at the high-water mark.
+        case pull
+        /// An existing publisher; needs explicit topic prefixes.
+        case sub
+    }
+
+    public enum Codec: String, Sendable, CaseIterable {
+        case tensor, npy, json
+    }
+
+    public var endpoint: String
+    public var socket: SocketKind
+    public var bind: Bool
+    public var codec: Codec
+    /// SUB prefixes; `[""]` subscribes to everything (must be said explicitly).
+    public var topics: [String]
+    public var options: SocketOptions
+    public var path: ConfigPath
+}
+
+/// The `output:` of a pipeline: where normalized batches go.
+public struct OutputEndpoint: Sendable, Equatable {
+    public enum SocketKind: String, Sendable, CaseIterable {
+        /// One trainer or a pool; blocks when nobody consumes (back-pressure, no loss).
+        case push
+        /// Fan-out; a slow subscriber loses batches silently (libzmq's PUB semantics).
+        case pub
+        /// Fan-out with `ZMQ_XPUB_NODROP`: a full queue refuses the batch and normd counts the drop.
+        case xpub
+    }
+
+    public enum Codec: String, Sendable, CaseIterable {
+        case tensor, npy, json
+    }
+
+    public var endpoint: String
+    public var socket: SocketKind
+    public var bind: Bool
+    public var codec: Codec
+    /// Topic frame sent before each batch on pub/xpub (default: the pipeline name).
+    public var topic: String?
+    /// How long a blocked send may wait at shutdown before the last batch is counted as dropped.
+    public var shutdownTimeout: Duration
+    public var options: SocketOptions
+    public var path: ConfigPath
+}
+
+extension InputEndpoint {
+    static func read(from reader: ParameterReader) -> InputEndpoint? {
+        let errorsBefore = reader.diagnostics.errors.count
+        let endpoint = readEndpoint(reader)
+        let socket = SocketKind(rawValue: reader.choice("socket", among: SocketKind.allCases.map(\.rawValue), default: "pull")) ?? .pull
+        let bind = reader.bool("bind", default: socket == .pull)
+        let codec = Codec(rawValue: reader.choice("codec", among: Codec.allCases.map(\.rawValue), default: "tensor")) ?? .tensor
+        var topics: [String] = []
+        if let node = reader.value("topics"), !node.isNull {
+            if let items = node.listItems {
+                for (index, item) in items.enumerated() {
+                    if case .string(let text) = item.value { topics.append(text) } else {
+                        reader.diagnostics.error(at: item.location, path: reader.path(of: "topics").appending(index: index),
+                                                 "expected a topic prefix string, got \(item.value.typeName) \(item.quoted)")
+                    }
+                }
+            } else {
+                reader.error("topics", "expected a list of topic prefixes, got \(node.value.typeName) \(node.quoted)")
+            }
+        }
+        if socket == .sub && !reader.contains("topics") {
+            reader.error("socket", "a sub input needs 'topics' (a list of prefixes; [\"\"] subscribes to everything)")
+        }
+        if socket == .pull && !topics.isEmpty {
+            reader.error("topics", "only a sub input filters by topic; a pull input receives every message")
+        }
+        let options = SocketOptions.read(from: reader)
+        reader.finish()
+        guard reader.diagnostics.errors.count == errorsBefore, let endpoint else { return nil }
+        return InputEndpoint(endpoint: endpoint, socket: socket, bind: bind, codec: codec, topics: topics, options: options, path: reader.path)
+    }
+}
+
+extension OutputEndpoint {
+    static func read(from reader: ParameterReader, pipelineName: String?) -> OutputEndpoint? {
+        let errorsBefore = reader.diagnostics.errors.count
+        let endpoint = readEndpoint(reader)
+        let socket = SocketKind(rawValue: reader.choice("socket", among: SocketKind.allCases.map(\.rawValue), default: "push")) ?? .push
+        let bind = reader.bool("bind", default: true)
+        let codec = Codec(rawValue: reader.choice("codec", among: Codec.allCases.map(\.rawValue), default: "tensor")) ?? .tensor
+        var topic = reader.optionalString("topic")
+        if topic != nil && socket == .push {
+            reader.error("topic", "only pub and xpub outputs send a topic frame")
+        }
+        if topic == nil && socket != .push { topic = pipelineName }
+        var shutdownTimeout = Duration.seconds(5)
+        if let text = reader.value("shutdown_timeout"), !text.isNull {
+            if let parsed = DurationText.parse(text) { shutdownTimeout = parsed } else {
+                reader.error("shutdown_timeout", "expected a duration like 5s or 500ms, got \(text.quoted)")
+            }
+        }
+        let options = SocketOptions.read(from: reader)
+        reader.finish()
+        guard reader.diagnostics.errors.count == errorsBefore, let endpoint else { return nil }
+        return OutputEndpoint(endpoint: endpoint, socket: socket, bind: bind, codec: codec, topic: topic,
+                              shutdownTimeout: shutdownTimeout, options: options, path: reader.path)
+    }
+}
+
+/// `endpoint:` must be a ZeroMQ address with a transport normd can use.
+private func readEndpoint(_ reader: ParameterReader) -> String? {
+    guard let endpoint = reader.optionalString("endpoint") else {
+        if !reader.contains("endpoint") { reader.error("endpoint", "missing; e.g. \"tcp://127.0.0.1:5555\" or \"ipc:///tmp/normd.sock\"") }
+        return nil
+    }
+    let transports = ["tcp://", "ipc://", "inproc://"]
+    guard transports.contains(where: endpoint.hasPrefix), endpoint.count > 6 else {
+        reader.require("endpoint", false, "must start with tcp://, ipc:// or inproc://")
+        return nil
+    }
+    return endpoint
+}
