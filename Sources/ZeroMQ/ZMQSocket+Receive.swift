@@ -7,7 +7,8 @@ internal import CZeroMQ
 extension ZMQSocket {
     /// Receives one frame into `message`, replacing its content (`zmq_msg_recv`, no copy).
     /// - Returns: `false` if no frame was available (``ZMQFlags/dontWait``) or the receive timeout
-    ///   expired; `message` is then unchanged.
+    ///   expired. The previous content of `message` is released either way (libzmq empties it
+    ///   before looking for a frame), so do not keep data in a message you receive into.
     /// - Throws: ``ZMQError`` — `ETERM` after the context was shut down, `ENOTSOCK` after close,
     ///   `EFSM` when the socket's pattern does not allow receiving now.
     @discardableResult
