@@ -72,7 +72,10 @@ public final class ZMQPoller {
         let ready = zmq_poll(items, Int32(sockets.count), timeoutMilliseconds)
         if ready >= 0 { return Int(ready) }
         let error = ZMQError.last("poll \(sockets.count) sockets")
-        if error.isInterrupted { return 0 }
+        if error.isInterrupted {
+            for index in sockets.indices { items[index].revents = 0 }  // report "nothing ready"
+            return 0
+        }
         throw error
     }
 

@@ -83,7 +83,7 @@ extension ZMQSocket {
     }
 
     /// Sends `frames` as one multipart message without copying; each sent frame is left empty.
-    /// ``ZMQFlags/dontWait`` applies to the first frame only, as in ``sendMultipart(_:flags:)-([[UInt8]],_)``.
+    /// ``ZMQFlags/dontWait`` applies to the first frame only, as for copied frames.
     @discardableResult
     public func sendMultipart(_ frames: ZMQMultipart, flags: ZMQFlags = []) throws -> Bool {
         try sendFrames(count: frames.count, flags: flags) { index, frameFlags in
