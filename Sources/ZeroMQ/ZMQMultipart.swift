@@ -1,0 +1,71 @@
+/// The frames of one multipart message, in a container that is reused from message to message.
+///
+/// ``ZMQSocket/receiveMultipart(into:flags:)`` fills the first frames of the container and sets
+/// ``count``; the ``ZMQMessage`` objects beyond `count` are kept for the next, longer message. A warm
+/// receive loop therefore allocates nothing per message on the Swift side: the same objects (and the
+/// same array storage) are refilled each time.
+///
+/// The frames are references: after the next receive into the same container they hold the *next*
+/// message. Copy bytes out (or keep your own ``ZMQMessage``) if you need them longer. A copy of the
+/// container shares its frames, so do not receive into a container while a copy is still being read.
+public struct ZMQMultipart: RandomAccessCollection {
+    private var storage: [ZMQMessage] = []
+    /// The number of frames of the current message.
+    public private(set) var count = 0
+
+    /// An empty container.
+    public init() {}
+
+    /// An empty container with `capacity` frames already allocated, so even the first messages of up
+    /// to that many frames do not allocate.
+    public init(reservingCapacity capacity: Int) {
+        storage.reserveCapacity(capacity)
+        for _ in 0..<capacity { storage.append(ZMQMessage()) }
+    }
+
+    public var startIndex: Int { 0 }
+    public var endIndex: Int { count }
+
+    public subscript(position: Int) -> ZMQMessage {
+        precondition(position >= 0 && position < count, "frame index \(position) out of range 0..<\(count)")
+        return storage[position]
+    }
+
+    /// Forgets the frames (``count`` becomes 0) but keeps the message objects for reuse.
+    public mutating func removeAll() {
+        count = 0
+    }
+
+    /// Appends a frame slot and returns it: a reused object when one is spare, else a new one.
+    /// Receiving into the returned message replaces whatever it held.
+    @discardableResult
+    public mutating func appendSlot() -> ZMQMessage {
+        if count == storage.count {
+            storage.append(ZMQMessage())
+        }
+        count += 1
+        return storage[count - 1]
+    }
+
+    /// Gives back the slot taken by the last ``appendSlot()`` (after a receive into it failed).
+    mutating func removeLastSlot() {
+        precondition(count > 0)
+        count -= 1
+    }
+
+    /// Appends a copy of `bytes` as a new frame, reusing a spare message object if there is one.
+    public mutating func append(copying bytes: UnsafeRawBufferPointer) throws {
+        try appendSlot().reset(copying: bytes)
+    }
+
+    /// Appends a copy of `bytes` as a new frame.
+    public mutating func append(copying bytes: [UInt8]) throws {
+        try bytes.withUnsafeBytes { try append(copying: $0) }
+    }
+
+    /// Appends the UTF-8 bytes of `string` as a new frame.
+    public mutating func append(copying string: String) throws {
+        var string = string
+        try string.withUTF8 { try append(copying: UnsafeRawBufferPointer($0)) }
+    }
+}
