@@ -17,5 +17,6 @@ public enum BuiltinStages {
     /// Every built-in stage's factory: `min_max`, `batch_norm` (keras or torch convention), `batch_renorm`.
     public static let factories: [StageFactory] = [
         MinMaxStage.factory,
+        BatchNormStage.factory,
     ]
 }
