@@ -18,5 +18,6 @@ public enum BuiltinStages {
     public static let factories: [StageFactory] = [
         MinMaxStage.factory,
         BatchNormStage.factory,
+        BatchRenormStage.factory,
     ]
 }
