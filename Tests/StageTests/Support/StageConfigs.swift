@@ -1,4 +1,5 @@
 import StageKit
+import Testing
 
 /// Representative configurations of every stage and convention, for properties that hold for all.
 struct StageConfig: CustomTestStringConvertible, Sendable {
@@ -29,5 +30,3 @@ struct StageConfig: CustomTestStringConvertible, Sendable {
             ("renorm_warmup", JSONConfig.map([("start", .integer(1)), ("end", .integer(3))]))]),
     ]
 }
-
-import Testing
