@@ -17,7 +17,8 @@ public enum BatchNormStage {
         let stage: any Stage
         if convention == "torch" {
             let options = TorchBatchNormOptions.read(from: reader, context: context)
-            reader.finish(hint: "convention: torch uses PyTorch's names")
+            reader.finish(hint: "convention: torch uses PyTorch's names",
+                          aliases: ["epsilon": "eps", "center": "affine", "scale": "affine"])
             stage = TorchBatchNormStage(featureCount: context.featureCount, options: options)
         } else {
             let options = KerasBatchNormOptions.read(
@@ -25,7 +26,8 @@ public enum BatchNormStage {
             if reader.optionalBool("renorm") == true {
                 reader.error("renorm", "renorm is a separate stage: use 'type: batch_renorm'")
             }
-            reader.finish(hint: "convention: keras uses tf_keras' names")
+            reader.finish(hint: "convention: keras uses tf_keras' names",
+                          aliases: ["eps": "epsilon", "affine": "center' and 'scale"])
             stage = KerasBatchNormStage(featureCount: context.featureCount, options: options)
         }
         return reader.diagnostics.errors.count == errorsBefore ? stage : nil

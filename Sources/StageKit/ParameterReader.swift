@@ -151,7 +151,8 @@ public final class ParameterReader {
         guard let text = optionalString(key) else { return defaultValue }
         guard allowed.contains(text) else {
             let hint = nearestKey(to: text, among: allowed).map { "; did you mean '\($0)'?" } ?? ""
-            error(key, "must be one of \(allowed.map { "'\($0)'" }.joined(separator: ", ")), got \(node.entry(key)!.value.quoted)\(hint)")
+            let written = node.entry(key)?.value.quoted ?? "\"\(text)\""
+            error(key, "must be one of \(allowed.map { "'\($0)'" }.joined(separator: ", ")), got \(written)\(hint)")
             return defaultValue
         }
         return text
@@ -205,10 +206,14 @@ public final class ParameterReader {
     }
 
     /// Reports every key no getter asked for, with a did-you-mean from the keys that were asked for.
-    public func finish(hint: String? = nil) {
+    /// - Parameter aliases: another vocabulary's names for known keys (`epsilon` → `eps` under
+    ///   PyTorch's convention), suggested when spelling alone cannot find them.
+    public func finish(hint: String? = nil, aliases: [String: String] = [:]) {
         for entry in entries where !knownKeys.contains(entry.key) {
             var message = "unknown key '\(entry.key)'"
-            if let suggestion = nearestKey(to: entry.key, among: knownKeys) {
+            if let alias = aliases[entry.key] {
+                message += "; did you mean '\(alias)'?"
+            } else if let suggestion = nearestKey(to: entry.key, among: knownKeys) {
                 message += "; did you mean '\(suggestion)'?"
             } else if !knownKeys.isEmpty {
                 message += "; expected one of: \(knownKeys.joined(separator: ", "))"

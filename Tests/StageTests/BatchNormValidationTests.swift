@@ -41,16 +41,15 @@ import Testing
     @Test func unknownConventionAndTorchNamesUnderKeras() {
         expectIssues([("type", "batch_norm"), ("convention", "pytorch"), ("eps", "1e-5")], [
             "cfg.yaml:3:17: pipelines[0].stages[0].convention: must be one of 'keras', 'tf_keras', 'torch', got pytorch; did you mean 'torch'?",
-            "cfg.yaml:4:5: pipelines[0].stages[0].eps: unknown key 'eps'; expected one of: type, columns, convention, momentum, epsilon, "
-                + "center, scale, gamma, beta, virtual_batch_size, renorm (convention: keras uses tf_keras' names)",
+            "cfg.yaml:4:5: pipelines[0].stages[0].eps: unknown key 'eps'; did you mean 'epsilon'? (convention: keras uses tf_keras' names)",
         ])
     }
 
     @Test func kerasOnlyKeysAreUnknownUnderTorch() {
         let known = "expected one of: type, columns, convention, momentum, eps, affine, track_running_stats, gamma, beta (convention: torch uses PyTorch's names)"
         expectIssues([("type", "batch_norm"), ("convention", "torch"), ("epsilon", "1e-3"), ("center", "false"), ("virtual_batch_size", "4")], [
-            "cfg.yaml:4:5: pipelines[0].stages[0].epsilon: unknown key 'epsilon'; \(known)",
-            "cfg.yaml:5:5: pipelines[0].stages[0].center: unknown key 'center'; \(known)",
+            "cfg.yaml:4:5: pipelines[0].stages[0].epsilon: unknown key 'epsilon'; did you mean 'eps'? (convention: torch uses PyTorch's names)",
+            "cfg.yaml:5:5: pipelines[0].stages[0].center: unknown key 'center'; did you mean 'affine'? (convention: torch uses PyTorch's names)",
             "cfg.yaml:6:5: pipelines[0].stages[0].virtual_batch_size: unknown key 'virtual_batch_size'; \(known)",
         ])
     }
