@@ -1,4 +1,7 @@
 public import StageKit
+import BatchNorm
+import BatchRenorm
+import MinMax
 
 /// The stages compiled into normd, registered in one place (the `type:` names of the YAML).
 public enum BuiltinStages {
@@ -11,6 +14,10 @@ public enum BuiltinStages {
         return registry
     }
 
-    /// Filled in as the stage targets land: `MinMaxStage.factory`, `BatchNormStage.factory`, `BatchRenormStage.factory`.
-    public static let factories: [StageFactory] = []
+    /// Every built-in stage's factory: `min_max`, `batch_norm` (keras or torch convention), `batch_renorm`.
+    public static let factories: [StageFactory] = [
+        MinMaxStage.factory,
+        BatchNormStage.factory,
+        BatchRenormStage.factory,
+    ]
 }

@@ -1,0 +1,87 @@
+public import NormCore
+public import StageKit
+
+/// `type: batch_norm` with `convention: keras` (the default; alias `tf_keras`) — tf_keras (Keras 2)
+/// `BatchNormalization` on 2-D feature vectors (its non-fused path), parameters with Keras' names.
+///
+/// Train, with the batch's **biased** moments `μ_B`, `σ²_B` (÷N, what tf_keras uses for the output
+/// *and* the moving variance):
+/// ```
+/// y = γ·(x − μ_B)/√(σ²_B + ε) + β
+/// moving_mean     −= (moving_mean     − μ_B )·(1 − momentum)
+/// moving_variance −= (moving_variance − σ²_B)·(1 − momentum)
+/// ```
+/// Infer: the same formula with `moving_mean`, `moving_variance`; nothing changes.
+///
+/// Defaults: `momentum` 0.99 (the fraction of the moving statistics *kept* — PyTorch's momentum is
+/// the opposite, hence the warning below 0.5), `epsilon` 1e-3, `center`/`scale` true, `gamma` 1,
+/// `beta` 0, initial `moving_mean` 0 and `moving_variance` 1 (tf_keras' initializers).
+///
+/// `virtual_batch_size: V` (ghost batch norm): a train batch of N rows (a multiple of V) is split
+/// into `G = N/V` ghost batches, ghost `j` = rows `j, j+G, j+2G, …`. Strided, not contiguous blocks,
+/// because that is what tf_keras' reshape to `(V, G, F)` does — a contiguous split would disagree with
+/// a trainer using the same layer whenever row order carries information. Each ghost batch is
+/// normalized with its own moments; the moving statistics are updated once from the mean of the
+/// ghost means and of the ghost variances. Infer accepts any N.
+///
+/// State: `moving_mean`, `moving_variance` (tf_keras' variable names).
+public final class KerasBatchNormStage: Stage {
+    public static let convention = "keras"
+
+    public let featureCount: Int
+    public let options: KerasBatchNormOptions
+    public private(set) var movingMean: [Double]
+    public private(set) var movingVariance: [Double]
+
+    public init(featureCount: Int, options: KerasBatchNormOptions) {
+        self.featureCount = featureCount
+        self.options = options
+        movingMean = [Double](repeating: 0, count: featureCount)
+        movingVariance = [Double](repeating: 1, count: featureCount)
+    }
+
+    public var kind: String { BatchNormStage.kind }
+    public var stateVersion: UInt32 { 1 }
+    public var trainingRowMultiple: Int { options.virtualBatchSize ?? 1 }
+    public var fingerprint: [String: String] {
+        ["kind": kind, "convention": Self.convention, "featureCount": String(featureCount),
+         "virtual_batch_size": options.virtualBatchSize.map(String.init) ?? "none"]
+    }
+
+    public func process(_ batch: inout FeatureBatch, mode: Mode) throws {
+        guard batch.features == featureCount else {
+            throw StageError.widthMismatch(expected: featureCount, got: batch.features)
+        }
+        guard batch.rows > 0 else { return }
+        switch mode {
+        case .train:
+            guard batch.rows % trainingRowMultiple == 0 else {
+                throw StageError.failed(kind: kind, "a train batch of \(batch.rows) rows is not a multiple of virtual_batch_size (\(trainingRowMultiple))")
+            }
+            let statistics = KerasBatchStatistics(of: batch, virtualBatchSize: options.virtualBatchSize)
+            statistics.normalize(&batch, gamma: options.gamma, beta: options.beta, epsilon: options.epsilon)
+            KerasBatchStatistics.movingAverage(&movingMean, toward: statistics.combined.mean, momentum: options.momentum)
+            KerasBatchStatistics.movingAverage(&movingVariance, toward: statistics.combined.variance, momentum: options.momentum)
+        case .infer:
+            let coefficients = NormalizationCoefficients.affine(
+                mean: movingMean, variance: movingVariance, gamma: options.gamma, beta: options.beta, epsilon: options.epsilon)
+            AffineTransform.apply(to: &batch, scale: coefficients.scale, shift: coefficients.shift)
+        }
+    }
+
+    public func saveState() -> StageState {
+        StageState(kind: kind, version: stateVersion,
+                   vectors: ["moving_mean": movingMean, "moving_variance": movingVariance])
+    }
+
+    public func restoreState(_ state: StageState) throws {
+        try state.checkCompatible(kind: kind, upTo: stateVersion)
+        let mean = try state.vector("moving_mean", count: featureCount)
+        let variance = try state.vector("moving_variance", count: featureCount)
+        guard variance.allSatisfy({ $0 >= 0 }) else {
+            throw StageError.invalidState(kind: kind, "'moving_variance' holds a negative value")
+        }
+        movingMean = mean
+        movingVariance = variance
+    }
+}

@@ -1,0 +1,104 @@
+public import NormCore
+public import StageKit
+
+/// `type: batch_norm` with `convention: torch` — PyTorch's `nn.BatchNorm1d` on `(N, C)` input,
+/// parameters with PyTorch's names.
+///
+/// Train, with the batch mean `μ_B`, biased variance `σ²_B` (÷N) and unbiased `s²_B` (÷(N−1)):
+/// ```
+/// y = γ·(x − μ_B)/√(σ²_B + eps) + β
+/// num_batches_tracked += 1
+/// m = momentum, or 1/num_batches_tracked when momentum is null (cumulative average)
+/// running_mean = (1 − m)·running_mean + m·μ_B
+/// running_var  = (1 − m)·running_var  + m·s²_B      ← unbiased, unlike the output and unlike Keras
+/// ```
+/// Infer: the formula with `running_mean`, `running_var`. With `track_running_stats: false` there are
+/// no running statistics at all and infer, like PyTorch's eval mode, normalizes with the batch's own
+/// (biased) statistics.
+///
+/// Defaults: `momentum` 0.1 (weight of the *new* batch — the opposite of Keras), `eps` 1e-5,
+/// `affine` true, `track_running_stats` true, `gamma` 1, `beta` 0; initial `running_mean` 0,
+/// `running_var` 1, `num_batches_tracked` 0 (PyTorch's `reset_running_stats`). A one-row train batch
+/// (PyTorch raises) is kept out by the chain's `min_rows`; if it arrives anyway the running variance
+/// gets 0 rather than a division by zero.
+///
+/// State: `running_mean`, `running_var`, counter `num_batches_tracked`; empty without running stats.
+public final class TorchBatchNormStage: Stage {
+    public static let convention = "torch"
+
+    public let featureCount: Int
+    public let options: TorchBatchNormOptions
+    public private(set) var runningMean: [Double]
+    public private(set) var runningVariance: [Double]
+    public private(set) var batchesTracked: Int64 = 0
+
+    public init(featureCount: Int, options: TorchBatchNormOptions) {
+        self.featureCount = featureCount
+        self.options = options
+        runningMean = [Double](repeating: 0, count: featureCount)
+        runningVariance = [Double](repeating: 1, count: featureCount)
+    }
+
+    public var kind: String { BatchNormStage.kind }
+    public var stateVersion: UInt32 { 1 }
+    public var trainingRowMultiple: Int { 1 }
+    public var fingerprint: [String: String] {
+        ["kind": kind, "convention": Self.convention, "featureCount": String(featureCount),
+         "virtual_batch_size": "none", "track_running_stats": String(options.tracksRunningStats)]
+    }
+
+    public func process(_ batch: inout FeatureBatch, mode: Mode) throws {
+        guard batch.features == featureCount else {
+            throw StageError.widthMismatch(expected: featureCount, got: batch.features)
+        }
+        guard batch.rows > 0 else { return }
+        guard mode == .train || !options.tracksRunningStats else {
+            normalize(&batch, mean: runningMean, variance: runningVariance)
+            return
+        }
+        let moments = ColumnMoments(of: batch)
+        normalize(&batch, mean: moments.mean, variance: moments.variance)
+        if mode == .train && options.tracksRunningStats {
+            batchesTracked += 1
+            let weight = options.momentum ?? 1 / Double(batchesTracked)
+            let unbiased = moments.unbiasedVariance
+            for f in 0..<featureCount {
+                runningMean[f] = (1 - weight) * runningMean[f] + weight * moments.mean[f]
+                runningVariance[f] = (1 - weight) * runningVariance[f] + weight * unbiased[f]
+            }
+        }
+    }
+
+    private func normalize(_ batch: inout FeatureBatch, mean: [Double], variance: [Double]) {
+        let coefficients = NormalizationCoefficients.affine(
+            mean: mean, variance: variance, gamma: options.gamma, beta: options.beta, epsilon: options.eps)
+        AffineTransform.apply(to: &batch, scale: coefficients.scale, shift: coefficients.shift)
+    }
+
+    public func saveState() -> StageState {
+        guard options.tracksRunningStats else { return StageState(kind: kind, version: stateVersion) }
+        return StageState(kind: kind, version: stateVersion,
+                          vectors: ["running_mean": runningMean, "running_var": runningVariance],
+                          counters: ["num_batches_tracked": batchesTracked])
+    }
+
+    public func restoreState(_ state: StageState) throws {
+        try state.checkCompatible(kind: kind, upTo: stateVersion)
+        guard options.tracksRunningStats else {
+            guard state.vectors.isEmpty && state.counters.isEmpty else {
+                throw StageError.invalidState(kind: kind, "this stage keeps no running statistics (track_running_stats: false)")
+            }
+            return
+        }
+        let mean = try state.vector("running_mean", count: featureCount)
+        let variance = try state.vector("running_var", count: featureCount)
+        let tracked = try state.counter("num_batches_tracked")
+        guard variance.allSatisfy({ $0 >= 0 }) else {
+            throw StageError.invalidState(kind: kind, "'running_var' holds a negative value")
+        }
+        guard tracked >= 0 else { throw StageError.invalidState(kind: kind, "'num_batches_tracked' is negative") }
+        runningMean = mean
+        runningVariance = variance
+        batchesTracked = tracked
+    }
+}

@@ -1,0 +1,133 @@
+public import BatchNorm
+public import NormCore
+public import StageKit
+
+/// `type: batch_renorm` — tf_keras (Keras 2) `BatchNormalization(renorm=True)` (Ioffe 2017, "Batch
+/// Renormalization"), on 2-D feature vectors. PyTorch has no batch renorm, so only `convention:
+/// keras`/`tf_keras` exists.
+///
+/// Train, with `μ_B`, `σ²_B` the biased batch moments (with ghost batches: the means over ghost
+/// batches of their moments) and the renorm statistics *before* this batch's update:
+/// ```
+/// σ_B = √(σ²_B + ε)
+/// rs  = max(renorm_stddev, √ε)                 (guards the division while renorm_stddev is tiny)
+/// r   = clamp(σ_B / rs, rmin, rmax)            (rmin first, then rmax; a missing bound is not applied)
+/// d   = clamp((μ_B − renorm_mean) / rs, −dmax, dmax)
+/// y   = γ·((x − μ_B)/σ_B · r + d) + β          (with ghost batches: μ, σ of each ghost batch, one r, d)
+/// renorm_mean, renorm_stddev −= (· − μ_B), (· − σ_B) · (1 − renorm_momentum)
+/// moving_mean, moving_stddev −= (· − μ_B), (· − σ_B) · (1 − momentum)
+/// moving_variance = max(moving_stddev² − ε, 0)
+/// ```
+/// Infer is plain batch norm on `moving_mean`, `moving_variance`. r and d let training use the same
+/// normalization inference will (the batch's statistics corrected toward the running ones), which is
+/// what makes small or non-i.i.d. batches train well; the clipping keeps the correction bounded while
+/// the running statistics are still poor.
+///
+/// Defaults (tf_keras'): `momentum` 0.99, `renorm_momentum` 0.99 (fractions *kept*), `epsilon` 1e-3,
+/// `center`/`scale` true, `gamma` 1, `beta` 0, `renorm_clipping` none (no bounds at all),
+/// `virtual_batch_size` none (ghost batches strided like `batch_norm`'s). Optional `renorm_warmup:
+/// {start, end}` (off by default) ramps the clipping from plain batch norm, see `RenormWarmup`.
+///
+/// State: `moving_mean`, `moving_variance`, `moving_stddev`, `renorm_mean`, `renorm_stddev` (tf_keras'
+/// variable names) and counter `train_batches` (drives the warm-up; 0 when a restored state lacks it).
+public final class BatchRenormStage: Stage {
+    public static let kind = "batch_renorm"
+    public static let convention = "keras"
+
+    public let featureCount: Int
+    public let options: KerasBatchNormOptions
+    public let renormMomentum: Double
+    public let clipping: RenormClipping
+    public let warmup: RenormWarmup?
+    private var statistics: RenormStatistics
+    public private(set) var trainBatches: Int64 = 0
+
+    public init(featureCount: Int, options: KerasBatchNormOptions, renormMomentum: Double = 0.99,
+                clipping: RenormClipping = .none, warmup: RenormWarmup? = nil) {
+        self.featureCount = featureCount
+        self.options = options
+        self.renormMomentum = renormMomentum
+        self.clipping = clipping
+        self.warmup = warmup
+        statistics = RenormStatistics(featureCount: featureCount)
+    }
+
+    public var kind: String { Self.kind }
+    public var stateVersion: UInt32 { 1 }
+    public var trainingRowMultiple: Int { options.virtualBatchSize ?? 1 }
+    /// Includes `epsilon`: the stored `moving_variance` is `moving_stddev² − ε`, so it means something
+    /// else under another epsilon.
+    public var fingerprint: [String: String] {
+        ["kind": kind, "convention": Self.convention, "featureCount": String(featureCount),
+         "virtual_batch_size": options.virtualBatchSize.map(String.init) ?? "none", "epsilon": String(options.epsilon)]
+    }
+
+    /// The bounds the next train batch will use (the warm-up's, or the configured ones).
+    public var currentClipping: RenormClipping {
+        warmup?.clipping(atTrainBatch: trainBatches, target: clipping) ?? clipping
+    }
+
+    public func process(_ batch: inout FeatureBatch, mode: Mode) throws {
+        guard batch.features == featureCount else {
+            throw StageError.widthMismatch(expected: featureCount, got: batch.features)
+        }
+        guard batch.rows > 0 else { return }
+        switch mode {
+        case .train:
+            guard batch.rows % trainingRowMultiple == 0 else {
+                throw StageError.failed(kind: kind, "a train batch of \(batch.rows) rows is not a multiple of virtual_batch_size (\(trainingRowMultiple))")
+            }
+            train(&batch)
+        case .infer:
+            let coefficients = NormalizationCoefficients.affine(
+                mean: statistics.movingMean, variance: statistics.movingVariance,
+                gamma: options.gamma, beta: options.beta, epsilon: options.epsilon)
+            AffineTransform.apply(to: &batch, scale: coefficients.scale, shift: coefficients.shift)
+        }
+    }
+
+    private func train(_ batch: inout FeatureBatch) {
+        let moments = KerasBatchStatistics(of: batch, virtualBatchSize: options.virtualBatchSize)
+        let epsilon = options.epsilon
+        let bounds = currentClipping
+        let batchMean = moments.combined.mean
+        let batchStddev = moments.combined.variance.map { ($0 + epsilon).squareRoot() }
+        var r = [Double](repeating: 1, count: featureCount)
+        var d = [Double](repeating: 0, count: featureCount)
+        for f in 0..<featureCount {
+            let reference = max(statistics.renormStddev[f], epsilon.squareRoot())
+            r[f] = bounds.clampR(batchStddev[f] / reference)
+            d[f] = bounds.clampD((batchMean[f] - statistics.renormMean[f]) / reference)
+        }
+        moments.normalize(&batch, gamma: options.gamma, beta: options.beta, epsilon: epsilon, r: r, d: d)
+
+        KerasBatchStatistics.movingAverage(&statistics.renormMean, toward: batchMean, momentum: renormMomentum)
+        KerasBatchStatistics.movingAverage(&statistics.renormStddev, toward: batchStddev, momentum: renormMomentum)
+        KerasBatchStatistics.movingAverage(&statistics.movingMean, toward: batchMean, momentum: options.momentum)
+        KerasBatchStatistics.movingAverage(&statistics.movingStddev, toward: batchStddev, momentum: options.momentum)
+        statistics.movingVariance = statistics.movingStddev.map { max($0 * $0 - epsilon, 0) }
+        trainBatches += 1
+    }
+
+    public func saveState() -> StageState {
+        StageState(kind: kind, version: stateVersion, vectors: statistics.vectors, counters: ["train_batches": trainBatches])
+    }
+
+    public func restoreState(_ state: StageState) throws {
+        try state.checkCompatible(kind: kind, upTo: stateVersion)
+        var loaded: [String: [Double]] = [:]
+        for name in RenormStatistics.names {
+            loaded[name] = try state.vector(name, count: featureCount)
+        }
+        for name in ["moving_variance", "moving_stddev", "renorm_stddev"] where loaded[name, default: []].contains(where: { $0 < 0 }) {
+            throw StageError.invalidState(kind: kind, "'\(name)' holds a negative value")
+        }
+        let batches = state.counters["train_batches"] ?? 0
+        guard batches >= 0 else { throw StageError.invalidState(kind: kind, "'train_batches' is negative") }
+        statistics = RenormStatistics(
+            movingMean: loaded["moving_mean", default: []], movingVariance: loaded["moving_variance", default: []],
+            movingStddev: loaded["moving_stddev", default: []], renormMean: loaded["renorm_mean", default: []],
+            renormStddev: loaded["renorm_stddev", default: []])
+        trainBatches = batches
+    }
+}

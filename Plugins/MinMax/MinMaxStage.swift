@@ -1,0 +1,111 @@
+public import NormCore
+public import StageKit
+
+/// `type: min_max` — scikit-learn's `MinMaxScaler`, fitted incrementally with `partial_fit`.
+///
+/// Formula (per feature, `[lo, hi]` = `feature_range`, default `[0, 1]`; `clip` default `false`):
+/// ```
+/// data_min, data_max = running minimum / maximum over every train batch seen
+/// data_range = data_max − data_min          (a range < 10·eps(Float32) ≈ 1.19e-6 counts as 0 → divide by 1)
+/// scale = (hi − lo) / data_range
+/// min   = lo − data_min · scale
+/// y     = x · scale + min,  then clamped to [lo, hi] when clip is true
+/// ```
+/// A train batch is `partial_fit(batch)` followed by `transform(batch)`, so the batch is scaled with
+/// statistics that already include it (it never leaves `[lo, hi]`); an infer batch is `transform` only.
+///
+/// Why these choices:
+/// - The zero-range threshold is sklearn's `10·eps(dtype)` for the Float32 data normd receives, not
+///   Float64's: a column whose nonzero spread is below 1.19e-6 maps to `x − data_min + lo` exactly as
+///   sklearn does on float32 input, instead of blowing tiny noise up to the full range.
+/// - `y = x·scale + min` (sklearn's order) rather than `(x − data_min)/range`, so the trainer can
+///   reload `scale`/`min` and get the same numbers.
+/// - **Infer before any fit passes the data through unchanged** (identity, no clipping). sklearn
+///   raises `NotFittedError`; a daemon serving a stream must not fail a request because no train
+///   batch has arrived yet, and the trainer can tell from `n_samples_seen == 0` in the state.
+///
+/// State (sklearn's fitted attributes without the trailing underscore): vectors `data_min`,
+/// `data_max`, `data_range`, `scale`, `min` (absent until the first fit) and counter `n_samples_seen`.
+public final class MinMaxStage: Stage {
+    public static let kind = "min_max"
+    public static let convention = "sklearn"
+    /// sklearn's `10 * np.finfo(np.float32).eps`: ranges below it count as zero.
+    public static let zeroRangeThreshold = 10 * Double(Float.ulpOfOne)
+
+    public let featureCount: Int
+    public let range: MinMaxRange
+    public let clip: Bool
+
+    private var fitted: FittedExtremes?
+    private var samplesSeen: Int64 = 0
+
+    public init(featureCount: Int, range: MinMaxRange = .unit, clip: Bool = false) {
+        self.featureCount = featureCount
+        self.range = range
+        self.clip = clip
+    }
+
+    public var kind: String { Self.kind }
+    public var stateVersion: UInt32 { 1 }
+    public var trainingRowMultiple: Int { 1 }
+    public var fingerprint: [String: String] {
+        ["kind": Self.kind, "convention": Self.convention, "featureCount": String(featureCount)]
+    }
+
+    public func process(_ batch: inout FeatureBatch, mode: Mode) throws {
+        guard batch.features == featureCount else {
+            throw StageError.widthMismatch(expected: featureCount, got: batch.features)
+        }
+        guard batch.rows > 0 else { return }
+        if mode == .train {
+            let batchExtremes = FittedExtremes(of: batch)
+            fitted = fitted.map { $0.merged(with: batchExtremes) } ?? batchExtremes
+            samplesSeen += Int64(batch.rows)
+        }
+        guard let fitted else { return } // never fitted: identity (see the type's documentation)
+        let coefficients = fitted.coefficients(for: range)
+        AffineTransform.apply(to: &batch, scale: coefficients.scale, shift: coefficients.min)
+        if clip {
+            AffineTransform.clamp(&batch, low: Float(range.low), high: Float(range.high))
+        }
+    }
+
+    public func saveState() -> StageState {
+        var state = StageState(kind: Self.kind, version: stateVersion, counters: ["n_samples_seen": samplesSeen])
+        if let fitted {
+            let coefficients = fitted.coefficients(for: range)
+            state.vectors = [
+                "data_min": fitted.minimum,
+                "data_max": fitted.maximum,
+                "data_range": fitted.range,
+                "scale": coefficients.scale,
+                "min": coefficients.min,
+            ]
+        }
+        return state
+    }
+
+    /// Restores `data_min`, `data_max` and `n_samples_seen`; `data_range`, `scale` and `min` are
+    /// derived from them (and from this stage's `feature_range`), so they are not read back.
+    public func restoreState(_ state: StageState) throws {
+        try state.checkCompatible(kind: Self.kind, upTo: stateVersion)
+        let seen = try state.counter("n_samples_seen")
+        guard seen >= 0 else { throw StageError.invalidState(kind: Self.kind, "'n_samples_seen' is negative") }
+        let hasVectors = state.vectors["data_min"] != nil || state.vectors["data_max"] != nil
+        guard hasVectors else {
+            guard seen == 0 else {
+                throw StageError.invalidState(kind: Self.kind, "'n_samples_seen' is \(seen) but 'data_min' and 'data_max' are missing")
+            }
+            fitted = nil
+            samplesSeen = 0
+            return
+        }
+        let minimum = try state.vector("data_min", count: featureCount)
+        let maximum = try state.vector("data_max", count: featureCount)
+        guard zip(minimum, maximum).allSatisfy({ $0 <= $1 }) else {
+            throw StageError.invalidState(kind: Self.kind, "'data_min' exceeds 'data_max'")
+        }
+        fitted = FittedExtremes(minimum: minimum, maximum: maximum)
+        samplesSeen = seen
+    }
+}
