@@ -54,7 +54,11 @@ public enum YAMLConfigLoader {
         let location = node.mark.map { SourceLocation(file: file, line: $0.line, column: $0.column) }
         switch node {
         case .scalar(let scalar):
-            return ConfigNode(resolve(node, scalar: scalar), location: location, sourceText: scalar.string)
+            let value = resolve(node, scalar: scalar)
+            // Numbers and booleans are quoted as written (`got -1`, not `got -1.0`); strings are
+            // left to `ConfigNode.quoted`, which puts them in double quotes (`got "soon"`).
+            let sourceText: String? = if case .string = value { nil } else { scalar.string }
+            return ConfigNode(value, location: location, sourceText: sourceText)
         case .sequence(let sequence):
             return ConfigNode(.list(sequence.map { convert($0, file: file) }), location: location)
         case .mapping(let mapping):
