@@ -45,7 +45,16 @@ public struct NormdConfiguration: Sendable {
 
     private static func validate(root: ConfigNode, registry: StageRegistry, diagnostics: ConfigDiagnostics) -> ConfigurationValidation {
         let configuration = read(root: root, registry: registry, diagnostics: diagnostics)
-        return ConfigurationValidation(configuration: diagnostics.hasErrors ? nil : configuration, issues: diagnostics.issues)
+        return ConfigurationValidation(configuration: diagnostics.hasErrors ? nil : configuration, issues: inSourceOrder(diagnostics.issues))
+    }
+
+    /// Issues sorted by position (stable), so the list reads top to bottom like the file.
+    private static func inSourceOrder(_ issues: [ConfigIssue]) -> [ConfigIssue] {
+        issues.enumerated().sorted { a, b in
+            let left = (a.element.location?.line ?? 0, a.element.location?.column ?? 0, a.offset)
+            let right = (b.element.location?.line ?? 0, b.element.location?.column ?? 0, b.offset)
+            return left < right
+        }.map(\.element)
     }
 
     static func read(root: ConfigNode, registry: StageRegistry, diagnostics: ConfigDiagnostics) -> NormdConfiguration? {
