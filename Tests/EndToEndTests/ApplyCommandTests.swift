@@ -83,7 +83,8 @@ import Testing
     }
 
     @Test func anInvalidConfigurationIsConfigError() throws {
-        let broken = ValidateCommandTests.fixtures.appendingPathComponent("syntax.yaml").path
+        let fixtures = try ValidateCommandTests.fixtures()
+        let broken = fixtures.path("syntax.yaml")
         let (result, written) = try apply(inputNamed: "in.npy", prepare: { try NpyFixture.writeFloat32(Self.rows(4), columns: 8, to: $0.path("in.npy")) },
                                           config: broken)
         #expect(result.status == 78)

@@ -3,7 +3,41 @@ import Testing
 
 /// `normd validate`: exit codes and the exact lines a user sees.
 @Suite struct ValidateCommandTests {
-    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
+    /// Several problems at once: out-of-range, bad duration, unknown key, duplicate name, wrong type,
+    /// missing features, bad choice, unknown top-level key.
+    static let brokenYAML = """
+        pipelines:
+          - name: sensors
+            features: 4
+            batch:
+              size: 8
+              min_rows: 9
+              max_latency: soon
+            stages:
+              - type: batch_norm
+                momentun: 0.9
+                epsilon: -1
+          - name: sensors
+            features: "four"
+            stages:
+              - type: min_max
+          - name: other
+            mode: training
+            stages: []
+        extra: 1
+        """
+
+    /// A YAML syntax error (an unclosed flow sequence).
+    static let syntaxErrorYAML = "pipelines:\n  - name: a\n    features: [1\n"
+
+    /// A scratch directory holding `broken.yaml` and `syntax.yaml` (written at test time, so the
+    /// test target has no resource files).
+    static func fixtures() throws -> ScratchDirectory {
+        let scratch = try ScratchDirectory()
+        _ = try scratch.write(brokenYAML, to: "broken.yaml")
+        _ = try scratch.write(syntaxErrorYAML, to: "syntax.yaml")
+        return scratch
+    }
 
     @Test func theDefaultConfigurationIsValid() throws {
         let result = try Normd.run(["validate", "--config", "Config/normd.yaml"], in: Normd.repositoryRoot)
@@ -13,7 +47,8 @@ import Testing
     }
 
     @Test func aBrokenFileListsEveryProblemInSourceOrder() throws {
-        let result = try Normd.run(["validate", "--config", "broken.yaml"], in: Self.fixtures)
+        let fixtures = try Self.fixtures()
+        let result = try Normd.run(["validate", "--config", "broken.yaml"], in: fixtures.url)
         #expect(result.status == 78)
         #expect(result.stdout == "")
         #expect(result.stderrLines == [
@@ -31,7 +66,8 @@ import Testing
     }
 
     @Test func aYAMLSyntaxErrorIsLocated() throws {
-        let result = try Normd.run(["validate", "--config", "syntax.yaml"], in: Self.fixtures)
+        let fixtures = try Self.fixtures()
+        let result = try Normd.run(["validate", "--config", "syntax.yaml"], in: fixtures.url)
         #expect(result.status == 78)
         #expect(result.stderrLines == [
             "syntax.yaml:4:1: (top level): invalid YAML: did not find expected ',' or ']' (while parsing a flow sequence at line 3, column 15)",
@@ -40,7 +76,8 @@ import Testing
     }
 
     @Test func aMissingFileIsNamed() throws {
-        let result = try Normd.run(["validate", "--config", "no-such.yaml"], in: Self.fixtures)
+        let fixtures = try Self.fixtures()
+        let result = try Normd.run(["validate", "--config", "no-such.yaml"], in: fixtures.url)
         #expect(result.status == 78)
         #expect(result.stderrLines == ["no-such.yaml: no such file", "no-such.yaml: 1 error"])
     }
