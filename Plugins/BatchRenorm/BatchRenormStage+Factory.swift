@@ -19,12 +19,12 @@ extension BatchRenormStage {
             reader.error("renorm", "renorm: false is plain batch norm: use 'type: batch_norm'")
         }
         let clipping = reader.nested("renorm_clipping").map(readClipping) ?? .none
-        let warmup = reader.nested("renorm_warmup").map(readWarmup)
+        let warmup = reader.nested("renorm_warmup").flatMap(readWarmup)
         if warmup != nil { warnAboutMissingBounds(clipping, reader: reader) }
         reader.finish()
         guard reader.diagnostics.errors.count == errorsBefore else { return nil }
         return BatchRenormStage(featureCount: context.featureCount, options: options, renormMomentum: renormMomentum,
-                                clipping: clipping, warmup: warmup ?? nil)
+                                clipping: clipping, warmup: warmup)
     }
 
     private static func readConvention(_ reader: ParameterReader) {

@@ -18,11 +18,10 @@ extension MinMaxStage {
 
     /// `feature_range: [low, high]` with `low < high`; `nil` after reporting a problem.
     private static func readFeatureRange(_ reader: ParameterReader) -> MinMaxRange? {
-        guard reader.contains("feature_range") else { return .unit }
+        guard let node = reader.value("feature_range"), !node.isNull else { return .unit }
         guard let bounds = reader.numberList("feature_range") else { return nil }
         guard bounds.count == 2, bounds[0] < bounds[1] else {
-            let written = reader.value("feature_range")?.quoted ?? "nothing"
-            reader.error("feature_range", "must be [low, high] with low < high, got \(written)")
+            reader.error("feature_range", "must be [low, high] with low < high, got \(node.quoted)")
             return nil
         }
         return MinMaxRange(low: bounds[0], high: bounds[1])
