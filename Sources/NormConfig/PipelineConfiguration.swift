@@ -1,0 +1,81 @@
+public import NormCore
+public import StageKit
+
+/// One validated `pipelines:` entry: what the daemon needs to run it.
+///
+/// Keeps the `stages:` subtree rather than a built chain, because a chain holds live statistics:
+/// every run (and every test) builds its own fresh chain with `makeChain(registry:)`.
+public struct PipelineConfiguration: Sendable {
+    public var name: String
+    /// Width of every row.
+    public var features: Int
+    /// The mode batches run in unless a caller says otherwise.
+    public var mode: Mode
+    public var batch: BatchConfiguration
+    /// The `stages:` list as written, and where it sits (for messages).
+    public var stages: ConfigNode
+    public var stagesPath: ConfigPath
+    /// Where the pipeline's mapping starts.
+    public var location: SourceLocation?
+
+    /// Number of entries in `stages:`.
+    public var stageCount: Int { stages.listItems?.count ?? 0 }
+
+    /// Builds a fresh chain with initial statistics.
+    /// - Throws: `ConfigurationError` if the stages do not build with `registry` (e.g. it lacks a kind
+    ///   the configuration was validated with).
+    public func makeChain(registry: StageRegistry) throws(ConfigurationError) -> StageChain {
+        let diagnostics = ConfigDiagnostics()
+        guard let chain = StageChainBuilder.build(
+            stages: stages, path: stagesPath, featureCount: features, batchSize: batch.size,
+            minTrainingRows: batch.minRows, registry: registry, diagnostics: diagnostics)
+        else { throw ConfigurationError(issues: diagnostics.errors) }
+        return chain
+    }
+
+    /// Characters allowed in a pipeline name: it appears in file names, metrics labels and topics.
+    static let nameCharacters = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
+
+    /// Reads one pipeline mapping, reporting every problem to `reader`'s diagnostics.
+    /// - Returns: `nil` when any error was reported for this pipeline.
+    static func read(from reader: ParameterReader, registry: StageRegistry) -> PipelineConfiguration? {
+        let diagnostics = reader.diagnostics
+        let errorsBefore = diagnostics.errors.count
+
+        let name = reader.optionalString("name")
+        if let name {
+            reader.require("name", !name.isEmpty && name.allSatisfy(nameCharacters.contains),
+                           "must be non-empty and use only letters, digits, '_', '.' and '-'")
+        } else if !reader.contains("name") {
+            reader.error("name", "missing; every pipeline needs a unique name")
+        }
+
+        let features = reader.optionalInt("features")
+        if let features {
+            reader.require("features", features > 0, "must be an integer > 0")
+        } else if !reader.contains("features") || reader.isExplicitNull("features") {
+            reader.error("features", "missing; the number of features per row (an integer > 0) is required")
+        }
+
+        let mode = Mode(rawValue: reader.choice("mode", among: Mode.allCases.map(\.rawValue), default: Mode.train.rawValue)) ?? .train
+        let batch = BatchConfiguration.read(from: reader.nested("batch"))
+
+        let stagesPath = reader.path(of: "stages")
+        let stages = reader.value("stages")
+        if stages == nil || stages?.isNull == true {
+            reader.error("stages", "missing; a pipeline needs a list of stages")
+        }
+        reader.finish()
+
+        // Stages can only be checked against a valid row width (their `columns` refer to it).
+        if let stages, !stages.isNull, let features, features > 0 {
+            _ = StageChainBuilder.build(
+                stages: stages, path: stagesPath, featureCount: features, batchSize: batch.size,
+                minTrainingRows: batch.minRows, registry: registry, diagnostics: diagnostics)
+        }
+        guard diagnostics.errors.count == errorsBefore, let name, let features, let stages else { return nil }
+        return PipelineConfiguration(
+            name: name, features: features, mode: mode, batch: batch,
+            stages: stages, stagesPath: stagesPath, location: reader.node.location)
+    }
+}

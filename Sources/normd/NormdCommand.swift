@@ -1,0 +1,15 @@
+import ArgumentParser
+
+/// `normd`: normalizes streams of Float32 feature vectors for ML trainers.
+struct NormdCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "normd",
+        abstract: "Normalize streams of Float32 feature vectors for ML trainers (min-max, batch norm, batch renorm).",
+        discussion: """
+            Exit codes follow sysexits(3): 0 ok, 64 usage, 65 bad input data or damaged state file, \
+            66 input file missing, 73 cannot write output, 78 invalid configuration or a state file \
+            that does not match the configuration.
+            """,
+        subcommands: [ValidateCommand.self, ApplyCommand.self]
+    )
+}

@@ -1,0 +1,75 @@
+import BuiltinStages
+import NormConfig
+import StageKit
+import Testing
+
+/// Validation collects every problem of a file, each located and worded exactly.
+@Suite struct ValidationMessagesTests {
+    private func messages(_ yaml: String) -> [String] {
+        NormdConfiguration.validate(yaml: yaml, file: "test.yaml", registry: BuiltinStages.registry()).issues.map(\.description)
+    }
+
+    @Test func everyProblemIsReportedAtOnce() {
+        let yaml = """
+            pipelines:
+              - name: sensors
+                features: 4
+                batch:
+                  size: 8
+                  min_rows: 0
+                  max_latency: -5ms
+                stages:
+                  - type: batch_norm
+                    momentun: 0.9
+                    gamma: [1, 2]
+              - name: sensors
+                features: 0
+                batch: {size: 16, min_rows: 32, max_latency: soon}
+                stages:
+                  - type: min_max
+              - name: "bad name!"
+                stages:
+                  - type: min_max
+            pipeline: []
+            """
+        #expect(messages(yaml) == [
+            "test.yaml:6:17: pipelines[0].batch.min_rows: must be an integer >= 1, got 0",
+            "test.yaml:7:20: pipelines[0].batch.max_latency: must be > 0, got \"-5ms\"",
+            "test.yaml:10:9: pipelines[0].stages[0].momentun: unknown key 'momentun'; did you mean 'momentum'? (convention: keras uses tf_keras' names)",
+            "test.yaml:11:16: pipelines[0].stages[0].gamma: expected one value per feature (4), got a list of 2",
+            "test.yaml:12:11: pipelines[1].name: duplicate pipeline name 'sensors', already used by pipelines[0] (line 2)",
+            "test.yaml:13:15: pipelines[1].features: must be an integer > 0, got 0",
+            "test.yaml:14:33: pipelines[1].batch.min_rows: must be <= batch.size (16), got 32",
+            "test.yaml:14:50: pipelines[1].batch.max_latency: expected a duration like \"50ms\", \"2s\", \"500us\" or a number of seconds, got a string \"soon\"",
+            "test.yaml:17:5: pipelines[2].features: missing; the number of features per row (an integer > 0) is required",
+            "test.yaml:17:11: pipelines[2].name: must be non-empty and use only letters, digits, '_', '.' and '-', got \"bad name!\"",
+            "test.yaml:20:1: pipeline: unknown key 'pipeline'; did you mean 'pipelines'?",
+        ])
+    }
+
+    @Test func aYAMLSyntaxErrorIsLocated() {
+        #expect(messages("pipelines:\n  - name: a\n    features: [1\n") == [
+            "test.yaml:4:1: (top level): invalid YAML: did not find expected ',' or ']' (while parsing a flow sequence at line 3, column 15)",
+        ])
+    }
+
+    @Test func missingPipelinesAndEmptyFiles() {
+        #expect(messages("") == ["test.yaml:1:1: (top level): missing 'pipelines' (a list of pipelines)"])
+        #expect(messages("pipelines: []\n") == ["test.yaml:1:12: pipelines: must list at least one pipeline"])
+        #expect(messages("pipelines: {a: 1}\n") == ["test.yaml:1:12: pipelines: expected a list of pipelines, got a mapping"])
+    }
+
+    @Test func warningsAreKeptApartFromErrors() {
+        let result = NormdConfiguration.validate(
+            yaml: "pipelines:\n  - {name: a, features: 2, stages: [{type: batch_norm, momentum: 0.1}]}\n",
+            file: "test.yaml", registry: BuiltinStages.registry())
+        #expect(result.isValid)
+        #expect(result.errors.isEmpty)
+        #expect(result.warnings.count == 1)
+    }
+
+    @Test func aMissingFileIsNamed() {
+        let result = NormdConfiguration.validate(file: "/nonexistent/normd.yaml", registry: BuiltinStages.registry())
+        #expect(result.issues.map(\.description) == ["/nonexistent/normd.yaml: no such file"])
+    }
+}
