@@ -227,7 +227,9 @@ struct JSONScanner {
         let range = try scanNumber()
         // Valid JSON number text is valid Swift float text; Double(String) rounds correctly.
         // Numbers up to 15 bytes are small strings, so this does not allocate for typical values.
-        return Double(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[range]), as: UTF8.self))!
+        // Beyond Double's range the value is ±∞ (as in Python), left to the non-finite policy.
+        let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[range]), as: UTF8.self)
+        return Double(text) ?? (bytes[range.lowerBound] == 0x2D ? -.infinity : .infinity)
     }
 
     /// A `seq` value: a non-negative integer below 2^64, or `null` for none.

@@ -37,7 +37,7 @@ public enum WireError: Error, Sendable, Equatable, CustomStringConvertible {
         case .badShape(let detail):
             "bad shape: \(detail)"
         case .widthMismatch(let expected, let got):
-            "rows have \(got) features, the pipeline expects \(expected)"
+            "rows have \(got) feature\(got == 1 ? "" : "s"), the pipeline expects \(expected)"
         case .payloadSize(let expected, let got, let shape, let elementType):
             "payload is \(got) bytes, header shape \(Self.shapeText(shape)) of \(elementType.rawValue) needs \(expected)"
         case .npy(let error):
