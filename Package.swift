@@ -63,6 +63,7 @@ let package = Package(
         .testTarget(name: "NormConfigTests", dependencies: ["NormCore", "StageKit", "NormConfig", "BuiltinStages"], swiftSettings: strict),
         .testTarget(name: "FormatTests", dependencies: ["NormCore", "StageKit", "NpyFormat", "Checkpoint", "WireFormat"], swiftSettings: strict),
         .testTarget(name: "PipelineTests", dependencies: ["NormCore", "StageKit", "Pipeline"], swiftSettings: strict),
+        .testTarget(name: "WireFormatTests", dependencies: ["NormCore", "WireFormat", "NpyFormat"], swiftSettings: strict),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"], swiftSettings: strict),
         // Drive the built `normd` binary as a subprocess (and a Python client where a user would use one).
         .testTarget(name: "EndToEndTests", dependencies: ["normd"], swiftSettings: strict),

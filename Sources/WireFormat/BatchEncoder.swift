@@ -1,0 +1,139 @@
+public import NormCore
+import NpyFormat
+
+/// Encodes normalized batches into the frames normd publishes.
+///
+/// Keep one per output: it reuses its byte buffers, so once warm an encoder does not allocate per
+/// batch (the JSON codec's number formatting aside). The tensor payload frame is the batch's own
+/// storage, never a copy.
+///
+/// Frames, in order: `[topic]` when a topic is configured (PUB/XPUB), then
+/// - tensor: `[header JSON][raw <f4 payload]`,
+/// - npy: `[.npy file]` (the header fields are not sent),
+/// - json: `[header JSON with "data": [[…], …]]`.
+public struct BatchEncoder: Sendable {
+    public let codec: OutputCodec
+    /// The topic frame's bytes; nil sends no topic frame, `""` sends an empty one.
+    public let topic: [UInt8]?
+    private var text: [UInt8] = []
+    private var npyFrame: [UInt8] = []
+    private var npyHeader: [UInt8] = []
+    private var npyHeaderShape = (rows: -1, features: -1)
+
+    public init(codec: OutputCodec = .tensor, topic: String? = nil) {
+        self.codec = codec
+        self.topic = topic.map { Array($0.utf8) }
+        text.reserveCapacity(1024)
+    }
+
+    /// Encodes `batch` and calls `body` with its frames, which are valid only inside `body`
+    /// (send them there; ZeroMQ copies on `zmq_send`).
+    public mutating func encode<Result>(
+        _ batch: FeatureBatch, metadata: BatchMetadata,
+        _ body: (UnsafeBufferPointer<UnsafeRawBufferPointer>) throws -> Result
+    ) rethrows -> Result {
+        switch codec {
+        case .tensor:
+            text.removeAll(keepingCapacity: true)
+            writeHeader(rows: batch.rows, features: batch.features, metadata: metadata)
+            text.append(0x7D)
+            return try text.withUnsafeBytes { header in
+                try batch.withUnsafeValues { values in
+                    try withFrames(header, UnsafeRawBufferPointer(values), body)
+                }
+            }
+        case .npy:
+            if npyHeaderShape != (batch.rows, batch.features) {
+                npyHeader = NpyHeader.encode(shape: [batch.rows, batch.features])
+                npyHeaderShape = (batch.rows, batch.features)
+            }
+            npyFrame.removeAll(keepingCapacity: true)
+            npyFrame.append(contentsOf: npyHeader)
+            batch.withUnsafeValues { npyFrame.append(contentsOf: UnsafeRawBufferPointer($0)) }
+            return try npyFrame.withUnsafeBytes { try withFrames($0, nil, body) }
+        case .json:
+            text.removeAll(keepingCapacity: true)
+            writeHeader(rows: batch.rows, features: batch.features, metadata: metadata)
+            writeData(batch)
+            text.append(0x7D)
+            return try text.withUnsafeBytes { try withFrames($0, nil, body) }
+        }
+    }
+
+    /// Calls `body` with `[topic?, first, second?]` as a stack-allocated frame list.
+    private func withFrames<Result>(
+        _ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer?,
+        _ body: (UnsafeBufferPointer<UnsafeRawBufferPointer>) throws -> Result
+    ) rethrows -> Result {
+        try withUnsafeTemporaryAllocation(of: UnsafeRawBufferPointer.self, capacity: 3) { frames in
+            var count = 0
+            func add(_ frame: UnsafeRawBufferPointer) {
+                frames.initializeElement(at: count, to: frame)
+                count += 1
+            }
+            return try (topic ?? []).withUnsafeBytes { topicBytes in
+                if topic != nil { add(topicBytes) }
+                add(first)
+                if let second { add(second) }
+                return try body(UnsafeBufferPointer(rebasing: frames[..<count]))
+            }
+        }
+    }
+
+    /// `{"dtype":"<f4","shape":[r,c],"pipeline":…,"batch":…,"mode":…,"stages":[…],"stats_version":…,
+    /// "sources":[…]` and `"downgraded"` when set — without the closing brace.
+    private mutating func writeHeader(rows: Int, features: Int, metadata: BatchMetadata) {
+        text.appendRaw("{\"dtype\":\"<f4\",\"shape\":[")
+        text.appendDecimal(rows)
+        text.append(0x2C)
+        text.appendDecimal(features)
+        text.appendRaw("],\"pipeline\":")
+        text.appendJSONString(metadata.pipeline)
+        text.appendRaw(",\"batch\":")
+        text.appendDecimal(metadata.batch)
+        text.appendRaw(",\"mode\":")
+        text.appendRaw(metadata.mode == .train ? "\"train\"" : "\"infer\"")
+        text.appendRaw(",\"stages\":[")
+        for (index, stage) in metadata.stages.enumerated() {
+            if index > 0 { text.append(0x2C) }
+            text.appendJSONString(stage)
+        }
+        text.appendRaw("],\"stats_version\":")
+        text.appendDecimal(metadata.statsVersion)
+        text.appendRaw(",\"sources\":[")
+        for (index, source) in metadata.sources.enumerated() {
+            if index > 0 { text.append(0x2C) }
+            text.appendRaw("{\"producer\":")
+            text.appendJSONStringOrNull(source.producer)
+            text.appendRaw(",\"seq\":")
+            if let seq = source.seq { text.appendDecimal(seq) } else { text.appendRaw("null") }
+            text.appendRaw(",\"rows\":")
+            text.appendRange(source.rows)
+            text.appendRaw(",\"message_rows\":")
+            text.appendRange(source.messageRows)
+            text.append(0x7D)
+        }
+        text.append(0x5D)
+        if let downgraded = metadata.downgraded {
+            text.appendRaw(",\"downgraded\":")
+            text.appendJSONString(downgraded)
+        }
+    }
+
+    /// `,"data":[[…],…]`.
+    private mutating func writeData(_ batch: FeatureBatch) {
+        text.appendRaw(",\"data\":[")
+        batch.withUnsafeValues { values in
+            for row in 0..<batch.rows {
+                if row > 0 { text.append(0x2C) }
+                text.append(0x5B)
+                for column in 0..<batch.features {
+                    if column > 0 { text.append(0x2C) }
+                    text.appendFloat(values[row * batch.features + column])
+                }
+                text.append(0x5D)
+            }
+        }
+        text.append(0x5D)
+    }
+}

@@ -1,0 +1,151 @@
+import Foundation
+import NormCore
+import NpyFormat
+import Testing
+import WireFormat
+
+@Suite("BatchEncoder: frames a Python consumer reads back")
+struct BatchEncoderTests {
+    static let metadata = BatchMetadata(
+        pipeline: "cam \"front\" \\ line\nnext é", batch: 41, mode: .infer, stages: ["batch_renorm", "clip"],
+        statsVersion: 7,
+        sources: [
+            SourceSpan(producer: "cam-1", seq: 17, rows: 0..<2, messageRows: 3..<5),
+            SourceSpan(producer: nil, seq: nil, rows: 2..<3, messageRows: 0..<1),
+        ],
+        downgraded: "partial batch of 3 rows is below batch.min_rows 8")
+
+    /// The header as `json.dumps(json.loads(header), sort_keys=True)` prints it.
+    static let expectedHeader = #"{"batch": 41, "downgraded": "partial batch of 3 rows is below batch.min_rows 8", "dtype": "<f4", "mode": "infer", "pipeline": "cam \"front\" \\ line\nnext \u00e9", "shape": [3, 4], "sources": [{"message_rows": [3, 5], "producer": "cam-1", "rows": [0, 2], "seq": 17}, {"message_rows": [0, 1], "producer": null, "rows": [2, 3], "seq": null}], "stages": ["batch_renorm", "clip"], "stats_version": 7}"#
+
+    /// Values that stress the float text: negative zero, a subnormal, extremes, non-terminating decimals.
+    static let values: [Float] = [0.1, -0, Float(bitPattern: 1), .greatestFiniteMagnitude, -.leastNormalMagnitude, 1 / 3, 16_777_216, -2.5, 7e-10, 123456.79, 1, 0]
+
+    static func encode(_ encoder: inout BatchEncoder, _ batch: FeatureBatch, _ metadata: BatchMetadata = metadata) -> [[UInt8]] {
+        encoder.encode(batch, metadata: metadata) { frames in frames.map { Array($0) } }
+    }
+
+    /// What NumPy reads: `{"topic", "header" (sorted dump), "shape", "bits" (uint32 view)}`.
+    static let tensorConsumer = """
+        topic = frames[0].decode() if len(frames) == 3 else None
+        h = json.loads(frames[-2])
+        a = np.frombuffer(frames[-1], h["dtype"]).reshape(h["shape"])
+        print(json.dumps({"topic": topic, "header": json.dumps(h, sort_keys=True), "shape": list(a.shape),
+                          "dtype": str(a.dtype), "bits": a.view(np.uint32).ravel().tolist()}))
+        """
+
+    @Test("tensor: topic, header and payload as json.loads and np.frombuffer read them; names are escaped")
+    func tensorReadByNumPy() throws {
+        var encoder = BatchEncoder(codec: .tensor, topic: "normalized")
+        let batch = FeatureBatch(rows: 3, features: 4, values: Self.values)
+        let frames = Self.encode(&encoder, batch)
+        #expect(frames.count == 3)
+        let read = try #require(try Python.check(frames, Self.tensorConsumer) as? [String: Any])
+        #expect(read["topic"] as? String == "normalized")
+        #expect(read["header"] as? String == Self.expectedHeader)
+        #expect(read["shape"] as? [Int] == [3, 4])
+        #expect(read["dtype"] as? String == "float32")
+        #expect(read["bits"] as? [UInt32] == Self.values.map(\.bitPattern))
+    }
+
+    @Test("tensor without a topic: [header][payload]; train mode; no downgraded key; exact header bytes")
+    func tensorWithoutTopic() throws {
+        var encoder = BatchEncoder()
+        let metadata = BatchMetadata(pipeline: "p", batch: 0, mode: .train, stages: [], statsVersion: UInt64.max,
+                                     sources: [SourceSpan(producer: "a", seq: 0, rows: 0..<1, messageRows: 0..<1)])
+        let frames = Self.encode(&encoder, FeatureBatch(rowsOf: [[1, 2]], features: 2), metadata)
+        #expect(frames.count == 2)
+        #expect(String(decoding: frames[0], as: UTF8.self)
+            == #"{"dtype":"<f4","shape":[1,2],"pipeline":"p","batch":0,"mode":"train","stages":[],"stats_version":18446744073709551615,"sources":[{"producer":"a","seq":0,"rows":[0,1],"message_rows":[0,1]}]}"#)
+        #expect(frames[1] == f4([1, 2]))
+    }
+
+    @Test("the tensor payload frame is the batch's own storage, not a copy")
+    func payloadIsNotCopied() {
+        var encoder = BatchEncoder()
+        let batch = FeatureBatch(rows: 2, features: 2, values: [1, 2, 3, 4])
+        let storage = batch.withUnsafeValues { UnsafeRawPointer($0.baseAddress) }
+        let payload = encoder.encode(batch, metadata: Self.metadata) { frames in frames[1].baseAddress }
+        #expect(payload == storage)
+    }
+
+    @Test("a warm encoder reuses its buffers without leaving stale bytes, and its output decodes back")
+    func reuseAndRoundTrip() throws {
+        var encoder = BatchEncoder(codec: .tensor, topic: "t")
+        var decoder = MessageDecoder(codec: .tensor, features: 4)
+        for rows in [3, 1, 0, 2] {
+            let batch = FeatureBatch(rows: rows, features: 4, values: Array(Self.values.prefix(rows * 4)))
+            let frames = Self.encode(&encoder, batch)
+            #expect(try decoder.decode(frames).get()
+                == DecodedRows(rows: rows, features: 4, elementType: .float32, values: batch.values, topic: "t"))
+        }
+    }
+
+    @Test("npy: np.load reads the single frame after the topic")
+    func npyReadByNumPy() throws {
+        var encoder = BatchEncoder(codec: .npy, topic: "")
+        for rows in [3, 2] { // the second batch has another shape: the cached .npy header is rebuilt
+            let batch = FeatureBatch(rows: rows, features: 4, values: Array(Self.values.prefix(rows * 4)))
+            let frames = Self.encode(&encoder, batch)
+            #expect(frames.count == 2 && frames[0].isEmpty)
+            let read = try #require(try Python.check(frames, """
+                a = np.load(io.BytesIO(frames[1]))
+                print(json.dumps({"shape": list(a.shape), "dtype": a.dtype.str, "bits": a.view(np.uint32).ravel().tolist()}))
+                """) as? [String: Any])
+            #expect(read["shape"] as? [Int] == [rows, 4])
+            #expect(read["dtype"] as? String == "<f4")
+            #expect(read["bits"] as? [UInt32] == batch.values.map(\.bitPattern))
+        }
+    }
+
+    @Test("json: the header keys plus data; every Float32 reads back exactly through json.loads")
+    func jsonReadByPython() throws {
+        var encoder = BatchEncoder(codec: .json)
+        var generator = SplitMix64(seed: 7)
+        var random: [Float] = []
+        while random.count < 4000 {
+            let value = Float(bitPattern: UInt32(truncatingIfNeeded: generator.next()))
+            if value.isFinite { random.append(value) }
+        }
+        let batch = FeatureBatch(rows: 1003, features: 4, values: Self.values + random)
+        let frames = Self.encode(&encoder, batch)
+        #expect(frames.count == 1)
+        let read = try #require(try Python.check(frames, """
+            h = json.loads(frames[0])
+            data = np.array(h.pop("data"), dtype=np.float32)
+            print(json.dumps({"header": json.dumps(h, sort_keys=True), "shape": list(data.shape),
+                              "bits": data.view(np.uint32).ravel().tolist()}))
+            """) as? [String: Any])
+        #expect(read["header"] as? String == Self.expectedHeader.replacingOccurrences(of: "[3, 4]", with: "[1003, 4]"))
+        #expect(read["shape"] as? [Int] == [1003, 4])
+        #expect(read["bits"] as? [UInt32] == batch.values.map(\.bitPattern))
+    }
+
+    @Test("json: non-finite values are written as NaN/Infinity, which json.loads accepts; 0 rows is data []")
+    func jsonEdgeCases() throws {
+        var encoder = BatchEncoder(codec: .json)
+        let metadata = BatchMetadata(pipeline: "p", batch: 1, mode: .train, stages: ["minmax"], statsVersion: 2, sources: [])
+        let frames = Self.encode(&encoder, FeatureBatch(rowsOf: [[.nan, .infinity, -.infinity]], features: 3), metadata)
+        #expect(String(decoding: frames[0], as: UTF8.self)
+            == #"{"dtype":"<f4","shape":[1,3],"pipeline":"p","batch":1,"mode":"train","stages":["minmax"],"stats_version":2,"sources":[],"data":[[NaN,Infinity,-Infinity]]}"#)
+        let empty = Self.encode(&encoder, FeatureBatch(rows: 0, features: 3), metadata)
+        #expect(String(decoding: empty[0], as: UTF8.self).hasSuffix(#""sources":[],"data":[]}"#))
+        let read = try Python.check(frames + empty, """
+            print(json.dumps([repr(json.loads(f)["data"]) for f in frames]))
+            """)
+        #expect(read as? [String] == ["[[nan, inf, -inf]]", "[]"])
+    }
+}
+
+/// A small deterministic generator (Vigna's SplitMix64) so the float sample is the same every run.
+struct SplitMix64 {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
