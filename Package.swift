@@ -38,7 +38,7 @@ let package = Package(
 
         // MARK: formats and adapters
         .target(name: "NpyFormat", dependencies: ["NormCore"], swiftSettings: strict),
-        .target(name: "NormConfig", dependencies: ["NormCore", "StageKit", .product(name: "Yams", package: "Yams")], swiftSettings: strict),
+        .target(name: "NormConfig", dependencies: ["NormCore", "StageKit", "Pipeline", .product(name: "Yams", package: "Yams")], swiftSettings: strict),
         .target(name: "Checkpoint", dependencies: ["NormCore", "StageKit"], swiftSettings: strict),
         .target(name: "WireFormat", dependencies: ["NormCore", "NpyFormat"], swiftSettings: strict),
         .systemLibrary(name: "CZeroMQ", path: "Sources/CZeroMQ"),
@@ -53,6 +53,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
         ),

@@ -1,4 +1,5 @@
 public import NormCore
+public import Pipeline
 public import StageKit
 
 /// One validated `pipelines:` entry: what the daemon needs to run it.
@@ -12,6 +13,12 @@ public struct PipelineConfiguration: Sendable {
     /// The mode batches run in unless a caller says otherwise.
     public var mode: Mode
     public var batch: BatchConfiguration
+    /// Where the daemon reads rows (`inputs:`); empty for a pipeline used only by `normd apply`.
+    public var inputs: [InputEndpoint]
+    /// Where the daemon sends batches (`output:`); `nil` exactly when `inputs` is empty.
+    public var output: OutputEndpoint?
+    /// What the daemon does with messages holding NaN or infinity (`invalid_rows:`).
+    public var invalidRows: InvalidRowPolicy
     /// The `stages:` list as written, and where it sits (for messages).
     public var stages: ConfigNode
     public var stagesPath: ConfigPath
@@ -59,6 +66,9 @@ public struct PipelineConfiguration: Sendable {
 
         let mode = Mode(rawValue: reader.choice("mode", among: Mode.allCases.map(\.rawValue), default: Mode.train.rawValue)) ?? .train
         let batch = BatchConfiguration.read(from: reader.nested("batch"))
+        let invalidRows = InvalidRowPolicy(rawValue: reader.choice(
+            "invalid_rows", among: InvalidRowPolicy.allCases.map(\.rawValue), default: InvalidRowPolicy.rejectMessage.rawValue)) ?? .rejectMessage
+        let (inputs, output) = readEndpoints(reader, pipelineName: name)
 
         let stagesPath = reader.path(of: "stages")
         let stages = reader.value("stages")
@@ -76,6 +86,32 @@ public struct PipelineConfiguration: Sendable {
         guard diagnostics.errors.count == errorsBefore, let name, let features, let stages else { return nil }
         return PipelineConfiguration(
             name: name, features: features, mode: mode, batch: batch,
+            inputs: inputs, output: output, invalidRows: invalidRows,
             stages: stages, stagesPath: stagesPath, location: reader.node.location)
+    }
+
+    /// `inputs:` and `output:` come together: rows with nowhere to go (or a sink with no source)
+    /// is a configuration mistake, not a feature.
+    private static func readEndpoints(_ reader: ParameterReader, pipelineName: String?) -> ([InputEndpoint], OutputEndpoint?) {
+        var inputs: [InputEndpoint] = []
+        if let node = reader.value("inputs"), !node.isNull {
+            if let items = node.listItems, !items.isEmpty {
+                for (index, item) in items.enumerated() {
+                    let itemReader = ParameterReader(node: item, path: reader.path(of: "inputs").appending(index: index), diagnostics: reader.diagnostics)
+                    if item.mapEntries != nil, let input = InputEndpoint.read(from: itemReader) { inputs.append(input) }
+                }
+            } else {
+                reader.error("inputs", "expected a non-empty list of inputs, got \(node.value.typeName) \(node.quoted)")
+            }
+        }
+        let output = reader.nested("output").flatMap { OutputEndpoint.read(from: $0, pipelineName: pipelineName) }
+        let hasInputs = reader.contains("inputs") && !reader.isExplicitNull("inputs")
+        let hasOutput = reader.contains("output") && !reader.isExplicitNull("output")
+        if hasInputs && !hasOutput {
+            reader.error(nil, "has 'inputs' but no 'output'; the daemon needs somewhere to send the batches")
+        } else if hasOutput && !hasInputs {
+            reader.error(nil, "has an 'output' but no 'inputs'; the daemon needs somewhere to read rows from")
+        }
+        return (inputs, output)
     }
 }

@@ -46,7 +46,8 @@ public final class PipelineEngine {
 
     public let settings: Settings
     public let chain: StageChain
-    public let board = CounterBoard()
+    /// Where other threads (the stats reporter) read this pipeline's counts.
+    public let board: CounterBoard
     public private(set) var counts = PipelineCounts()
     private var batcher: RowBatcher
     private var sequences = SequenceTracker()
@@ -55,8 +56,9 @@ public final class PipelineEngine {
     private let stageKinds: [String]
     private var logger: Logger
 
-    public init(settings: Settings, chain: StageChain, sink: any BatchSink, logger: Logger) {
+    public init(settings: Settings, chain: StageChain, sink: any BatchSink, board: CounterBoard = CounterBoard(), logger: Logger) {
         self.settings = settings
+        self.board = board
         self.chain = chain
         self.sink = sink
         self.logger = logger
@@ -125,6 +127,11 @@ public final class PipelineEngine {
     /// Makes the current counts visible to other threads.
     public func publishCounts() {
         board.publish(counts)
+    }
+
+    /// Counts a message the transport could not decode (malformed frames, oversize, bad dtype…).
+    public func recordUndecodable(reason: String) {
+        counts.messagesRejected[reason, default: 0] += 1
     }
 
     private func reject(_ rejection: Rejection) -> Rejection {

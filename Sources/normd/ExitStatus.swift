@@ -8,6 +8,8 @@ enum ExitStatus {
     static let dataError = ExitCode(65)
     /// An input file does not exist.
     static let noInput = ExitCode(66)
+    /// A socket could not be bound or connected (address in use, no such interface…).
+    static let unavailable = ExitCode(69)
     /// An output file (or the state file) could not be written.
     static let cannotCreate = ExitCode(73)
     /// Invalid configuration, or a state file computed for a different configuration.

@@ -1,15 +1,16 @@
 import ArgumentParser
 
 /// `normd`: normalizes streams of Float32 feature vectors for ML trainers.
-struct NormdCommand: ParsableCommand {
+@main
+struct NormdCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "normd",
         abstract: "Normalize streams of Float32 feature vectors for ML trainers (min-max, batch norm, batch renorm).",
         discussion: """
             Exit codes follow sysexits(3): 0 ok, 64 usage, 65 bad input data or damaged state file, \
-            66 input file missing, 73 cannot write output, 78 invalid configuration or a state file \
+            66 input file missing, 69 a socket cannot be bound or connected, 73 cannot write output, 78 invalid configuration or a state file \
             that does not match the configuration.
             """,
-        subcommands: [ValidateCommand.self, ApplyCommand.self]
+        subcommands: [RunCommand.self, ValidateCommand.self, ApplyCommand.self]
     )
 }

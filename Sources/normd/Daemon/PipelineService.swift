@@ -1,0 +1,45 @@
+import Logging
+import NormConfig
+import Pipeline
+import ServiceLifecycle
+
+/// Runs one pipeline's loop inside a ServiceGroup. Only this service reacts to the shutdown
+/// signal; the loop then stops intake, flushes, sends and closes before `run()` returns, so the
+/// group never sees it finish "unexpectedly" mid-shutdown.
+struct PipelineService: Service {
+    let loop: PipelineLoop
+
+    func run() async throws {
+        await withGracefulShutdownHandler {
+            await loop.waitUntilFinished()
+        } onGracefulShutdown: {
+            loop.requestStop()
+        }
+    }
+}
+
+/// Logs every pipeline's counters in one line every `interval` until shutdown — the daemon's
+/// view of accepted, rejected, dropped, gaps and batches until metrics are exported.
+struct CountsReporter: Service {
+    let loops: [PipelineLoop]
+    let interval: Duration
+    let logger: Logger
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do { try await Task.sleep(for: interval) } catch { return }
+                report()
+            }
+        }
+    }
+
+    func report(final: Bool = false) {
+        for loop in loops {
+            logger.info(final ? "final counts" : "counts", metadata: [
+                "pipeline": "\(loop.configuration.name)", "counts": "\(loop.board.snapshot.summary)",
+            ])
+        }
+    }
+}
+

@@ -1,0 +1,85 @@
+import ArgumentParser
+import BuiltinStages
+import Logging
+import NormConfig
+import ServiceLifecycle
+import StageKit
+import UnixSignals
+import ZeroMQ
+
+/// `normd run`: the daemon. One thread per pipeline moves rows from ZeroMQ inputs through the
+/// stage chain to the output; SIGTERM/SIGINT stop intake, flush the partial batch, send it, close
+/// the sockets with a bounded linger, terminate the ZeroMQ context last and exit 0.
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run the daemon on a configuration file.",
+        discussion: "Exit codes: 0 after a graceful shutdown, 69 when a socket cannot be bound or connected, 78 on an invalid configuration."
+    )
+
+    @Option(name: .long, help: "The YAML configuration.")
+    var config: String
+
+    @Option(name: .long, help: "Seconds between the counts lines in the log.")
+    var countsInterval: Double = 5
+
+    @OptionGroup var logging: LoggingOptions
+
+    func validate() throws {
+        guard countsInterval > 0 else { throw ValidationError("--counts-interval must be > 0") }
+    }
+
+    func run() async throws {
+        let logger = logging.makeLogger(label: "normd", defaultLevel: .info)
+        let registry = BuiltinStages.registry()
+        let validation = NormdConfiguration.validate(file: config, registry: registry)
+        for warning in validation.warnings { logger.warning("\(warning)") }
+        guard let configuration = validation.configuration else {
+            StandardError.print(validation.errors.map(\.description).joined(separator: "\n"))
+            throw ExitStatus.configError
+        }
+        let offline = configuration.pipelines.filter { $0.output == nil }
+        guard offline.isEmpty else {
+            StandardError.print(offline.map {
+                "\($0.location.map { "\($0): " } ?? "")pipeline '\($0.name)': has no 'inputs' and 'output'; `normd run` needs both for every pipeline (see Config/reference.yaml)"
+            }.joined(separator: "\n"))
+            throw ExitStatus.configError
+        }
+        let daemonPipelines = configuration.pipelines
+
+        let context = try ZMQContext()
+        var loops: [PipelineLoop] = []
+        do {
+            for pipeline in daemonPipelines {
+                let loop = PipelineLoop(configuration: pipeline, chain: try pipeline.makeChain(registry: registry),
+                                        context: context, logger: logger)
+                loops.append(loop)
+                try await loop.start()
+            }
+        } catch {
+            logger.critical("cannot start: \(error)")
+            for loop in loops { loop.requestStop() }
+            for loop in loops { await loop.waitUntilFinished() }
+            context.terminate()
+            throw ExitStatus.unavailable
+        }
+        logger.info("normd running", metadata: [
+            "config": "\(config)", "pipelines": "\(loops.map(\.configuration.name).joined(separator: ","))",
+            "libzmq": "\(zmqVersion().major).\(zmqVersion().minor).\(zmqVersion().patch)",
+        ])
+
+        let reporter = CountsReporter(loops: loops, interval: .milliseconds(Int(countsInterval * 1000)), logger: logger)
+        let services: [ServiceGroupConfiguration.ServiceConfiguration] =
+            loops.map { .init(service: PipelineService(loop: $0), successTerminationBehavior: .gracefullyShutdownGroup,
+                              failureTerminationBehavior: .gracefullyShutdownGroup) }
+            + [.init(service: reporter)]
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+            services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+
+        reporter.report(final: true)
+        // Every socket is closed by now (each loop closed its own); terminating last cannot hang.
+        context.terminate()
+        logger.info("normd stopped")
+    }
+}
