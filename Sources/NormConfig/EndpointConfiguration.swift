@@ -9,8 +9,9 @@ public struct SocketOptions: Sendable, Equatable {
     /// The memory the queue may hold, used to derive the high-water mark from the message size:
     /// libzmq's default of 1000 *messages* is gigabytes once the messages are whole batches.
     public var queueBytes: Int = 64 << 20
-    /// Largest message accepted, in bytes (`ZMQ_MAXMSGSIZE`); a larger one drops the connection.
-    /// `nil`: inputs allow 16 MiB, outputs are unlimited.
+    /// libzmq's hard limit (`ZMQ_MAXMSGSIZE`): a larger frame makes libzmq drop the connection
+    /// before normd sees the message, so it cannot be counted — a memory guard, not a filter.
+    /// `nil`: no limit. The counted, logged limit is an input's `max_message_bytes`.
     public var maxMessageBytes: Int64?
     /// Reconnect back-off for connecting sockets (`ZMQ_RECONNECT_IVL`, `ZMQ_RECONNECT_IVL_MAX`), ms.
     public var reconnectInterval: Int = 100
@@ -78,6 +79,8 @@ public struct InputEndpoint: Sendable, Equatable {
     public var codec: Codec
     /// SUB prefixes; `[""]` subscribes to everything (must be said explicitly).
     public var topics: [String]
+    /// Messages larger than this (all frames together) are rejected as `oversize`, logged and counted.
+    public var maxMessageBytes: Int
     public var options: SocketOptions
     public var path: ConfigPath
 }
@@ -135,10 +138,15 @@ extension InputEndpoint {
         if socket == .pull && !topics.isEmpty {
             reader.error("topics", "only a sub input filters by topic; a pull input receives every message")
         }
+        var maxMessageBytes = 16 << 20
+        if let limit = reader.optionalInt("max_message_bytes"), reader.require("max_message_bytes", limit > 0, "must be a number of bytes > 0") {
+            maxMessageBytes = limit
+        }
         let options = SocketOptions.read(from: reader)
         reader.finish()
         guard reader.diagnostics.errors.count == errorsBefore, let endpoint else { return nil }
-        return InputEndpoint(endpoint: endpoint, socket: socket, bind: bind, codec: codec, topics: topics, options: options, path: reader.path)
+        return InputEndpoint(endpoint: endpoint, socket: socket, bind: bind, codec: codec, topics: topics,
+                             maxMessageBytes: maxMessageBytes, options: options, path: reader.path)
     }
 }
 

@@ -126,7 +126,17 @@ final class PipelineRunner {
     private func accept(input index: Int, arrival: ContinuousClock.Instant) {
         frames.removeAll(keepingCapacity: true)
         // Each frame's bytes stay put until `parts` is refilled by the next receive.
-        for part in parts { frames.append(part.withUnsafeBytes { $0 }) }
+        var size = 0
+        for part in parts {
+            frames.append(part.withUnsafeBytes { $0 })
+            size += part.size
+        }
+        guard size <= configuration.inputs[index].maxMessageBytes else {
+            engine.recordUndecodable(reason: "oversize")
+            logRejection(input: index, reason: "oversize",
+                         "message is \(size) bytes, above max_message_bytes (\(configuration.inputs[index].maxMessageBytes))")
+            return
+        }
         frames.withUnsafeBufferPointer { frames in
             do throws(WireError) {
                 let message = try decoders[index].decode(frames)

@@ -8,7 +8,7 @@ enum SocketFactory {
         let socket = try ZMQSocket(context: context, type: input.socket == .pull ? .pull : .sub)
         do {
             try apply(input.options, to: socket, messageBytes: features * 4 + 64)
-            try socket.setMaxMessageSize(input.options.maxMessageBytes ?? (16 << 20))
+            if let hardLimit = input.options.maxMessageBytes { try socket.setMaxMessageSize(hardLimit) }
             try socket.setReceiveHighWaterMark(input.options.highWaterMark(forMessagesOf: features * 4 + 64))
             for topic in input.topics { try socket.subscribe(topic) }
             if input.bind { try socket.bind(input.endpoint) } else { try socket.connect(input.endpoint) }
