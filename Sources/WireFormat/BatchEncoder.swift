@@ -66,15 +66,19 @@ public struct BatchEncoder: Sendable {
         _ body: (UnsafeBufferPointer<UnsafeRawBufferPointer>) throws -> Result
     ) rethrows -> Result {
         try withUnsafeTemporaryAllocation(of: UnsafeRawBufferPointer.self, capacity: 3) { frames in
-            var count = 0
-            func add(_ frame: UnsafeRawBufferPointer) {
-                frames.initializeElement(at: count, to: frame)
+            try (topic ?? []).withUnsafeBytes { topicBytes in
+                // No local helper function here: one capturing `count` would box it on the heap.
+                var count = 0
+                if topic != nil {
+                    frames.initializeElement(at: count, to: topicBytes)
+                    count += 1
+                }
+                frames.initializeElement(at: count, to: first)
                 count += 1
-            }
-            return try (topic ?? []).withUnsafeBytes { topicBytes in
-                if topic != nil { add(topicBytes) }
-                add(first)
-                if let second { add(second) }
+                if let second {
+                    frames.initializeElement(at: count, to: second)
+                    count += 1
+                }
                 return try body(UnsafeBufferPointer(rebasing: frames[..<count]))
             }
         }
@@ -94,14 +98,15 @@ public struct BatchEncoder: Sendable {
         text.appendRaw(",\"mode\":")
         text.appendRaw(metadata.mode == .train ? "\"train\"" : "\"infer\"")
         text.appendRaw(",\"stages\":[")
-        for (index, stage) in metadata.stages.enumerated() {
+        for index in metadata.stages.indices {
             if index > 0 { text.append(0x2C) }
-            text.appendJSONString(stage)
+            text.appendJSONString(metadata.stages[index])
         }
         text.appendRaw("],\"stats_version\":")
         text.appendDecimal(metadata.statsVersion)
         text.appendRaw(",\"sources\":[")
-        for (index, source) in metadata.sources.enumerated() {
+        for index in metadata.sources.indices {
+            let source = metadata.sources[index]
             if index > 0 { text.append(0x2C) }
             text.appendRaw("{\"producer\":")
             text.appendJSONStringOrNull(source.producer)

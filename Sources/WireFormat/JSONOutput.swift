@@ -3,20 +3,21 @@
 extension Array where Element == UInt8 {
     /// Appends ASCII text that needs no escaping (keys, punctuation).
     mutating func appendRaw(_ text: StaticString) {
-        text.withUTF8Buffer { append(contentsOf: $0) }
+        append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
     }
 
-    /// Appends a decimal integer without building a String.
+    /// Appends a decimal integer without building a String (digits go through a stack buffer).
     mutating func appendDecimal(_ value: UInt64) {
-        var digits = 1
-        var rest = value
-        while rest >= 10 { rest /= 10; digits += 1 }
-        let end = count + digits
-        append(contentsOf: repeatElement(0x30, count: digits))
-        rest = value
-        for index in stride(from: end - 1, through: end - digits, by: -1) {
-            self[index] = 0x30 + UInt8(rest % 10)
-            rest /= 10
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0) // 24 bytes ≥ 20 digits of UInt64.max
+        Swift.withUnsafeMutableBytes(of: &digits) { buffer in
+            var start = buffer.count
+            var rest = value
+            repeat {
+                start -= 1
+                buffer[start] = 0x30 + UInt8(rest % 10)
+                rest /= 10
+            } while rest > 0
+            append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[start...]))
         }
     }
 
@@ -28,6 +29,11 @@ extension Array where Element == UInt8 {
     /// Appends `value` as a quoted JSON string: `"` `\` and control characters escaped, the rest raw UTF-8.
     mutating func appendJSONString(_ value: String) {
         append(0x22)
+        // Names rarely need escaping: copy them whole, byte by byte only when they do.
+        guard value.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) else {
+            append(contentsOf: value.utf8)
+            return append(0x22)
+        }
         for byte in value.utf8 {
             switch byte {
             case 0x22: appendRaw("\\\"")

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A forward-only JSON tokenizer over borrowed bytes, written for headers on the hot path.
 ///
 /// Foundation's `JSONSerialization` builds a dictionary of boxed objects per message; this scanner
@@ -24,6 +30,7 @@ struct JSONScanner {
     // MARK: structure
 
     /// Skips whitespace and returns the next byte without consuming it (nil at the end).
+    @inline(__always)
     mutating func peek() -> UInt8? {
         while position < bytes.count {
             switch bytes[position] {
@@ -35,6 +42,7 @@ struct JSONScanner {
     }
 
     /// Consumes `byte` if it comes next (after whitespace).
+    @inline(__always)
     mutating func consume(_ byte: UInt8) -> Bool {
         guard peek() == byte else { return false }
         position += 1
@@ -47,6 +55,7 @@ struct JSONScanner {
     }
 
     /// After a member or element: true on `,` (another follows), false on `close` (consumed).
+    @inline(__always)
     mutating func separator(close: UInt8) throws(JSONSyntaxError) -> Bool {
         if consume(0x2C) { return true }
         if consume(close) { return false }
@@ -80,6 +89,11 @@ struct JSONScanner {
         let start = position
         var hasEscapes = false
         while position < bytes.count {
+            // Fast path: run over ordinary characters with a local index (no stores to `self`).
+            var index = position
+            while index < bytes.count, bytes[index] != 0x22, bytes[index] != 0x5C, bytes[index] >= 0x20 { index += 1 }
+            position = index
+            guard position < bytes.count else { break }
             let byte = bytes[position]
             if byte == 0x22 {
                 defer { position += 1 }
@@ -113,15 +127,12 @@ struct JSONScanner {
     }
 
     /// Whether the token equals `literal`, comparing raw bytes (escaped tokens are decoded first).
+    @inline(__always)
     func matches(_ token: StringToken, _ literal: StaticString) -> Bool {
-        literal.withUTF8Buffer { expected in
-            if token.hasEscapes { return decode(token).utf8.elementsEqual(expected) }
-            guard token.range.count == expected.count else { return false }
-            for index in 0..<expected.count where bytes[token.range.lowerBound + index] != expected[index] {
-                return false
-            }
-            return true
-        }
+        let expected = UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount)
+        if token.hasEscapes { return decode(token).utf8.elementsEqual(expected) }
+        guard token.range.count == expected.count else { return false }
+        return memcmp(bytes.baseAddress! + token.range.lowerBound, expected.baseAddress!, expected.count) == 0
     }
 
     /// The raw bytes of a token (between the quotes, escapes unresolved).
@@ -205,6 +216,14 @@ struct JSONScanner {
     /// A number token's value if it is a plain non-negative integer that fits `UInt64`.
     func unsignedInteger(_ range: Range<Int>) -> UInt64? {
         var value: UInt64 = 0
+        if range.count <= 19 { // cannot overflow: 19 digits < 2^64
+            for index in range {
+                let digit = bytes[index] &- 0x30
+                guard digit < 10 else { return nil }
+                value = value &* 10 &+ UInt64(digit)
+            }
+            return value
+        }
         for index in range {
             let digit = bytes[index] &- 0x30
             guard digit < 10 else { return nil }
@@ -250,12 +269,11 @@ struct JSONScanner {
     /// Consumes `text` if it comes next (after whitespace).
     mutating func literal(_ text: StaticString) -> Bool {
         _ = peek()
-        return text.withUTF8Buffer { expected in
-            guard bytes.count - position >= expected.count else { return false }
-            for index in 0..<expected.count where bytes[position + index] != expected[index] { return false }
-            position += expected.count
-            return true
-        }
+        let count = text.utf8CodeUnitCount
+        guard bytes.count - position >= count else { return false }
+        for index in 0..<count where bytes[position + index] != text.utf8Start[index] { return false }
+        position += count
+        return true
     }
 
     /// Skips one value of any type, checking its syntax.
@@ -290,7 +308,9 @@ struct JSONScanner {
     }
 
     private mutating func skipDigits() {
-        while isDigit(at: position) { position += 1 }
+        var index = position
+        while index < bytes.count, bytes[index] &- 0x30 < 10 { index += 1 }
+        position = index
     }
 
     private static func hexValue(_ byte: UInt8) -> UInt32? {
