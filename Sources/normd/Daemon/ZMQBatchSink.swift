@@ -21,6 +21,7 @@ final class ZMQBatchSink: BatchSink {
     private let stopFlag: StopFlag
     private let logger: Logger
     private var encoder: BatchEncoder
+    private var metadata = BatchMetadata(pipeline: "", batch: 0, mode: .train, stages: [], statsVersion: 0, sources: [], downgraded: nil)
     private let poller: ZMQPoller
     private var dropLog = RateLimitedLog(perInterval: 10, interval: .seconds(10))
 
@@ -35,11 +36,17 @@ final class ZMQBatchSink: BatchSink {
     }
 
     func publish(_ batch: FeatureBatch, _ info: PublishedBatch) -> Bool {
-        let metadata = BatchMetadata(
-            pipeline: info.pipeline, batch: info.sequence, mode: info.outcome.mode, stages: info.stageKinds,
-            statsVersion: info.statsVersion,
-            sources: info.origins.map { SourceSpan(producer: $0.producer, seq: $0.seq, rows: $0.rows, messageRows: $0.messageRows) },
-            downgraded: info.outcome.downgrade?.description)
+        // Refilled in place: a warm sink allocates nothing per batch.
+        metadata.pipeline = info.pipeline
+        metadata.batch = info.sequence
+        metadata.mode = info.outcome.mode
+        metadata.stages = info.stageKinds
+        metadata.statsVersion = info.statsVersion
+        metadata.downgraded = info.outcome.downgrade?.description
+        metadata.sources.removeAll(keepingCapacity: true)
+        for origin in info.origins {
+            metadata.sources.append(SourceSpan(producer: origin.producer, seq: origin.seq, rows: origin.rows, messageRows: origin.messageRows))
+        }
         let outcome: SendOutcome = encoder.encode(batch, metadata: metadata) { frames in send(frames) }
         switch outcome {
         case .sent:
