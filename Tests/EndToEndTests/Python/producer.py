@@ -3,7 +3,7 @@
 argv[1] is a JSON object:
   endpoint, socket ("push" | "pub"), bind (default false), rows_file (a 2-D .npy the rows come from),
   messages: [{kind, rows: [start, stop], dtype, one_d, seq, producer, topic}, ...]
-      kind: tensor | npy | json | json_object | garbage_header | frame_count | payload_size | nan
+      kind: tensor | npy | json | json_object | garbage_header | frame_count | payload_size | wrong_width | nan
   probe: {ready_file, kind, topic, producer, interval} — before the messages, send one-row probe
       messages until ready_file exists (a consumer writes it once output arrives): the SUB slow-joiner
       handshake, and proof the daemon is subscribed before the measured messages go out.
@@ -60,6 +60,8 @@ def frames_for(spec, all_rows):
     if kind == "payload_size":
         header, payload = tensor_frames(rows, dtype, False, seq, producer)
         return [header, payload[:-4]]
+    if kind == "wrong_width":
+        return tensor_frames(rows[:, :-1], dtype, False, seq, producer)
     if kind == "nan":
         bad = rows.astype(dtype).copy()
         bad[spec.get("nan_row", 0), spec.get("nan_column", 0)] = np.nan

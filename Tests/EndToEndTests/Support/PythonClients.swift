@@ -78,12 +78,23 @@ struct Producer {
         try PythonClient.start("producer.py", config: config, name: name, in: scratch)
     }
 
-    /// Runs to completion; returns the wall-clock time the last message was sent.
+    struct Result {
+        /// Probe messages sent before the measured ones (one row each).
+        var probes: Int
+        /// Wall-clock time (seconds since 1970) after the last message was sent.
+        var sentAt: Double
+    }
+
+    /// Runs to completion.
     @discardableResult
-    func run(in scratch: ScratchDirectory, name: String = "producer") throws -> Double {
-        let result = try PythonClient.result(of: try start(in: scratch, name: name))
-        #expect(result["sent"] as? Int == messages.count)
-        return (result["sent_at"] as? Double) ?? 0
+    func run(in scratch: ScratchDirectory, name: String = "producer") throws -> Result {
+        try Self.result(of: try start(in: scratch, name: name), messages: messages.count)
+    }
+
+    static func result(of client: Subprocess, messages: Int) throws -> Result {
+        let result = try PythonClient.result(of: client)
+        #expect(result["sent"] as? Int == messages)
+        return Result(probes: result["probes"] as? Int ?? 0, sentAt: result["sent_at"] as? Double ?? 0)
     }
 }
 
