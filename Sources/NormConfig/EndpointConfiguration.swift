@@ -164,7 +164,12 @@ extension OutputEndpoint {
         if topic == nil && socket != .push { topic = pipelineName }
         var shutdownTimeout = Duration.seconds(5)
         if let text = reader.value("shutdown_timeout"), !text.isNull {
-            if let parsed = DurationText.parse(text) { shutdownTimeout = parsed } else {
+            switch DurationText.parse(text) {
+            case .some(let parsed) where parsed >= .zero:
+                shutdownTimeout = parsed
+            case .some:
+                reader.error("shutdown_timeout", "must be >= 0, got \(text.quoted)")
+            case .none:
                 reader.error("shutdown_timeout", "expected a duration like 5s or 500ms, got \(text.quoted)")
             }
         }

@@ -18,6 +18,8 @@ final class PipelineRunner {
 
     private let configuration: PipelineConfiguration
     private let inputs: [ZMQSocket]
+    /// Each input's endpoint as bound (the real port for `tcp://…:*`), for log lines.
+    private let inputEndpoints: [String]
     private let output: ZMQSocket
     private let sink: ZMQBatchSink
     private let engine: PipelineEngine
@@ -39,13 +41,15 @@ final class PipelineRunner {
         self.stopFlag = stopFlag
         self.logger = logger
         var inputs: [ZMQSocket] = []
+        var inputEndpoints: [String] = []
         do {
             for (index, input) in configuration.inputs.enumerated() {
                 let socket = try SocketFactory.input(input, context: context, features: configuration.features)
                 inputs.append(socket)
+                inputEndpoints.append(input.bind ? (try? socket.lastEndpoint) ?? input.endpoint : input.endpoint)
                 logger.info("input \(input.bind ? "bound" : "connecting")", metadata: [
                     "input": "\(index)", "socket": "\(input.socket.rawValue)", "codec": "\(input.codec.rawValue)",
-                    "endpoint": "\(input.bind ? (try? socket.lastEndpoint) ?? input.endpoint : input.endpoint)",
+                    "endpoint": "\(inputEndpoints[index])",
                 ])
             }
             let batchBytes = configuration.batch.size * configuration.features * 4 + 4096
@@ -59,6 +63,7 @@ final class PipelineRunner {
             throw DaemonError.socketSetup(pipeline: configuration.name, String(describing: error))
         }
         self.inputs = inputs
+        self.inputEndpoints = inputEndpoints
         self.decoders = configuration.inputs.map { MessageDecoder(codec: $0.codec.wire, features: configuration.features) }
         self.sink = ZMQBatchSink(socket: output, endpoint: outputEndpoint, stopFlag: stopFlag, logger: logger)
         self.engine = PipelineEngine(
@@ -113,7 +118,7 @@ final class PipelineRunner {
                 guard try inputs[index].receiveMultipart(into: &parts, flags: .dontWait) else { return count }
             } catch {
                 logger.error("receive failed", metadata: [
-                    "input": "\(index)", "endpoint": "\(configuration.inputs[index].endpoint)", "error": "\(error)",
+                    "input": "\(index)", "endpoint": "\(inputEndpoints[index])", "error": "\(error)",
                 ])
                 return count
             }
@@ -155,7 +160,7 @@ final class PipelineRunner {
         // count them all (the counts line reports every one).
         guard let suppressed = rejectionLog.admit() else { return }
         var metadata: Logger.Metadata = [
-            "input": "\(input)", "endpoint": "\(configuration.inputs[input].endpoint)", "reason": "\(reason)",
+            "input": "\(input)", "endpoint": "\(inputEndpoints[input])", "reason": "\(reason)",
         ]
         if suppressed > 0 { metadata["suppressed"] = "\(suppressed)" }
         logger.warning("message rejected: \(message)", metadata: metadata)
