@@ -1,8 +1,8 @@
 # Receives normalized batches from normd and prints what each one is.
-import json, numpy as np, zmq
+import json, os, numpy as np, zmq
 
 pull = zmq.Context().socket(zmq.PULL)
-pull.connect("tcp://127.0.0.1:5556")
+pull.connect(os.environ.get("NORMD_OUTPUT", "tcp://127.0.0.1:5556"))
 for _ in range(1000 // 64):  # batch.size is 64 in Config/normd.yaml
     header, payload = pull.recv_multipart()
     h = json.loads(header)

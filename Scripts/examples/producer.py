@@ -1,8 +1,8 @@
 # Sends 1000 rows of 8 features to normd, in messages of 10 rows (pyzmq's send_array recipe).
-import numpy as np, zmq
+import os, numpy as np, zmq
 
 push = zmq.Context().socket(zmq.PUSH)
-push.connect("tcp://127.0.0.1:5555")
+push.connect(os.environ.get("NORMD_INPUT", "tcp://127.0.0.1:5555"))
 rng = np.random.default_rng(0)
 for seq in range(100):
     rows = rng.normal(loc=20.0, scale=5.0, size=(10, 8)).astype(np.float32)

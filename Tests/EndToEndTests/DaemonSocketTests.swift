@@ -43,7 +43,7 @@ import Testing
         let producers = try [(first, "producer-a"), (second, "producer-b")].map { messages, name in
             try Producer(endpoint: input, rowsFile: rowsFile, messages: messages).start(in: scratch, name: name)
         }
-        for producer in producers { try Producer.result(of: producer, messages: 30) }
+        for producer in producers { _ = try Producer.result(of: producer, messages: 30) }
         try daemon.waitForCounts(of: "sensors", "rows_accepted=180") { $0.int("rows_accepted") == 180 }
         #expect(try daemon.terminate() == 0)
         let received = try consumer.messages()

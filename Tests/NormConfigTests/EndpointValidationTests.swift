@@ -1,5 +1,6 @@
 import BuiltinStages
 import NormConfig
+import StageKit
 import Testing
 
 /// `inputs:` and `output:` mistakes, each reported as one whole, located message.
