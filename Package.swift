@@ -83,7 +83,8 @@ let package = Package(
         // plugins through `normd validate`, `apply` and `run`.
         .testTarget(
             name: "DynamicStagesTests",
-            dependencies: ["NormCore", "StageKit", "DynamicStages", "NormTesting", "BuiltinStages", "Checkpoint", "normd"],
+            dependencies: ["NormCore", "StageKit", "DynamicStages", "NormTesting", "BuiltinStages", "Checkpoint", "NormConfig",
+                           "NpyFormat", "normd"],
             swiftSettings: strict
         ),
     ]

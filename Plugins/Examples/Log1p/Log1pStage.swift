@@ -48,7 +48,8 @@ final class Log1pStage {
                 }
                 guard let value else { continue } // null: the default
                 guard value.isFinite, value > -1 else {
-                    ErrorReport.write("must be a finite number > -1, got \(value)", key: key, to: error)
+                    let written = value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
+                    ErrorReport.write("must be a finite number > -1, got \(written)", key: key, to: error)
                     return Int32(NORMD_STAGE_ERR_CONFIG)
                 }
                 offset = value
