@@ -177,12 +177,18 @@ static int rs_process(void *instance, float *values, size_t rows, size_t feature
     return NORMD_STAGE_OK;
 }
 
+/* The shortest of %.15g/%.17g that reads back exactly, so "0.1" stays "0.1" in state files. */
+static void format_double(char *text, size_t size, double value) {
+    snprintf(text, size, "%.15g", value);
+    if (strtod(text, NULL) != value) snprintf(text, size, "%.17g", value);
+}
+
 static void rs_fingerprint(const void *instance, const normd_fingerprint_writer *writer) {
     const robust_scale *stage = instance;
     char text[32];
-    snprintf(text, sizeof text, "%.17g", stage->step);
+    format_double(text, sizeof text, stage->step);
     writer->put(writer->context, "step", text);
-    snprintf(text, sizeof text, "%.17g", stage->eps);
+    format_double(text, sizeof text, stage->eps);
     writer->put(writer->context, "eps", text);
 }
 
