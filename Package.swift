@@ -17,6 +17,9 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "normd", targets: ["normd"]),
+        // Example run-time stage plugins (Plugins/Examples), built as shared libraries for `plugins:`.
+        .library(name: "NormdRobustScale", type: .dynamic, targets: ["RobustScalePlugin"]),
+        .library(name: "NormdLog1p", type: .dynamic, targets: ["Log1pPlugin"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
@@ -36,10 +39,18 @@ let package = Package(
         .target(name: "BatchRenorm", dependencies: ["NormCore", "StageKit", "BatchNorm"], path: "Plugins/BatchRenorm", swiftSettings: strict),
         .target(name: "BuiltinStages", dependencies: ["StageKit", "MinMax", "BatchNorm", "BatchRenorm"], swiftSettings: strict),
 
+        // MARK: run-time stage plugins — a C ABI (header only), the loader, and examples in C and Swift
+        .target(name: "CStageABI"),
+        .target(name: "DynamicStages", dependencies: ["NormCore", "StageKit", "CStageABI"], swiftSettings: strict),
+        .target(name: "RobustScalePlugin", dependencies: ["CStageABI"], path: "Plugins/Examples/RobustScale"),
+        .target(name: "Log1pPlugin", dependencies: ["CStageABI"], path: "Plugins/Examples/Log1p", swiftSettings: strict),
+
         // MARK: formats and adapters
         .target(name: "NpyFormat", dependencies: ["NormCore"], swiftSettings: strict),
         .target(name: "NormConfig", dependencies: ["NormCore", "StageKit", "Pipeline", .product(name: "Yams", package: "Yams")], swiftSettings: strict),
         .target(name: "Checkpoint", dependencies: ["NormCore", "StageKit"], swiftSettings: strict),
+        // The conformance suite every stage kind passes, built-in or loaded (used by the tests).
+        .target(name: "NormTesting", dependencies: ["NormCore", "StageKit", "Checkpoint"], swiftSettings: strict),
         .target(name: "WireFormat", dependencies: ["NormCore", "NpyFormat"], swiftSettings: strict),
         .systemLibrary(name: "CZeroMQ", path: "Sources/CZeroMQ"),
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"], swiftSettings: strict),
@@ -49,7 +60,7 @@ let package = Package(
             name: "normd",
             dependencies: [
                 "NormCore", "StageKit", "Pipeline", "BuiltinStages", "NpyFormat", "NormConfig", "Checkpoint",
-                "WireFormat", "ZeroMQ",
+                "WireFormat", "ZeroMQ", "DynamicStages",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -68,5 +79,13 @@ let package = Package(
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"], swiftSettings: strict),
         // Drive the built `normd` binary as a subprocess (and a Python client where a user would use one).
         .testTarget(name: "EndToEndTests", dependencies: ["normd"], exclude: ["Python"], swiftSettings: strict),
+        // The plugin loader's failure modes, the conformance suite over every kind, and both example
+        // plugins through `normd validate`, `apply` and `run`.
+        .testTarget(
+            name: "DynamicStagesTests",
+            dependencies: ["NormCore", "StageKit", "DynamicStages", "NormTesting", "BuiltinStages", "Checkpoint", "NormConfig",
+                           "NpyFormat", "normd"],
+            swiftSettings: strict
+        ),
     ]
 )

@@ -43,7 +43,9 @@ public struct NormdConfiguration: Sendable {
         return configuration
     }
 
-    private static func validate(root: ConfigNode, registry: StageRegistry, diagnostics: ConfigDiagnostics) -> ConfigurationValidation {
+    /// Validates an already-parsed configuration; `diagnostics` may already hold issues (e.g. from
+    /// loading the `plugins:` that `registry` includes), which are kept and sorted with the rest.
+    public static func validate(root: ConfigNode, registry: StageRegistry, diagnostics: ConfigDiagnostics) -> ConfigurationValidation {
         let configuration = read(root: root, registry: registry, diagnostics: diagnostics)
         return ConfigurationValidation(configuration: diagnostics.hasErrors ? nil : configuration, issues: inSourceOrder(diagnostics.issues))
     }
@@ -60,6 +62,7 @@ public struct NormdConfiguration: Sendable {
     static func read(root: ConfigNode, registry: StageRegistry, diagnostics: ConfigDiagnostics) -> NormdConfiguration? {
         let reader = ParameterReader(node: root, path: .root, diagnostics: diagnostics)
         let pipelines = readPipelines(reader, registry: registry)
+        reader.accept("plugins") // loaded before the pipelines by the caller (DynamicStages), into `registry`
         reader.finish()
         guard let pipelines else { return nil }
         return NormdConfiguration(pipelines: pipelines)

@@ -1,5 +1,4 @@
 import ArgumentParser
-import BuiltinStages
 import Checkpoint
 import Foundation
 import Logging
@@ -62,8 +61,7 @@ struct ApplyCommand: ParsableCommand {
     }
 
     private func apply(logger: Logger) throws(CommandFailure) {
-        let registry = BuiltinStages.registry()
-        let pipeline = try selectPipeline(registry: registry, logger: logger)
+        let (pipeline, registry) = try selectPipeline(logger: logger)
         let chain: StageChain
         do {
             chain = try pipeline.makeChain(registry: registry)
@@ -107,8 +105,9 @@ struct ApplyCommand: ParsableCommand {
                                           "downgraded": "\(run.downgraded)", "output": "\(output)"])
     }
 
-    private func selectPipeline(registry: StageRegistry, logger: Logger) throws(CommandFailure) -> PipelineConfiguration {
-        let result = NormdConfiguration.validate(file: config, registry: registry)
+    /// The chosen pipeline and the stage registry (built-ins and the configuration's plugins) to build it with.
+    private func selectPipeline(logger: Logger) throws(CommandFailure) -> (PipelineConfiguration, StageRegistry) {
+        let (result, registry) = ConfiguredStages.validate(file: config)
         for warning in result.warnings { logger.warning("\(warning.description)") }
         guard let configuration = result.configuration else {
             throw CommandFailure(ExitStatus.configError, "invalid configuration:\n" + result.errors.map(\.description).joined(separator: "\n"))
@@ -118,12 +117,12 @@ struct ApplyCommand: ParsableCommand {
             guard let chosen = configuration.pipeline(named: pipeline) else {
                 throw CommandFailure(ExitStatus.usage, "\(config) has no pipeline '\(pipeline)' (pipelines: \(names.joined(separator: ", ")))")
             }
-            return chosen
+            return (chosen, registry)
         }
         guard configuration.pipelines.count == 1 else {
             throw CommandFailure(ExitStatus.usage, "\(config) has \(names.count) pipelines; choose one with --pipeline (\(names.joined(separator: ", ")))")
         }
-        return configuration.pipelines[0]
+        return (configuration.pipelines[0], registry)
     }
 
     /// Restores `pipeline`'s statistics from `path` if the file and the pipeline's record exist.

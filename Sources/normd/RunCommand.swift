@@ -1,5 +1,4 @@
 import ArgumentParser
-import BuiltinStages
 import Logging
 import NormConfig
 import ServiceLifecycle
@@ -31,8 +30,7 @@ struct RunCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = logging.makeLogger(label: "normd", defaultLevel: .info)
-        let registry = BuiltinStages.registry()
-        let validation = NormdConfiguration.validate(file: config, registry: registry)
+        let (validation, registry) = ConfiguredStages.validate(file: config)
         for warning in validation.warnings { logger.warning("\(warning)") }
         guard let configuration = validation.configuration else {
             StandardError.print(validation.errors.map(\.description).joined(separator: "\n"))

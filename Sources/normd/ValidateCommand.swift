@@ -1,5 +1,4 @@
 import ArgumentParser
-import BuiltinStages
 import NormConfig
 import StageKit
 
@@ -17,7 +16,7 @@ struct ValidateCommand: ParsableCommand {
 
     func run() throws {
         _ = logging.makeLogger(label: "normd.validate")
-        let result = NormdConfiguration.validate(file: config, registry: BuiltinStages.registry())
+        let result = ConfiguredStages.validate(file: config).validation
         for issue in result.issues { StandardError.print(issue.description) }
         guard let configuration = result.configuration else {
             let count = result.errors.count

@@ -1,0 +1,111 @@
+import Foundation
+import NormCore
+import NormTesting
+import StageKit
+import Testing
+
+/// Both example plugins in the daemon: `normd run` loads them from `plugins:`, normalizes batches a
+/// pyzmq + NumPy producer sends, and SIGTERM flushes and exits 0.
+@Suite struct PluginDaemonTests {
+    static let stages = "[{type: log1p, offset: 1}, {type: robust_scale, step: 0.1}]"
+
+    @Test func normalizesBatchesFromAPythonProducer() throws {
+        try BuildProducts.require(BuildProducts.normd.path)
+        let scratch = try ScratchDirectory()
+        try scratch.write("""
+            plugins:
+              - \(BuildProducts.log1p)
+              - \(BuildProducts.robustScale)
+            pipelines:
+              - name: p
+                features: 3
+                batch: {size: 4, min_rows: 2, max_latency: 20ms}
+                inputs: [{endpoint: "tcp://127.0.0.1:*", socket: pull, bind: true}]
+                output: {endpoint: "tcp://127.0.0.1:*", socket: push, bind: true}
+                stages: \(Self.stages)
+
+            """, to: "cfg.yaml")
+        let daemon = Process()
+        daemon.executableURL = BuildProducts.normd
+        daemon.arguments = ["run", "--config", "cfg.yaml"]
+        daemon.currentDirectoryURL = scratch.url
+        let logPath = scratch.path("normd.log")
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        daemon.standardError = log
+        daemon.standardOutput = log
+        try daemon.run()
+        defer { if daemon.isRunning { daemon.terminate() } }
+
+        let input = try waitForEndpoint("input bound", in: logPath)
+        let output = try waitForEndpoint("output bound", in: logPath)
+        var data = SampleData(features: 3, transform: { $0 * 40 })
+        let rows = data.batch(rows: 8)
+        // The producer sends 8 rows as one message and reads frames until it has 8 rows back.
+        let script = """
+            import json, sys, zmq, numpy as np
+            ctx = zmq.Context()
+            push = ctx.socket(zmq.PUSH); push.connect("\(input)")
+            pull = ctx.socket(zmq.PULL); pull.connect("\(output)"); pull.RCVTIMEO = 10000
+            a = np.array(\(rows.values), dtype=np.float32).reshape(8, 3)
+            push.send_json({"dtype": "float32", "shape": [8, 3]}, zmq.SNDMORE); push.send(a)
+            got = []
+            while sum(len(r) for r in got) < 8:
+                header, payload = pull.recv_multipart()
+                h = json.loads(header)
+                got.append(np.frombuffer(payload, "<f4").reshape(h["shape"]).tolist())
+            print(json.dumps(got))
+            push.close(0); pull.close(0); ctx.term()
+            """
+        let frames = try python(script)
+
+        kill(daemon.processIdentifier, SIGTERM) // as a supervisor stops it
+        daemon.waitUntilExit()
+        try log.close()
+        let logText = try String(contentsOfFile: logPath, encoding: .utf8)
+        #expect(daemon.terminationStatus == 0, "\(logText)")
+        #expect(logText.contains("msg=\"normd stopped\""), "\(logText)")
+
+        // The same split through an in-process chain gives the same numbers.
+        let chain = try StageBuilder.chain(Self.stages, features: 3, batchSize: 4)
+        var offset = 0
+        for frame in frames {
+            var batch = FeatureBatch(rows: frame.count, features: 3, values: Array(rows.values[(offset * 3)..<((offset + frame.count) * 3)]))
+            try chain.process(&batch, mode: .train)
+            #expect(frame.flatMap { $0 }.map(Float.init) == batch.values)
+            offset += frame.count
+        }
+        #expect(offset == 8)
+    }
+
+    /// The `endpoint=` of the first log line containing `message`, waiting up to 10 s for it.
+    private func waitForEndpoint(_ message: String, in logPath: String) throws -> String {
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline {
+            let text = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+            if let line = text.split(separator: "\n").first(where: { $0.contains("msg=\"\(message)\"") }),
+               let range = line.range(of: "endpoint=") {
+                return String(line[range.upperBound...].prefix { $0 != " " })
+            }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        let text = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+        throw TestPlugin.CompileError(description: "no '\(message)' log line within 10 s; log:\n\(text)")
+    }
+
+    /// Runs a python3 script (pyzmq and NumPy required) and decodes its JSON stdout as frames of rows.
+    private func python(_ script: String) throws -> [[[Double]]] {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", script]
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let output = out.fileHandleForReading.readDataToEndOfFile()
+        let errors = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        try #require(process.terminationStatus == 0, "python3 failed: \(String(decoding: errors, as: UTF8.self))")
+        return try JSONDecoder().decode([[[Double]]].self, from: output)
+    }
+}
