@@ -39,7 +39,7 @@ let package = Package(
         // MARK: formats and adapters
         .target(name: "NpyFormat", dependencies: ["NormCore"], swiftSettings: strict),
         .target(name: "NormConfig", dependencies: ["NormCore", "StageKit", "Pipeline", .product(name: "Yams", package: "Yams")], swiftSettings: strict),
-        .target(name: "Checkpoint", dependencies: ["NormCore", "StageKit"], swiftSettings: strict),
+        .target(name: "Checkpoint", dependencies: ["NormCore", "StageKit", "Pipeline", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         .target(name: "WireFormat", dependencies: ["NormCore", "NpyFormat"], swiftSettings: strict),
         .systemLibrary(name: "CZeroMQ", path: "Sources/CZeroMQ"),
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"], swiftSettings: strict),
@@ -66,6 +66,7 @@ let package = Package(
         .testTarget(name: "PipelineTests", dependencies: ["NormCore", "StageKit", "Pipeline"], swiftSettings: strict),
         .testTarget(name: "WireFormatTests", dependencies: ["NormCore", "WireFormat", "NpyFormat"], swiftSettings: strict),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"], swiftSettings: strict),
+        .testTarget(name: "CheckpointTests", dependencies: ["NormCore", "StageKit", "Pipeline", "Checkpoint", "NormConfig", "BuiltinStages", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         // Drive the built `normd` binary as a subprocess (and a Python client where a user would use one).
         .testTarget(name: "EndToEndTests", dependencies: ["normd"], swiftSettings: strict),
     ]
