@@ -20,6 +20,8 @@ public final class CheckpointWriter: StateSnapshotSink, Sendable {
         var stopping = false
         var finishWaiter: CheckedContinuation<Void, Never>?
         var started = false
+        /// The newest generation this writer wrote.
+        var lastWritten: CheckpointDirectory.Generation?
         var threadEnded = false
     }
 
@@ -94,8 +96,11 @@ public final class CheckpointWriter: StateSnapshotSink, Sendable {
                 state.dirty = false
                 return ((state.document, state.nextGeneration), state.stopping)
             }
-            if let (document, number) = job { write(document, generation: number, final: stopping) }
+            if let (document, number) = job { write(document, generation: number) }
             if stopping { break }
+        }
+        if let last = state.withLock({ $0.lastWritten }) {
+            logger.info("final checkpoint", metadata: ["file": "\(last.path)", "generation": "\(last.number)"])
         }
         let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
             state.threadEnded = true
@@ -105,12 +110,12 @@ public final class CheckpointWriter: StateSnapshotSink, Sendable {
         waiter?.resume()
     }
 
-    private func write(_ document: StateDocument, generation number: UInt64, final: Bool) {
+    private func write(_ document: StateDocument, generation number: UInt64) {
         do {
             let generation = try directory.write(document, generation: number)
-            state.withLock { $0.nextGeneration = number + 1 }
+            state.withLock { $0.nextGeneration = number + 1; $0.lastWritten = generation }
             let pruned = directory.prune(keep: keep)
-            logger.log(level: final ? .info : .debug, final ? "final checkpoint written" : "checkpoint written", metadata: [
+            logger.debug("checkpoint written", metadata: [
                 "file": "\(generation.path)", "generation": "\(number)", "pruned": "\(pruned.count)",
             ])
         } catch {
