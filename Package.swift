@@ -48,7 +48,7 @@ let package = Package(
         // MARK: formats and adapters
         .target(name: "NpyFormat", dependencies: ["NormCore"], swiftSettings: strict),
         .target(name: "NormConfig", dependencies: ["NormCore", "StageKit", "Pipeline", .product(name: "Yams", package: "Yams")], swiftSettings: strict),
-        .target(name: "Checkpoint", dependencies: ["NormCore", "StageKit"], swiftSettings: strict),
+        .target(name: "Checkpoint", dependencies: ["NormCore", "StageKit", "Pipeline", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         // The conformance suite every stage kind passes, built-in or loaded (used by the tests).
         .target(name: "NormTesting", dependencies: ["NormCore", "StageKit", "Checkpoint"], swiftSettings: strict),
         .target(name: "WireFormat", dependencies: ["NormCore", "NpyFormat"], swiftSettings: strict),
@@ -77,6 +77,7 @@ let package = Package(
         .testTarget(name: "PipelineTests", dependencies: ["NormCore", "StageKit", "Pipeline"], swiftSettings: strict),
         .testTarget(name: "WireFormatTests", dependencies: ["NormCore", "WireFormat", "NpyFormat"], swiftSettings: strict),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"], swiftSettings: strict),
+        .testTarget(name: "CheckpointTests", dependencies: ["NormCore", "StageKit", "Pipeline", "Checkpoint", "NormConfig", "BuiltinStages", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         // Drive the built `normd` binary as a subprocess (and a Python client where a user would use one).
         .testTarget(name: "EndToEndTests", dependencies: ["normd"], exclude: ["Python"], swiftSettings: strict),
         // The plugin loader's failure modes, the conformance suite over every kind, and both example

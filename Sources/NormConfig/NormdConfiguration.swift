@@ -7,9 +7,12 @@ public import StageKit
 /// and until then `finish()` reports it as an unknown key.
 public struct NormdConfiguration: Sendable {
     public var pipelines: [PipelineConfiguration]
+    /// `checkpoint:`; `nil` when absent (the daemon then keeps statistics in memory only).
+    public var checkpoint: CheckpointConfiguration?
 
-    public init(pipelines: [PipelineConfiguration]) {
+    public init(pipelines: [PipelineConfiguration], checkpoint: CheckpointConfiguration? = nil) {
         self.pipelines = pipelines
+        self.checkpoint = checkpoint
     }
 
     /// The pipeline called `name`.
@@ -63,9 +66,10 @@ public struct NormdConfiguration: Sendable {
         let reader = ParameterReader(node: root, path: .root, diagnostics: diagnostics)
         let pipelines = readPipelines(reader, registry: registry)
         reader.accept("plugins") // loaded before the pipelines by the caller (DynamicStages), into `registry`
+        let checkpoint = reader.nested("checkpoint").flatMap { CheckpointConfiguration.read(from: $0, configFile: root.location?.file) }
         reader.finish()
         guard let pipelines else { return nil }
-        return NormdConfiguration(pipelines: pipelines)
+        return NormdConfiguration(pipelines: pipelines, checkpoint: checkpoint)
     }
 
     private static func readPipelines(_ reader: ParameterReader, registry: StageRegistry) -> [PipelineConfiguration]? {

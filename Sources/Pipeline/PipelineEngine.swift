@@ -55,6 +55,9 @@ public final class PipelineEngine {
     private let sink: any BatchSink
     private let stageKinds: [String]
     private var logger: Logger
+    /// Where copies of the statistics go for checkpoints, and when (see `enableCheckpoints`).
+    var snapshotSink: (any StateSnapshotSink)?
+    var cadence = CheckpointCadence(everyBatches: 0, every: nil)
 
     public init(settings: Settings, chain: StageChain, sink: any BatchSink, board: CounterBoard = CounterBoard(), logger: Logger) {
         self.settings = settings
@@ -177,6 +180,7 @@ public final class PipelineEngine {
         } else {
             counts.batchesDropped += 1
         }
+        if outcome.mode == .train { recordTrainBatchForCheckpoint() }
         publishCounts()
     }
 }

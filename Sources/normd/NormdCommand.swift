@@ -11,6 +11,6 @@ struct NormdCommand: AsyncParsableCommand {
             66 input file missing, 69 a socket cannot be bound or connected, 73 cannot write output, 78 invalid configuration or a state file \
             that does not match the configuration.
             """,
-        subcommands: [RunCommand.self, ValidateCommand.self, ApplyCommand.self]
+        subcommands: [RunCommand.self, ValidateCommand.self, ApplyCommand.self, StateCommand.self]
     )
 }

@@ -1,6 +1,8 @@
 import ArgumentParser
+import Checkpoint
 import Logging
 import NormConfig
+import Pipeline
 import ServiceLifecycle
 import StageKit
 import UnixSignals
@@ -13,7 +15,7 @@ struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Run the daemon on a configuration file.",
-        discussion: "Exit codes: 0 after a graceful shutdown, 69 when a socket cannot be bound or connected, 78 on an invalid configuration."
+        discussion: "Exit codes: 0 after a graceful shutdown, 65 when checkpoint generations exist but none is readable, 69 when a socket cannot be bound or connected, 73 when the checkpoint directory cannot be created or written, 78 on an invalid configuration or a checkpoint that does not match it."
     )
 
     @Option(name: .long, help: "The YAML configuration.")
@@ -21,6 +23,9 @@ struct RunCommand: AsyncParsableCommand {
 
     @Option(name: .long, help: "Seconds between the counts lines in the log.")
     var countsInterval: Double = 5
+
+    @Flag(name: .long, help: "Ignore the checkpoint directory's statistics: every pipeline starts fresh (a fresh generation is written at once).")
+    var resetState = false
 
     @OptionGroup var logging: LoggingOptions
 
@@ -45,12 +50,34 @@ struct RunCommand: AsyncParsableCommand {
         }
         let daemonPipelines = configuration.pipelines
 
+        var chains: [StageChain] = []
+        do {
+            chains = try daemonPipelines.map { try $0.makeChain(registry: registry) }
+        } catch {
+            StandardError.print("\(error)")
+            throw ExitStatus.configError
+        }
+        // Restore before any loop starts, so the first batch already uses the saved statistics.
+        var checkpointWriter: CheckpointWriter?
+        var hook: CheckpointHook?
+        if let settings = configuration.checkpoint {
+            do {
+                let writer = try CheckpointStartup.prepare(settings, pipelines: zip(daemonPipelines, chains).map { ($0.name, $1) },
+                                                           resetState: resetState, logger: logger)
+                checkpointWriter = writer
+                hook = CheckpointHook(sink: writer, cadence: CheckpointCadence(everyBatches: settings.everyBatches, every: settings.every))
+            } catch {
+                StandardError.print(error.message)
+                throw error.status
+            }
+        }
+
         let context = try ZMQContext()
         var loops: [PipelineLoop] = []
         do {
-            for pipeline in daemonPipelines {
-                let loop = PipelineLoop(configuration: pipeline, chain: try pipeline.makeChain(registry: registry),
-                                        context: context, logger: logger)
+            for (pipeline, chain) in zip(daemonPipelines, chains) {
+                let loop = PipelineLoop(configuration: pipeline, chain: chain,
+                                        context: context, logger: logger, checkpoints: hook)
                 loops.append(loop)
                 try await loop.start()
             }
@@ -61,7 +88,10 @@ struct RunCommand: AsyncParsableCommand {
             context.terminate()
             throw ExitStatus.unavailable
         }
-        logger.info("normd running", metadata: [
+        checkpointWriter?.start()
+        // Announced from inside the group: by then SIGTERM/SIGINT are trapped, so a supervisor (or
+        // a test) that signals as soon as it reads "normd running" always gets a graceful shutdown.
+        let announcement = StartupAnnouncement(logger: logger, metadata: [
             "config": "\(config)", "pipelines": "\(loops.map(\.configuration.name).joined(separator: ","))",
             "libzmq": "\(zmqVersion().major).\(zmqVersion().minor).\(zmqVersion().patch)",
         ])
@@ -70,12 +100,14 @@ struct RunCommand: AsyncParsableCommand {
         let services: [ServiceGroupConfiguration.ServiceConfiguration] =
             loops.map { .init(service: PipelineService(loop: $0), successTerminationBehavior: .gracefullyShutdownGroup,
                               failureTerminationBehavior: .gracefullyShutdownGroup) }
-            + [.init(service: reporter)]
+            + [.init(service: reporter), .init(service: announcement, successTerminationBehavior: .ignore)]
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
 
         reporter.report(final: true)
+        // Every loop has flushed its last batch and offered its final snapshot by now.
+        await checkpointWriter?.finish()
         // Every socket is closed by now (each loop closed its own); terminating last cannot hang.
         context.terminate()
         logger.info("normd stopped")

@@ -23,14 +23,18 @@ final class PipelineLoop: Sendable {
     private let lifecycle = Mutex(Lifecycle())
     /// The chain is handed to the thread exactly once.
     private let parkedChain: Mutex<ChainBox?>
+    /// Where the pipeline's statistics snapshots go; `nil` without `checkpoint:`.
+    private let checkpoints: CheckpointHook?
 
     private struct Lifecycle {
         var finished = false
         var waiters: [CheckedContinuation<Void, Never>] = []
     }
 
-    init(configuration: PipelineConfiguration, chain: StageChain, context: ZMQContext, logger: Logger) {
+    init(configuration: PipelineConfiguration, chain: StageChain, context: ZMQContext, logger: Logger,
+         checkpoints: CheckpointHook? = nil) {
         self.configuration = configuration
+        self.checkpoints = checkpoints
         self.context = context
         var logger = logger
         logger[metadataKey: "pipeline"] = "\(configuration.name)"
@@ -45,14 +49,14 @@ final class PipelineLoop: Sendable {
             throw DaemonError.internalState("pipeline \(configuration.name) started twice")
         }
         let configuration = self.configuration, context = self.context, logger = self.logger
-        let board = self.board, stopFlag = self.stopFlag
+        let board = self.board, stopFlag = self.stopFlag, checkpoints = self.checkpoints
         try await withCheckedThrowingContinuation { (ready: CheckedContinuation<Void, any Error>) in
             let thread = Thread { [self] in
                 defer { self.markFinished() }
                 let runner: PipelineRunner
                 do {
                     runner = try PipelineRunner(configuration: configuration, chain: chain.chain, context: context,
-                                                board: board, stopFlag: stopFlag, logger: logger)
+                                                board: board, stopFlag: stopFlag, logger: logger, checkpoints: checkpoints)
                 } catch {
                     ready.resume(throwing: error)
                     return

@@ -33,7 +33,7 @@ final class PipelineRunner {
     /// Creates, configures and binds/connects every socket; logs each endpoint actually bound
     /// (so `tcp://127.0.0.1:*` can be used and its port read from the log).
     init(configuration: PipelineConfiguration, chain: StageChain, context: ZMQContext, board: CounterBoard,
-         stopFlag: StopFlag, logger: Logger) throws {
+         stopFlag: StopFlag, logger: Logger, checkpoints: CheckpointHook? = nil) throws {
         guard let outputEndpoint = configuration.output else {
             throw DaemonError.internalState("pipeline \(configuration.name) has no output")
         }
@@ -70,6 +70,7 @@ final class PipelineRunner {
             settings: .init(name: configuration.name, mode: configuration.mode, batchSize: configuration.batch.size,
                             maxLatency: configuration.batch.maxLatency, invalidRows: configuration.invalidRows),
             chain: chain, sink: sink, board: board, logger: logger)
+        if let checkpoints { engine.enableCheckpoints(sink: checkpoints.sink, cadence: checkpoints.cadence) }
     }
 
     func run() {
@@ -80,6 +81,7 @@ final class PipelineRunner {
             inputs[index].close()
         }
         engine.flushPartial()
+        engine.offerFinalSnapshot()
         output.close()
         engine.publishCounts()
         logger.info("pipeline stopped", metadata: ["counts": "\(engine.counts.summary)"])
@@ -103,6 +105,7 @@ final class PipelineRunner {
             }
             let now = ContinuousClock.now
             engine.flushIfDue(now: now)
+            engine.offerSnapshotIfDue(now: now)
             if now - lastCountsPublished > .milliseconds(500) {
                 engine.publishCounts()
                 lastCountsPublished = now

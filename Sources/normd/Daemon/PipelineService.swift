@@ -43,3 +43,14 @@ struct CountsReporter: Service {
     }
 }
 
+
+/// Logs "normd running" once the service group has started, i.e. once the shutdown signals are
+/// trapped (the group installs its signal handlers before it starts any service).
+struct StartupAnnouncement: Service {
+    let logger: Logger
+    let metadata: Logger.Metadata
+
+    func run() async throws {
+        logger.info("normd running", metadata: metadata)
+    }
+}

@@ -1,0 +1,21 @@
+/// Why the checkpoint directory could not be used. Every case names the directory or file.
+public enum CheckpointError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The directory does not exist and could not be created, or is not a directory.
+    case unusableDirectory(path: String, reason: String)
+    /// Generations exist but none of them can be read: refusing beats silently starting fresh.
+    case noValidGeneration(directory: String, failures: [StateFileError])
+    /// A generation could not be written.
+    case writeFailed(StateFileError)
+
+    public var description: String {
+        switch self {
+        case .unusableDirectory(let path, let reason):
+            "\(path): cannot use as the checkpoint directory: \(reason)"
+        case .noValidGeneration(let directory, let failures):
+            "\(directory): no checkpoint generation can be read (\(failures.count) tried): "
+                + failures.map(\.description).joined(separator: "; ")
+        case .writeFailed(let error):
+            "cannot write a checkpoint: \(error)"
+        }
+    }
+}

@@ -1,0 +1,156 @@
+import Foundation
+import Testing
+
+/// A `normd run` subprocess: started, its bound endpoints read from its log, stopped by signal.
+///
+/// stderr goes to a file (nothing can block on a full pipe); the log is re-read on demand.
+final class DaemonUnderTest {
+    let process = Process()
+    let logURL: URL
+    private(set) var inputEndpoint = ""
+    private(set) var outputEndpoint = ""
+
+    /// Starts `normd run --config config` and waits until it logs "normd running" (or exits).
+    init(config: String, arguments: [String] = [], logDirectory: URL) throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Normd.binary.path), "normd binary not found at \(Normd.binary.path)")
+        logURL = logDirectory.appendingPathComponent("normd-\(UUID().uuidString).log")
+        _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: logURL)
+        process.executableURL = Normd.binary
+        process.arguments = ["run", "--config", config, "--counts-interval", "60"] + arguments
+        process.standardError = handle
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        try handle.close()
+        let deadline = Date().addingTimeInterval(10)
+        while process.isRunning && !log.contains("msg=\"normd running\"") {
+            try #require(Date() < deadline, "normd did not start: \(log)")
+            Thread.sleep(forTimeInterval: 0.01)
+        }
+        // "normd running" is logged once SIGTERM is trapped: signalling from here on is graceful.
+        inputEndpoint = Self.endpoint(in: log, message: "input bound") ?? ""
+        outputEndpoint = Self.endpoint(in: log, message: "output bound") ?? ""
+    }
+
+    var log: String { (try? String(contentsOf: logURL, encoding: .utf8)) ?? "" }
+
+    /// Log lines without their `ts=…` field, so they can be compared whole.
+    var logLines: [String] {
+        log.split(separator: "\n").map { line in
+            line.hasPrefix("ts=") ? String(line.drop { $0 != " " }.dropFirst()) : String(line)
+        }
+    }
+
+    var isRunning: Bool { process.isRunning }
+
+    /// SIGTERM, then the exit status (waits for the graceful shutdown).
+    @discardableResult
+    func terminate() -> Int32 {
+        if process.isRunning { process.terminate() }
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    /// SIGKILL: no flush, no final checkpoint — as a crash or the OOM killer would end it.
+    func kill9() {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+    }
+
+    /// Waits for a daemon that should exit by itself (e.g. refusing its configuration).
+    func waitForExit() -> Int32 {
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    deinit { kill9() }
+
+    private static func endpoint(in log: String, message: String) -> String? {
+        for line in log.split(separator: "\n") where line.contains("msg=\"\(message)\"") {
+            for field in line.split(separator: " ") where field.hasPrefix("endpoint=") {
+                return String(field.dropFirst("endpoint=".count))
+            }
+        }
+        return nil
+    }
+}
+
+/// A Python producer/consumer (pyzmq + NumPy), as a trainer's data loader would be.
+enum TensorClient {
+    /// Deterministic batch `index`: `rows`×`features` float32 values, the same in every run.
+    static let batchFunction = """
+        def batch(i, rows, features):
+            rng = np.random.default_rng(1000 + i)
+            return (rng.normal(size=(rows, features)) * (1 + i % 3) + i * 0.1).astype('<f4')
+        """
+
+    /// Sends batches `indices` one at a time and returns each normalized batch received back.
+    static func exchange(_ daemon: DaemonUnderTest, indices: Range<Int>, rows: Int, features: Int) throws -> [[Float]] {
+        let script = """
+            import zmq
+            \(batchFunction)
+            c = zmq.Context()
+            push = c.socket(zmq.PUSH); push.setsockopt(zmq.LINGER, 1000); push.connect("\(daemon.inputEndpoint)")
+            pull = c.socket(zmq.PULL); pull.setsockopt(zmq.RCVTIMEO, 10000); pull.connect("\(daemon.outputEndpoint)")
+            out = []
+            for i in range(\(indices.lowerBound), \(indices.upperBound)):
+                push.send_json({"dtype": "float32", "shape": [\(rows), \(features)]}, zmq.SNDMORE)
+                push.send(batch(i, \(rows), \(features)))
+                header, payload = pull.recv_multipart()
+                out.append(np.frombuffer(payload, "<f4").tolist())
+            print(json.dumps(out))
+            """
+        let output = try PythonScript.run(script)
+        let parsed = try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [[Double]]
+        return try #require(parsed, "unexpected client output: \(output)").map { $0.map(Float.init) }
+    }
+
+    /// Starts a client that sends and receives batches until the daemon stops answering.
+    static func startFlood(_ daemon: DaemonUnderTest, rows: Int, features: Int) throws -> Process {
+        let script = """
+            import zmq
+            \(batchFunction)
+            c = zmq.Context()
+            push = c.socket(zmq.PUSH); push.setsockopt(zmq.LINGER, 0); push.setsockopt(zmq.SNDTIMEO, 500)
+            push.connect("\(daemon.inputEndpoint)")
+            pull = c.socket(zmq.PULL); pull.setsockopt(zmq.LINGER, 0); pull.setsockopt(zmq.RCVTIMEO, 500)
+            pull.connect("\(daemon.outputEndpoint)")
+            try:
+                for i in range(100000):
+                    push.send_json({"dtype": "float32", "shape": [\(rows), \(features)]}, zmq.SNDMORE)
+                    push.send(batch(i, \(rows), \(features)))
+                    pull.recv_multipart()
+            except zmq.ZMQError:
+                pass
+            """
+        return try PythonScript.start(script)
+    }
+}
+
+/// `python3 -c` with json and numpy imported; a missing interpreter or module fails the test.
+enum PythonScript {
+    static func start(_ script: String, in directory: URL? = nil, output: FileHandle? = nil) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", "import sys, json\nimport numpy as np\n" + script]
+        if let directory { process.currentDirectoryURL = directory }
+        process.standardOutput = output ?? FileHandle.nullDevice
+        process.standardError = output ?? FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
+    /// Runs `script` to the end and returns its stdout and stderr.
+    static func run(_ script: String, in directory: URL? = nil) throws -> String {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("normd-py-\(UUID().uuidString).out")
+        _ = FileManager.default.createFile(atPath: file.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let handle = try FileHandle(forWritingTo: file)
+        let process = try start(script, in: directory, output: handle)
+        process.waitUntilExit()
+        try handle.close()
+        let text = try String(contentsOf: file, encoding: .utf8)
+        try #require(process.terminationStatus == 0, "python3 with numpy and pyzmq is required; it said: \(text)")
+        return text
+    }
+}
