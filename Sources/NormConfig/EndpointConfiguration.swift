@@ -1,4 +1,5 @@
 public import StageKit
+public import WireFormat
 
 /// Socket options an endpoint may set. Every field has a default chosen for a sidecar on one host;
 /// the YAML keys are the libzmq option names without the `ZMQ_` prefix, in lower case.
@@ -69,14 +70,10 @@ public struct InputEndpoint: Sendable, Equatable {
         case sub
     }
 
-    public enum Codec: String, Sendable, CaseIterable {
-        case tensor, npy, json
-    }
-
     public var endpoint: String
     public var socket: SocketKind
     public var bind: Bool
-    public var codec: Codec
+    public var codec: InputCodec
     /// SUB prefixes; `[""]` subscribes to everything (must be said explicitly).
     public var topics: [String]
     /// Messages larger than this (all frames together) are rejected as `oversize`, logged and counted.
@@ -96,14 +93,10 @@ public struct OutputEndpoint: Sendable, Equatable {
         case xpub
     }
 
-    public enum Codec: String, Sendable, CaseIterable {
-        case tensor, npy, json
-    }
-
     public var endpoint: String
     public var socket: SocketKind
     public var bind: Bool
-    public var codec: Codec
+    public var codec: OutputCodec
     /// Topic frame sent before each batch on pub/xpub (default: the pipeline name).
     public var topic: String?
     /// How long a blocked send may wait at shutdown before the last batch is counted as dropped.
@@ -118,7 +111,7 @@ extension InputEndpoint {
         let endpoint = readEndpoint(reader)
         let socket = SocketKind(rawValue: reader.choice("socket", among: SocketKind.allCases.map(\.rawValue), default: "pull")) ?? .pull
         let bind = reader.bool("bind", default: socket == .pull)
-        let codec = Codec(rawValue: reader.choice("codec", among: Codec.allCases.map(\.rawValue), default: "tensor")) ?? .tensor
+        let codec = InputCodec(rawValue: reader.choice("codec", among: InputCodec.allCases.map(\.rawValue), default: "tensor")) ?? .tensor
         var topics: [String] = []
         if let node = reader.value("topics"), !node.isNull {
             if let items = node.listItems {
@@ -156,7 +149,7 @@ extension OutputEndpoint {
         let endpoint = readEndpoint(reader)
         let socket = SocketKind(rawValue: reader.choice("socket", among: SocketKind.allCases.map(\.rawValue), default: "push")) ?? .push
         let bind = reader.bool("bind", default: true)
-        let codec = Codec(rawValue: reader.choice("codec", among: Codec.allCases.map(\.rawValue), default: "tensor")) ?? .tensor
+        let codec = OutputCodec(rawValue: reader.choice("codec", among: OutputCodec.allCases.map(\.rawValue), default: "tensor")) ?? .tensor
         var topic = reader.optionalString("topic")
         if topic != nil && socket == .push {
             reader.error("topic", "only pub and xpub outputs send a topic frame")

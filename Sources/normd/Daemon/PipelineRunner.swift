@@ -64,7 +64,7 @@ final class PipelineRunner {
         }
         self.inputs = inputs
         self.inputEndpoints = inputEndpoints
-        self.decoders = configuration.inputs.map { MessageDecoder(codec: $0.codec.wire, features: configuration.features) }
+        self.decoders = configuration.inputs.map { MessageDecoder(codec: $0.codec, features: configuration.features) }
         self.sink = ZMQBatchSink(socket: output, endpoint: outputEndpoint, stopFlag: stopFlag, logger: logger)
         self.engine = PipelineEngine(
             settings: .init(name: configuration.name, mode: configuration.mode, batchSize: configuration.batch.size,
@@ -175,15 +175,5 @@ extension Duration {
     var roundedUpMilliseconds: Int {
         let (seconds, attoseconds) = components
         return Int(seconds) * 1000 + Int((attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000)
-    }
-}
-
-extension InputEndpoint.Codec {
-    var wire: InputCodec {
-        switch self {
-        case .tensor: .tensor
-        case .npy: .npy
-        case .json: .json
-        }
     }
 }

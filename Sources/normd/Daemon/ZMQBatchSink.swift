@@ -30,7 +30,7 @@ final class ZMQBatchSink: BatchSink {
         self.endpoint = endpoint
         self.stopFlag = stopFlag
         self.logger = logger
-        self.encoder = BatchEncoder(codec: endpoint.codec.wire, topic: endpoint.socket == .push ? nil : endpoint.topic)
+        self.encoder = BatchEncoder(codec: endpoint.codec, topic: endpoint.socket == .push ? nil : endpoint.topic)
         self.poller = ZMQPoller(capacity: 1)
         _ = poller.register(socket, for: .pollOut)
     }
@@ -97,16 +97,6 @@ final class ZMQBatchSink: BatchSink {
                 }
                 _ = try? poller.poll(timeoutMilliseconds: 100)
             }
-        }
-    }
-}
-
-extension OutputEndpoint.Codec {
-    var wire: OutputCodec {
-        switch self {
-        case .tensor: .tensor
-        case .npy: .npy
-        case .json: .json
         }
     }
 }
