@@ -1,38 +1,31 @@
 import Foundation
 import Testing
 
-/// A `normd run` subprocess: started, its bound endpoints read from its log, stopped by signal.
-///
-/// stderr goes to a file (nothing can block on a full pipe); the log is re-read on demand.
+/// A `normd run` subprocess for the checkpoint tests: started on a config file with extra
+/// arguments, its bound endpoints read from its log, stopped by SIGTERM or killed with SIGKILL.
+/// Process handling is `Subprocess`'s (stderr to a file, killed when released).
 final class DaemonUnderTest {
-    let process = Process()
-    let logURL: URL
+    private let process: Subprocess
     private(set) var inputEndpoint = ""
     private(set) var outputEndpoint = ""
 
     /// Starts `normd run --config config` and waits until it logs "normd running" (or exits).
     init(config: String, arguments: [String] = [], logDirectory: URL) throws {
         try #require(FileManager.default.isExecutableFile(atPath: Normd.binary.path), "normd binary not found at \(Normd.binary.path)")
-        logURL = logDirectory.appendingPathComponent("normd-\(UUID().uuidString).log")
-        _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: logURL)
-        process.executableURL = Normd.binary
-        process.arguments = ["run", "--config", config, "--counts-interval", "60"] + arguments
-        process.standardError = handle
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        try handle.close()
-        let deadline = Date().addingTimeInterval(10)
+        process = try Subprocess("normd-\(UUID().uuidString)", executable: Normd.binary,
+                                 arguments: ["run", "--config", config, "--counts-interval", "60"] + arguments, in: logDirectory)
+        let deadline = ContinuousClock.now + .seconds(10)
         while process.isRunning && !log.contains("msg=\"normd running\"") {
-            try #require(Date() < deadline, "normd did not start: \(log)")
+            try #require(ContinuousClock.now < deadline, "normd did not start: \(log)")
             Thread.sleep(forTimeInterval: 0.01)
         }
         // "normd running" is logged once SIGTERM is trapped: signalling from here on is graceful.
-        inputEndpoint = Self.endpoint(in: log, message: "input bound") ?? ""
-        outputEndpoint = Self.endpoint(in: log, message: "output bound") ?? ""
+        let lines = log.split(separator: "\n").map { LogLine(String($0)) }
+        inputEndpoint = lines.first { $0.message == "input bound" }?["endpoint"] ?? ""
+        outputEndpoint = lines.first { $0.message == "output bound" }?["endpoint"] ?? ""
     }
 
-    var log: String { (try? String(contentsOf: logURL, encoding: .utf8)) ?? "" }
+    var log: String { process.stderr }
 
     /// Log lines without their `ts=…` field, so they can be compared whole.
     var logLines: [String] {
@@ -46,32 +39,20 @@ final class DaemonUnderTest {
     /// SIGTERM, then the exit status (waits for the graceful shutdown).
     @discardableResult
     func terminate() -> Int32 {
-        if process.isRunning { process.terminate() }
-        process.waitUntilExit()
-        return process.terminationStatus
+        process.signal(SIGTERM)
+        return waitForExit()
     }
 
     /// SIGKILL: no flush, no final checkpoint — as a crash or the OOM killer would end it.
     func kill9() {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
+        process.signal(SIGKILL)
+        _ = waitForExit()
     }
 
-    /// Waits for a daemon that should exit by itself (e.g. refusing its configuration).
+    /// Waits for a daemon that should exit by itself (e.g. refusing its configuration); -1 if it
+    /// had to be killed after a minute.
     func waitForExit() -> Int32 {
-        process.waitUntilExit()
-        return process.terminationStatus
-    }
-
-    deinit { kill9() }
-
-    private static func endpoint(in log: String, message: String) -> String? {
-        for line in log.split(separator: "\n") where line.contains("msg=\"\(message)\"") {
-            for field in line.split(separator: " ") where field.hasPrefix("endpoint=") {
-                return String(field.dropFirst("endpoint=".count))
-            }
-        }
-        return nil
+        (try? process.waitForExit(timeout: .seconds(60))) ?? -1
     }
 }
 
