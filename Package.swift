@@ -17,6 +17,8 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "normd", targets: ["normd"]),
+        // For Benchmarks/Micro (its own package, depending on this one by path); nothing here uses it.
+        .library(name: "NormdBenchmarkable", targets: ["NormCore", "StageKit", "Pipeline", "BuiltinStages", "WireFormat"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
