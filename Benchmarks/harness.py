@@ -138,7 +138,7 @@ class Runner:
             # Throughput over the consumer's receipts, the first one excluded (it opens the clock).
             span = (rec[-1, 0] - rec[0, 0]) / 1e9 if len(rec) > 1 else float("nan")
             rows_after_first = int(rec[1:, 3].sum())
-            payload_after_first = int(rec[1:, 4].sum()) - 0
+            payload_after_first = int(rec[1:, 4].sum())
             rows_per_s = rows_after_first / span
             result = {
                 "system": system, "features": features, "rows_per_message": rows,
@@ -151,8 +151,6 @@ class Runner:
             }
             if consumed["rows"] != produced["rows"]:
                 result["warning"] = f"received {consumed['rows']} of {produced['rows']} rows"
-            if system == "direct" and self.args.skip_latency_direct:
-                pass
             lat_rate = LATENCY_RATE[rows]
             _, consumed2, sent2, rec2 = self.phase(features, rows, lat_rate, self.args.latency_duration, consumer_ep, producer_ep)
             skip = max(1, len(rec2) // 20)  # warm-up
@@ -223,7 +221,6 @@ def main():
     parser.add_argument("--workloads", default=None, help="e.g. 128x1,128x64")
     parser.add_argument("--duration", type=float, default=None)
     parser.add_argument("--json", default=None, help="also write the results here")
-    parser.add_argument("--skip-latency-direct", action="store_true")
     args = parser.parse_args()
     if args.workloads:
         workloads = [tuple(int(x) for x in w.split("x")) for w in args.workloads.split(",")]
