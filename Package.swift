@@ -20,6 +20,8 @@ let package = Package(
         // Example run-time stage plugins (Plugins/Examples), built as shared libraries for `plugins:`.
         .library(name: "NormdRobustScale", type: .dynamic, targets: ["RobustScalePlugin"]),
         .library(name: "NormdLog1p", type: .dynamic, targets: ["Log1pPlugin"]),
+        // For Benchmarks/Micro (its own package, depending on this one by path); nothing here uses it.
+        .library(name: "NormdBenchmarkable", targets: ["NormCore", "StageKit", "Pipeline", "BuiltinStages", "WireFormat"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),

@@ -36,11 +36,15 @@ public struct ColumnMoments: Sendable, Equatable {
         var sum = [Double](repeating: 0, count: features)
         var squares = [Double](repeating: 0, count: features)
         var residuals = [Double](repeating: 0, count: features)
+        // Row pointers, so the inner loops have no checked index arithmetic (an overflow check per
+        // element kept them scalar).
         batch.withUnsafeValues { values in
+            let base = values.baseAddress!
             sum.withUnsafeMutableBufferPointer { sum in
+                let sum = sum.baseAddress!
                 for step in 0..<n {
-                    let base = (first + step * stride) * features
-                    for f in 0..<features { sum[f] += Double(values[base + f]) }
+                    let row = base + (first + step * stride) * features
+                    for f in 0..<features { sum[f] += Double(row[f]) }
                 }
                 let scale = 1.0 / Double(n)
                 for f in 0..<features { sum[f] *= scale }
@@ -48,10 +52,11 @@ public struct ColumnMoments: Sendable, Equatable {
             sum.withUnsafeBufferPointer { mean in
                 squares.withUnsafeMutableBufferPointer { squares in
                     residuals.withUnsafeMutableBufferPointer { residuals in
+                        let mean = mean.baseAddress!, squares = squares.baseAddress!, residuals = residuals.baseAddress!
                         for step in 0..<n {
-                            let base = (first + step * stride) * features
+                            let row = base + (first + step * stride) * features
                             for f in 0..<features {
-                                let d = Double(values[base + f]) - mean[f]
+                                let d = Double(row[f]) - mean[f]
                                 residuals[f] += d
                                 squares[f] += d * d
                             }

@@ -76,6 +76,13 @@ public struct FeatureBatch: Sendable, Equatable {
     /// The first non-finite value in row-major order, if any: `(row, column, value)`.
     public func firstNonFinite() -> (row: Int, column: Int, value: Float)? {
         values.withUnsafeBufferPointer { buffer in
+            // Branch-free pass over the exponent bits first (vectorizes); locate only when one is bad.
+            let anyNonFinite = buffer.withMemoryRebound(to: UInt32.self) { bits in
+                var found: UInt32 = 0
+                for word in bits { found |= (word & 0x7F80_0000) == 0x7F80_0000 ? 1 : 0 }
+                return found != 0
+            }
+            guard anyNonFinite else { return nil }
             for index in buffer.indices where !buffer[index].isFinite {
                 return (index / features, index % features, buffer[index])
             }

@@ -56,13 +56,7 @@ public struct DecodedMessage {
         let first = row * features
         switch elementType {
         case .float32:
-            // Exponent bits all ones = ±∞ or NaN. Branch-free over the row so the loop vectorizes.
-            var nonFinite: UInt32 = 0
-            for index in first..<(first + features) {
-                let bits = payload.loadUnaligned(fromByteOffset: index * 4, as: UInt32.self)
-                nonFinite |= (bits & 0x7F80_0000) == 0x7F80_0000 ? 1 : 0
-            }
-            return nonFinite == 0
+            return Self.allFinite32(payload.baseAddress! + first * 4, count: features)
         case .float64:
             for index in first..<(first + features)
             where !Float(payload.loadUnaligned(fromByteOffset: index * 8, as: Double.self)).isFinite {
@@ -74,6 +68,8 @@ public struct DecodedMessage {
 
     /// The first non-finite value in row-major order, if any, as it would be copied (Float32).
     public func firstNonFinite() -> (row: Int, column: Int, value: Float)? {
+        // One branch-free pass over the whole payload (the common, all-finite case), then locate.
+        if elementType == .float32, rows > 0, Self.allFinite32(payload.baseAddress!, count: rows * features) { return nil }
         for row in 0..<rows where !isRowFinite(row) {
             for column in 0..<features {
                 let value = value(row: row, column: column)
@@ -81,6 +77,17 @@ public struct DecodedMessage {
             }
         }
         return nil
+    }
+
+    /// Whether none of `count` little-endian float32 values at `start` (any alignment) has all exponent
+    /// bits set (±∞, NaN). Branch-free with unchecked offsets, so the loop vectorizes.
+    private static func allFinite32(_ start: UnsafeRawPointer, count: Int) -> Bool {
+        var nonFinite: UInt32 = 0
+        for index in 0..<count {
+            let bits = start.loadUnaligned(fromByteOffset: index &* 4, as: UInt32.self)
+            nonFinite |= (bits & 0x7F80_0000) == 0x7F80_0000 ? 1 : 0
+        }
+        return nonFinite == 0
     }
 
     /// Copies rows `range` as Float32 into the start of `destination`

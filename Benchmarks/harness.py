@@ -1,0 +1,257 @@
+"""Drives the same producer and consumer through four systems in turn and prints one table.
+
+Called by Benchmarks/run.sh (which builds everything first); see BENCHMARKS.md.
+
+Systems: `direct` (producer -> consumer, the load generator's own ceiling), `forwarder` (bare C
+zmq_proxy, the ceiling), `python` (pyzmq + NumPy sidecar, the alternative), `normd`.
+For each workload (features x rows per message, batch 256) and system, one process of the system
+serves two phases:
+  1. max rate: the producer sends as fast as PUSH back-pressure allows for D seconds; the consumer's
+     receipt times give rows/s, MB/s (payload) and input messages/s;
+  2. fixed rate (below saturation): latency of each output message = consumer receipt - producer
+     send time of the row that completed it (the last source `seq` in the header), and the batch
+     fill wait = send time of that row - send time of the batch's first row, reported apart.
+Then the system's peak RSS (VmHWM) is read from /proc and it is stopped.
+"""
+import argparse
+import json
+import os
+import platform
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+BATCH = 256
+# Offered rate for the latency phase, in input messages/s: well below every system's saturation
+# (the Python sidecar's is the lowest) so the figure is latency, not queueing.
+LATENCY_RATE = {1: 10_000, 64: 500}
+
+
+def normd_config(path, features, port_in, port_out):
+    with open(path, "w") as f:
+        f.write(f"""pipelines:
+  - name: bench
+    features: {features}
+    mode: train
+    batch: {{size: {BATCH}, min_rows: 2, max_latency: 50ms}}
+    inputs:
+      - {{endpoint: "tcp://127.0.0.1:{port_in}", socket: pull, bind: true, codec: tensor}}
+    output: {{endpoint: "tcp://127.0.0.1:{port_out}", socket: push, bind: true, codec: tensor}}
+    stages:
+      - type: min_max
+        feature_range: [0, 1]
+      - type: batch_norm
+        momentum: 0.99
+        epsilon: 0.001
+      - type: batch_renorm
+        momentum: 0.99
+        epsilon: 0.001
+        renorm_momentum: 0.99
+        renorm_clipping: {{rmax: 3, rmin: 0.3333, dmax: 5}}
+""")
+
+
+def wait_for(stream_path, text, timeout=20.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        with open(stream_path, errors="replace") as f:
+            if text in f.read():
+                return
+        time.sleep(0.02)
+    raise RuntimeError(f"timed out waiting for {text!r} in {stream_path}")
+
+
+def peak_rss_mb(pid):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except FileNotFoundError:
+        pass
+    return None
+
+
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
+class Runner:
+    def __init__(self, args, work):
+        self.args, self.work = args, work
+        self.port = 47100 + (os.getpid() % 200) * 4
+
+    def ports(self):
+        self.port += 2
+        return self.port, self.port + 1
+
+    def start_system(self, system, features, port_in, port_out):
+        log = os.path.join(self.work, f"{system}.log")
+        err = open(log, "w")
+        if system == "forwarder":
+            cmd = [os.path.join(self.args.cbin, "forwarder"), f"tcp://127.0.0.1:{port_in}", f"tcp://127.0.0.1:{port_out}"]
+            ready = "forwarder ready"
+        elif system == "python":
+            cmd = [sys.executable, os.path.join(os.path.dirname(__file__), "sidecar.py"),
+                   f"tcp://127.0.0.1:{port_in}", f"tcp://127.0.0.1:{port_out}", str(features), str(BATCH)]
+            ready = "sidecar ready"
+        else:
+            config = os.path.join(self.work, "normd.yaml")
+            normd_config(config, features, port_in, port_out)
+            cmd = [self.args.normd, "run", "--config", config, "--counts-interval", "3600"]
+            ready = "output bound"
+        proc = subprocess.Popen(cmd, stdout=err, stderr=err)
+        wait_for(log, ready)
+        return proc, log
+
+    def phase(self, features, rows, rate, duration, consumer_endpoint, producer_endpoint):
+        ts = os.path.join(self.work, "sent.bin")
+        rec = os.path.join(self.work, "received.bin")
+        consumer = subprocess.Popen([os.path.join(self.args.cbin, "consumer"), consumer_endpoint, str(features),
+                                     str(10**12), rec], stdout=subprocess.PIPE, text=True)
+        time.sleep(0.15)  # let the consumer connect (or bind) before the first message
+        producer = subprocess.run([os.path.join(self.args.cbin, "producer"), producer_endpoint, str(features), str(rows),
+                                   str(rate), str(duration), str(BATCH), ts], stdout=subprocess.PIPE, text=True, check=True)
+        produced = json.loads(producer.stdout)
+        out, _ = consumer.communicate(timeout=120)
+        consumed = json.loads(out)
+        sent = np.fromfile(ts, dtype=np.uint64)
+        records = np.fromfile(rec, dtype=np.uint64).reshape(-1, 5)
+        return produced, consumed, sent, records
+
+    def run(self, system, features, rows, duration):
+        port_in, port_out = self.ports()
+        proc = None
+        if system == "direct":
+            consumer_ep, producer_ep = f"bind:tcp://127.0.0.1:{port_out}", f"tcp://127.0.0.1:{port_out}"
+        else:
+            proc, log = self.start_system(system, features, port_in, port_out)
+            consumer_ep, producer_ep = f"tcp://127.0.0.1:{port_out}", f"tcp://127.0.0.1:{port_in}"
+        try:
+            load_before = loadavg()
+            produced, consumed, sent, rec = self.phase(features, rows, 0, duration, consumer_ep, producer_ep)
+            # Throughput over the consumer's receipts, the first one excluded (it opens the clock).
+            span = (rec[-1, 0] - rec[0, 0]) / 1e9 if len(rec) > 1 else float("nan")
+            rows_after_first = int(rec[1:, 3].sum())
+            payload_after_first = int(rec[1:, 4].sum())
+            rows_per_s = rows_after_first / span
+            result = {
+                "system": system, "features": features, "rows_per_message": rows,
+                "rows_sent": produced["rows"], "rows_received": consumed["rows"],
+                "rows_per_s": rows_per_s,
+                "mb_per_s": rows_per_s * features * 4 / 1e6,
+                "messages_per_s": rows_per_s / rows,
+                "wire_mb_per_s": payload_after_first / span / 1e6,
+                "load_before": load_before,
+            }
+            if consumed["rows"] != produced["rows"]:
+                result["warning"] = f"received {consumed['rows']} of {produced['rows']} rows"
+            lat_rate = LATENCY_RATE[rows]
+            _, consumed2, sent2, rec2 = self.phase(features, rows, lat_rate, self.args.latency_duration, consumer_ep, producer_ep)
+            skip = max(1, len(rec2) // 20)  # warm-up
+            rec2 = rec2[skip:]
+            last, first = rec2[:, 2].astype(np.int64), rec2[:, 1].astype(np.int64)
+            ok = (last >= 0) & (last < len(sent2)) & (first >= 0)
+            latency = (rec2[ok, 0].astype(np.int64) - sent2[last[ok]].astype(np.int64)) / 1e3
+            fill = (sent2[last[ok]].astype(np.int64) - sent2[first[ok]].astype(np.int64)) / 1e6
+            result.update({
+                "latency_rate_rows_per_s": lat_rate * rows,
+                "latency_samples": int(ok.sum()),
+                "p50_us": float(np.percentile(latency, 50)) if len(latency) else float("nan"),
+                "p99_us": float(np.percentile(latency, 99)) if len(latency) else float("nan"),
+                "max_us": float(latency.max()) if len(latency) else float("nan"),
+                "fill_p50_ms": float(np.percentile(fill, 50)) if len(fill) else float("nan"),
+            })
+            result["peak_rss_mb"] = peak_rss_mb(proc.pid) if proc else None
+            result["load_after"] = loadavg()
+            return result
+        finally:
+            if proc:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+
+
+def fmt(value, spec, scale=1.0):
+    return "-" if value is None or value != value else format(value * scale, spec)
+
+
+def print_table(results, header_lines):
+    for line in header_lines:
+        print(line)
+    columns = ["workload", "system", "rows/s", "MB/s", "msg/s", "x fwd", "x py", "p50 us", "p99 us", "fill p50 ms", "peak RSS MB"]
+    rows = []
+    for r in results:
+        key = (r["features"], r["rows_per_message"])
+        fwd = next((x for x in results if (x["features"], x["rows_per_message"]) == key and x["system"] == "forwarder"), None)
+        py = next((x for x in results if (x["features"], x["rows_per_message"]) == key and x["system"] == "python"), None)
+        rows.append([
+            f"{r['features']}f x {r['rows_per_message']}r", r["system"],
+            fmt(r["rows_per_s"], ",.0f"), fmt(r["mb_per_s"], ",.0f"), fmt(r["messages_per_s"], ",.0f"),
+            fmt(r["rows_per_s"] / fwd["rows_per_s"] if fwd else None, ".2f"),
+            fmt(r["rows_per_s"] / py["rows_per_s"] if py else None, ".2f"),
+            fmt(r["p50_us"], ",.0f"), fmt(r["p99_us"], ",.0f"), fmt(r["fill_p50_ms"], ".2f"),
+            fmt(r["peak_rss_mb"], ".1f"),
+        ])
+    widths = [max(len(str(x)) for x in col) for col in zip(columns, *rows)]
+    line = lambda cells: "| " + " | ".join(str(c).rjust(w) if i > 1 else str(c).ljust(w) for i, (c, w) in enumerate(zip(cells, widths))) + " |"
+    print(line(columns))
+    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    for row in rows:
+        print(line(row))
+    for r in results:
+        if "warning" in r:
+            print(f"warning: {r['features']}f x {r['rows_per_message']}r {r['system']}: {r['warning']}")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--normd", required=True)
+    parser.add_argument("--cbin", required=True)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--systems", default="direct,forwarder,python,normd")
+    parser.add_argument("--workloads", default=None, help="e.g. 128x1,128x64")
+    parser.add_argument("--duration", type=float, default=None)
+    parser.add_argument("--json", default=None, help="also write the results here")
+    args = parser.parse_args()
+    if args.workloads:
+        workloads = [tuple(int(x) for x in w.split("x")) for w in args.workloads.split(",")]
+    elif args.quick:
+        workloads = [(128, 1), (128, 64)]
+    else:
+        workloads = [(128, 1), (128, 64), (16, 1), (16, 64), (1024, 1), (1024, 64)]
+    duration = args.duration or (0.5 if args.quick else 2.0)
+    args.latency_duration = 0.5 if args.quick else 2.0
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
+    started = time.time()
+    header = [f"machine: {os.cpu_count()} cpus, {cpu}, {platform.system()} {platform.release()}",
+              f"load average at start: {loadavg()}",
+              f"batch {BATCH}; max-rate phase {duration:g} s; latency phase {args.latency_duration:g} s at "
+              + ", ".join(f"{v:,} msg/s for {k}-row messages" for k, v in LATENCY_RATE.items())]
+    results = []
+    with tempfile.TemporaryDirectory(prefix="normd-bench-") as work:
+        runner = Runner(args, work)
+        for features, rows in workloads:
+            for system in args.systems.split(","):
+                r = runner.run(system, features, rows, duration)
+                results.append(r)
+                print(f"  {features}f x {rows}r {system:9s} {r['rows_per_s']:>12,.0f} rows/s  p99 {r['p99_us']:>8,.0f} us  "
+                      f"load {r['load_after']}", file=sys.stderr, flush=True)
+    header.append(f"load average at end: {loadavg()} (run took {time.time() - started:.0f} s)")
+    print()
+    print_table(results, header)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"header": header, "results": results}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
