@@ -30,10 +30,10 @@ import Testing
 @Suite struct DaemonXPubDropTests {
     @Test func aSubscriberThatStopsReadingMakesEveryDropCounted() throws {
         let scratch = try ScratchDirectory()
-        // 256 × 256 Float32 = 256 KiB per batch; queues of one batch on both sides, so the kernel's
-        // socket buffers (a few MiB) fill after a few dozen batches.
-        var pipeline = PipelineYAML(features: 256, batch: "{size: 256, min_rows: 2, max_latency: 10s}")
-        pipeline.output = "{endpoint: \"\(PipelineYAML.tcpWildcard)\", socket: xpub, high_water_mark: 1}"
+        // 256 × 64 Float32 = 64 KiB per batch; queues of one batch on both sides and a Unix socket
+        // (its kernel buffers hold a few hundred KiB), so a stalled reader is full after a few batches.
+        var pipeline = PipelineYAML(features: 64, batch: "{size: 256, min_rows: 2, max_latency: 10s}")
+        pipeline.output = "{endpoint: \"ipc://\(scratch.path("out.sock"))\", socket: xpub, high_water_mark: 1}"
         pipeline.stages = ["{type: batch_norm}"]
         let daemon = try DaemonProcess.started(config: PipelineYAML.config(pipeline), scratch: scratch)
         let ready = scratch.path("subscribed")
@@ -47,15 +47,15 @@ import Testing
             time.sleep(0.5)                       # let the subscription reach the XPUB
             open(sys.argv[2], "w").close()
             time.sleep(60)                        # never read
-            """, try daemon.outputEndpoint(of: "sensors"), ready], in: scratch.url)
+            """, "ipc://\(scratch.path("out.sock"))", ready], in: scratch.url)
         _ = try waitFor("the subscriber to subscribe", timeout: .seconds(15)) { FileManager.default.fileExists(atPath: ready) ? true : nil }
 
-        let batches = 120
+        let batches = 60
         let producer = try Subprocess("producer", executable: URL(fileURLWithPath: "/usr/bin/env"), arguments: [
             "python3", "-c", """
             import sys, numpy as np, zmq
             push = zmq.Context().socket(zmq.PUSH); push.connect(sys.argv[1])
-            rows = np.random.default_rng(0).normal(size=(256, 256)).astype(np.float32)
+            rows = np.random.default_rng(0).normal(size=(256, 64)).astype(np.float32)
             for _ in range(int(sys.argv[2])):
                 push.send_json({"dtype": "<f4", "shape": rows.shape}, zmq.SNDMORE); push.send(rows)
             """, try daemon.inputEndpoint(of: "sensors"), "\(batches)"], in: scratch.url)

@@ -44,6 +44,14 @@ enum CheckpointStartup {
                 logger.error("checkpoint generation unreadable; falling back to an older one", metadata: ["error": "\(failure)"])
             }
             logger.info("checkpoint loaded", metadata: ["file": "\(loaded.generation.path)", "generation": "\(loaded.generation.number)"])
+            // A crash between a write and its prune leaves one generation too many, and each such
+            // crash adds one. Prune now — but only when the newest file was the one loaded: after
+            // a fallback, counting files could delete the only readable generation.
+            if loaded.skipped.isEmpty {
+                for file in directory.prune(keep: settings.keep) {
+                    logger.notice("pruned a checkpoint generation left by an interrupted run", metadata: ["file": "\(file)"])
+                }
+            }
         }
 
         var document = loaded?.document ?? StateDocument()

@@ -43,8 +43,9 @@ final class PipelineRunner {
         var inputs: [ZMQSocket] = []
         var inputEndpoints: [String] = []
         do {
+            let batchBytes = configuration.batch.size * configuration.features * 4 + 4096
             for (index, input) in configuration.inputs.enumerated() {
-                let socket = try SocketFactory.input(input, context: context, features: configuration.features)
+                let socket = try SocketFactory.input(input, context: context, batchBytes: batchBytes)
                 inputs.append(socket)
                 inputEndpoints.append(input.bind ? (try? socket.lastEndpoint) ?? input.endpoint : input.endpoint)
                 logger.info("input \(input.bind ? "bound" : "connecting")", metadata: [
@@ -52,7 +53,6 @@ final class PipelineRunner {
                     "endpoint": "\(inputEndpoints[index])",
                 ])
             }
-            let batchBytes = configuration.batch.size * configuration.features * 4 + 4096
             output = try SocketFactory.output(outputEndpoint, context: context, batchBytes: batchBytes)
             logger.info("output \(outputEndpoint.bind ? "bound" : "connecting")", metadata: [
                 "socket": "\(outputEndpoint.socket.rawValue)", "codec": "\(outputEndpoint.codec.rawValue)",

@@ -4,12 +4,16 @@ import ZeroMQ
 /// Creates the sockets a pipeline configuration describes, with every option set before
 /// bind/connect (libzmq applies most options only to connections made afterwards).
 enum SocketFactory {
-    static func input(_ input: InputEndpoint, context: ZMQContext, features: Int) throws -> ZMQSocket {
+    /// An input's queue is counted in messages whose size normd cannot know (one row or a whole
+    /// batch), so its default high-water mark assumes batch-sized messages — bounding memory for
+    /// producers that send many rows at once — but never goes below libzmq's own default of 1000,
+    /// which one-row producers rely on for throughput.
+    static func input(_ input: InputEndpoint, context: ZMQContext, batchBytes: Int) throws -> ZMQSocket {
         let socket = try ZMQSocket(context: context, type: input.socket == .pull ? .pull : .sub)
         do {
-            try apply(input.options, to: socket, messageBytes: features * 4 + 64)
+            try apply(input.options, to: socket, messageBytes: batchBytes)
             if let hardLimit = input.options.maxMessageBytes { try socket.setMaxMessageSize(hardLimit) }
-            try socket.setReceiveHighWaterMark(input.options.highWaterMark(forMessagesOf: features * 4 + 64))
+            try socket.setReceiveHighWaterMark(input.options.highWaterMark ?? max(1000, input.options.queueBytes / max(1, batchBytes)))
             for topic in input.topics { try socket.subscribe(topic) }
             if input.bind { try socket.bind(input.endpoint) } else { try socket.connect(input.endpoint) }
         } catch {
