@@ -19,10 +19,12 @@ public struct ConfigIssue: Error, Sendable, Equatable, CustomStringConvertible {
 
     public var description: String {
         let prefix = severity == .warning ? "warning: " : ""
+        // A problem with the file as a whole (its syntax, a missing `pipelines`) has no key to name.
+        let key = path.components.isEmpty ? "" : "\(path): "
         if let location {
-            return "\(location): \(prefix)\(path): \(message)"
+            return "\(location): \(prefix)\(key)\(message)"
         }
-        return "\(prefix)\(path): \(message)"
+        return "\(prefix)\(key)\(message)"
     }
 }
 

@@ -70,7 +70,7 @@ import Testing
         let result = try Normd.run(["validate", "--config", "syntax.yaml"], in: fixtures.url)
         #expect(result.status == 78)
         #expect(result.stderrLines == [
-            "syntax.yaml:4:1: (top level): invalid YAML: did not find expected ',' or ']' (while parsing a flow sequence at line 3, column 15)",
+            "syntax.yaml:4:1: invalid YAML: did not find expected ',' or ']' (while parsing a flow sequence at line 3, column 15)",
             "syntax.yaml: 1 error",
         ])
     }

@@ -49,12 +49,12 @@ import Testing
 
     @Test func aYAMLSyntaxErrorIsLocated() {
         #expect(messages("pipelines:\n  - name: a\n    features: [1\n") == [
-            "test.yaml:4:1: (top level): invalid YAML: did not find expected ',' or ']' (while parsing a flow sequence at line 3, column 15)",
+            "test.yaml:4:1: invalid YAML: did not find expected ',' or ']' (while parsing a flow sequence at line 3, column 15)",
         ])
     }
 
     @Test func missingPipelinesAndEmptyFiles() {
-        #expect(messages("") == ["test.yaml:1:1: (top level): missing 'pipelines' (a list of pipelines)"])
+        #expect(messages("") == ["test.yaml:1:1: missing 'pipelines' (a list of pipelines)"])
         #expect(messages("pipelines: []\n") == ["test.yaml:1:12: pipelines: must list at least one pipeline"])
         #expect(messages("pipelines: {a: 1}\n") == ["test.yaml:1:12: pipelines: expected a list of pipelines, got a mapping"])
     }
