@@ -69,7 +69,6 @@ import Testing
         let scratch = try ScratchDirectory()
         let config = try scratch.write(Self.config(everyBatches: 1), to: "normd.yaml")
         var trained = 0
-        let started = Date()
         for iteration in 0..<15 {
             let daemon = try DaemonUnderTest(config: config, logDirectory: scratch.url)
             #expect(daemon.isRunning, "iteration \(iteration): \(daemon.log)")
@@ -94,7 +93,6 @@ import Testing
             #expect(try generations(scratch).count <= 3 + 1, "keep: 3 (+ at most one written between prune steps)")
         }
         #expect(trained > 15, "the loop should have trained under load; it trained \(trained) batches")
-        #expect(Date().timeIntervalSince(started) < 40)
     }
 
     @Test func aCorruptedNewestGenerationFallsBackToThePreviousOne() throws {
