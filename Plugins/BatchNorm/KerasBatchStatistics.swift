@@ -28,16 +28,16 @@ public struct KerasBatchStatistics: Sendable {
 
     /// Normalizes each ghost batch (or the whole batch) with its own moments:
     /// `y = γ·((x − μ_j)/√(σ²_j + ε)·r + d) + β`; `r`, `d` default to plain batch norm (1, 0).
+    /// `coefficients` is the caller's reusable scratch.
     public func normalize(
-        _ batch: inout FeatureBatch, gamma: [Double], beta: [Double], epsilon: Double,
+        _ batch: inout FeatureBatch, coefficients: inout CenteredAffine, gamma: [Double], beta: [Double], epsilon: Double,
         r: [Double]? = nil, d: [Double]? = nil
     ) {
         let ghostCount = parts.count
         for (j, part) in parts.enumerated() {
-            let coefficients = NormalizationCoefficients.affine(
-                mean: part.mean, variance: part.variance, gamma: gamma, beta: beta, epsilon: epsilon, r: r, d: d)
-            AffineTransform.apply(to: &batch, scale: coefficients.scale, shift: coefficients.shift,
-                                  firstRow: j, rowStride: ghostCount, count: part.count)
+            NormalizationCoefficients.centered(
+                into: &coefficients, mean: part.mean, variance: part.variance, gamma: gamma, beta: beta, epsilon: epsilon, r: r, d: d)
+            AffineTransform.apply(to: &batch, coefficients, firstRow: j, rowStride: ghostCount, count: part.count)
         }
     }
 

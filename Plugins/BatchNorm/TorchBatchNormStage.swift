@@ -31,12 +31,15 @@ public final class TorchBatchNormStage: Stage {
     public private(set) var runningMean: [Double]
     public private(set) var runningVariance: [Double]
     public private(set) var batchesTracked: Int64 = 0
+    /// Reused per batch (no allocation once warm).
+    private var coefficients: CenteredAffine
 
     public init(featureCount: Int, options: TorchBatchNormOptions) {
         self.featureCount = featureCount
         self.options = options
         runningMean = [Double](repeating: 0, count: featureCount)
         runningVariance = [Double](repeating: 1, count: featureCount)
+        coefficients = CenteredAffine(featureCount: featureCount)
     }
 
     public var kind: String { BatchNormStage.kind }
@@ -70,9 +73,9 @@ public final class TorchBatchNormStage: Stage {
     }
 
     private func normalize(_ batch: inout FeatureBatch, mean: [Double], variance: [Double]) {
-        let coefficients = NormalizationCoefficients.affine(
-            mean: mean, variance: variance, gamma: options.gamma, beta: options.beta, epsilon: options.eps)
-        AffineTransform.apply(to: &batch, scale: coefficients.scale, shift: coefficients.shift)
+        NormalizationCoefficients.centered(
+            into: &coefficients, mean: mean, variance: variance, gamma: options.gamma, beta: options.beta, epsilon: options.eps)
+        AffineTransform.apply(to: &batch, coefficients)
     }
 
     public func saveState() -> StageState {

@@ -41,6 +41,8 @@ public final class BatchRenormStage: Stage {
     public let warmup: RenormWarmup?
     private var statistics: RenormStatistics
     public private(set) var trainBatches: Int64 = 0
+    /// Reused per batch (no allocation once warm).
+    private var coefficients: CenteredAffine
 
     public init(featureCount: Int, options: KerasBatchNormOptions, renormMomentum: Double = 0.99,
                 clipping: RenormClipping = .none, warmup: RenormWarmup? = nil) {
@@ -50,6 +52,7 @@ public final class BatchRenormStage: Stage {
         self.clipping = clipping
         self.warmup = warmup
         statistics = RenormStatistics(featureCount: featureCount)
+        coefficients = CenteredAffine(featureCount: featureCount)
     }
 
     public var kind: String { Self.kind }
@@ -79,10 +82,10 @@ public final class BatchRenormStage: Stage {
             }
             train(&batch)
         case .infer:
-            let coefficients = NormalizationCoefficients.affine(
-                mean: statistics.movingMean, variance: statistics.movingVariance,
+            NormalizationCoefficients.centered(
+                into: &coefficients, mean: statistics.movingMean, variance: statistics.movingVariance,
                 gamma: options.gamma, beta: options.beta, epsilon: options.epsilon)
-            AffineTransform.apply(to: &batch, scale: coefficients.scale, shift: coefficients.shift)
+            AffineTransform.apply(to: &batch, coefficients)
         }
     }
 
@@ -99,7 +102,7 @@ public final class BatchRenormStage: Stage {
             r[f] = bounds.clampR(batchStddev[f] / reference)
             d[f] = bounds.clampD((batchMean[f] - statistics.renormMean[f]) / reference)
         }
-        moments.normalize(&batch, gamma: options.gamma, beta: options.beta, epsilon: epsilon, r: r, d: d)
+        moments.normalize(&batch, coefficients: &coefficients, gamma: options.gamma, beta: options.beta, epsilon: epsilon, r: r, d: d)
 
         KerasBatchStatistics.movingAverage(&statistics.renormMean, toward: batchMean, momentum: renormMomentum)
         KerasBatchStatistics.movingAverage(&statistics.renormStddev, toward: batchStddev, momentum: renormMomentum)
