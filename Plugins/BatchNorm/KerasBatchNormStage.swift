@@ -34,6 +34,10 @@ public final class KerasBatchNormStage: Stage {
     public private(set) var movingVariance: [Double]
     /// Reused per batch (no allocation once warm).
     private var coefficients: CenteredAffine
+    /// Scratch for the Float32 copy of `moving_mean`, the shift hint that lets the moments skip a pass (see
+    /// `ColumnMoments.init(of:…:nearMean:)`). Derived from the state before every batch — never from
+    /// the previous batch — so a restored stage computes bit-for-bit what the original would.
+    private var meanHint: [Float] = []
 
     public init(featureCount: Int, options: KerasBatchNormOptions) {
         self.featureCount = featureCount
@@ -61,7 +65,8 @@ public final class KerasBatchNormStage: Stage {
             guard batch.rows % trainingRowMultiple == 0 else {
                 throw StageError.failed(kind: kind, "a train batch of \(batch.rows) rows is not a multiple of virtual_batch_size (\(trainingRowMultiple))")
             }
-            let statistics = KerasBatchStatistics(of: batch, virtualBatchSize: options.virtualBatchSize)
+            ColumnMoments.hint(from: movingMean, into: &meanHint)
+            let statistics = KerasBatchStatistics(of: batch, virtualBatchSize: options.virtualBatchSize, nearMean: meanHint)
             statistics.normalize(&batch, coefficients: &coefficients, gamma: options.gamma, beta: options.beta, epsilon: options.epsilon)
             KerasBatchStatistics.movingAverage(&movingMean, toward: statistics.combined.mean, momentum: options.momentum)
             KerasBatchStatistics.movingAverage(&movingVariance, toward: statistics.combined.variance, momentum: options.momentum)

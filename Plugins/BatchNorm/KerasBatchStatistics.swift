@@ -15,12 +15,13 @@ public struct KerasBatchStatistics: Sendable {
     public let combined: ColumnMoments
 
     /// - Precondition: `batch.rows > 0` and, with ghost batches, a multiple of `virtualBatchSize`.
-    public init(of batch: FeatureBatch, virtualBatchSize: Int?) {
+    /// `nearMean`: see `ColumnMoments.init(of:…:nearMean:)` (a hint, never a change of result beyond rounding).
+    public init(of batch: FeatureBatch, virtualBatchSize: Int?, nearMean: [Float]? = nil) {
         if let virtualBatchSize {
-            parts = ColumnMoments.ghostBatches(of: batch, virtualBatchSize: virtualBatchSize)
+            parts = ColumnMoments.ghostBatches(of: batch, virtualBatchSize: virtualBatchSize, nearMean: nearMean)
             combined = ColumnMoments.average(parts)
         } else {
-            let whole = ColumnMoments(of: batch)
+            let whole = ColumnMoments(of: batch, nearMean: nearMean)
             parts = [whole]
             combined = whole
         }

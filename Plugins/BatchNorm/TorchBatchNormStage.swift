@@ -33,6 +33,10 @@ public final class TorchBatchNormStage: Stage {
     public private(set) var batchesTracked: Int64 = 0
     /// Reused per batch (no allocation once warm).
     private var coefficients: CenteredAffine
+    /// Scratch for the Float32 copy of `running_mean` (none without running statistics), the shift hint that lets the moments skip a pass (see
+    /// `ColumnMoments.init(of:…:nearMean:)`). Derived from the state before every batch — never from
+    /// the previous batch — so a restored stage computes bit-for-bit what the original would.
+    private var meanHint: [Float] = []
 
     public init(featureCount: Int, options: TorchBatchNormOptions) {
         self.featureCount = featureCount
@@ -59,7 +63,8 @@ public final class TorchBatchNormStage: Stage {
             normalize(&batch, mean: runningMean, variance: runningVariance)
             return
         }
-        let moments = ColumnMoments(of: batch)
+        if options.tracksRunningStats { ColumnMoments.hint(from: runningMean, into: &meanHint) }
+        let moments = ColumnMoments(of: batch, nearMean: options.tracksRunningStats ? meanHint : nil)
         normalize(&batch, mean: moments.mean, variance: moments.variance)
         if mode == .train && options.tracksRunningStats {
             batchesTracked += 1

@@ -43,6 +43,10 @@ public final class BatchRenormStage: Stage {
     public private(set) var trainBatches: Int64 = 0
     /// Reused per batch (no allocation once warm).
     private var coefficients: CenteredAffine
+    /// Scratch for the Float32 copy of `renorm_mean`, the shift hint that lets the moments skip a pass (see
+    /// `ColumnMoments.init(of:…:nearMean:)`). Derived from the state before every batch — never from
+    /// the previous batch — so a restored stage computes bit-for-bit what the original would.
+    private var meanHint: [Float] = []
 
     public init(featureCount: Int, options: KerasBatchNormOptions, renormMomentum: Double = 0.99,
                 clipping: RenormClipping = .none, warmup: RenormWarmup? = nil) {
@@ -90,7 +94,8 @@ public final class BatchRenormStage: Stage {
     }
 
     private func train(_ batch: inout FeatureBatch) {
-        let moments = KerasBatchStatistics(of: batch, virtualBatchSize: options.virtualBatchSize)
+        ColumnMoments.hint(from: statistics.renormMean, into: &meanHint)
+        let moments = KerasBatchStatistics(of: batch, virtualBatchSize: options.virtualBatchSize, nearMean: meanHint)
         let epsilon = options.epsilon
         let bounds = currentClipping
         let batchMean = moments.combined.mean

@@ -40,6 +40,26 @@ struct ColumnMomentsTests {
         }
     }
 
+    @Test("a nearMean hint skips a pass when close and is discarded when stale, without changing the result")
+    func nearMeanHint() {
+        var state: UInt64 = 11
+        func uniform() -> Float {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Float(state >> 40) / Float(1 << 24) - 0.5
+        }
+        let rows = (0..<256).map { _ in [uniform(), 10_000 + 3 * uniform(), 7] }
+        let batch = FeatureBatch(rowsOf: rows, features: 3)
+        let exact = ColumnMoments.exact(of: batch)
+        for hint: [Float] in [[0, 10_000, 7], [0, 0, 0], [100, -1e6, 7.5], [0.01, 10_000.2, 7]] {
+            let hinted = ColumnMoments(of: batch, nearMean: hint)
+            for f in 0..<3 {
+                let spread = exact.variance[f].squareRoot()
+                #expect(abs(hinted.mean[f] - exact.mean[f]) <= 1e-6 * max(spread, 1e-30), "mean, feature \(f), hint \(hint)")
+                #expect(abs(hinted.variance[f] - exact.variance[f]) <= 5e-6 * exact.variance[f], "variance, feature \(f), hint \(hint)")
+            }
+        }
+    }
+
     @Test("values whose Float32 squares overflow fall back to Float64")
     func overflowFallsBack() {
         let batch = FeatureBatch(rowsOf: [[3e30], [-3e30], [1e30], [Float.greatestFiniteMagnitude]], features: 1)
