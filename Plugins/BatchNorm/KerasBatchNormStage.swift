@@ -32,12 +32,19 @@ public final class KerasBatchNormStage: Stage {
     public let options: KerasBatchNormOptions
     public private(set) var movingMean: [Double]
     public private(set) var movingVariance: [Double]
+    /// Reused per batch (no allocation once warm).
+    private var coefficients: CenteredAffine
+    /// Scratch for the Float32 copy of `moving_mean`, the shift hint that lets the moments skip a pass (see
+    /// `ColumnMoments.init(of:…:nearMean:)`). Derived from the state before every batch — never from
+    /// the previous batch — so a restored stage computes bit-for-bit what the original would.
+    private var meanHint: [Float] = []
 
     public init(featureCount: Int, options: KerasBatchNormOptions) {
         self.featureCount = featureCount
         self.options = options
         movingMean = [Double](repeating: 0, count: featureCount)
         movingVariance = [Double](repeating: 1, count: featureCount)
+        coefficients = CenteredAffine(featureCount: featureCount)
     }
 
     public var kind: String { BatchNormStage.kind }
@@ -58,14 +65,15 @@ public final class KerasBatchNormStage: Stage {
             guard batch.rows % trainingRowMultiple == 0 else {
                 throw StageError.failed(kind: kind, "a train batch of \(batch.rows) rows is not a multiple of virtual_batch_size (\(trainingRowMultiple))")
             }
-            let statistics = KerasBatchStatistics(of: batch, virtualBatchSize: options.virtualBatchSize)
-            statistics.normalize(&batch, gamma: options.gamma, beta: options.beta, epsilon: options.epsilon)
+            ColumnMoments.hint(from: movingMean, into: &meanHint)
+            let statistics = KerasBatchStatistics(of: batch, virtualBatchSize: options.virtualBatchSize, nearMean: meanHint)
+            statistics.normalize(&batch, coefficients: &coefficients, gamma: options.gamma, beta: options.beta, epsilon: options.epsilon)
             KerasBatchStatistics.movingAverage(&movingMean, toward: statistics.combined.mean, momentum: options.momentum)
             KerasBatchStatistics.movingAverage(&movingVariance, toward: statistics.combined.variance, momentum: options.momentum)
         case .infer:
-            let coefficients = NormalizationCoefficients.affine(
-                mean: movingMean, variance: movingVariance, gamma: options.gamma, beta: options.beta, epsilon: options.epsilon)
-            AffineTransform.apply(to: &batch, scale: coefficients.scale, shift: coefficients.shift)
+            NormalizationCoefficients.centered(
+                into: &coefficients, mean: movingMean, variance: movingVariance, gamma: options.gamma, beta: options.beta, epsilon: options.epsilon)
+            AffineTransform.apply(to: &batch, coefficients)
         }
     }
 

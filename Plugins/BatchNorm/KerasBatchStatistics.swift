@@ -15,12 +15,13 @@ public struct KerasBatchStatistics: Sendable {
     public let combined: ColumnMoments
 
     /// - Precondition: `batch.rows > 0` and, with ghost batches, a multiple of `virtualBatchSize`.
-    public init(of batch: FeatureBatch, virtualBatchSize: Int?) {
+    /// `nearMean`: see `ColumnMoments.init(of:…:nearMean:)` (a hint, never a change of result beyond rounding).
+    public init(of batch: FeatureBatch, virtualBatchSize: Int?, nearMean: [Float]? = nil) {
         if let virtualBatchSize {
-            parts = ColumnMoments.ghostBatches(of: batch, virtualBatchSize: virtualBatchSize)
+            parts = ColumnMoments.ghostBatches(of: batch, virtualBatchSize: virtualBatchSize, nearMean: nearMean)
             combined = ColumnMoments.average(parts)
         } else {
-            let whole = ColumnMoments(of: batch)
+            let whole = ColumnMoments(of: batch, nearMean: nearMean)
             parts = [whole]
             combined = whole
         }
@@ -28,16 +29,16 @@ public struct KerasBatchStatistics: Sendable {
 
     /// Normalizes each ghost batch (or the whole batch) with its own moments:
     /// `y = γ·((x − μ_j)/√(σ²_j + ε)·r + d) + β`; `r`, `d` default to plain batch norm (1, 0).
+    /// `coefficients` is the caller's reusable scratch.
     public func normalize(
-        _ batch: inout FeatureBatch, gamma: [Double], beta: [Double], epsilon: Double,
+        _ batch: inout FeatureBatch, coefficients: inout CenteredAffine, gamma: [Double], beta: [Double], epsilon: Double,
         r: [Double]? = nil, d: [Double]? = nil
     ) {
         let ghostCount = parts.count
         for (j, part) in parts.enumerated() {
-            let coefficients = NormalizationCoefficients.affine(
-                mean: part.mean, variance: part.variance, gamma: gamma, beta: beta, epsilon: epsilon, r: r, d: d)
-            AffineTransform.apply(to: &batch, scale: coefficients.scale, shift: coefficients.shift,
-                                  firstRow: j, rowStride: ghostCount, count: part.count)
+            NormalizationCoefficients.centered(
+                into: &coefficients, mean: part.mean, variance: part.variance, gamma: gamma, beta: beta, epsilon: epsilon, r: r, d: d)
+            AffineTransform.apply(to: &batch, coefficients, firstRow: j, rowStride: ghostCount, count: part.count)
         }
     }
 

@@ -31,12 +31,19 @@ public final class TorchBatchNormStage: Stage {
     public private(set) var runningMean: [Double]
     public private(set) var runningVariance: [Double]
     public private(set) var batchesTracked: Int64 = 0
+    /// Reused per batch (no allocation once warm).
+    private var coefficients: CenteredAffine
+    /// Scratch for the Float32 copy of `running_mean` (none without running statistics), the shift hint that lets the moments skip a pass (see
+    /// `ColumnMoments.init(of:…:nearMean:)`). Derived from the state before every batch — never from
+    /// the previous batch — so a restored stage computes bit-for-bit what the original would.
+    private var meanHint: [Float] = []
 
     public init(featureCount: Int, options: TorchBatchNormOptions) {
         self.featureCount = featureCount
         self.options = options
         runningMean = [Double](repeating: 0, count: featureCount)
         runningVariance = [Double](repeating: 1, count: featureCount)
+        coefficients = CenteredAffine(featureCount: featureCount)
     }
 
     public var kind: String { BatchNormStage.kind }
@@ -56,7 +63,8 @@ public final class TorchBatchNormStage: Stage {
             normalize(&batch, mean: runningMean, variance: runningVariance)
             return
         }
-        let moments = ColumnMoments(of: batch)
+        if options.tracksRunningStats { ColumnMoments.hint(from: runningMean, into: &meanHint) }
+        let moments = ColumnMoments(of: batch, nearMean: options.tracksRunningStats ? meanHint : nil)
         normalize(&batch, mean: moments.mean, variance: moments.variance)
         if mode == .train && options.tracksRunningStats {
             batchesTracked += 1
@@ -70,9 +78,9 @@ public final class TorchBatchNormStage: Stage {
     }
 
     private func normalize(_ batch: inout FeatureBatch, mean: [Double], variance: [Double]) {
-        let coefficients = NormalizationCoefficients.affine(
-            mean: mean, variance: variance, gamma: options.gamma, beta: options.beta, epsilon: options.eps)
-        AffineTransform.apply(to: &batch, scale: coefficients.scale, shift: coefficients.shift)
+        NormalizationCoefficients.centered(
+            into: &coefficients, mean: mean, variance: variance, gamma: options.gamma, beta: options.beta, epsilon: options.eps)
+        AffineTransform.apply(to: &batch, coefficients)
     }
 
     public func saveState() -> StageState {

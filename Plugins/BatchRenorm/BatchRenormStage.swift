@@ -41,6 +41,12 @@ public final class BatchRenormStage: Stage {
     public let warmup: RenormWarmup?
     private var statistics: RenormStatistics
     public private(set) var trainBatches: Int64 = 0
+    /// Reused per batch (no allocation once warm).
+    private var coefficients: CenteredAffine
+    /// Scratch for the Float32 copy of `renorm_mean`, the shift hint that lets the moments skip a pass (see
+    /// `ColumnMoments.init(of:…:nearMean:)`). Derived from the state before every batch — never from
+    /// the previous batch — so a restored stage computes bit-for-bit what the original would.
+    private var meanHint: [Float] = []
 
     public init(featureCount: Int, options: KerasBatchNormOptions, renormMomentum: Double = 0.99,
                 clipping: RenormClipping = .none, warmup: RenormWarmup? = nil) {
@@ -50,6 +56,7 @@ public final class BatchRenormStage: Stage {
         self.clipping = clipping
         self.warmup = warmup
         statistics = RenormStatistics(featureCount: featureCount)
+        coefficients = CenteredAffine(featureCount: featureCount)
     }
 
     public var kind: String { Self.kind }
@@ -79,15 +86,16 @@ public final class BatchRenormStage: Stage {
             }
             train(&batch)
         case .infer:
-            let coefficients = NormalizationCoefficients.affine(
-                mean: statistics.movingMean, variance: statistics.movingVariance,
+            NormalizationCoefficients.centered(
+                into: &coefficients, mean: statistics.movingMean, variance: statistics.movingVariance,
                 gamma: options.gamma, beta: options.beta, epsilon: options.epsilon)
-            AffineTransform.apply(to: &batch, scale: coefficients.scale, shift: coefficients.shift)
+            AffineTransform.apply(to: &batch, coefficients)
         }
     }
 
     private func train(_ batch: inout FeatureBatch) {
-        let moments = KerasBatchStatistics(of: batch, virtualBatchSize: options.virtualBatchSize)
+        ColumnMoments.hint(from: statistics.renormMean, into: &meanHint)
+        let moments = KerasBatchStatistics(of: batch, virtualBatchSize: options.virtualBatchSize, nearMean: meanHint)
         let epsilon = options.epsilon
         let bounds = currentClipping
         let batchMean = moments.combined.mean
@@ -99,7 +107,7 @@ public final class BatchRenormStage: Stage {
             r[f] = bounds.clampR(batchStddev[f] / reference)
             d[f] = bounds.clampD((batchMean[f] - statistics.renormMean[f]) / reference)
         }
-        moments.normalize(&batch, gamma: options.gamma, beta: options.beta, epsilon: epsilon, r: r, d: d)
+        moments.normalize(&batch, coefficients: &coefficients, gamma: options.gamma, beta: options.beta, epsilon: epsilon, r: r, d: d)
 
         KerasBatchStatistics.movingAverage(&statistics.renormMean, toward: batchMean, momentum: renormMomentum)
         KerasBatchStatistics.movingAverage(&statistics.renormStddev, toward: batchStddev, momentum: renormMomentum)

@@ -51,4 +51,15 @@ struct FittedExtremes: Equatable {
         let shift = zip(minimum, scale).map { featureRange.low - $0 * $1 }
         return (scale, shift)
     }
+
+    /// The same transform as `coefficients(for:)` in the centered Float32 form
+    /// `y = (x − data_min)·scale + lo`, written into the caller's reusable `target`: `x − data_min`
+    /// is exact for a feature far from zero, where `x·scale + min` would cancel in Float32.
+    func centered(for featureRange: MinMaxRange, into target: inout CenteredAffine) {
+        let width = featureRange.high - featureRange.low
+        for f in 0..<minimum.count {
+            let range = maximum[f] - minimum[f]
+            target.set(f, center: minimum[f], scale: width / (range < MinMaxStage.zeroRangeThreshold ? 1 : range), offset: featureRange.low)
+        }
+    }
 }

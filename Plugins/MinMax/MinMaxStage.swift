@@ -38,11 +38,14 @@ public final class MinMaxStage: Stage {
 
     private var fitted: FittedExtremes?
     private var samplesSeen: Int64 = 0
+    /// Reused per batch (no allocation once warm).
+    private var transform: CenteredAffine
 
     public init(featureCount: Int, range: MinMaxRange = .unit, clip: Bool = false) {
         self.featureCount = featureCount
         self.range = range
         self.clip = clip
+        transform = CenteredAffine(featureCount: featureCount)
     }
 
     public var kind: String { Self.kind }
@@ -63,8 +66,8 @@ public final class MinMaxStage: Stage {
             samplesSeen += Int64(batch.rows)
         }
         guard let fitted else { return } // never fitted: identity (see the type's documentation)
-        let coefficients = fitted.coefficients(for: range)
-        AffineTransform.apply(to: &batch, scale: coefficients.scale, shift: coefficients.min)
+        fitted.centered(for: range, into: &transform)
+        AffineTransform.apply(to: &batch, transform)
         if clip {
             AffineTransform.clamp(&batch, low: Float(range.low), high: Float(range.high))
         }

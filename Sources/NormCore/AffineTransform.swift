@@ -33,10 +33,71 @@ public enum AffineTransform {
         }
     }
 
+    /// Applies `y = (x − center[f])·scale[f] + offset[f]` in Float32 (4 lanes per SSE2 op, no
+    /// conversions) to the rows `first, first + stride, …` (`count` of them), or all rows by default.
+    ///
+    /// Same result as `apply(to:scale:shift:)` with `shift = offset − center·scale`, without its
+    /// cancellation: `x − center` is exact (Sterbenz) for a feature far from zero, so a Float32
+    /// multiply-add on the small difference loses nothing `x·a + b` would not. Build the
+    /// coefficients with `CenteredAffine`, which folds the Float64 → Float32 rounding of the center
+    /// into the offset.
+    public static func apply(
+        to batch: inout FeatureBatch, _ coefficients: borrowing CenteredAffine,
+        firstRow first: Int = 0, rowStride stride: Int = 1, count: Int? = nil
+    ) {
+        let features = batch.features
+        precondition(coefficients.center.count == features)
+        let n = count ?? batch.rows
+        guard n > 0 else { return }
+        precondition(first >= 0 && stride > 0 && first + (n - 1) * stride < batch.rows, "row selection exceeds the batch")
+        coefficients.center.withUnsafeBufferPointer { c in
+            coefficients.scale.withUnsafeBufferPointer { s in
+                coefficients.offset.withUnsafeBufferPointer { o in
+                    batch.withUnsafeMutableValues { values in
+                        let c = c.baseAddress!, s = s.baseAddress!, o = o.baseAddress!
+                        for step in 0..<n {
+                            let row = values.baseAddress! + (first + step * stride) * features
+                            for f in 0..<features {
+                                row[f] = (row[f] - c[f]) * s[f] + o[f]
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// Clamps every value of every row to `[low, high]`.
     public static func clamp(_ batch: inout FeatureBatch, low: Float, high: Float) {
         batch.withUnsafeMutableValues { values in
             for i in values.indices { values[i] = min(max(values[i], low), high) }
         }
+    }
+}
+
+/// Float32 coefficients of `y = (x − center)·scale + offset`, derived from Float64 ones.
+///
+/// Rounding a center near 1e4 to Float32 moves it by up to ~5e-4, which `scale` would carry into the
+/// output; the rounding residual is folded into the offset instead (`offset − (center − center₃₂)·scale`,
+/// computed in Float64), so only O(1)-sized quantities are rounded once each.
+public struct CenteredAffine: Sendable, Equatable {
+    public private(set) var center: [Float]
+    public private(set) var scale: [Float]
+    public private(set) var offset: [Float]
+
+    public init(featureCount: Int) {
+        center = [Float](repeating: 0, count: featureCount)
+        scale = [Float](repeating: 1, count: featureCount)
+        offset = [Float](repeating: 0, count: featureCount)
+    }
+
+    /// Sets feature `f` to `y = (x − center)·scale + offset` (Float64 inputs).
+    @inline(__always)
+    public mutating func set(_ f: Int, center: Double, scale: Double, offset: Double) {
+        let rounded = Float(center)
+        self.center[f] = rounded.isFinite ? rounded : 0
+        let kept = Double(self.center[f])
+        self.scale[f] = Float(scale)
+        self.offset[f] = Float(offset - (center - kept) * scale)
     }
 }

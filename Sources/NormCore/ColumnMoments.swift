@@ -28,11 +28,127 @@ public struct ColumnMoments: Sendable, Equatable {
     ///
     /// A stride of 1 gives the whole batch; a stride of `G` with `first = j` gives tf_keras' strided
     /// ghost batch `j` (rows `j, j+G, j+2G, …`).
-    public init(of batch: FeatureBatch, firstRow first: Int = 0, rowStride stride: Int = 1, count: Int? = nil) {
+    ///
+    /// The inner loops run in Float32 (4 lanes per SSE2 op, against 2 for Float64) over blocks of
+    /// `blockRows` rows; each block's Float32 partial sums are folded into Float64 accumulators, so the
+    /// Float32 rounding error is bounded by one block's worth, never the batch's:
+    /// 1. a rough mean (blocked sums), rounded to Float32 — it only serves as the shift `c` of pass 2;
+    /// 2. `d = x − c` in Float32 (exact by Sterbenz when `x` is within a factor 2 of `c`, i.e. for a
+    ///    feature far from zero, where exactness matters) and blocked sums of `d` and `d²`; then
+    ///    `mean = c + Σd/n` and `variance = (Σd² − (Σd)²/n)/n` in Float64 (Chan, Golub & LeVeque's
+    ///    correction, which also absorbs pass 1's error).
+    /// Values whose squares or sums leave Float32's range (|x| ≳ 1e19) fall back to `exact(…)`.
+    ///
+    /// `nearMean` (one Float32 per feature, e.g. the previous batch's mean) lets a stationary stream
+    /// skip pass 1: it is used as the shift `c` directly, and kept only if every feature's mean lands
+    /// within 2 standard deviations of it, `(μ − c)² ≤ 4σ²` — then the correction cancels at most a
+    /// factor 5 of `Σd²` (relative error ≤ 5 × one block's Float32 rounding, ~1e-6). Otherwise the
+    /// result is discarded and both passes run, so a stale hint costs one pass, never accuracy.
+    public init(of batch: FeatureBatch, firstRow first: Int = 0, rowStride stride: Int = 1, count: Int? = nil,
+                nearMean: [Float]? = nil) {
         let features = batch.features
         let n = count ?? batch.rows
         precondition(n > 0, "moments of zero rows are undefined")
-        precondition(first + (n - 1) * stride < batch.rows, "row selection exceeds the batch")
+        precondition(first >= 0 && stride > 0 && first + (n - 1) * stride < batch.rows, "row selection exceeds the batch")
+        var mean = [Double](repeating: 0, count: features)
+        var variance = [Double](repeating: 0, count: features)
+        let finite = batch.withUnsafeValues { values in
+            mean.withUnsafeMutableBufferPointer { mean in
+                variance.withUnsafeMutableBufferPointer { variance in
+                    Self.blockedMoments(values.baseAddress!, features: features, first: first, stride: stride, count: n,
+                                        nearMean: nearMean, mean: mean.baseAddress!, variance: variance.baseAddress!)
+                }
+            }
+        }
+        if finite {
+            self.init(count: n, mean: mean, variance: variance)
+        } else {
+            self = Self.exact(of: batch, firstRow: first, rowStride: stride, count: n)
+        }
+    }
+
+    /// Rows per Float32 block: short enough that a block's Float32 sum loses at most a few units in
+    /// the 7th digit (16 terms), long enough that folding into Float64 is a small share of the work.
+    public static let blockRows = 16
+
+    /// The blocked Float32/Float64 passes described at `init(of:…)`; writes the mean and biased
+    /// variance and returns false when a Float32 intermediate overflowed (the caller falls back).
+    private static func blockedMoments(
+        _ base: UnsafePointer<Float>, features: Int, first: Int, stride: Int, count n: Int, nearMean: [Float]?,
+        mean: UnsafeMutablePointer<Double>, variance: UnsafeMutablePointer<Double>
+    ) -> Bool {
+        // Scratch on the stack (no heap allocation for ordinary widths): partial sums, shift, partial squares.
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 3 * features) { scratch in
+            let partial = scratch.baseAddress!, shift = partial + features, partialSquares = shift + features
+            func row(_ step: Int) -> UnsafePointer<Float> { base + (first + step * stride) * features }
+            let n64 = Double(n), inverse = 1.0 / n64
+
+            /// Pass 2: blocked Σd, Σd² about `shift`, then mean and variance; returns (all finite,
+            /// every mean within 2σ of the shift).
+            func momentsAboutShift() -> (finite: Bool, close: Bool) {
+                for f in 0..<features { mean[f] = 0; variance[f] = 0 }
+                var blockStart = 0
+                while blockStart < n {
+                    let blockEnd = min(blockStart + blockRows, n)
+                    partial.update(repeating: 0, count: features)
+                    partialSquares.update(repeating: 0, count: features)
+                    for step in blockStart..<blockEnd {
+                        let x = row(step)
+                        for f in 0..<features {
+                            let d = x[f] - shift[f]
+                            partial[f] += d
+                            partialSquares[f] += d * d
+                        }
+                    }
+                    for f in 0..<features {
+                        mean[f] += Double(partial[f])
+                        variance[f] += Double(partialSquares[f])
+                    }
+                    blockStart = blockEnd
+                }
+                var finite = true, close = true
+                for f in 0..<features {
+                    let residual = mean[f], squares = variance[f]
+                    finite = finite && residual.isFinite && squares.isFinite && shift[f].isFinite
+                    let offset = residual * inverse
+                    mean[f] = Double(shift[f]) + offset
+                    variance[f] = max(0, (squares - residual * residual / n64) / n64)
+                    close = close && offset * offset <= 4 * variance[f]
+                }
+                return (finite, close)
+            }
+
+            if let nearMean, nearMean.count == features {
+                nearMean.withUnsafeBufferPointer { shift.update(from: $0.baseAddress!, count: features) }
+                let result = momentsAboutShift()
+                if result.finite && result.close { return true }
+            }
+
+            // Pass 1: rough mean → Float32 shift.
+            for f in 0..<features { mean[f] = 0 }
+            var blockStart = 0
+            while blockStart < n {
+                let blockEnd = min(blockStart + blockRows, n)
+                partial.update(from: row(blockStart), count: features)
+                for step in (blockStart + 1)..<blockEnd {
+                    let x = row(step)
+                    for f in 0..<features { partial[f] += x[f] }
+                }
+                for f in 0..<features { mean[f] += Double(partial[f]) }
+                blockStart = blockEnd
+            }
+            for f in 0..<features { shift[f] = Float(mean[f] * inverse) }
+            return momentsAboutShift().finite
+        }
+    }
+
+    /// The all-Float64 two-pass moments: the fallback for values beyond Float32's comfortable range
+    /// (and the reference the blocked path is tested against).
+    public static func exact(of batch: FeatureBatch, firstRow first: Int = 0, rowStride stride: Int = 1, count: Int? = nil) -> ColumnMoments {
+        let features = batch.features
+        let n = count ?? batch.rows
+        precondition(n > 0, "moments of zero rows are undefined")
+        precondition(first >= 0 && stride > 0 && first + (n - 1) * stride < batch.rows, "row selection exceeds the batch")
         var sum = [Double](repeating: 0, count: features)
         var squares = [Double](repeating: 0, count: features)
         var residuals = [Double](repeating: 0, count: features)
@@ -70,17 +186,24 @@ public struct ColumnMoments: Sendable, Equatable {
         for f in 0..<features {
             variance[f] = max(0, (squares[f] - residuals[f] * residuals[f] / n64) / n64)
         }
-        self.init(count: n, mean: sum, variance: variance)
+        return ColumnMoments(count: n, mean: sum, variance: variance)
+    }
+
+    /// Writes `mean` (a running mean from the stage's state) as the Float32 `nearMean` hint into the
+    /// caller's reusable `hint` (allocates only the first time).
+    public static func hint(from mean: [Double], into hint: inout [Float]) {
+        if hint.count != mean.count { hint = [Float](repeating: 0, count: mean.count) }
+        for f in mean.indices { hint[f] = Float(mean[f]) }
     }
 
     /// tf_keras ghost-batch moments: the batch of `N` rows is split into `N / virtualBatchSize`
     /// strided ghost batches (ghost `j` = rows `j, j+G, j+2G, …`), each with its own moments.
-    public static func ghostBatches(of batch: FeatureBatch, virtualBatchSize: Int) -> [ColumnMoments] {
+    public static func ghostBatches(of batch: FeatureBatch, virtualBatchSize: Int, nearMean: [Float]? = nil) -> [ColumnMoments] {
         precondition(virtualBatchSize > 0 && batch.rows % virtualBatchSize == 0,
                      "rows must be a multiple of virtual_batch_size")
         let ghostCount = batch.rows / virtualBatchSize
         return (0..<ghostCount).map { j in
-            ColumnMoments(of: batch, firstRow: j, rowStride: ghostCount, count: virtualBatchSize)
+            ColumnMoments(of: batch, firstRow: j, rowStride: ghostCount, count: virtualBatchSize, nearMean: nearMean)
         }
     }
 

@@ -161,7 +161,9 @@ public final class PipelineEngine {
         if partial { counts.partialBatches += 1 }
         let outcome: ChainOutcome
         do {
-            outcome = try chain.process(&batch, mode: settings.mode)
+            // Every row was checked finite in `accept` (non-finite messages are rejected or their
+            // bad rows dropped), so the chain skips its own whole-batch pass.
+            outcome = try chain.process(&batch, mode: settings.mode, inputValidated: true)
         } catch {
             counts.batchesFailed += 1
             logger.error("batch failed in a stage; its rows are lost", metadata: [

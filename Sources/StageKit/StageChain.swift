@@ -44,7 +44,8 @@ public struct ChainLink {
 /// Runs a pipeline's stages in order over each batch.
 ///
 /// The chain, not the stages, owns the rules that hold for every stage:
-/// - it checks width and finiteness first, so a bad batch fails before any statistic changes;
+/// - it checks width and finiteness first (finiteness unless the caller vouches for it, see
+///   `process(_:mode:inputValidated:)`), so a bad batch fails before any statistic changes;
 /// - a train batch with fewer than `minTrainingRows` rows, or a row count some stage's ghost batches
 ///   do not divide, runs in infer mode for *every* stage (one row must never poison statistics) and
 ///   is counted in `downgradedBatches`;
@@ -82,13 +83,19 @@ public final class StageChain {
     }
 
     /// Normalizes `batch` in place through every stage.
+    ///
+    /// - Parameter inputValidated: pass `true` only when every value of `batch` is already known to be
+    ///   finite — `PipelineEngine` checks each message on accept and batches only finite rows, so a
+    ///   second whole-batch pass would re-read 128 KiB per batch for nothing. A non-finite value let
+    ///   through this way is not detected and poisons the statistics. Everyone else (`normd apply`,
+    ///   tests, tools) keeps the default `false`, and the chain checks.
     /// - Throws: `StageError.widthMismatch` or `.nonFinite` before anything changes; a stage's own error.
     @discardableResult
-    public func process(_ batch: inout FeatureBatch, mode requested: Mode) throws(StageError) -> ChainOutcome {
+    public func process(_ batch: inout FeatureBatch, mode requested: Mode, inputValidated: Bool = false) throws(StageError) -> ChainOutcome {
         guard batch.features == featureCount else {
             throw .widthMismatch(expected: featureCount, got: batch.features)
         }
-        if let bad = batch.firstNonFinite() {
+        if !inputValidated, let bad = batch.firstNonFinite() {
             throw .nonFinite(row: bad.row, column: bad.column, value: bad.value)
         }
         let outcome = effectiveMode(rows: batch.rows, requested: requested)

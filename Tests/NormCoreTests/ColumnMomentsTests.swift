@@ -19,6 +19,55 @@ struct ColumnMomentsTests {
         #expect(abs(naive - variance) > abs(moments.variance[0] - variance), "the naive formula should be worse")
     }
 
+    @Test("blocked Float32 sums agree with the all-Float64 moments (whole batch and strided ghosts)")
+    func blockedMatchesExact() {
+        var state: UInt64 = 7
+        func uniform() -> Float {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Float(state >> 40) / Float(1 << 24) - 0.5
+        }
+        // Features around 0, around 1e4 with a spread of a few units, tiny and wide: 256 rows (16 blocks) + 5.
+        let rows = (0..<261).map { _ in [uniform(), 10_000 + 3 * uniform(), 1e-3 * uniform(), -500 + 200 * uniform()] }
+        let batch = FeatureBatch(rowsOf: rows, features: 4)
+        for (first, stride, count) in [(0, 1, 261), (2, 3, 87), (0, 87, 3)] {
+            let fast = ColumnMoments(of: batch, firstRow: first, rowStride: stride, count: count)
+            let exact = ColumnMoments.exact(of: batch, firstRow: first, rowStride: stride, count: count)
+            for f in 0..<4 {
+                let spread = exact.variance[f].squareRoot()
+                #expect(abs(fast.mean[f] - exact.mean[f]) <= 1e-6 * spread, "mean, feature \(f)")
+                #expect(abs(fast.variance[f] - exact.variance[f]) <= 1e-6 * exact.variance[f], "variance, feature \(f)")
+            }
+        }
+    }
+
+    @Test("a nearMean hint skips a pass when close and is discarded when stale, without changing the result")
+    func nearMeanHint() {
+        var state: UInt64 = 11
+        func uniform() -> Float {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Float(state >> 40) / Float(1 << 24) - 0.5
+        }
+        let rows = (0..<256).map { _ in [uniform(), 10_000 + 3 * uniform(), 7] }
+        let batch = FeatureBatch(rowsOf: rows, features: 3)
+        let exact = ColumnMoments.exact(of: batch)
+        for hint: [Float] in [[0, 10_000, 7], [0, 0, 0], [100, -1e6, 7.5], [0.01, 10_000.2, 7]] {
+            let hinted = ColumnMoments(of: batch, nearMean: hint)
+            for f in 0..<3 {
+                let spread = exact.variance[f].squareRoot()
+                #expect(abs(hinted.mean[f] - exact.mean[f]) <= 1e-6 * max(spread, 1e-30), "mean, feature \(f), hint \(hint)")
+                #expect(abs(hinted.variance[f] - exact.variance[f]) <= 5e-6 * exact.variance[f], "variance, feature \(f), hint \(hint)")
+            }
+        }
+    }
+
+    @Test("values whose Float32 squares overflow fall back to Float64")
+    func overflowFallsBack() {
+        let batch = FeatureBatch(rowsOf: [[3e30], [-3e30], [1e30], [Float.greatestFiniteMagnitude]], features: 1)
+        let moments = ColumnMoments(of: batch)
+        #expect(moments == ColumnMoments.exact(of: batch))
+        #expect(moments.variance[0].isFinite && moments.variance[0] > 0)
+    }
+
     @Test("unbiased variance scales by N/(N-1); one row has none")
     func unbiased() {
         let batch = FeatureBatch(rowsOf: [[1], [2], [3], [4]], features: 1)
