@@ -39,7 +39,8 @@ public struct ColumnMoments: Sendable, Equatable {
     ///    correction, which also absorbs pass 1's error).
     /// Values whose squares or sums leave Float32's range (|x| ≳ 1e19) fall back to `exact(…)`.
     ///
-    /// `nearMean` (one Float32 per feature, e.g. the previous batch's mean) lets a stationary stream
+    /// `nearMean` (one Float32 per feature: the stage's running mean, so a restored stage computes
+    /// exactly what an uninterrupted one would) lets a stationary stream
     /// skip pass 1: it is used as the shift `c` directly, and kept only if every feature's mean lands
     /// within 2 standard deviations of it, `(μ − c)² ≤ 4σ²` — then the correction cancels at most a
     /// factor 5 of `Σd²` (relative error ≤ 5 × one block's Float32 rounding, ~1e-6). Otherwise the
