@@ -53,7 +53,7 @@ let package = Package(
         .target(name: "Checkpoint", dependencies: ["NormCore", "StageKit", "Pipeline", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         // The conformance suite every stage kind passes, built-in or loaded (used by the tests).
         .target(name: "NormTesting", dependencies: ["NormCore", "StageKit", "Checkpoint"], swiftSettings: strict),
-        .target(name: "WireFormat", dependencies: ["NormCore", "NpyFormat"], swiftSettings: strict),
+        .target(name: "WireFormat", dependencies: ["NormCore", "StageKit", "NpyFormat", "Pipeline"], swiftSettings: strict),
         .systemLibrary(name: "CZeroMQ", path: "Sources/CZeroMQ"),
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"], swiftSettings: strict),
 

@@ -56,15 +56,10 @@ public final class KerasBatchNormStage: Stage {
     }
 
     public func process(_ batch: inout FeatureBatch, mode: Mode) throws {
-        guard batch.features == featureCount else {
-            throw StageError.widthMismatch(expected: featureCount, got: batch.features)
-        }
-        guard batch.rows > 0 else { return }
+        guard try KerasBatchPrecondition.check(batch, featureCount: featureCount, rowMultiple: trainingRowMultiple,
+                                               mode: mode, kind: kind) else { return }
         switch mode {
         case .train:
-            guard batch.rows % trainingRowMultiple == 0 else {
-                throw StageError.failed(kind: kind, "a train batch of \(batch.rows) rows is not a multiple of virtual_batch_size (\(trainingRowMultiple))")
-            }
             ColumnMoments.hint(from: movingMean, into: &meanHint)
             let statistics = KerasBatchStatistics(of: batch, virtualBatchSize: options.virtualBatchSize, nearMean: meanHint)
             statistics.normalize(&batch, coefficients: &coefficients, gamma: options.gamma, beta: options.beta, epsilon: options.epsilon)

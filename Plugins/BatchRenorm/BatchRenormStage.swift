@@ -75,15 +75,10 @@ public final class BatchRenormStage: Stage {
     }
 
     public func process(_ batch: inout FeatureBatch, mode: Mode) throws {
-        guard batch.features == featureCount else {
-            throw StageError.widthMismatch(expected: featureCount, got: batch.features)
-        }
-        guard batch.rows > 0 else { return }
+        guard try KerasBatchPrecondition.check(batch, featureCount: featureCount, rowMultiple: trainingRowMultiple,
+                                               mode: mode, kind: kind) else { return }
         switch mode {
         case .train:
-            guard batch.rows % trainingRowMultiple == 0 else {
-                throw StageError.failed(kind: kind, "a train batch of \(batch.rows) rows is not a multiple of virtual_batch_size (\(trainingRowMultiple))")
-            }
             train(&batch)
         case .infer:
             NormalizationCoefficients.centered(

@@ -37,16 +37,7 @@ final class ZMQBatchSink: BatchSink {
 
     func publish(_ batch: FeatureBatch, _ info: PublishedBatch) -> Bool {
         // Refilled in place: a warm sink allocates nothing per batch.
-        metadata.pipeline = info.pipeline
-        metadata.batch = info.sequence
-        metadata.mode = info.outcome.mode
-        metadata.stages = info.stageKinds
-        metadata.statsVersion = info.statsVersion
-        metadata.downgraded = info.outcome.downgrade?.description
-        metadata.sources.removeAll(keepingCapacity: true)
-        for origin in info.origins {
-            metadata.sources.append(SourceSpan(producer: origin.producer, seq: origin.seq, rows: origin.rows, messageRows: origin.messageRows))
-        }
+        metadata.refill(from: info)
         let outcome: SendOutcome = encoder.encode(batch, metadata: metadata) { frames in send(frames) }
         switch outcome {
         case .sent:

@@ -50,16 +50,7 @@ final class EncodingSink: BatchSink {
     var metadata = BatchMetadata(pipeline: "", batch: 0, mode: .train, stages: [], statsVersion: 0, sources: [])
     var bytes = 0
     func publish(_ batch: FeatureBatch, _ info: PublishedBatch) -> Bool {
-        metadata.pipeline = info.pipeline
-        metadata.batch = info.sequence
-        metadata.mode = info.outcome.mode
-        metadata.stages = info.stageKinds
-        metadata.statsVersion = info.statsVersion
-        metadata.downgraded = info.outcome.downgrade?.description
-        metadata.sources.removeAll(keepingCapacity: true)
-        for origin in info.origins {
-            metadata.sources.append(SourceSpan(producer: origin.producer, seq: origin.seq, rows: origin.rows, messageRows: origin.messageRows))
-        }
+        metadata.refill(from: info)
         bytes &+= encoder.encode(batch, metadata: metadata) { frames in frames.reduce(0) { $0 + $1.count } }
         return true
     }
