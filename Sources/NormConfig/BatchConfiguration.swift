@@ -19,29 +19,27 @@ public struct BatchConfiguration: Sendable, Equatable {
         self.maxLatency = maxLatency
     }
 
+    static let maxLatencyBound = DurationBound(
+        allowsZero: false, floorRule: "must be > 0", maximum: ConfigLimits.maxLatency,
+        example: "a duration like \"50ms\", \"2s\", \"500us\" or a number of seconds")
+
     /// Reads `batch:`; every problem goes to `reader`'s diagnostics and falls back to the default.
     /// - Parameter reader: the `batch:` mapping, or `nil` when absent (all defaults).
     static func read(from reader: ParameterReader?) -> BatchConfiguration {
         guard let reader else { return BatchConfiguration() }
         var settings = BatchConfiguration()
         let size = reader.int("size", default: defaultSize)
-        if reader.require("size", size > 0, "must be an integer > 0") { settings.size = size }
+        if reader.require("size", size > 0, "must be an integer > 0"),
+           reader.requireAtMost("size", size, ConfigLimits.maxBatchSize) {
+            settings.size = size
+        }
         let minRows = reader.int("min_rows", default: defaultMinRows)
         if reader.require("min_rows", minRows >= 1, "must be an integer >= 1") {
             if reader.require("min_rows", minRows <= settings.size, "must be <= batch.size (\(settings.size))") {
                 settings.minRows = minRows
             }
         }
-        if let node = reader.value("max_latency"), !node.isNull {
-            switch DurationText.parse(node) {
-            case .some(let latency) where latency > .zero:
-                settings.maxLatency = latency
-            case .some:
-                reader.error("max_latency", "must be > 0, got \(node.quoted)")
-            case .none:
-                reader.error("max_latency", "expected a duration like \"50ms\", \"2s\", \"500us\" or a number of seconds, got \(node.value.typeName) \(node.quoted)")
-            }
-        }
+        if let latency = reader.duration("max_latency", maxLatencyBound) { settings.maxLatency = latency }
         reader.finish()
         return settings
     }

@@ -42,6 +42,10 @@ public struct CheckpointConfiguration: Sendable, Equatable {
         self.onMismatch = onMismatch
     }
 
+    static let everyBound = DurationBound(
+        allowsZero: true, floorRule: "must be >= 0 (0 disables the trigger)", maximum: ConfigLimits.maxCheckpointInterval,
+        example: "a number of seconds or a duration like \"30s\", \"5m\"")
+
     /// Reads `checkpoint:`; every problem goes to `reader`'s diagnostics.
     /// - Parameters:
     ///   - reader: the `checkpoint:` mapping.
@@ -54,25 +58,23 @@ public struct CheckpointConfiguration: Sendable, Equatable {
         if pathIsAbsent {
             reader.error(nil, "missing 'path' (the directory for checkpoint files, relative to this file's directory)")
         } else if let path {
-            reader.require("path", !path.isEmpty, "must be a non-empty directory path")
-        }
-        let everyBatches = reader.int("every_batches", default: defaultEveryBatches)
-        reader.require("every_batches", everyBatches >= 0, "must be an integer >= 0 (0 disables the trigger)")
-        var every: Duration? = defaultEvery
-        if let node = reader.value("every_seconds"), !node.isNull {
-            switch DurationText.parse(node) {
-            case .some(let duration) where duration > .zero: every = duration
-            case .some(let duration) where duration == .zero: every = nil
-            case .some: reader.error("every_seconds", "must be >= 0 (0 disables the trigger), got \(node.quoted)")
-            case .none:
-                reader.error("every_seconds", "expected a number of seconds or a duration like \"30s\", \"5m\", got \(node.value.typeName) \(node.quoted)")
+            if reader.require("path", !path.isEmpty, "must be a non-empty directory path") {
+                reader.requireLength("path", path, atMost: ConfigLimits.maxPathBytes)
             }
         }
+        let everyBatches = reader.int("every_batches", default: defaultEveryBatches)
+        if reader.require("every_batches", everyBatches >= 0, "must be an integer >= 0 (0 disables the trigger)") {
+            reader.requireAtMost("every_batches", everyBatches, ConfigLimits.maxEveryBatches)
+        }
+        var every: Duration? = defaultEvery
+        if let duration = reader.duration("every_seconds", everyBound) { every = duration == .zero ? nil : duration }
         if everyBatches == 0 && every == nil {
             reader.error(nil, "every_batches and every_seconds are both 0; enable at least one (checkpoints would otherwise be written only at shutdown)")
         }
         let keep = reader.int("keep", default: defaultKeep)
-        reader.require("keep", keep >= 1, "must be an integer >= 1")
+        if reader.require("keep", keep >= 1, "must be an integer >= 1") {
+            reader.requireAtMost("keep", keep, ConfigLimits.maxKeep)
+        }
         let policy = reader.choice("on_mismatch", among: MismatchPolicy.allCases.map(\.rawValue), default: MismatchPolicy.refuse.rawValue)
         reader.finish()
         guard reader.diagnostics.errors.count == errorsBefore, let path else { return nil }

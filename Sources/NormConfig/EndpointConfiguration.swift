@@ -37,18 +37,22 @@ public struct SocketOptions: Sendable, Equatable {
 
     static func read(from reader: ParameterReader) -> SocketOptions {
         var options = SocketOptions()
-        if let hwm = reader.optionalInt("high_water_mark"), reader.require("high_water_mark", hwm > 0, "must be an integer > 0") {
+        if let hwm = reader.optionalInt("high_water_mark"), reader.require("high_water_mark", hwm > 0, "must be an integer > 0"),
+           reader.requireAtMost("high_water_mark", hwm, ConfigLimits.maxHighWaterMark) {
             options.highWaterMark = hwm
         }
-        if let bytes = reader.optionalInt("queue_bytes"), reader.require("queue_bytes", bytes > 0, "must be an integer > 0") {
+        if let bytes = reader.optionalInt("queue_bytes"), reader.require("queue_bytes", bytes > 0, "must be an integer > 0"),
+           reader.requireAtMost("queue_bytes", bytes, ConfigLimits.maxQueueBytes, bytes: true) {
             options.queueBytes = bytes
         }
-        if let size = reader.optionalInt("maxmsgsize"), reader.require("maxmsgsize", size > 0 || size == -1, "must be a number of bytes > 0, or -1 for no limit") {
+        if let size = reader.optionalInt("maxmsgsize"), reader.require("maxmsgsize", size > 0 || size == -1, "must be a number of bytes > 0, or -1 for no limit"),
+           reader.requireAtMost("maxmsgsize", size, ConfigLimits.maxMessageBytes, bytes: true) {
             options.maxMessageBytes = Int64(size)
         }
         func milliseconds(_ key: String, _ value: inout Int, allowZero: Bool) {
             guard let number = reader.optionalInt(key) else { return }
-            if reader.require(key, allowZero ? number >= 0 : number > 0, allowZero ? "must be a number of milliseconds >= 0" : "must be a number of milliseconds > 0") {
+            if reader.require(key, allowZero ? number >= 0 : number > 0, allowZero ? "must be a number of milliseconds >= 0" : "must be a number of milliseconds > 0"),
+               reader.requireAtMost(key, number, ConfigLimits.maxSocketMilliseconds) {
                 value = number
             }
         }
@@ -108,16 +112,22 @@ public struct OutputEndpoint: Sendable, Equatable {
 extension InputEndpoint {
     static func read(from reader: ParameterReader) -> InputEndpoint? {
         let errorsBefore = reader.diagnostics.errors.count
-        let endpoint = readEndpoint(reader)
         let socket = SocketKind(rawValue: reader.choice("socket", among: SocketKind.allCases.map(\.rawValue), default: "pull")) ?? .pull
         let bind = reader.bool("bind", default: socket == .pull)
+        let endpoint = readEndpoint(reader, bind: bind)
         let codec = InputCodec(rawValue: reader.choice("codec", among: InputCodec.allCases.map(\.rawValue), default: "tensor")) ?? .tensor
         var topics: [String] = []
         if let node = reader.value("topics"), !node.isNull {
             if let items = node.listItems {
-                for (index, item) in items.enumerated() {
-                    if case .string(let text) = item.value { topics.append(text) } else {
-                        reader.diagnostics.error(at: item.location, path: reader.path(of: "topics").appending(index: index),
+                let counted = reader.requireCount("topics", items, atMost: ConfigLimits.maxTopics, of: "topics")
+                for (index, item) in items.enumerated() where counted {
+                    let itemPath = reader.path(of: "topics").appending(index: index)
+                    if case .string(let text) = item.value {
+                        if text.utf8.count <= ConfigLimits.maxTopicBytes { topics.append(text) } else {
+                            reader.diagnostics.error(at: item.location, path: itemPath, tooLong(text, limit: ConfigLimits.maxTopicBytes))
+                        }
+                    } else {
+                        reader.diagnostics.error(at: item.location, path: itemPath,
                                                  "expected a topic prefix string, got \(item.value.typeName) \(item.quoted)")
                     }
                 }
@@ -132,7 +142,8 @@ extension InputEndpoint {
             reader.error("topics", "only a sub input filters by topic; a pull input receives every message")
         }
         var maxMessageBytes = 16 << 20
-        if let limit = reader.optionalInt("max_message_bytes"), reader.require("max_message_bytes", limit > 0, "must be a number of bytes > 0") {
+        if let limit = reader.optionalInt("max_message_bytes"), reader.require("max_message_bytes", limit > 0, "must be a number of bytes > 0"),
+           reader.requireAtMost("max_message_bytes", limit, ConfigLimits.maxMessageBytes, bytes: true) {
             maxMessageBytes = limit
         }
         let options = SocketOptions.read(from: reader)
@@ -144,28 +155,22 @@ extension InputEndpoint {
 }
 
 extension OutputEndpoint {
+    static let shutdownTimeoutBound = DurationBound(
+        allowsZero: true, floorRule: "must be >= 0", maximum: ConfigLimits.maxShutdownTimeout, example: "a duration like 5s or 500ms")
+
     static func read(from reader: ParameterReader, pipelineName: String?) -> OutputEndpoint? {
         let errorsBefore = reader.diagnostics.errors.count
-        let endpoint = readEndpoint(reader)
         let socket = SocketKind(rawValue: reader.choice("socket", among: SocketKind.allCases.map(\.rawValue), default: "push")) ?? .push
         let bind = reader.bool("bind", default: true)
+        let endpoint = readEndpoint(reader, bind: bind)
         let codec = OutputCodec(rawValue: reader.choice("codec", among: OutputCodec.allCases.map(\.rawValue), default: "tensor")) ?? .tensor
         var topic = reader.optionalString("topic")
+        if let text = topic, !reader.requireLength("topic", text, atMost: ConfigLimits.maxTopicBytes) { topic = nil }
         if topic != nil && socket == .push {
             reader.error("topic", "only pub and xpub outputs send a topic frame")
         }
         if topic == nil && socket != .push { topic = pipelineName }
-        var shutdownTimeout = Duration.seconds(5)
-        if let text = reader.value("shutdown_timeout"), !text.isNull {
-            switch DurationText.parse(text) {
-            case .some(let parsed) where parsed >= .zero:
-                shutdownTimeout = parsed
-            case .some:
-                reader.error("shutdown_timeout", "must be >= 0, got \(text.quoted)")
-            case .none:
-                reader.error("shutdown_timeout", "expected a duration like 5s or 500ms, got \(text.quoted)")
-            }
-        }
+        let shutdownTimeout = reader.duration("shutdown_timeout", shutdownTimeoutBound) ?? .seconds(5)
         let options = SocketOptions.read(from: reader)
         reader.finish()
         guard reader.diagnostics.errors.count == errorsBefore, let endpoint else { return nil }
@@ -174,16 +179,34 @@ extension OutputEndpoint {
     }
 }
 
-/// `endpoint:` must be a ZeroMQ address with a transport normd can use.
-private func readEndpoint(_ reader: ParameterReader) -> String? {
+/// `endpoint:` must be a ZeroMQ address with a transport normd can use; a `tcp://` one needs a
+/// port libzmq can use: 1–65535, or `*`/`0` (any free port) when binding.
+private func readEndpoint(_ reader: ParameterReader, bind: Bool) -> String? {
     guard let endpoint = reader.optionalString("endpoint") else {
         if !reader.contains("endpoint") { reader.error("endpoint", "missing; e.g. \"tcp://127.0.0.1:5555\" or \"ipc:///tmp/normd.sock\"") }
         return nil
     }
+    guard reader.requireLength("endpoint", endpoint, atMost: ConfigLimits.maxEndpointBytes) else { return nil }
     let transports = ["tcp://", "ipc://", "inproc://"]
     guard transports.contains(where: endpoint.hasPrefix), endpoint.count > 6 else {
         reader.require("endpoint", false, "must start with tcp://, ipc:// or inproc://")
         return nil
+    }
+    if endpoint.hasPrefix("tcp://") {
+        // `tcp://source:port;host:port` connects from a chosen source; the port that matters is the last.
+        let address = endpoint.dropFirst(6).split(separator: ";", omittingEmptySubsequences: false).last ?? ""
+        guard let colon = address.lastIndex(of: ":") else {
+            reader.require("endpoint", false, "a tcp endpoint needs a port (tcp://host:port)")
+            return nil
+        }
+        let port = address[address.index(after: colon)...]
+        let anyPort = port == "*" || port == "0"
+        let valid = anyPort ? bind : port.allSatisfy(\.isASCII) && (Int(port).map { (1...65_535).contains($0) } ?? false)
+        guard valid else {
+            reader.require("endpoint", false, bind ? "the tcp port must be 1-65535, or * or 0 for any free port"
+                                                   : "the tcp port must be 1-65535 (a connecting socket needs the peer's port)")
+            return nil
+        }
     }
     return endpoint
 }

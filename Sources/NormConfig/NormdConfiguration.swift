@@ -85,7 +85,9 @@ public struct NormdConfiguration: Sendable {
             reader.error("pipelines", "must list at least one pipeline")
             return nil
         }
+        guard reader.requireCount("pipelines", items, atMost: ConfigLimits.maxPipelines, of: "pipelines") else { return nil }
         var pipelines: [PipelineConfiguration] = []
+        var statisticsBudget = ConfigLimits.maxStatisticsColumns
         var firstByName: [String: (index: Int, line: Int?)] = [:]
         var ok = true
         for (index, item) in items.enumerated() {
@@ -103,7 +105,7 @@ public struct NormdConfiguration: Sendable {
                     firstByName[name] = (index, nameNode.location?.line)
                 }
             }
-            if let pipeline = PipelineConfiguration.read(from: pipelineReader, registry: registry) {
+            if let pipeline = PipelineConfiguration.read(from: pipelineReader, registry: registry, statisticsBudget: &statisticsBudget) {
                 pipelines.append(pipeline)
             } else {
                 ok = false

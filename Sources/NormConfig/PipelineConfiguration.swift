@@ -25,6 +25,14 @@ public struct PipelineConfiguration: Sendable {
     /// Where the pipeline's mapping starts.
     public var location: SourceLocation?
 
+    /// Bytes of one full batch of Float32 rows, `batch.size × features × 4`: at most
+    /// `ConfigLimits.maxBatchBytes` once validated, saturating at `Int.max` for a value built by hand.
+    public var batchBytes: Int {
+        let (rowBytes, overflow1) = features.multipliedReportingOverflow(by: 4)
+        let (bytes, overflow2) = batch.size.multipliedReportingOverflow(by: rowBytes)
+        return overflow1 || overflow2 ? Int.max : bytes
+    }
+
     /// Number of entries in `stages:`.
     public var stageCount: Int { stages.listItems?.count ?? 0 }
 
@@ -45,27 +53,32 @@ public struct PipelineConfiguration: Sendable {
 
     /// Reads one pipeline mapping, reporting every problem to `reader`'s diagnostics.
     /// - Returns: `nil` when any error was reported for this pipeline.
-    static func read(from reader: ParameterReader, registry: StageRegistry) -> PipelineConfiguration? {
+    /// - Parameter statisticsBudget: what is left of `ConfigLimits.maxStatisticsColumns` for this
+    ///   and the following pipelines; this pipeline's `features × stages` is taken from it.
+    static func read(from reader: ParameterReader, registry: StageRegistry, statisticsBudget: inout Int) -> PipelineConfiguration? {
         let diagnostics = reader.diagnostics
         let errorsBefore = diagnostics.errors.count
 
         let name = reader.optionalString("name")
-        if let name {
+        if let name, reader.requireLength("name", name, atMost: ConfigLimits.maxNameBytes) {
             reader.require("name", !name.isEmpty && name.allSatisfy(nameCharacters.contains),
                            "must be non-empty and use only letters, digits, '_', '.' and '-'")
         } else if !reader.contains("name") {
             reader.error("name", "missing; every pipeline needs a unique name")
         }
 
-        let features = reader.optionalInt("features")
-        if let features {
-            reader.require("features", features > 0, "must be an integer > 0")
+        var features = reader.optionalInt("features")
+        if let count = features {
+            // An out-of-range width is forgotten so nothing below allocates or multiplies with it.
+            if !reader.require("features", count > 0, "must be an integer > 0")
+                || !reader.requireAtMost("features", count, ConfigLimits.maxFeatures) { features = nil }
         } else if !reader.contains("features") || reader.isExplicitNull("features") {
             reader.error("features", "missing; the number of features per row (an integer > 0) is required")
         }
 
         let mode = Mode(rawValue: reader.choice("mode", among: Mode.allCases.map(\.rawValue), default: Mode.train.rawValue)) ?? .train
         let batch = BatchConfiguration.read(from: reader.nested("batch"))
+        if let features { checkBatchBytes(reader, batchSize: batch.size, features: features) }
         let invalidRows = InvalidRowPolicy(rawValue: reader.choice(
             "invalid_rows", among: InvalidRowPolicy.allCases.map(\.rawValue), default: InvalidRowPolicy.rejectMessage.rawValue)) ?? .rejectMessage
         let (inputs, output) = readEndpoints(reader, pipelineName: name)
@@ -77,8 +90,10 @@ public struct PipelineConfiguration: Sendable {
         }
         reader.finish()
 
-        // Stages can only be checked against a valid row width (their `columns` refer to it).
-        if let stages, !stages.isNull, let features, features > 0 {
+        // Stages can only be checked against a valid row width (their `columns` refer to it), and
+        // are built (allocating per-feature statistics) only within the file's budget.
+        if let stages, !stages.isNull, let features,
+           withinBudget(reader, stages: stages, features: features, budget: &statisticsBudget) {
             _ = StageChainBuilder.build(
                 stages: stages, path: stagesPath, featureCount: features, batchSize: batch.size,
                 minTrainingRows: batch.minRows, registry: registry, diagnostics: diagnostics)
@@ -96,7 +111,8 @@ public struct PipelineConfiguration: Sendable {
         var inputs: [InputEndpoint] = []
         if let node = reader.value("inputs"), !node.isNull {
             if let items = node.listItems, !items.isEmpty {
-                for (index, item) in items.enumerated() {
+                let counted = reader.requireCount("inputs", items, atMost: ConfigLimits.maxInputs, of: "inputs")
+                for (index, item) in items.enumerated() where counted {
                     let itemReader = ParameterReader(node: item, path: reader.path(of: "inputs").appending(index: index), diagnostics: reader.diagnostics)
                     if item.mapEntries != nil, let input = InputEndpoint.read(from: itemReader) { inputs.append(input) }
                 }
@@ -113,5 +129,36 @@ public struct PipelineConfiguration: Sendable {
             reader.error(nil, "has an 'output' but no 'inputs'; the daemon needs somewhere to read rows from")
         }
         return (inputs, output)
+    }
+
+    /// `batch.size × features × 4` bytes must stay within `ConfigLimits.maxBatchBytes`; reported at
+    /// `batch.size` (or at `features` when the size is the default). Both factors are bounded
+    /// (2²⁰ each), so the product cannot overflow.
+    private static func checkBatchBytes(_ reader: ParameterReader, batchSize: Int, features: Int) {
+        let bytes = batchSize * features * 4
+        guard bytes > ConfigLimits.maxBatchBytes else { return }
+        let largest = max(1, ConfigLimits.maxBatchBytes / (features * 4))
+        let message = "a batch of \(batchSize) rows × \(features) features × 4 bytes is \(bytes) bytes, "
+            + "more than the limit of \(ConfigLimits.bytesText(ConfigLimits.maxBatchBytes)) (\(ConfigLimits.reference)); "
+            + "with \(features) features batch.size can be at most \(largest)"
+        if let size = reader.value("batch")?.entry("size") {
+            reader.diagnostics.error(at: size.value.location, path: reader.path(of: "batch").appending("size"), message)
+        } else {
+            reader.error("features", message)
+        }
+    }
+
+    /// Takes `features × stages` from `budget`, or reports at `stages` that it does not fit.
+    private static func withinBudget(_ reader: ParameterReader, stages: ConfigNode, features: Int, budget: inout Int) -> Bool {
+        let count = stages.listItems?.count ?? 1
+        guard reader.requireCount("stages", stages.listItems ?? [], atMost: ConfigLimits.maxStages, of: "stages") else { return false }
+        let columns = count * features
+        guard columns <= budget else {
+            reader.error("stages", "\(count) stage\(count == 1 ? "" : "s") × \(features) features need \(columns) columns of statistics, "
+                + "more than the \(budget) left of the limit of \(ConfigLimits.maxStatisticsColumns) for the whole file (\(ConfigLimits.reference))")
+            return false
+        }
+        budget -= columns
+        return true
     }
 }

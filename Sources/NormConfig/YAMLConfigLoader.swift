@@ -10,16 +10,25 @@ import Yams
 /// tags except timestamps (a date is just a string here): `~`, `null` and an empty value become
 /// `.null`, so `momentum: null` stays distinguishable from an absent `momentum`.
 public enum YAMLConfigLoader {
-    /// Reads and parses `path`. A missing or unreadable file, or a YAML syntax error, is reported to
-    /// `diagnostics` and gives `nil`.
+    /// Reads and parses `path`. A missing or unreadable file, one larger than
+    /// `ConfigLimits.maxFileBytes`, or a YAML syntax error is reported to `diagnostics` and gives `nil`.
+    ///
+    /// At most `maxFileBytes + 1` bytes are read, so neither a huge file nor an endless one
+    /// (`/dev/zero`, a FIFO fed forever) can fill memory.
     public static func load(file path: String, diagnostics: ConfigDiagnostics) -> ConfigNode? {
         let data: Data
         do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
+            let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
+            defer { try? handle.close() }
+            data = try handle.read(upToCount: ConfigLimits.maxFileBytes + 1) ?? Data()
         } catch {
             let reason = FileManager.default.fileExists(atPath: path) ? "cannot read the file" : "no such file"
             // No line to point at: the issue's "path" is the file itself, printed as `FILE: no such file`.
             diagnostics.append(ConfigIssue(at: nil, path: ConfigPath([.key(path)]), reason))
+            return nil
+        }
+        guard data.count <= ConfigLimits.maxFileBytes else {
+            diagnostics.append(tooLarge(file: path))
             return nil
         }
         guard let text = String(data: data, encoding: .utf8) else {
@@ -31,7 +40,17 @@ public enum YAMLConfigLoader {
     }
 
     /// Parses YAML `text`; `file` only names the source in locations. An empty document is `.null`.
+    /// Text beyond the limits of `ConfigLimits` (bytes, nodes after alias expansion, nesting) is
+    /// refused before it is composed.
     public static func parse(_ text: String, file: String, diagnostics: ConfigDiagnostics) -> ConfigNode? {
+        guard text.utf8.count <= ConfigLimits.maxFileBytes else {
+            diagnostics.append(tooLarge(file: file))
+            return nil
+        }
+        if let issue = YAMLBudget.check(text, file: file) {
+            diagnostics.append(issue)
+            return nil
+        }
         let root: Node?
         do {
             root = try Yams.compose(yaml: text, resolver)
@@ -45,6 +64,11 @@ public enum YAMLConfigLoader {
         }
         guard let root else { return ConfigNode(.null, location: SourceLocation(file: file, line: 1, column: 1)) }
         return convert(root, file: file)
+    }
+
+    private static func tooLarge(file: String) -> ConfigIssue {
+        ConfigIssue(at: SourceLocation(file: file, line: 1, column: 1), path: .root,
+                    "the file is larger than \(ConfigLimits.bytesText(ConfigLimits.maxFileBytes)), the limit for a configuration (\(ConfigLimits.reference))")
     }
 
     /// The default resolver without the timestamp rule.

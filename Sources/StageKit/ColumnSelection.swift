@@ -43,6 +43,12 @@ public struct ColumnSelection: Sendable, Equatable, CustomStringConvertible {
         guard let node = reader.value("columns"), !node.isNull else { return .all(rowWidth) }
         let items: [ConfigNode] = node.listItems ?? [node]
         let path = reader.path(of: "columns")
+        // Columns may not repeat, so a longer list than the row is wrong whatever it holds.
+        guard items.count <= rowWidth else {
+            reader.diagnostics.error(at: node.location, path: path,
+                                     "lists \(items.count) entries, more than the \(rowWidth) columns of a row")
+            return nil
+        }
         var chosen = Set<Int>()
         var ok = true
         for (position, item) in items.enumerated() {

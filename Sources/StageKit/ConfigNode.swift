@@ -67,8 +67,24 @@ public struct ConfigNode: Sendable {
         self.sourceText = sourceText
     }
 
-    /// The value as written, for quoting in messages.
+    /// The value as written, for quoting in messages; cut after `quotedLimit` bytes as
+    /// `"abc…(100000 bytes)`, so a megabyte-long value cannot make a megabyte-long message.
     public var quoted: String {
+        let full = fullQuote
+        let bytes = full.utf8.count
+        guard bytes > Self.quotedLimit else { return full }
+        var prefix = ""
+        for character in full {  // whole characters only
+            if prefix.utf8.count + character.utf8.count > Self.quotedLimit { break }
+            prefix.append(character)
+        }
+        return "\(prefix)…(\(bytes) bytes)"
+    }
+
+    /// Bytes of a value quoted whole in a message.
+    public static let quotedLimit = 128
+
+    private var fullQuote: String {
         if let sourceText { return sourceText }
         switch value {
         case .null: return "null"
@@ -76,8 +92,8 @@ public struct ConfigNode: Sendable {
         case .int(let i): return String(i)
         case .double(let d): return String(d)
         case .string(let s): return "\"\(s)\""
-        case .list(let items): return "[" + items.map(\.quoted).joined(separator: ", ") + "]"
-        case .map(let entries): return "{" + entries.map { "\($0.key): \($0.value.quoted)" }.joined(separator: ", ") + "}"
+        case .list(let items): return "[" + items.map(\.fullQuote).joined(separator: ", ") + "]"
+        case .map(let entries): return "{" + entries.map { "\($0.key): \($0.value.fullQuote)" }.joined(separator: ", ") + "}"
         }
     }
 

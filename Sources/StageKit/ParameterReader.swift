@@ -183,13 +183,13 @@ public final class ParameterReader {
         guard let node = value(key), !node.isNull else {
             return [Double](repeating: defaultValue, count: count)
         }
-        if node.listItems != nil {
-            guard let list = numberList(key) else { return [Double](repeating: defaultValue, count: count) }
-            guard list.count == count else {
-                error(key, "expected one value per feature (\(count)), got a list of \(list.count)")
+        if let items = node.listItems {
+            // The length is checked before any item is read, so a huge list costs nothing more.
+            guard items.count == count else {
+                error(key, "expected one value per feature (\(count)), got a list of \(items.count)")
                 return [Double](repeating: defaultValue, count: count)
             }
-            return list
+            return numberList(key) ?? [Double](repeating: defaultValue, count: count)
         }
         guard let scalar = optionalDouble(key) else { return [Double](repeating: defaultValue, count: count) }
         return [Double](repeating: scalar, count: count)

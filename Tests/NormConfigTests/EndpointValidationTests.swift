@@ -52,7 +52,7 @@ import Testing
 
     @Test func aShutdownTimeoutThatIsNotADuration() {
         #expect(messages("    inputs: [{endpoint: \"tcp://127.0.0.1:5555\"}]\n    output: {endpoint: \"tcp://127.0.0.1:5556\", shutdown_timeout: soon}\n") == [
-            "test.yaml:6:66: pipelines[0].output.shutdown_timeout: expected a duration like 5s or 500ms, got \"soon\"",
+            "test.yaml:6:66: pipelines[0].output.shutdown_timeout: expected a duration like 5s or 500ms, got a string \"soon\"",
         ])
     }
 

@@ -43,7 +43,8 @@ final class PipelineRunner {
         var inputs: [ZMQSocket] = []
         var inputEndpoints: [String] = []
         do {
-            let batchBytes = configuration.batch.size * configuration.features * 4 + 4096
+            // A batch plus room for its header; saturating, as `batchBytes` itself is.
+            let batchBytes = min(configuration.batchBytes, Int.max - 4096) + 4096
             for (index, input) in configuration.inputs.enumerated() {
                 let socket = try SocketFactory.input(input, context: context, batchBytes: batchBytes)
                 inputs.append(socket)
