@@ -25,8 +25,13 @@ public enum Npy {
         }
         guard width > 0 else { throw .unsupportedRank(shape: header.shape) }
         if let features, features != width { throw .widthMismatch(expected: features, got: width) }
-        let byteCount = rows * width * header.elementType.byteCount
-        guard bytes.count - header.dataOffset >= byteCount else {
+        // The header's shape is external input: (2^61, 8) must be refused, not multiplied.
+        let dataBytes = bytes.count - header.dataOffset
+        guard let elements = header.elementCount,
+              case (let byteCount, false) = elements.multipliedReportingOverflow(by: header.elementType.byteCount),
+              byteCount <= Int.max - header.dataOffset
+        else { throw .shapeTooLarge(shape: header.shape, dataBytes: dataBytes) }
+        guard dataBytes >= byteCount else {
             throw .truncated(expectedBytes: header.dataOffset + byteCount, actualBytes: bytes.count)
         }
         let data = UnsafeRawBufferPointer(rebasing: bytes[header.dataOffset..<(header.dataOffset + byteCount)])

@@ -8,6 +8,8 @@ public enum NpyError: Error, Sendable, Equatable, CustomStringConvertible {
     case unsupportedRank(shape: [Int])
     case widthMismatch(expected: Int, got: Int)
     case truncated(expectedBytes: Int, actualBytes: Int)
+    /// The header's shape holds more bytes than an `Int` can count (so more than any file has).
+    case shapeTooLarge(shape: [Int], dataBytes: Int)
 
     public var description: String {
         switch self {
@@ -19,6 +21,8 @@ public enum NpyError: Error, Sendable, Equatable, CustomStringConvertible {
         case .unsupportedRank(let shape): "expected a 2-D array (rows, features), got shape \(Self.shapeText(shape))"
         case .widthMismatch(let expected, let got): "rows have \(got) features, the pipeline expects \(expected)"
         case .truncated(let expected, let actual): "truncated .npy data: expected \(expected) bytes, got \(actual)"
+        case .shapeTooLarge(let shape, let dataBytes):
+            "the header's shape \(Self.shapeText(shape)) needs more than \(Int.max) bytes of data; the file has \(dataBytes)"
         }
     }
 

@@ -15,7 +15,16 @@ public struct NpyHeader: Sendable, Equatable {
     /// Offset of the first data byte from the start of the file.
     public var dataOffset: Int
 
-    public var elementCount: Int { shape.reduce(1, *) }
+    /// The product of `shape`, or `nil` when it overflows `Int` (a header may claim any shape).
+    public var elementCount: Int? {
+        var count = 1
+        for dimension in shape {
+            let (product, overflow) = count.multipliedReportingOverflow(by: dimension)
+            if overflow { return nil }
+            count = product
+        }
+        return count
+    }
 
     static let magic: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59] // "\x93NUMPY"
 

@@ -47,7 +47,9 @@ struct ApplyCommand: ParsableCommand {
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
-        if let batchSize, batchSize <= 0 { throw ValidationError("--batch-size must be > 0, got \(batchSize)") }
+        if let batchSize, !(1...ConfigLimits.maxBatchSize).contains(batchSize) {
+            throw ValidationError("--batch-size must be from 1 to \(ConfigLimits.maxBatchSize) (Docs/LIMITS.md), got \(batchSize)")
+        }
     }
 
     func run() throws {
@@ -61,6 +63,9 @@ struct ApplyCommand: ParsableCommand {
     }
 
     private func apply(logger: Logger) throws(CommandFailure) {
+        // Before any work, so a bad target costs nothing; `write` checks again just before writing.
+        try OutputTarget.check(output, option: "--output")
+        if let state { try OutputTarget.check(state, option: "--state") }
         let (pipeline, registry) = try selectPipeline(logger: logger)
         let chain: StageChain
         do {
@@ -95,8 +100,8 @@ struct ApplyCommand: ParsableCommand {
                 throw CommandFailure(ExitStatus.dataError, "\(state): \(error)")
             }
         }
-        try write(outputBytes, to: output)
-        if let state, let stateBytes { try write(stateBytes, to: state) }
+        try write(outputBytes, to: output, option: "--output")
+        if let state, let stateBytes { try write(stateBytes, to: state, option: "--state") }
 
         var summary = "pipeline '\(pipeline.name)' (\(requested)): \(batch.rows) rows in \(run.batches) batch\(run.batches == 1 ? "" : "es")"
         summary += ", \(run.downgraded) downgraded to infer"
@@ -145,7 +150,8 @@ struct ApplyCommand: ParsableCommand {
         return document
     }
 
-    private func write(_ bytes: [UInt8], to path: String) throws(CommandFailure) {
+    private func write(_ bytes: [UInt8], to path: String, option: String) throws(CommandFailure) {
+        try OutputTarget.check(path, option: option)
         do {
             try AtomicFileWriter.write(bytes, to: path)
         } catch {

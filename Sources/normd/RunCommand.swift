@@ -29,8 +29,14 @@ struct RunCommand: AsyncParsableCommand {
 
     @OptionGroup var logging: LoggingOptions
 
+    /// `--counts-interval` in seconds: below 0.1 s the reporter spins (0.0001 took 117 % CPU), and
+    /// the interval becomes whole milliseconds, which `inf` or `1e300` would trap converting.
+    static let countsIntervals = 0.1...86_400.0
+
     func validate() throws {
-        guard countsInterval > 0 else { throw ValidationError("--counts-interval must be > 0") }
+        guard Self.countsIntervals.contains(countsInterval) else {
+            throw ValidationError("--counts-interval must be from 0.1 to 86400 seconds (Docs/LIMITS.md), got \(countsInterval)")
+        }
     }
 
     func run() async throws {
