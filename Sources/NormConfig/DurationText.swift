@@ -89,6 +89,7 @@ extension ParameterReader {
             error(key, "must be at most \(DurationText.text(bound.maximum)) (\(ConfigLimits.reference)), got \(node.quoted)")
             return nil
         }
-        return DurationText.duration(seconds: seconds)
+        // A positive value below half a nanosecond must not round to 0 (which disables a trigger).
+        return seconds > 0 ? max(DurationText.duration(seconds: seconds), .nanoseconds(1)) : .zero
     }
 }

@@ -135,14 +135,17 @@ public struct PipelineConfiguration: Sendable {
     /// `batch.size` (or at `features` when the size is the default). Both factors are bounded
     /// (2²⁰ each), so the product cannot overflow.
     private static func checkBatchBytes(_ reader: ParameterReader, batchSize: Int, features: Int) {
+        let written = reader.value("batch")?.entry("size")
+        // An invalid `size` (already reported) fell back to the default: no second message about it.
+        if let written, written.value.number != Double(batchSize) { return }
         let bytes = batchSize * features * 4
         guard bytes > ConfigLimits.maxBatchBytes else { return }
         let largest = max(1, ConfigLimits.maxBatchBytes / (features * 4))
         let message = "a batch of \(batchSize) rows × \(features) features × 4 bytes is \(bytes) bytes, "
             + "more than the limit of \(ConfigLimits.bytesText(ConfigLimits.maxBatchBytes)) (\(ConfigLimits.reference)); "
             + "with \(features) features batch.size can be at most \(largest)"
-        if let size = reader.value("batch")?.entry("size") {
-            reader.diagnostics.error(at: size.value.location, path: reader.path(of: "batch").appending("size"), message)
+        if let written {
+            reader.diagnostics.error(at: written.value.location, path: reader.path(of: "batch").appending("size"), message)
         } else {
             reader.error("features", message)
         }

@@ -28,6 +28,24 @@ import Testing
         ])
     }
 
+    /// `every_seconds: 1e-12` is positive: it must not round to 0 ns, which means "disabled".
+    @Test func aPositiveDurationNeverRoundsToZero() throws {
+        let yaml = "checkpoint: {path: s, every_seconds: 1e-12}\npipelines:\n  - {name: p, features: 2, stages: [{type: min_max}]}\n"
+        let validation = NormdConfiguration.validate(yaml: yaml, file: "test.yaml", registry: BuiltinStages.registry())
+        #expect(try #require(validation.configuration).checkpoint?.every == .nanoseconds(1))
+    }
+
+    /// An invalid `batch.size` falls back to the default; that default is not then reported as
+    /// too many batch bytes. A valid size that is too large for the width is, with the largest one.
+    @Test func batchBytesAreReportedOnceAndOnlyForAValidSize() {
+        #expect(messages("pipelines:\n  - {name: p, features: 1048576, batch: {size: 1e12}, stages: [{type: min_max}]}\n") == [
+            "test.yaml:2:48: pipelines[0].batch.size: must be at most 1048576 (Docs/LIMITS.md), got 1e12",
+        ])
+        #expect(messages("pipelines:\n  - {name: p, features: 1048576, stages: [{type: min_max}]}\n") == [
+            "test.yaml:2:25: pipelines[0].features: a batch of 256 rows × 1048576 features × 4 bytes is 1073741824 bytes, more than the limit of 268435456 bytes = 256 MiB (Docs/LIMITS.md); with 1048576 features batch.size can be at most 64",
+        ])
+    }
+
     /// Ports: 1–65535; `*` and `0` (any free port) only when binding; IPv6 and a connect source work.
     @Test(arguments: [
         ("tcp://127.0.0.1:5555", true, nil),
