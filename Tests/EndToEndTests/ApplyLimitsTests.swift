@@ -83,6 +83,16 @@ import Testing
         #expect(try scratch.contents() == ["in.npy", "state.fifo"])
     }
 
+    /// The input is read whole into memory, so an endless one (a device, a FIFO) is refused
+    /// before reading, saying why (Foundation used to give up with "cannot read the file").
+    @Test func anInputThatIsNotARegularFileIsRefused() throws {
+        let scratch = try ScratchDirectory()
+        let result = try BoundedNormd.run(["apply", "--config", Self.config, "--input", "/dev/zero", "--output", "out.npy"], in: scratch.url)
+        #expect(result.status == 66)
+        #expect(result.stderrLines == ["normd apply: /dev/zero: is a character device; --input must be a regular .npy file"])
+        #expect(try scratch.contents() == [])
+    }
+
     /// An existing regular file is still replaced, as before.
     @Test func anExistingRegularFileIsReplaced() throws {
         let scratch = try ScratchDirectory()

@@ -219,6 +219,18 @@ import Testing
         ])
     }
 
+    /// At most 4 MiB + 1 bytes are read, so an endless "file" is refused by the same limit, with a
+    /// message that says why (Foundation used to give up on it with "cannot read the file").
+    @Test func anEndlessConfigurationIsRefused() throws {
+        let scratch = try ScratchDirectory()
+        let result = try BoundedNormd.run(["validate", "--config", "/dev/zero"], in: scratch.url)
+        #expect(result.status == 78)
+        #expect(result.stderrLines == [
+            "/dev/zero:1:1: the file is larger than 4194304 bytes = 4 MiB, the limit for a configuration (Docs/LIMITS.md)",
+            "/dev/zero: 1 error",
+        ])
+    }
+
     @Test func aFileOverFourMebibytesIsRefused() throws {
         let padding = "# " + String(repeating: "x", count: 4 << 20) + "\n"
         let result = try validate("pipelines:\n  - name: p\n    features: 4\n    stages: [{type: batch_norm}]\n" + padding, named: "big.yaml")
