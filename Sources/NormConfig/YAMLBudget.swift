@@ -31,7 +31,9 @@ enum YAMLBudget {
                 var event = yaml_event_t()
                 guard yaml_parser_parse(&parser, &event) == 1 else { return nil }
                 defer { yaml_event_delete(&event) }
-                let location = SourceLocation(file: file, line: Int(event.start_mark.line) + 1, column: Int(event.start_mark.column) + 1)
+                func location() -> SourceLocation {  // only built for a refusal
+                    SourceLocation(file: file, line: Int(event.start_mark.line) + 1, column: Int(event.start_mark.column) + 1)
+                }
                 switch event.type {
                 case YAML_STREAM_END_EVENT:
                     return nil
@@ -43,7 +45,7 @@ enum YAMLBudget {
                     let anchor = event.type == YAML_SEQUENCE_START_EVENT ? event.data.sequence_start.anchor : event.data.mapping_start.anchor
                     walk.open(anchor: name(anchor))
                     if walk.depth > maxDepth {
-                        return ConfigIssue(at: location, path: .root,
+                        return ConfigIssue(at: location(), path: .root,
                                            "the YAML nests collections more than \(maxDepth) levels deep, the limit (\(ConfigLimits.reference))")
                     }
                 case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
@@ -52,7 +54,7 @@ enum YAMLBudget {
                     break
                 }
                 if walk.total > maxNodes {
-                    return ConfigIssue(at: location, path: .root,
+                    return ConfigIssue(at: location(), path: .root,
                                        "the YAML expands to more than \(maxNodes) nodes, the limit (each use of an alias counts "
                                        + "every node of its anchor; \(ConfigLimits.reference))")
                 }
