@@ -99,7 +99,7 @@ public struct NormdConfiguration: Sendable {
                 if let first = firstByName[name] {
                     let line = first.line.map { " (line \($0))" } ?? ""
                     reader.diagnostics.error(at: nameNode.location, path: path.appending("name"),
-                                             "duplicate pipeline name '\(name)', already used by pipelines[\(first.index)]\(line)")
+                                             "duplicate pipeline name '\(ConfigNode.excerpt(name))', already used by pipelines[\(first.index)]\(line)")
                     ok = false
                 } else {
                     firstByName[name] = (index, nameNode.location?.line)

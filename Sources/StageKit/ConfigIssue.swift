@@ -66,9 +66,12 @@ public struct ConfigurationError: Error, Sendable, CustomStringConvertible {
 
 /// The closest candidate by edit distance, for "unknown key 'momentun'; did you mean 'momentum'?".
 public func nearestKey(to key: String, among candidates: [String]) -> String? {
-    let scored = candidates.map { (candidate: $0, distance: editDistance(key.lowercased(), $0.lowercased())) }
-    guard let best = scored.min(by: { $0.distance < $1.distance }) else { return nil }
     let limit = max(2, key.count / 3)
+    // The distance is at least the difference in length: a candidate that cannot be within the
+    // limit is skipped unscored, so a megabyte-long key costs nothing (scoring is O(n·m)).
+    let scored = candidates.filter { abs($0.count - key.count) <= limit }
+        .map { (candidate: $0, distance: editDistance(key.lowercased(), $0.lowercased())) }
+    guard let best = scored.min(by: { $0.distance < $1.distance }) else { return nil }
     return best.distance <= limit ? best.candidate : nil
 }
 

@@ -69,13 +69,16 @@ public struct ConfigNode: Sendable {
 
     /// The value as written, for quoting in messages; cut after `quotedLimit` bytes as
     /// `"abc…(100000 bytes)`, so a megabyte-long value cannot make a megabyte-long message.
-    public var quoted: String {
-        let full = fullQuote
-        let bytes = full.utf8.count
-        guard bytes > Self.quotedLimit else { return full }
+    public var quoted: String { Self.excerpt(fullQuote) }
+
+    /// `text` itself up to `quotedLimit` bytes, else its first whole characters within that many
+    /// bytes and `…(N bytes)`: how any text from the file (a key, a kind, a name) goes into a message.
+    public static func excerpt(_ text: String, limit: Int = quotedLimit) -> String {
+        let bytes = text.utf8.count
+        guard bytes > limit else { return text }
         var prefix = ""
-        for character in full {  // whole characters only
-            if prefix.utf8.count + character.utf8.count > Self.quotedLimit { break }
+        for character in text {  // whole characters only
+            if prefix.utf8.count + character.utf8.count > limit { break }
             prefix.append(character)
         }
         return "\(prefix)…(\(bytes) bytes)"

@@ -22,11 +22,16 @@ public struct ConfigPath: Sendable, Hashable, CustomStringConvertible {
         ConfigPath(components + [.index(index)])
     }
 
+    /// Keys longer than PATH_MAX (4096 bytes) are cut (`ConfigNode.excerpt`): a key comes from the
+    /// file and may be megabytes long, while the one long key normd makes itself, a file path for
+    /// a file-level problem, never exceeds that.
     public var description: String {
         var out = ""
         for component in components {
             switch component {
-            case .key(let key): out += out.isEmpty ? key : ".\(key)"
+            case .key(let key):
+                let key = ConfigNode.excerpt(key, limit: 4096)
+                out += out.isEmpty ? key : ".\(key)"
             case .index(let index): out += "[\(index)]"
             }
         }

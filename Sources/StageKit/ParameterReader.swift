@@ -210,7 +210,7 @@ public final class ParameterReader {
     ///   PyTorch's convention), suggested when spelling alone cannot find them.
     public func finish(hint: String? = nil, aliases: [String: String] = [:]) {
         for entry in entries where !knownKeys.contains(entry.key) {
-            var message = "unknown key '\(entry.key)'"
+            var message = "unknown key '\(ConfigNode.excerpt(entry.key))'"
             if let alias = aliases[entry.key] {
                 message += "; did you mean '\(alias)'?"
             } else if let suggestion = nearestKey(to: entry.key, among: knownKeys) {

@@ -30,7 +30,7 @@ public enum StageChainBuilder {
             }
             guard let factory = registry.factory(for: kind) else {
                 let hint = nearestKey(to: kind, among: registry.kinds).map { "; did you mean '\($0)'?" } ?? ""
-                reader.error("type", "unknown stage type '\(kind)'\(hint) (known: \(registry.kinds.joined(separator: ", ")))")
+                reader.error("type", "unknown stage type '\(ConfigNode.excerpt(kind))'\(hint) (known: \(registry.kinds.joined(separator: ", ")))")
                 continue
             }
             guard let columns = ColumnSelection.read(from: reader, rowWidth: featureCount) else { continue }

@@ -150,6 +150,23 @@ import Testing
         ])
     }
 
+    /// Keys and stage types are echoed in messages; a megabyte-long one (an explicit `? key`, as
+    /// libyaml limits simple keys to 1024 characters) is cut (a key in the path
+    /// after 4096 bytes, in the message after 128) and finding a "did you mean" for it costs
+    /// nothing (the edit distance of a megabyte-long key to every known key took seconds).
+    @Test func megabyteLongKeysAndKindsAreCutInMessages() throws {
+        let key = String(repeating: "k", count: 1 << 20)
+        let kind = String(repeating: "t", count: 1 << 20)
+        let result = try validate("pipelines:\n  - name: p\n    features: 4\n    stages: [{type: \(kind)}]\n    ? \(key)\n    : 1\n", named: "k.yaml")
+        let cut = { (character: String, bytes: Int) in String(repeating: character, count: bytes) + "…(1048576 bytes)" }
+        #expect(result.status == 78)
+        #expect(result.stderrLines == [
+            "k.yaml:4:21: pipelines[0].stages[0].type: unknown stage type '\(cut("t", 128))' (known: batch_norm, batch_renorm, min_max)",
+            "k.yaml:5:7: pipelines[0].\(cut("k", 4096)): unknown key '\(cut("k", 128))'; expected one of: name, features, mode, batch, invalid_rows, inputs, output, stages",
+            "k.yaml: 2 errors",
+        ])
+    }
+
     @Test func aPipelineMayHaveAtMost64Stages() throws {
         let stages = Array(repeating: "{type: batch_norm}", count: 65).joined(separator: ", ")
         let result = try validate("pipelines:\n  - name: p\n    features: 4\n    stages: [\(stages)]\n", named: "l.yaml")
