@@ -3,8 +3,8 @@ import NormConfig
 import Pipeline
 import ServiceLifecycle
 
-/// Runs one pipeline's loop inside a ServiceGroup. Only this service reacts to the shutdown
-/// signal; the loop then stops intake, flushes, sends and closes before `run()` returns, so the
+/// Runs one pipeline's loop inside a ServiceGroup. Only this service reacts to the group's graceful
+/// shutdown (started when a pipeline ends, e.g. after `DaemonSignals` stopped them); the loop then stops intake, flushes, sends and closes before `run()` returns, so the
 /// group never sees it finish "unexpectedly" mid-shutdown.
 struct PipelineService: Service {
     let loop: PipelineLoop
@@ -34,18 +34,21 @@ struct CountsReporter: Service {
         }
     }
 
+    /// One line per pipeline. `log_lines_dropped` is process-wide: log lines stderr refused (full
+    /// disk, closed pipe) — this line may itself be dropped, the next one counts it.
     func report(final: Bool = false) {
         for loop in loops {
             logger.info(final ? "final counts" : "counts", metadata: [
                 "pipeline": "\(loop.configuration.name)", "counts": "\(loop.board.snapshot.summary)",
+                "log_lines_dropped": "\(StandardErrorWriter.droppedLines)",
             ])
         }
     }
 }
 
 
-/// Logs "normd running" once the service group has started, i.e. once the shutdown signals are
-/// trapped (the group installs its signal handlers before it starts any service).
+/// Logs "normd running" once the service group has started (the signals were trapped before the
+/// first socket was bound).
 struct StartupAnnouncement: Service {
     let logger: Logger
     let metadata: Logger.Metadata
