@@ -131,12 +131,8 @@ public final class CheckpointWriter: StateSnapshotSink, Sendable {
             let (job, stopping) = state.withLock { state -> ((StateDocument, UInt64)?, Bool) in
                 // At the end, a generation this run wrote that has vanished (directory deleted or
                 // replaced) is not a checkpoint: write again rather than name a missing file.
-                if state.stopping, !state.dirty {
-                    if let last = state.lastWritten {
-                        state.dirty = !FileManager.default.fileExists(atPath: last.path)
-                    } else {
-                        state.dirty = directory.generations().isEmpty
-                    }
+                if state.stopping, !state.dirty, let last = state.lastWritten, !FileManager.default.fileExists(atPath: last.path) {
+                    state.dirty = true
                 }
                 guard state.dirty else { return (nil, state.stopping) }
                 state.dirty = false
