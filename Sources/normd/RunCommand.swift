@@ -98,7 +98,8 @@ struct RunCommand: AsyncParsableCommand {
             "libzmq": "\(zmqVersion().major).\(zmqVersion().minor).\(zmqVersion().patch)",
         ])
 
-        let reporter = CountsReporter(loops: loops, interval: .milliseconds(Int(countsInterval * 1000)), logger: logger)
+        let reporter = CountsReporter(loops: loops, interval: .milliseconds(Int(countsInterval * 1000)), logger: logger,
+                                      checkpoints: checkpointWriter)
         let handler = DaemonSignals(loops: loops, writer: checkpointWriter, reporter: reporter, logger: logger)
         let signalTask = Task { await handler.handle(signals) }
         // A pipeline that ends (stopped by a signal, or failed) shuts the group down; the group

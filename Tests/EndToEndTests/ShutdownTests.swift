@@ -113,6 +113,9 @@ import Testing
         try Producer(endpoint: try daemon.inputEndpoint(of: "sensors"), rowsFile: rowsFile,
                      messages: MessageSpec.tensors(sizes: [8, 8, 8, 8, 8], producer: "p")).run(in: scratch)
         #expect(try consumer.messages().count == 5)
+        daemon.send(SIGUSR1)
+        let line = try daemon.waitForLine("SIGUSR1 without checkpoints") { $0.message == "no checkpoint configured; none written" }
+        #expect(line.level == "notice" && line["signal"] == "SIGUSR1")
         #expect(try daemon.terminate() == 0)
         let final = try daemon.finalCounts(of: "sensors")
         #expect(final["unsent_at_shutdown"] == "0" && final["handed_over_unconfirmed"] == nil, "\(final)")

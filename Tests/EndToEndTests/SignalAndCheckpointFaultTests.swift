@@ -56,7 +56,11 @@ import Testing
         }
         let requested = try #require(daemon.logLines.last { $0.contains("checkpoint written on request") }.map(LogLine.init)?["file"])
         #expect(FileManager.default.fileExists(atPath: requested))
-        try Self.waitForLine(daemon, "the counts") { $0.hasPrefix("level=info msg=counts counts=\"messages_accepted=2 rows_accepted=16 ") }
+        try Self.waitForLine(daemon, "the counts") {
+            let line = LogLine($0)
+            return line.message == "counts" && line["counts"]?.hasPrefix("messages_accepted=2 rows_accepted=16 ") == true
+                && line["checkpoint_write_failures"] == "0" && line["log_lines_dropped"] == "0"
+        }
         #expect(daemon.isRunning)
 
         try Self.exchange(daemon, 2..<3)
@@ -221,6 +225,9 @@ import Testing
         #expect(daemon.terminate() == 73, "\(daemon.log)")
         let lines = daemon.logLines
         #expect(lines.contains { $0.hasPrefix("level=error msg=\"final checkpoint failed; none written at shutdown\" error=") }, "\(daemon.log)")
+        let finalCounts = try #require(lines.last { $0.hasPrefix("level=info msg=\"final counts\"") }.map(LogLine.init))
+        let failures = try #require(finalCounts["checkpoint_write_failures"].flatMap(Int.init), "\(finalCounts)")
+        #expect(failures >= 3, "every failed write is counted, though only 2 were logged: \(finalCounts)")
         let last = try #require(lines.last)
         #expect(last.hasPrefix("level=error msg=\"normd stopped: the final checkpoint was not written\" checkpoint_write_failures="), "\(last)")
         #expect(last.hasSuffix(" exit_code=73 final_checkpoint=none"), "\(last)")

@@ -1,3 +1,4 @@
+import Checkpoint
 import Logging
 import NormConfig
 import Pipeline
@@ -19,11 +20,15 @@ struct PipelineService: Service {
 }
 
 /// Logs every pipeline's counters in one line every `interval` until shutdown — the daemon's
-/// view of accepted, rejected, dropped, gaps and batches until metrics are exported.
+/// view of accepted, rejected, dropped, gaps and batches until metrics are exported. `log_lines_dropped`
+/// and `checkpoint_write_failures` are process-wide: lines stderr refused, checkpoint writes that failed
+/// (a line may itself be dropped; the next one that gets through carries the total).
 struct CountsReporter: Service {
     let loops: [PipelineLoop]
     let interval: Duration
     let logger: Logger
+    /// Adds `checkpoint_write_failures` (process-wide) to each line when checkpoints are configured.
+    var checkpoints: CheckpointWriter?
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
@@ -34,14 +39,14 @@ struct CountsReporter: Service {
         }
     }
 
-    /// One line per pipeline. `log_lines_dropped` is process-wide: log lines stderr refused (full
-    /// disk, closed pipe) — this line may itself be dropped, the next one counts it.
     func report(final: Bool = false) {
         for loop in loops {
-            logger.info(final ? "final counts" : "counts", metadata: [
+            var metadata: Logger.Metadata = [
                 "pipeline": "\(loop.configuration.name)", "counts": "\(loop.board.snapshot.summary)",
                 "log_lines_dropped": "\(StandardErrorWriter.droppedLines)",
-            ])
+            ]
+            if let checkpoints { metadata["checkpoint_write_failures"] = "\(checkpoints.writeFailures)" }
+            logger.info(final ? "final counts" : "counts", metadata: metadata)
         }
     }
 }
