@@ -159,24 +159,14 @@ import Testing
     /// gets room: the lines that could not be written are counted in the next counts line.
     @Test func droppedLogLinesAreCountedOnceTheLogIsWritableAgain() throws {
         let scratch = try ScratchDirectory()
-        let mountPoint = scratch.path("logfs")
-        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
-        let mount = try Subprocess("mount", executable: URL(fileURLWithPath: "/bin/mount"),
-                                   arguments: ["-t", "tmpfs", "-o", "size=64k", "tmpfs", mountPoint], in: scratch.url)
-        try #require(try mount.waitForExit(timeout: .seconds(10)) == 0, "mounting a tmpfs needs root: \(mount.stderr)")
-        defer { _ = try? Subprocess("umount", executable: URL(fileURLWithPath: "/bin/umount"), arguments: ["-l", mountPoint], in: scratch.url)
-            .waitForExit(timeout: .seconds(10)) }
-        let log = mountPoint + "/normd.log", filler = mountPoint + "/filler"
+        let disk = try TinyFilesystem(in: scratch, name: "logfs")
+        let log = disk.path + "/normd.log"
         FileManager.default.createFile(atPath: log, contents: nil)
-        FileManager.default.createFile(atPath: filler, contents: Data(count: 64 << 10))  // as much as fits
-        let handle = try #require(FileHandle(forWritingAtPath: filler))
-        try? handle.seekToEnd()
-        while (try? handle.write(contentsOf: Data(count: 4096))) != nil {}
-        try? handle.close()
+        try disk.fill()
 
         let daemon = try RawDaemon(scratch: scratch, stderr: try #require(FileHandle(forWritingAtPath: log)))
         #expect(try daemon.exchange(0..<1).count == 1)
-        try FileManager.default.removeItem(atPath: filler)
+        try disk.makeRoom()
         daemon.signal(SIGUSR1)
         let counts = try waitFor("a counts line", timeout: .seconds(15)) { () -> LogLine? in
             let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
@@ -193,6 +183,29 @@ import Testing
     }
 
     // MARK: checkpoint faults
+
+    @Test func aFullDiskUnderTheCheckpointDirectoryGivesExit73AndNamesNoGeneration() throws {
+        let scratch = try ScratchDirectory()
+        let disk = try TinyFilesystem(in: scratch, name: "statefs")
+        let config = try scratch.write(Self.config(in: scratch, everyBatches: 1).replacingOccurrences(of: "path: state", with: "path: \(disk.path)"),
+                                       to: "normd.yaml")
+        let daemon = try DaemonUnderTest(config: config, logDirectory: scratch.url)
+        try Self.exchange(daemon, 0..<1)
+        let first = disk.path + "/normd-state-00000001.json"
+        try Self.waitForLine(daemon, "generation 1") { _ in FileManager.default.fileExists(atPath: first) }
+        try disk.fill()
+        try Self.exchange(daemon, 1..<3)
+        try Self.waitForLine(daemon, "writes failing") {
+            $0.hasPrefix("level=error msg=\"checkpoint writes failing; statistics since the last written generation are not durable\" error=")
+                && $0.hasSuffix(" last_written=\(first)")
+        }
+        #expect(daemon.terminate() == 73, "\(daemon.log)")
+        let last = try #require(daemon.logLines.last)
+        #expect(last.hasPrefix("level=error msg=\"normd stopped: the final checkpoint was not written\" checkpoint_write_failures="), "\(last)")
+        #expect(last.hasSuffix(" exit_code=73 final_checkpoint=none"), "\(last)")
+        #expect(!daemon.log.contains("msg=\"final checkpoint\" file="), "no generation is named as the final one")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: disk.path).filter { $0.hasPrefix("normd-state-") } == ["normd-state-00000001.json"])
+    }
 
     @Test func aCheckpointDirectoryThatBreaksWhileRunningIsReportedOncePerChangeAndExits73() throws {
         let scratch = try ScratchDirectory()
@@ -250,5 +263,40 @@ import Testing
             "level=warning msg=\"restored a checkpoint generation older than the newest in the directory\" "
                 + "loaded=\(Self.generation(newestNumber - 1, in: scratch)) newest=\(Self.generation(newestNumber, in: scratch))"),
             "\(restarted.log)")
+    }
+}
+
+/// A 64 KiB tmpfs mounted in the scratch directory (the tests run as root), filled up on demand:
+/// a full disk that a test can create and clear without touching the machine's own.
+final class TinyFilesystem {
+    let path: String
+    private let scratch: ScratchDirectory
+
+    init(in scratch: ScratchDirectory, name: String) throws {
+        self.scratch = scratch
+        path = scratch.path(name)
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        let mount = try Subprocess("mount-\(name)", executable: URL(fileURLWithPath: "/bin/mount"),
+                                   arguments: ["-t", "tmpfs", "-o", "size=64k", "tmpfs", path], in: scratch.url)
+        try #require(try mount.waitForExit(timeout: .seconds(10)) == 0, "mounting a tmpfs needs root: \(mount.stderr)")
+    }
+
+    deinit {
+        _ = try? Subprocess("umount", executable: URL(fileURLWithPath: "/bin/umount"), arguments: ["-l", path], in: scratch.url)
+            .waitForExit(timeout: .seconds(10))
+    }
+
+    private var filler: String { path + "/filler" }
+
+    /// Writes a filler file until the file system refuses more.
+    func fill() throws {
+        FileManager.default.createFile(atPath: filler, contents: nil)
+        let handle = try #require(FileHandle(forWritingAtPath: filler))
+        while (try? handle.write(contentsOf: Data(count: 1024))) != nil {}
+        try? handle.close()
+    }
+
+    func makeRoom() throws {
+        try FileManager.default.removeItem(atPath: filler)
     }
 }
