@@ -55,7 +55,8 @@ final class DaemonSignals: Sendable {
             switch signal {
             case .sigterm, .sigint: stop(signal)
             case .sighup: logger.warning("reload not supported; running on, configuration unchanged", metadata: ["signal": "\(signal)"])
-            case .sigusr1: await checkpointNow()
+            // Its own task: waiting for the pipelines' snapshots must not delay a stop signal.
+            case .sigusr1: Task { await checkpointNow() }
             default: logger.notice("signal has no meaning to normd; ignored", metadata: ["signal": "\(signal)"])
             }
         }
@@ -67,6 +68,8 @@ final class DaemonSignals: Sendable {
                           metadata: ["signal": "\(signal)"])
             loops.forEach { $0.requestStop() }
         } else {
+            // A third changes nothing more: the checkpoint write is not interrupted (SIGQUIT or
+            // SIGKILL end the process without it).
             logger.warning("stopping now: the output wait is skipped, its waiting batches count as dropped; the final checkpoint is still written",
                            metadata: ["signal": "\(signal)"])
             loops.forEach { $0.abandonOutput() }
