@@ -44,10 +44,10 @@ final class PipelineRunner {
         self.logger = logger
         self.context = context
         self.snapshotRequests = checkpoints?.requests
-        let batchBytes = configuration.batch.size * configuration.features * 4 + 4096
         var inputs: [ZMQSocket] = []
         var inputEndpoints: [String] = []
         do {
+            let batchBytes = configuration.batch.size * configuration.features * 4 + 4096
             for (index, input) in configuration.inputs.enumerated() {
                 let socket = try SocketFactory.input(input, context: context, batchBytes: batchBytes)
                 inputs.append(socket)
