@@ -11,7 +11,23 @@ import Synchronization
 /// writer, so a slow disk never stalls a data path (snapshots arriving during a write coalesce into
 /// the next one). The writer is a dedicated `Thread`, not a task: `fsync` blocks, and the Swift
 /// concurrency pool has only 2 threads here.
+///
+/// Failures are counted, and logged once per change of state (failing, then recovered) rather
+/// than once per snapshot; `finish()` reports whether the final generation was written, so the
+/// daemon can exit 73 when it was not.
 public final class CheckpointWriter: StateSnapshotSink, Sendable {
+    /// What `finish()` did about the final generation.
+    public enum FinalCheckpoint: Sendable, Equatable {
+        /// The final statistics are in this generation, written by this run after the last change
+        /// (at `finish()`, or just before from the pipelines' final snapshots) and still on disk.
+        case written(CheckpointDirectory.Generation)
+        /// Nothing changed since the restored generation, which is still on disk: nothing was
+        /// written this run, nothing is lost.
+        case unchanged
+        /// The write failed: statistics since the last written generation are lost.
+        case failed(String)
+    }
+
     private struct State {
         var document: StateDocument
         /// Statistics changed since the last generation was written.
@@ -23,6 +39,12 @@ public final class CheckpointWriter: StateSnapshotSink, Sendable {
         /// The newest generation this writer wrote.
         var lastWritten: CheckpointDirectory.Generation?
         var threadEnded = false
+        /// Writes that failed this run, and whether the latest one did.
+        var failures = 0
+        var failing = false
+        /// Why a write was asked for out of cadence (`SIGUSR1`): logged with the generation.
+        var requestedBy: String?
+        var final: FinalCheckpoint?
     }
 
     public let directory: CheckpointDirectory
@@ -71,9 +93,23 @@ public final class CheckpointWriter: StateSnapshotSink, Sendable {
         }
     }
 
-    /// Writes the final generation (if anything changed since the last one) and stops the thread.
-    /// Call after every pipeline has flushed and offered its final snapshot.
-    public func finish() async {
+    /// Writes a generation now, whether or not the statistics changed (`requestedBy` is logged with
+    /// it, at info). Pipelines should offer their snapshots first.
+    public func writeNow(requestedBy: String) {
+        state.withLock {
+            $0.dirty = true
+            $0.requestedBy = requestedBy
+        }
+        wake.signal()
+    }
+
+    /// Checkpoint writes that failed since the start.
+    public var writeFailures: Int { state.withLock { $0.failures } }
+
+    /// Writes the final generation (if anything changed since the last one, or the last one is gone)
+    /// and stops the thread. Call after every pipeline has flushed and offered its final snapshot.
+    @discardableResult
+    public func finish() async -> FinalCheckpoint {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let ended = state.withLock { state -> Bool in
                 if state.threadEnded || !state.started { return true }
@@ -83,6 +119,7 @@ public final class CheckpointWriter: StateSnapshotSink, Sendable {
             }
             if ended { continuation.resume() } else { wake.signal() }
         }
+        return state.withLock { $0.final ?? $0.lastWritten.map(FinalCheckpoint.written) ?? .unchanged }
     }
 
     /// The statistics the next generation will hold.
@@ -92,15 +129,28 @@ public final class CheckpointWriter: StateSnapshotSink, Sendable {
         while true {
             wake.wait()
             let (job, stopping) = state.withLock { state -> ((StateDocument, UInt64)?, Bool) in
+                // At the end, a generation this run wrote that has vanished (directory deleted or
+                // replaced) is not a checkpoint: write again rather than name a missing file.
+                if state.stopping, !state.dirty, let last = state.lastWritten, !FileManager.default.fileExists(atPath: last.path) {
+                    state.dirty = true
+                }
                 guard state.dirty else { return (nil, state.stopping) }
                 state.dirty = false
                 return ((state.document, state.nextGeneration), state.stopping)
             }
-            if let (document, number) = job { write(document, generation: number) }
+            if let (document, number) = job {
+                let outcome = write(document, generation: number)
+                if stopping { state.withLock { $0.final = outcome } }
+            }
             if stopping { break }
         }
-        if let last = state.withLock({ $0.lastWritten }) {
-            logger.info("final checkpoint", metadata: ["file": "\(last.path)", "generation": "\(last.number)"])
+        switch state.withLock({ $0.final ?? $0.lastWritten.map(FinalCheckpoint.written) ?? .unchanged }) {
+        case .written(let generation):
+            logger.info("final checkpoint", metadata: ["file": "\(generation.path)", "generation": "\(generation.number)"])
+        case .unchanged:
+            logger.info("final checkpoint: statistics unchanged since the restored generation; none written")
+        case .failed(let error):
+            logger.error("final checkpoint failed; none written at shutdown", metadata: ["error": "\(error)"])
         }
         let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
             state.threadEnded = true
@@ -110,18 +160,41 @@ public final class CheckpointWriter: StateSnapshotSink, Sendable {
         waiter?.resume()
     }
 
-    private func write(_ document: StateDocument, generation number: UInt64) {
+    private func write(_ document: StateDocument, generation number: UInt64) -> FinalCheckpoint {
         do {
             let generation = try directory.write(document, generation: number)
-            state.withLock { $0.nextGeneration = number + 1; $0.lastWritten = generation }
+            let (recoveredAfter, requestedBy) = state.withLock { state -> (Int?, String?) in
+                state.nextGeneration = number + 1
+                state.lastWritten = generation
+                defer { state.failing = false; state.requestedBy = nil }
+                return (state.failing ? state.failures : nil, state.requestedBy)
+            }
             let pruned = directory.prune(keep: keep)
-            logger.debug("checkpoint written", metadata: [
-                "file": "\(generation.path)", "generation": "\(number)", "pruned": "\(pruned.count)",
-            ])
+            let metadata: Logger.Metadata = ["file": "\(generation.path)", "generation": "\(number)"]
+            if let failures = recoveredAfter {
+                logger.notice("checkpoint writes recovered", metadata: metadata.merging(["failures": "\(failures)"]) { $1 })
+            }
+            if let requestedBy {
+                logger.info("checkpoint written on request", metadata: metadata.merging(["signal": "\(requestedBy)"]) { $1 })
+            } else {
+                logger.debug("checkpoint written", metadata: metadata.merging(["pruned": "\(pruned.count)"]) { $1 })
+            }
+            return .written(generation)
         } catch {
-            // Keep the statistics marked as changed: the next offer (or finish) tries again.
-            state.withLock { $0.dirty = true }
-            logger.error("checkpoint write failed; will retry with the next snapshot", metadata: ["error": "\(error)"])
+            // Keep the statistics marked as changed: the next offer (or finish) tries again. Logged
+            // when writes start failing, not for every snapshot (one per batch would flood the log).
+            let (firstFailure, failures, last) = state.withLock { state -> (Bool, Int, CheckpointDirectory.Generation?) in
+                state.dirty = true
+                state.failures += 1
+                defer { state.failing = true }
+                return (!state.failing, state.failures, state.lastWritten)
+            }
+            if firstFailure {
+                logger.error("checkpoint writes failing; statistics since the last written generation are not durable", metadata: [
+                    "error": "\(error)", "failures": "\(failures)", "last_written": "\(last?.path ?? "none")",
+                ])
+            }
+            return .failed("\(error)")
         }
     }
 }

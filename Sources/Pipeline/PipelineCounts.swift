@@ -26,6 +26,19 @@ public struct PipelineCounts: Sendable, Equatable {
     /// Batches a stage failed on; logged with the stage's error.
     public var batchesFailed = 0
 
+    // MARK: shutdown — what became of the published batches (set once, when the pipeline stops)
+
+    /// Whether the output's queue provably drained when the pipeline stopped.
+    public enum OutputAtShutdown: Sendable, Equatable {
+        /// Every published batch left libzmq's queue for the kernel within the shutdown budget.
+        case drained
+        /// The budget ran out first: up to this many published batches may have been discarded.
+        case unconfirmed(Int)
+    }
+
+    /// `nil` while the pipeline runs.
+    public var outputAtShutdown: OutputAtShutdown?
+
     public init() {}
 
     public var messagesRejectedTotal: Int { messagesRejected.values.reduce(0, +) }
@@ -40,6 +53,16 @@ public struct PipelineCounts: Sendable, Equatable {
             + "seq_gaps=\(sequenceGaps) messages_missed=\(messagesMissed) seq_restarts=\(sequenceRestarts) "
             + "batches=\(batchesPublished) rows_published=\(rowsPublished) partial_batches=\(partialBatches) "
             + "downgraded=\(batchesDowngraded) batches_dropped=\(batchesDropped) batches_failed=\(batchesFailed)"
+            + shutdownSummary
+    }
+
+    /// ` unsent_at_shutdown=0`, or ` unsent_at_shutdown=unknown handed_over_unconfirmed=N`; empty while running.
+    private var shutdownSummary: String {
+        switch outputAtShutdown {
+        case nil: ""
+        case .drained: " unsent_at_shutdown=0"
+        case .unconfirmed(let count): " unsent_at_shutdown=unknown handed_over_unconfirmed=\(count)"
+        }
     }
 }
 

@@ -9,13 +9,14 @@ import UnixSignals
 import ZeroMQ
 
 /// `normd run`: the daemon. One thread per pipeline moves rows from ZeroMQ inputs through the
-/// stage chain to the output; SIGTERM/SIGINT stop intake, flush the partial batch, send it, close
-/// the sockets with a bounded linger, terminate the ZeroMQ context last and exit 0.
+/// stage chain to the output; SIGTERM/SIGINT stop intake, flush the partial batch, give the output
+/// at most `shutdown_timeout`, write the final checkpoint and exit 0 — or 73 when that checkpoint
+/// could not be written. Every other signal's meaning is in `DaemonSignals`.
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Run the daemon on a configuration file.",
-        discussion: "Exit codes: 0 after a graceful shutdown, 65 when checkpoint generations exist but none is readable, 69 when a socket cannot be bound or connected, 73 when the checkpoint directory cannot be created or written, 78 on an invalid configuration or a checkpoint that does not match it."
+        discussion: "Exit codes: 0 after a graceful shutdown (final checkpoint written, or none configured), 65 when checkpoint generations exist but none is readable, 69 when a socket cannot be bound or connected, 73 when the checkpoint directory cannot be created or written, or the final checkpoint failed, 78 on an invalid configuration or a checkpoint that does not match it."
     )
 
     @Option(name: .long, help: "The YAML configuration.")
@@ -40,6 +41,7 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        DaemonSignals.prepareProcess()
         let logger = logging.makeLogger(label: "normd", defaultLevel: .info)
         let (validation, registry) = ConfiguredStages.validate(file: config)
         for warning in validation.warnings { logger.warning("\(warning)") }
@@ -65,25 +67,26 @@ struct RunCommand: AsyncParsableCommand {
         }
         // Restore before any loop starts, so the first batch already uses the saved statistics.
         var checkpointWriter: CheckpointWriter?
-        var hook: CheckpointHook?
+        var cadence = CheckpointCadence(everyBatches: 0, every: nil)
         if let settings = configuration.checkpoint {
             do {
                 let writer = try CheckpointStartup.prepare(settings, pipelines: zip(daemonPipelines, chains).map { ($0.name, $1) },
                                                            resetState: resetState, logger: logger)
                 checkpointWriter = writer
-                hook = CheckpointHook(sink: writer, cadence: CheckpointCadence(everyBatches: settings.everyBatches, every: settings.every))
+                cadence = CheckpointCadence(everyBatches: settings.everyBatches, every: settings.every)
             } catch {
                 StandardError.print(error.message)
                 throw error.status
             }
         }
 
-        let context = try ZMQContext()
+        // Trapped before the first socket exists: from here on a stop signal is always graceful.
+        let signals = await UnixSignalsSequence(trapping: DaemonSignals.trapped)
         var loops: [PipelineLoop] = []
         do {
             for (pipeline, chain) in zip(daemonPipelines, chains) {
-                let loop = PipelineLoop(configuration: pipeline, chain: chain,
-                                        context: context, logger: logger, checkpoints: hook)
+                let loop = PipelineLoop(configuration: pipeline, chain: chain, logger: logger,
+                                        checkpoints: checkpointWriter.map { CheckpointHook(sink: $0, cadence: cadence) })
                 loops.append(loop)
                 try await loop.start()
             }
@@ -91,7 +94,6 @@ struct RunCommand: AsyncParsableCommand {
             logger.critical("cannot start: \(error)")
             for loop in loops { loop.requestStop() }
             for loop in loops { await loop.waitUntilFinished() }
-            context.terminate()
             throw ExitStatus.unavailable
         }
         checkpointWriter?.start()
@@ -102,20 +104,42 @@ struct RunCommand: AsyncParsableCommand {
             "libzmq": "\(zmqVersion().major).\(zmqVersion().minor).\(zmqVersion().patch)",
         ])
 
-        let reporter = CountsReporter(loops: loops, interval: .milliseconds(Int(countsInterval * 1000)), logger: logger)
+        let reporter = CountsReporter(loops: loops, interval: .milliseconds(Int(countsInterval * 1000)), logger: logger,
+                                      checkpoints: checkpointWriter)
+        let handler = DaemonSignals(loops: loops, writer: checkpointWriter, reporter: reporter, logger: logger)
+        let signalTask = Task { await handler.handle(signals) }
+        // A pipeline that ends (stopped by a signal, or failed) shuts the group down; the group
+        // itself traps no signal (DaemonSignals does, so it also sees a second one).
         let services: [ServiceGroupConfiguration.ServiceConfiguration] =
             loops.map { .init(service: PipelineService(loop: $0), successTerminationBehavior: .gracefullyShutdownGroup,
                               failureTerminationBehavior: .gracefullyShutdownGroup) }
             + [.init(service: reporter), .init(service: announcement, successTerminationBehavior: .ignore)]
-        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
-            services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: services, logger: logger))
         try await group.run()
 
         reporter.report(final: true)
-        // Every loop has flushed its last batch and offered its final snapshot by now.
-        await checkpointWriter?.finish()
-        // Every socket is closed by now (each loop closed its own); terminating last cannot hang.
-        context.terminate()
-        logger.info("normd stopped")
+        // Every loop has flushed its last batch, offered its final snapshot, closed its sockets and
+        // terminated its own ZeroMQ context by now.
+        let final = await checkpointWriter?.finish()
+        defer { signalTask.cancel() }  // signals stay trapped until the last line is written
+        try stopped(final, writeFailures: checkpointWriter?.writeFailures ?? 0, logger: logger)
+    }
+
+    /// The last log line: which generation the shutdown wrote, or that none was — and exit 73 when
+    /// the final checkpoint failed (the statistics since the last generation are lost).
+    private func stopped(_ final: CheckpointWriter.FinalCheckpoint?, writeFailures: Int, logger: Logger) throws {
+        switch final {
+        case nil:
+            logger.info("normd stopped")
+        case .written(let generation):
+            logger.info("normd stopped", metadata: ["final_checkpoint": "\(generation.path)"])
+        case .unchanged:
+            logger.info("normd stopped", metadata: ["final_checkpoint": "none (statistics unchanged since the restored generation)"])
+        case .failed:
+            logger.error("normd stopped: the final checkpoint was not written", metadata: [
+                "final_checkpoint": "none", "exit_code": "73", "checkpoint_write_failures": "\(writeFailures)",
+            ])
+            throw ExitStatus.cannotCreate
+        }
     }
 }

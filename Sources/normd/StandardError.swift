@@ -1,9 +1,7 @@
-import Foundation
-
-/// Writes user-facing lines (problems, summaries) to stderr. Glibc's `stderr` global is not
-/// usable under Swift 6 strict concurrency; FileHandle is.
+/// Writes user-facing lines (problems, summaries) to stderr. Through `StandardErrorWriter`, so a
+/// full or closed stderr drops the line instead of trapping.
 enum StandardError {
     static func print(_ line: String) {
-        FileHandle.standardError.write(Data((line + "\n").utf8))
+        StandardErrorWriter.write(line + "\n")
     }
 }

@@ -26,7 +26,8 @@ enum CheckpointStartup {
         for leftover in directory.removeTemporaryFiles() {
             logger.notice("removed the temporary file of an interrupted checkpoint write", metadata: ["file": "\(leftover)"])
         }
-        let nextGeneration = (directory.generations().last?.number ?? 0) + 1
+        let newestOnDisk = directory.generations().last
+        let nextGeneration = (newestOnDisk?.number ?? 0) + 1
 
         var loaded: CheckpointDirectory.Loaded?
         if resetState {
@@ -44,6 +45,11 @@ enum CheckpointStartup {
                 logger.error("checkpoint generation unreadable; falling back to an older one", metadata: ["error": "\(failure)"])
             }
             logger.info("checkpoint loaded", metadata: ["file": "\(loaded.generation.path)", "generation": "\(loaded.generation.number)"])
+            if let newestOnDisk, newestOnDisk.number > loaded.generation.number {
+                // The statistics are older than the newest file claims: say so once, plainly.
+                logger.warning("restored a checkpoint generation older than the newest in the directory",
+                               metadata: ["loaded": "\(loaded.generation.path)", "newest": "\(newestOnDisk.path)"])
+            }
             // A crash between a write and its prune leaves one generation too many, and each such
             // crash adds one. Prune now — but only when the newest file was the one loaded: after
             // a fallback, counting files could delete the only readable generation.

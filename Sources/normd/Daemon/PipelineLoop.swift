@@ -13,11 +13,14 @@ import ZeroMQ
 /// thread (`PipelineRunner`) that creates, uses and closes its sockets. The thread learns it should
 /// stop through a flag it checks at least every `PipelineRunner.wakeInterval`; `zmq_ctx_shutdown`
 /// is not used for that because it would also make the final flush's sends fail.
+///
+/// Each pipeline has its own ZeroMQ context, made and terminated on its thread: `zmq_ctx_term`
+/// returns once that context's sockets have delivered their queues or their linger expired, so
+/// timing it tells whether *this* pipeline's output drained — one shared context could not say which.
 final class PipelineLoop: Sendable {
     let configuration: PipelineConfiguration
     /// The pipeline's counts, readable from any thread.
     let board = CounterBoard()
-    private let context: ZMQContext
     private let logger: Logger
     private let stopFlag = StopFlag()
     private let lifecycle = Mutex(Lifecycle())
@@ -31,11 +34,9 @@ final class PipelineLoop: Sendable {
         var waiters: [CheckedContinuation<Void, Never>] = []
     }
 
-    init(configuration: PipelineConfiguration, chain: StageChain, context: ZMQContext, logger: Logger,
-         checkpoints: CheckpointHook? = nil) {
+    init(configuration: PipelineConfiguration, chain: StageChain, logger: Logger, checkpoints: CheckpointHook? = nil) {
         self.configuration = configuration
         self.checkpoints = checkpoints
-        self.context = context
         var logger = logger
         logger[metadataKey: "pipeline"] = "\(configuration.name)"
         self.logger = logger
@@ -48,16 +49,24 @@ final class PipelineLoop: Sendable {
         guard let chain = parkedChain.withLock({ box -> ChainBox? in defer { box = nil }; return box }) else {
             throw DaemonError.internalState("pipeline \(configuration.name) started twice")
         }
-        let configuration = self.configuration, context = self.context, logger = self.logger
+        let configuration = self.configuration, logger = self.logger
         let board = self.board, stopFlag = self.stopFlag, checkpoints = self.checkpoints
         try await withCheckedThrowingContinuation { (ready: CheckedContinuation<Void, any Error>) in
             let thread = Thread { [self] in
                 defer { self.markFinished() }
                 let runner: PipelineRunner
+                let context: ZMQContext
+                do {
+                    context = try ZMQContext()
+                } catch {
+                    ready.resume(throwing: DaemonError.socketSetup(pipeline: configuration.name, "cannot create a ZeroMQ context: \(error)"))
+                    return
+                }
                 do {
                     runner = try PipelineRunner(configuration: configuration, chain: chain.chain, context: context,
                                                 board: board, stopFlag: stopFlag, logger: logger, checkpoints: checkpoints)
                 } catch {
+                    context.terminate()  // every socket was closed by the failed set-up
                     ready.resume(throwing: error)
                     return
                 }
@@ -72,6 +81,26 @@ final class PipelineLoop: Sendable {
     /// Asks the thread to stop intake, flush the partial batch, send it and close; returns at once.
     func requestStop() {
         stopFlag.set()
+    }
+
+    /// Stops like `requestStop()`, but the output gets no more time: batches still waiting for it
+    /// are counted as dropped and the socket closes with linger 0 (a second SIGTERM/SIGINT).
+    func abandonOutput() {
+        stopFlag.abandonOutput()
+    }
+
+    /// Asks the thread for a checkpoint snapshot now and waits (up to `timeout`) until it has offered
+    /// one. `false` when the thread did not get to it in time — e.g. it waits on a full PUSH output —
+    /// or the pipeline takes no part in checkpoints.
+    func offerSnapshotNow(timeout: Duration) async -> Bool {
+        guard let requests = checkpoints?.requests else { return false }
+        let wanted = requests.request()
+        let deadline = ContinuousClock.now + timeout
+        while requests.served < wanted {
+            guard ContinuousClock.now < deadline, !lifecycle.withLock({ $0.finished }) else { return false }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return true
     }
 
     /// Returns when the thread has flushed, closed its sockets and ended.
@@ -96,11 +125,30 @@ final class PipelineLoop: Sendable {
     }
 }
 
-/// A flag one thread sets and another polls.
+/// A flag one thread sets and another polls, with the moment it was first set (the shutdown
+/// budget of the output, `shutdown_timeout`, counts from there) and whether the output wait is skipped.
 final class StopFlag: Sendable {
     private let value = Atomic<Bool>(false)
-    func set() { value.store(true, ordering: .releasing) }
+    private let abandoned = Atomic<Bool>(false)
+    private let setAt = Mutex<ContinuousClock.Instant?>(nil)
+
+    func set() {
+        setAt.withLock { if $0 == nil { $0 = .now } }
+        value.store(true, ordering: .releasing)
+    }
+
     var isSet: Bool { value.load(ordering: .acquiring) }
+
+    /// When `set()` was first called; `nil` while running.
+    var stoppedAt: ContinuousClock.Instant? { setAt.withLock { $0 } }
+
+    /// Stops, and tells the output to wait no longer.
+    func abandonOutput() {
+        abandoned.store(true, ordering: .releasing)
+        set()
+    }
+
+    var outputAbandoned: Bool { abandoned.load(ordering: .acquiring) }
 }
 
 /// Moves the non-Sendable chain (live statistics) to the pipeline's thread, which then owns it alone.

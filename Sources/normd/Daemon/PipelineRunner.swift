@@ -12,15 +12,17 @@ final class PipelineRunner {
     static let wakeInterval: Duration = .milliseconds(100)
     /// Messages read from one input before the others get a turn (fairness between inputs).
     static let drainLimit = 256
-    /// At shutdown, messages already queued are read up to this many per input, so a producer that
-    /// keeps sending cannot hold shutdown open.
-    static let shutdownDrainLimit = 100_000
 
     private let configuration: PipelineConfiguration
     private let inputs: [ZMQSocket]
     /// Each input's endpoint as bound (the real port for `tcp://…:*`), for log lines.
     private let inputEndpoints: [String]
     private let output: ZMQSocket
+    /// This pipeline's own context, terminated by `run()` once every socket is closed.
+    private let context: ZMQContext
+    private let snapshotRequests: SnapshotRequests?
+    /// Set once intake has stopped: the final reads are bounded by RCVHWM, not by the stop flag.
+    private var shuttingDown = false
     private let sink: ZMQBatchSink
     private let engine: PipelineEngine
     private let stopFlag: StopFlag
@@ -40,6 +42,8 @@ final class PipelineRunner {
         self.configuration = configuration
         self.stopFlag = stopFlag
         self.logger = logger
+        self.context = context
+        self.snapshotRequests = checkpoints?.requests
         var inputs: [ZMQSocket] = []
         var inputEndpoints: [String] = []
         do {
@@ -74,18 +78,48 @@ final class PipelineRunner {
         if let checkpoints { engine.enableCheckpoints(sink: checkpoints.sink, cadence: checkpoints.cadence) }
     }
 
+    /// Runs until stopped, then shuts down within the output's `shutdown_timeout`, counted from the stop:
+    /// 1. intake stops at once: each input gives at most its RCVHWM more messages — what libzmq had
+    ///    already queued for us — and is closed (a producer that keeps sending cannot hold us open);
+    /// 2. the partial batch is flushed; a PUSH output blocked on a stalled consumer waits only until
+    ///    the deadline (a second signal: not at all), then the batch is counted as dropped;
+    /// 3. the final snapshot goes to the checkpoint writer;
+    /// 4. the output closes with the rest of the budget as its linger, and this pipeline's own
+    ///    context is terminated: returning before the linger expired proves the queue drained
+    ///    (handed to the kernel), otherwise the final counts say how many batches are unconfirmed.
     func run() {
         receiveUntilStopped()
-        // Stop intake: what libzmq already queued for us was sent to us; read it, then close.
+        shuttingDown = true
         for index in inputs.indices {
-            _ = drain(input: index, limit: Self.shutdownDrainLimit)
+            let queued = (try? inputs[index].receiveHighWaterMark) ?? 0
+            _ = drain(input: index, limit: queued > 0 ? queued : Self.drainLimit)
+            try? inputs[index].setLinger(milliseconds: 0)
             inputs[index].close()
         }
         engine.flushPartial()
         engine.offerFinalSnapshot()
+        var counts = engine.counts
+        counts.outputAtShutdown = closeOutput(published: counts.batchesPublished)
+        engine.board.publish(counts)
+        logger.info("pipeline stopped", metadata: ["counts": "\(counts.summary)"])
+    }
+
+    /// Closes the output with what remains of the shutdown budget as linger, terminates the
+    /// pipeline's context (every other socket is closed by now) and reports whether the queue drained.
+    ///
+    /// Not drained: the final counts give `ZMQBatchSink.unconfirmedAtClose`, the most batches the
+    /// close can have lost (libzmq's queue, its engine buffer, an ipc socket's kernel buffer).
+    private func closeOutput(published: Int) -> PipelineCounts.OutputAtShutdown {
+        let highWaterMark = (try? output.sendHighWaterMark) ?? 0  // 0: unbounded, every batch counts
+        let remaining = stopFlag.outputAbandoned ? Duration.zero : max(.zero, sink.shutdownDeadline - .now)
+        let (seconds, attoseconds) = remaining.components
+        let linger = Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000)
+        try? output.setLinger(milliseconds: linger)
         output.close()
-        engine.publishCounts()
-        logger.info("pipeline stopped", metadata: ["counts": "\(engine.counts.summary)"])
+        let closedAt = ContinuousClock.now
+        context.terminate()
+        if published == 0 || (linger > 0 && ContinuousClock.now - closedAt < .milliseconds(linger)) { return .drained }
+        return .unconfirmed(min(published, sink.unconfirmedAtClose(highWaterMark: highWaterMark)))
     }
 
     private func receiveUntilStopped() {
@@ -107,6 +141,10 @@ final class PipelineRunner {
             let now = ContinuousClock.now
             engine.flushIfDue(now: now)
             engine.offerSnapshotIfDue(now: now)
+            if let wanted = snapshotRequests?.pending {
+                engine.offerFinalSnapshot()  // only if anything changed; the writer writes a generation anyway
+                snapshotRequests?.markServed(wanted)
+            }
             if now - lastCountsPublished > .milliseconds(500) {
                 engine.publishCounts()
                 lastCountsPublished = now
@@ -117,7 +155,8 @@ final class PipelineRunner {
     /// Reads up to `limit` queued messages without blocking; returns how many were read.
     private func drain(input index: Int, limit: Int) -> Int {
         var count = 0
-        while count < limit {
+        // Once stopped, intake stops at once (the shutdown reads are bounded by `limit` alone).
+        while count < limit && (shuttingDown || !stopFlag.isSet) {
             do {
                 guard try inputs[index].receiveMultipart(into: &parts, flags: .dontWait) else { return count }
             } catch {

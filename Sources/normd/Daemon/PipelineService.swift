@@ -1,10 +1,11 @@
+import Checkpoint
 import Logging
 import NormConfig
 import Pipeline
 import ServiceLifecycle
 
-/// Runs one pipeline's loop inside a ServiceGroup. Only this service reacts to the shutdown
-/// signal; the loop then stops intake, flushes, sends and closes before `run()` returns, so the
+/// Runs one pipeline's loop inside a ServiceGroup. Only this service reacts to the group's graceful
+/// shutdown (started when a pipeline ends, e.g. after `DaemonSignals` stopped them); the loop then stops intake, flushes, sends and closes before `run()` returns, so the
 /// group never sees it finish "unexpectedly" mid-shutdown.
 struct PipelineService: Service {
     let loop: PipelineLoop
@@ -19,11 +20,15 @@ struct PipelineService: Service {
 }
 
 /// Logs every pipeline's counters in one line every `interval` until shutdown — the daemon's
-/// view of accepted, rejected, dropped, gaps and batches until metrics are exported.
+/// view of accepted, rejected, dropped, gaps and batches until metrics are exported. `log_lines_dropped`
+/// and `checkpoint_write_failures` are process-wide: lines stderr refused, checkpoint writes that failed
+/// (a line may itself be dropped; the next one that gets through carries the total).
 struct CountsReporter: Service {
     let loops: [PipelineLoop]
     let interval: Duration
     let logger: Logger
+    /// Adds `checkpoint_write_failures` (process-wide) to each line when checkpoints are configured.
+    var checkpoints: CheckpointWriter?
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
@@ -36,16 +41,19 @@ struct CountsReporter: Service {
 
     func report(final: Bool = false) {
         for loop in loops {
-            logger.info(final ? "final counts" : "counts", metadata: [
+            var metadata: Logger.Metadata = [
                 "pipeline": "\(loop.configuration.name)", "counts": "\(loop.board.snapshot.summary)",
-            ])
+                "log_lines_dropped": "\(StandardErrorWriter.droppedLines)",
+            ]
+            if let checkpoints { metadata["checkpoint_write_failures"] = "\(checkpoints.writeFailures)" }
+            logger.info(final ? "final counts" : "counts", metadata: metadata)
         }
     }
 }
 
 
-/// Logs "normd running" once the service group has started, i.e. once the shutdown signals are
-/// trapped (the group installs its signal handlers before it starts any service).
+/// Logs "normd running" once the service group has started (the signals were trapped before the
+/// first socket was bound).
 struct StartupAnnouncement: Service {
     let logger: Logger
     let metadata: Logger.Metadata

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import NormConfig
 import NormCore
@@ -10,8 +11,12 @@ import ZeroMQ
 ///
 /// What happens when nobody consumes depends on the socket, and is deliberate:
 /// - `push` waits (back-pressure): the loop stops reading its inputs, their queues fill, and PUSH
-///   producers block in turn — nothing is lost. At shutdown the wait is bounded by
-///   `output.shutdown_timeout`, after which the batch is counted as dropped and logged.
+///   producers block in turn — nothing is lost. At shutdown all waiting together is bounded by
+///   `output.shutdown_timeout` counted from the stop (not per batch), and a second stop signal ends
+///   it at once; a batch the output did not take by then is counted as dropped and logged.
+///
+/// "Published" means libzmq accepted the batch into its queue — not that a consumer read it;
+/// `PipelineRunner` finds out at shutdown whether that queue drained.
 /// - `pub` never waits: libzmq drops the batch for a subscriber whose queue is full, silently
 ///   (only producer `seq` gaps downstream can show it).
 /// - `xpub` sets `ZMQ_XPUB_NODROP`: a full queue refuses the send, and normd counts the drop.
@@ -24,6 +29,9 @@ final class ZMQBatchSink: BatchSink {
     private var metadata = BatchMetadata(pipeline: "", batch: 0, mode: .train, stages: [], statsVersion: 0, sources: [], downgraded: nil)
     private let poller: ZMQPoller
     private var dropLog = RateLimitedLog(perInterval: 10, interval: .seconds(10))
+    private var recent = RecentSends()
+    /// libzmq's engine buffer per connection (`ZMQ_OUT_BATCH_SIZE`, 8 KiB in libzmq 4.3).
+    static let engineBufferBytes = 8192
 
     init(socket: ZMQSocket, endpoint: OutputEndpoint, stopFlag: StopFlag, logger: Logger) {
         self.socket = socket
@@ -58,16 +66,35 @@ final class ZMQBatchSink: BatchSink {
         case refused(String)
     }
 
+    /// At most how many published batches a close that did not drain may have lost, per connected
+    /// consumer (see `RecentSends`): `highWaterMark` messages queued, the engine buffer, and for
+    /// `ipc://` the socket's kernel send buffer (`net.core.wmem_default`, 208 KiB by default).
+    func unconfirmedAtClose(highWaterMark: Int) -> Int {
+        var buffered = Self.engineBufferBytes
+        if endpoint.endpoint.hasPrefix("ipc://") {
+            let text = (try? String(contentsOfFile: "/proc/sys/net/core/wmem_default", encoding: .utf8)) ?? ""
+            buffered += Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 4 << 20
+        }
+        return recent.unconfirmed(queuedMessages: highWaterMark > 0 ? highWaterMark : recent.recorded, bufferedBytes: buffered)
+    }
+
+    /// When the output's shutdown budget ends: `shutdown_timeout` after the stop.
+    var shutdownDeadline: ContinuousClock.Instant {
+        (stopFlag.stoppedAt ?? .now) + endpoint.shutdownTimeout
+    }
+
     private func send(_ frames: UnsafeBufferPointer<UnsafeRawBufferPointer>) -> SendOutcome {
-        var shutdownDeadline: ContinuousClock.Instant?
         while true {
             do {
                 // libzmq queues a multipart message whole or not at all: only the first frame can
                 // meet the high-water mark, the rest follow.
                 if try socket.send(frames[0], flags: frames.count > 1 ? [.dontWait, .sendMore] : .dontWait) {
+                    var bytes = frames[0].count
                     for index in 1..<frames.count {
                         _ = try socket.send(frames[index], flags: index < frames.count - 1 ? .sendMore : [])
+                        bytes += frames[index].count
                     }
+                    recent.record(bytes: bytes)
                     return .sent
                 }
             } catch {
@@ -79,14 +106,18 @@ final class ZMQBatchSink: BatchSink {
             case .pub:
                 return .refused("pub refused the batch")
             case .push:
+                var wait = Duration.milliseconds(100)
                 if stopFlag.isSet {
-                    let deadline = shutdownDeadline ?? (ContinuousClock.now + endpoint.shutdownTimeout)
-                    shutdownDeadline = deadline
-                    if ContinuousClock.now >= deadline {
-                        return .refused("no consumer took the batch within shutdown_timeout at shutdown")
+                    if stopFlag.outputAbandoned {
+                        return .refused("a second stop signal ended the wait for a consumer")
                     }
+                    let left = shutdownDeadline - .now
+                    if left <= .zero {
+                        return .refused("no consumer took the batch within shutdown_timeout of the stop")
+                    }
+                    wait = min(wait, left)
                 }
-                _ = try? poller.poll(timeoutMilliseconds: 100)
+                _ = try? poller.poll(timeoutMilliseconds: wait.roundedUpMilliseconds)
             }
         }
     }

@@ -29,7 +29,8 @@ struct LogfmtHandler: LogHandler {
             line += " \(key)=\(Self.quote(value.description))"
         }
         line += "\n"
-        FileHandle.standardError.write(Data(line.utf8))
+        // Never `FileHandle.write`: it traps when stderr is full or closed (see StandardErrorWriter).
+        StandardErrorWriter.write(line)
     }
 
     /// Quotes a value only when it needs it (spaces, quotes, `=`), as logfmt readers expect.

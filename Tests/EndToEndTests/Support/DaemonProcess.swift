@@ -97,6 +97,11 @@ final class DaemonProcess {
         return try process.waitForExit(timeout: timeout)
     }
 
+    /// Sends `number` (SIGHUP, SIGUSR1, a second SIGTERM…) without waiting.
+    func send(_ number: Int32) {
+        process.signal(number)
+    }
+
     /// Waits for the daemon to exit on its own (a startup failure).
     func waitForExit(timeout: Duration = .seconds(15)) throws -> Int32 {
         try process.waitForExit(timeout: timeout)

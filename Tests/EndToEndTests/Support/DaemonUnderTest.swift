@@ -43,6 +43,11 @@ final class DaemonUnderTest {
         return waitForExit()
     }
 
+    /// Sends `number` (SIGHUP, SIGUSR1, SIGQUIT…) without waiting.
+    func send(_ number: Int32) {
+        process.signal(number)
+    }
+
     /// SIGKILL: no flush, no final checkpoint — as a crash or the OOM killer would end it.
     func kill9() {
         process.signal(SIGKILL)
@@ -67,12 +72,17 @@ enum TensorClient {
 
     /// Sends batches `indices` one at a time and returns each normalized batch received back.
     static func exchange(_ daemon: DaemonUnderTest, indices: Range<Int>, rows: Int, features: Int) throws -> [[Float]] {
+        try exchange(input: daemon.inputEndpoint, output: daemon.outputEndpoint, indices: indices, rows: rows, features: features)
+    }
+
+    /// The same against endpoints known in advance (a daemon whose log cannot be read).
+    static func exchange(input: String, output: String, indices: Range<Int>, rows: Int, features: Int) throws -> [[Float]] {
         let script = """
             import zmq
             \(batchFunction)
             c = zmq.Context()
-            push = c.socket(zmq.PUSH); push.setsockopt(zmq.LINGER, 1000); push.connect("\(daemon.inputEndpoint)")
-            pull = c.socket(zmq.PULL); pull.setsockopt(zmq.RCVTIMEO, 10000); pull.connect("\(daemon.outputEndpoint)")
+            push = c.socket(zmq.PUSH); push.setsockopt(zmq.LINGER, 1000); push.connect("\(input)")
+            pull = c.socket(zmq.PULL); pull.setsockopt(zmq.RCVTIMEO, 10000); pull.connect("\(output)")
             out = []
             for i in range(\(indices.lowerBound), \(indices.upperBound)):
                 push.send_json({"dtype": "float32", "shape": [\(rows), \(features)]}, zmq.SNDMORE)

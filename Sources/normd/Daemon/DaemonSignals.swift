@@ -1,0 +1,93 @@
+import Checkpoint
+import Foundation
+import Logging
+import NormConfig
+import Synchronization
+import UnixSignals
+
+/// What every signal means to `normd run` (README, "Signals"):
+///
+/// | signal | meaning |
+/// |---|---|
+/// | SIGTERM, SIGINT | graceful stop: intake stops, the last batch is flushed, the output gets at most `shutdown_timeout`, the final checkpoint is written |
+/// | the second SIGTERM/SIGINT | the same, but the output wait is skipped (its batches are counted as dropped); the final checkpoint is still written |
+/// | SIGHUP | `reload not supported`, logged; the daemon runs on unchanged |
+/// | SIGUSR1 | a checkpoint now (when `checkpoint:` is configured) and a counts line per pipeline |
+/// | SIGUSR2 | no meaning; logged and ignored (a stray signal must not kill a daemon holding unsaved statistics) |
+/// | SIGPIPE | ignored: a write to a closed stderr or socket fails with EPIPE instead |
+/// | SIGQUIT | the default action: terminate with a core dump, no flush, no checkpoint (for debugging a hang) |
+///
+/// Signals are delivered through swift-service-lifecycle's `UnixSignalsSequence` (a dispatch signal
+/// source): the handler runs as ordinary async code, not in a signal context. The ServiceGroup itself
+/// traps no signal; this handler starts the shutdown by stopping the pipelines, whose services then
+/// end and shut the group down — so it can also see the second stop signal.
+final class DaemonSignals: Sendable {
+    /// Trapped from before the first socket is bound until the process exits.
+    static let trapped: [UnixSignal] = [.sigterm, .sigint, .sighup, .sigusr1, .sigusr2]
+
+    private let loops: [PipelineLoop]
+    private let writer: CheckpointWriter?
+    private let reporter: CountsReporter
+    private let logger: Logger
+    private let stopSignals = Atomic<Int>(0)
+
+    init(loops: [PipelineLoop], writer: CheckpointWriter?, reporter: CountsReporter, logger: Logger) {
+        self.loops = loops
+        self.writer = writer
+        self.reporter = reporter
+        self.logger = logger
+    }
+
+    /// SIGPIPE ignored, SIGQUIT back to its default action (a parent may have left it ignored or
+    /// blocked, and children inherit both). Call before any thread is started.
+    static func prepareProcess() {
+        signal(SIGPIPE, SIG_IGN)
+        signal(SIGQUIT, SIG_DFL)
+        var quit = sigset_t()
+        sigemptyset(&quit)
+        sigaddset(&quit, SIGQUIT)
+        pthread_sigmask(SIG_UNBLOCK, &quit, nil)
+    }
+
+    /// Handles signals until the task is cancelled.
+    func handle(_ signals: UnixSignalsSequence) async {
+        for await signal in signals {
+            switch signal {
+            case .sigterm, .sigint: stop(signal)
+            case .sighup: logger.warning("reload not supported; running on, configuration unchanged", metadata: ["signal": "\(signal)"])
+            // Its own task: waiting for the pipelines' snapshots must not delay a stop signal.
+            case .sigusr1: Task { await checkpointNow() }
+            default: logger.notice("signal has no meaning to normd; ignored", metadata: ["signal": "\(signal)"])
+            }
+        }
+    }
+
+    private func stop(_ signal: UnixSignal) {
+        if stopSignals.add(1, ordering: .relaxed).newValue == 1 {
+            logger.notice("stopping: intake stopped; flushing the last batch and the output (a second SIGTERM or SIGINT skips the output wait)",
+                          metadata: ["signal": "\(signal)"])
+            loops.forEach { $0.requestStop() }
+        } else {
+            // A third changes nothing more: the checkpoint write is not interrupted (SIGQUIT or
+            // SIGKILL end the process without it).
+            logger.warning("stopping now: the output wait is skipped, its waiting batches count as dropped; the final checkpoint is still written",
+                           metadata: ["signal": "\(signal)"])
+            loops.forEach { $0.abandonOutput() }
+        }
+    }
+
+    /// SIGUSR1: every pipeline offers its statistics (a pipeline blocked on a full output cannot
+    /// within a second: its last offered snapshot is used, and that is logged), then a generation is written.
+    private func checkpointNow() async {
+        reporter.report()
+        guard let writer else {
+            logger.notice("no checkpoint configured; none written", metadata: ["signal": "SIGUSR1"])
+            return
+        }
+        for loop in loops where !(await loop.offerSnapshotNow(timeout: .seconds(1))) {
+            logger.notice("pipeline busy; the checkpoint holds its last offered statistics",
+                          metadata: ["pipeline": "\(loop.configuration.name)", "signal": "SIGUSR1"])
+        }
+        writer.writeNow(requestedBy: "SIGUSR1")
+    }
+}
