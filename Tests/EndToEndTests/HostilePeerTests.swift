@@ -1,0 +1,146 @@
+import Foundation
+import Testing
+
+/// What a peer sends cannot trap the daemon, grow its memory without bound, or forge log lines:
+/// real pyzmq peers against the built `normd run`.
+@Suite struct HostilePeerTests {
+    /// A pipeline on loopback whose output is a PUB (so nothing blocks when no trainer listens).
+    static func pipeline(extra: [String] = [], input: String? = nil) -> PipelineYAML {
+        var pipeline = PipelineYAML(extra: extra)
+        if let input { pipeline.inputs = [input] }
+        pipeline.output = "{endpoint: \"\(PipelineYAML.tcpWildcard)\", socket: pub, bind: true, codec: tensor}"
+        return pipeline
+    }
+
+    /// A Python expression for a tensor header frame of one row of 4 features.
+    static func header(seq: String? = nil, producer: String? = nil, dtype: String = "'<f4'") -> String {
+        var fields = ["'dtype': \(dtype)", "'shape': [1, 4]"]
+        if let seq { fields.append("'seq': \(seq)") }
+        if let producer { fields.append("'producer': \(producer)") }
+        return "json.dumps({\(fields.joined(separator: ", "))}).encode()"
+    }
+
+    /// Sends one tensor message per header (each with one row of 4 features) from a pyzmq PUSH and
+    /// waits until every message has left the socket.
+    static func send(headers: [String], to endpoint: String) throws {
+        _ = try PythonScript.run("""
+            import zmq
+            c = zmq.Context()
+            s = c.socket(zmq.PUSH); s.setsockopt(zmq.LINGER, 20000); s.connect("\(endpoint)")
+            row = np.arange(4, dtype='<f4').reshape(1, 4)
+            for h in [\(headers.joined(separator: ", "))]:
+                s.send(h, zmq.SNDMORE); s.send(row)
+            s.close(); c.term()
+            """)
+    }
+
+    /// Log lines without the `ts=…` field, as written.
+    static func lines(_ daemon: DaemonProcess) -> [String] {
+        daemon.stderr.split(separator: "\n", omittingEmptySubsequences: false).map { line in
+            line.hasPrefix("ts=") ? String(line.drop { $0 != " " }.dropFirst()) : String(line)
+        }
+    }
+
+    @Test func sequenceNumbersJumpingToTheTopSaturateTheMissedCount() throws {
+        let scratch = try ScratchDirectory()
+        let daemon = try DaemonProcess.started(config: PipelineYAML.config(Self.pipeline()), scratch: scratch)
+        let top = "2**64 - 1"
+        try Self.send(headers: [Self.header(seq: "0", producer: "'a'"), Self.header(seq: top, producer: "'a'"),
+                                Self.header(seq: "0", producer: "'b'"), Self.header(seq: top, producer: "'b'")],
+                      to: try daemon.inputEndpoint(of: "sensors"))
+        try daemon.waitForCounts(of: "sensors", "messages_accepted=4") { $0.int("messages_accepted") == 4 }
+        #expect(daemon.isRunning)
+        #expect(try daemon.terminate() == 0)
+        let counts = try daemon.finalCounts(of: "sensors")
+        // Each gap misses 2^64 − 2 messages; the sum saturates at Int.max instead of trapping.
+        #expect(counts["seq_gaps"] == "2" && counts["messages_missed"] == "9223372036854775807" && counts["seq_restarts"] == "0",
+                "\(counts)")
+    }
+
+    @Test func producerTrackingIsCappedAndEvictsTheLeastRecentlySeen() throws {
+        let scratch = try ScratchDirectory()
+        let daemon = try DaemonProcess.started(config: PipelineYAML.config(Self.pipeline(extra: ["max_producers: 4"])), scratch: scratch)
+        // a b c d fill the table; a is seen again, so e evicts b (least recently seen), not a.
+        // a's jump 1 → 3 is then still a gap; b returns as a new producer and evicts c.
+        let order: [(String, Int)] = [("a", 0), ("b", 0), ("c", 0), ("d", 0), ("a", 1), ("e", 0), ("a", 3), ("b", 5)]
+        try Self.send(headers: order.map { Self.header(seq: "\($0.1)", producer: "'\($0.0)'") },
+                      to: try daemon.inputEndpoint(of: "sensors"))
+        try daemon.waitForCounts(of: "sensors", "messages_accepted=8") { $0.int("messages_accepted") == 8 }
+        #expect(try daemon.terminate() == 0)
+        let counts = try daemon.finalCounts(of: "sensors")
+        #expect(counts["producers_evicted"] == "2" && counts["seq_gaps"] == "1" && counts["messages_missed"] == "1"
+                && counts["seq_restarts"] == "0", "\(counts)")
+    }
+
+    @Test func manyProducerNamesKeepMemoryFlat() throws {
+        let scratch = try ScratchDirectory()
+        let daemon = try DaemonProcess.started(config: PipelineYAML.config(Self.pipeline(extra: ["max_producers: 100"])), scratch: scratch)
+        let endpoint = try daemon.inputEndpoint(of: "sensors")
+        // 100 000 distinct 250-byte names: 25 MB of names if all were kept.
+        _ = try PythonScript.run("""
+            import zmq
+            c = zmq.Context()
+            s = c.socket(zmq.PUSH); s.setsockopt(zmq.LINGER, 60000); s.connect("\(endpoint)")
+            row = np.arange(4, dtype='<f4').reshape(1, 4).tobytes()
+            for i in range(100000):
+                s.send(json.dumps({'dtype': '<f4', 'shape': [1, 4], 'seq': 0, 'producer': '%0250d' % i}).encode(), zmq.SNDMORE)
+                s.send(row)
+            s.close(); c.term()
+            """)
+        try daemon.waitForCounts(of: "sensors", timeout: .seconds(120), "messages_accepted=100000") {
+            $0.int("messages_accepted") == 100_000
+        }
+        #expect(try daemon.terminate() == 0)
+        let counts = try daemon.finalCounts(of: "sensors")
+        #expect(counts["producers_evicted"] == "99900", "\(counts)")
+    }
+
+    @Test func overLongProducerNamesAreRejectedAndTruncatedInTheLog() throws {
+        let scratch = try ScratchDirectory()
+        let daemon = try DaemonProcess.started(config: PipelineYAML.config(Self.pipeline()), scratch: scratch)
+        let input = try daemon.inputEndpoint(of: "sensors")
+        try Self.send(headers: [Self.header(seq: "0", producer: "'p' * 256"), Self.header(seq: "0", producer: "'q' * 257"),
+                                Self.header(seq: "0", producer: "'r' * 10_000_000")], to: input)
+        try daemon.waitForCounts(of: "sensors", "3 messages") { $0.int("messages_accepted") == 1 && $0["messages_rejected"] != "0" }
+        #expect(try daemon.terminate() == 0)
+        let counts = try daemon.finalCounts(of: "sensors")
+        #expect(counts["messages_rejected"] == "{producer_too_long: 2}" && counts["messages_accepted"] == "1", "\(counts)")
+        let rejected = Self.lines(daemon).filter { $0.contains("message rejected") }
+        let tail = "endpoint=\(input) input=0 pipeline=sensors reason=producer_too_long"
+        #expect(rejected == [
+            "level=warning msg=\"message rejected: producer name is 257 bytes, longer than the limit of 256: \\\"\(String(repeating: "q", count: 128))…(257 bytes)\\\"\" \(tail)",
+            "level=warning msg=\"message rejected: producer name is 10000000 bytes, longer than the limit of 256: \\\"\(String(repeating: "r", count: 128))…(10000000 bytes)\\\"\" \(tail)",
+        ])
+    }
+
+    @Test func aHugeDTypeIsExcerptedAndControlCharactersCannotForgeALine() throws {
+        let scratch = try ScratchDirectory()
+        let daemon = try DaemonProcess.started(config: PipelineYAML.config(Self.pipeline()), scratch: scratch)
+        let input = try daemon.inputEndpoint(of: "sensors")
+        try Self.send(headers: [Self.header(dtype: "'x' * 15_000_000"),
+                                Self.header(dtype: "'<f4\\r\\x00ts=2026-01-01T00:00:00.000Z level=error msg=forged\\n\\x7f\\x1b'")], to: input)
+        try daemon.waitForCounts(of: "sensors", "2 rejections") { $0["messages_rejected"] == "{dtype: 2}" }
+        #expect(try daemon.terminate() == 0)
+        let rejected = Self.lines(daemon).filter { $0.contains("message rejected") }
+        let tail = "endpoint=\(input) input=0 pipeline=sensors reason=dtype"
+        let advice = #"is not supported; send float32 (\"<f4\") or float64 (\"<f8\")""#
+        #expect(rejected == [
+            "level=warning msg=\"message rejected: dtype \\\"\(String(repeating: "x", count: 128))…(15000000 bytes)\\\" \(advice) \(tail)",
+            #"level=warning msg="message rejected: dtype \"<f4\\x0d\\x00ts=2026-01-01T00:00:00.000Z level=error msg=forged\\x0a\\x7f\\x1b\" "#
+                + "\(advice) \(tail)",
+        ])
+        #expect(!daemon.stderr.contains("\r") && !daemon.stderr.contains("\u{0}") && !daemon.stderr.contains("\n level=error"))
+    }
+
+    @Test func controlCharactersInAnEndpointAreEscapedInTheLog() throws {
+        let scratch = try ScratchDirectory()
+        let path = scratch.path("in\r\u{1b}\t.sock")
+        let daemon = try DaemonProcess.started(
+            config: PipelineYAML.config(Self.pipeline(input: "{endpoint: \"ipc://\(path.replacingOccurrences(of: "\r", with: "\\r").replacingOccurrences(of: "\u{1b}", with: "\\e").replacingOccurrences(of: "\t", with: "\\t"))\", socket: pull}")),
+            scratch: scratch)
+        let bound = Self.lines(daemon).filter { $0.contains("msg=\"input bound\"") }
+        let escaped = scratch.path("in\\r\\x1b\\t.sock")
+        #expect(bound == ["level=info msg=\"input bound\" codec=tensor endpoint=\"ipc://\(escaped)\" input=0 pipeline=sensors socket=pull"])
+        #expect(try daemon.terminate() == 0)
+    }
+}
