@@ -10,10 +10,13 @@ public struct PipelineCounts: Sendable, Equatable {
     public var rowsDropped: [String: Int] = [:]
     /// Producer sequence numbers that skipped ahead (each is one gap)…
     public var sequenceGaps = 0
-    /// …and how many messages those gaps add up to (what PUB/SUB lost).
+    /// …and how many messages those gaps add up to (what PUB/SUB lost); saturates at `Int.max`,
+    /// since a peer chooses its `seq` freely.
     public var messagesMissed = 0
     /// A producer's sequence went backwards (it restarted); counting starts over.
     public var sequenceRestarts = 0
+    /// Producers dropped from `seq` tracking to stay within `max_producers` (least recently seen first).
+    public var producersEvicted = 0
     public var batchesPublished = 0
     public var rowsPublished = 0
     /// Batches flushed before they were full (by `max_latency` or at shutdown).
@@ -38,8 +41,17 @@ public struct PipelineCounts: Sendable, Equatable {
         return "messages_accepted=\(messagesAccepted) rows_accepted=\(rowsAccepted) "
             + "messages_rejected=\(table(messagesRejected)) rows_dropped=\(table(rowsDropped)) "
             + "seq_gaps=\(sequenceGaps) messages_missed=\(messagesMissed) seq_restarts=\(sequenceRestarts) "
+            + "producers_evicted=\(producersEvicted) "
             + "batches=\(batchesPublished) rows_published=\(rowsPublished) partial_batches=\(partialBatches) "
             + "downgraded=\(batchesDowngraded) batches_dropped=\(batchesDropped) batches_failed=\(batchesFailed)"
+    }
+}
+
+extension Int {
+    /// `self + other`, clamped to `Int.min...Int.max` instead of trapping.
+    public func saturatingAdd(_ other: Int) -> Int {
+        let (sum, overflow) = addingReportingOverflow(other)
+        return overflow ? (other > 0 ? .max : .min) : sum
     }
 }
 

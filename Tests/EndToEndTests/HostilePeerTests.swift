@@ -76,23 +76,23 @@ import Testing
         let scratch = try ScratchDirectory()
         let daemon = try DaemonProcess.started(config: PipelineYAML.config(Self.pipeline(extra: ["max_producers: 100"])), scratch: scratch)
         let endpoint = try daemon.inputEndpoint(of: "sensors")
-        // 100 000 distinct 250-byte names: 25 MB of names if all were kept.
+        // 30 000 distinct 250-byte names: 7.5 MB of names if all were kept; 100 are.
         _ = try PythonScript.run("""
             import zmq
             c = zmq.Context()
             s = c.socket(zmq.PUSH); s.setsockopt(zmq.LINGER, 60000); s.connect("\(endpoint)")
             row = np.arange(4, dtype='<f4').reshape(1, 4).tobytes()
-            for i in range(100000):
+            for i in range(30000):
                 s.send(json.dumps({'dtype': '<f4', 'shape': [1, 4], 'seq': 0, 'producer': '%0250d' % i}).encode(), zmq.SNDMORE)
                 s.send(row)
             s.close(); c.term()
             """)
-        try daemon.waitForCounts(of: "sensors", timeout: .seconds(120), "messages_accepted=100000") {
-            $0.int("messages_accepted") == 100_000
+        try daemon.waitForCounts(of: "sensors", timeout: .seconds(240), "messages_accepted=30000") {
+            $0.int("messages_accepted") == 30_000
         }
         #expect(try daemon.terminate() == 0)
         let counts = try daemon.finalCounts(of: "sensors")
-        #expect(counts["producers_evicted"] == "99900", "\(counts)")
+        #expect(counts["producers_evicted"] == "29900", "\(counts)")
     }
 
     @Test func overLongProducerNamesAreRejectedAndTruncatedInTheLog() throws {
@@ -126,7 +126,8 @@ import Testing
         let advice = #"is not supported; send float32 (\"<f4\") or float64 (\"<f8\")""#
         #expect(rejected == [
             "level=warning msg=\"message rejected: dtype \\\"\(String(repeating: "x", count: 128))…(15000000 bytes)\\\" \(advice) \(tail)",
-            #"level=warning msg="message rejected: dtype \"<f4\\x0d\\x00ts=2026-01-01T00:00:00.000Z level=error msg=forged\\x0a\\x7f\\x1b\" "#
+            // The dtype as sent (JSON escapes unresolved), each backslash escaped by logfmt.
+            #"level=warning msg="message rejected: dtype \"<f4\\r\\u0000ts=2026-01-01T00:00:00.000Z level=error msg=forged\\n\\u007f\\u001b\" "#
                 + "\(advice) \(tail)",
         ])
         #expect(!daemon.stderr.contains("\r") && !daemon.stderr.contains("\u{0}") && !daemon.stderr.contains("\n level=error"))

@@ -68,7 +68,8 @@ final class PipelineRunner {
         self.sink = ZMQBatchSink(socket: output, endpoint: outputEndpoint, stopFlag: stopFlag, logger: logger)
         self.engine = PipelineEngine(
             settings: .init(name: configuration.name, mode: configuration.mode, batchSize: configuration.batch.size,
-                            maxLatency: configuration.batch.maxLatency, invalidRows: configuration.invalidRows),
+                            maxLatency: configuration.batch.maxLatency, invalidRows: configuration.invalidRows,
+                            maxProducers: configuration.maxProducers),
             chain: chain, sink: sink, board: board, logger: logger)
         if let checkpoints { engine.enableCheckpoints(sink: checkpoints.sink, cadence: checkpoints.cadence) }
     }
