@@ -15,6 +15,11 @@ public struct PipelineCounts: Sendable, Equatable {
     public var messagesMissed = 0
     /// A producer's sequence went backwards (it restarted); counting starts over.
     public var sequenceRestarts = 0
+    /// Connections an input refused because it had `max_connections` (or its admission policy said no).
+    public var connectionsRefused = 0
+    /// Connections the transport closed while the peer was still there (a frame above
+    /// `maxmsgsize`, or missed heartbeats): whatever that peer had queued is lost.
+    public var connectionsDropped = 0
     /// Producers dropped from `seq` tracking to stay within `max_producers` (least recently seen first).
     public var producersEvicted = 0
     public var batchesPublished = 0
@@ -41,7 +46,7 @@ public struct PipelineCounts: Sendable, Equatable {
         return "messages_accepted=\(messagesAccepted) rows_accepted=\(rowsAccepted) "
             + "messages_rejected=\(table(messagesRejected)) rows_dropped=\(table(rowsDropped)) "
             + "seq_gaps=\(sequenceGaps) messages_missed=\(messagesMissed) seq_restarts=\(sequenceRestarts) "
-            + "producers_evicted=\(producersEvicted) "
+            + "producers_evicted=\(producersEvicted) connections_refused=\(connectionsRefused) connections_dropped=\(connectionsDropped) "
             + "batches=\(batchesPublished) rows_published=\(rowsPublished) partial_batches=\(partialBatches) "
             + "downgraded=\(batchesDowngraded) batches_dropped=\(batchesDropped) batches_failed=\(batchesFailed)"
     }
@@ -59,8 +64,13 @@ extension Int {
 ///
 /// The pipeline's own thread counts in a plain struct and publishes a snapshot here after each
 /// batch and on each idle wake-up, so the hot path takes no lock per message.
+///
+/// Connection events are counted by another thread (the transport's connection guard) straight
+/// into the board, and merged into every snapshot.
 public final class CounterBoard: Sendable {
     private let latest = Mutex(PipelineCounts())
+    private let connectionsRefused = Atomic<Int>(0)
+    private let connectionsDropped = Atomic<Int>(0)
 
     public init() {}
 
@@ -68,7 +78,18 @@ public final class CounterBoard: Sendable {
         latest.withLock { $0 = counts }
     }
 
+    public func recordConnectionRefused() {
+        connectionsRefused.add(1, ordering: .relaxed)
+    }
+
+    public func recordConnectionDropped() {
+        connectionsDropped.add(1, ordering: .relaxed)
+    }
+
     public var snapshot: PipelineCounts {
-        latest.withLock { $0 }
+        var counts = latest.withLock { $0 }
+        counts.connectionsRefused = connectionsRefused.load(ordering: .relaxed)
+        counts.connectionsDropped = connectionsDropped.load(ordering: .relaxed)
+        return counts
     }
 }

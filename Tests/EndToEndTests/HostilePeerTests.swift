@@ -145,3 +145,100 @@ import Testing
         #expect(try daemon.terminate() == 0)
     }
 }
+
+/// What libzmq may buffer for an input is bounded: frames above `max_message_bytes` are refused
+/// before they are buffered, and at most `max_connections` peers are admitted.
+@Suite struct ConnectionBoundTests {
+    /// Python helpers shared by the peers below: a PUSH whose handshake outcome is read from its
+    /// own monitor (`HANDSHAKE_SUCCEEDED` = 4096, `HANDSHAKE_FAILED_AUTH` = 16384).
+    static let peerHelpers = """
+        import zmq, socket, os, time
+        from zmq.utils.monitor import recv_monitor_message
+        c = zmq.Context()
+        row = np.arange(4, dtype='<f4').reshape(1, 4)
+        def header(rows=1):
+            return json.dumps({'dtype': '<f4', 'shape': [rows, 4]}).encode()
+        def peer(endpoint, events=zmq.EVENT_HANDSHAKE_SUCCEEDED | zmq.EVENT_HANDSHAKE_FAILED_AUTH):
+            s = c.socket(zmq.PUSH); s.setsockopt(zmq.LINGER, 5000); s.setsockopt(zmq.RECONNECT_IVL, 60000)
+            m = s.get_monitor_socket(events)
+            s.connect(endpoint)
+            assert m.poll(10000), 'no monitor event'
+            event = recv_monitor_message(m)
+            m.close()
+            return s, event
+        """
+
+    @Test func connectionsBeyondMaxConnectionsAreRefusedUntilOneCloses() throws {
+        let scratch = try ScratchDirectory()
+        let input = "{endpoint: \"\(PipelineYAML.tcpWildcard)\", socket: pull, max_connections: 2}"
+        let daemon = try DaemonProcess.started(config: PipelineYAML.config(HostilePeerTests.pipeline(input: input)), scratch: scratch)
+        let endpoint = try daemon.inputEndpoint(of: "sensors")
+        let output = try PythonScript.run(Self.peerHelpers + "\n" + """
+            ep = "\(endpoint)"
+            a, ea = peer(ep); b, eb = peer(ep); x, ex = peer(ep)
+            x.close(0)
+            for s in (a, b):
+                s.send(header(), zmq.SNDMORE); s.send(row)
+            a.close()  # its place is given back once the daemon sees the disconnect
+            refusals, events = 0, []
+            while True:
+                d, ed = peer(ep)
+                if ed['event'] == zmq.EVENT_HANDSHAKE_SUCCEEDED:
+                    break
+                refusals += 1
+                d.close(0)
+                time.sleep(0.1)
+            d.send(header(), zmq.SNDMORE); d.send(row)
+            b.close(); d.close(); c.term()
+            print(json.dumps({'a': int(ea['event']), 'b': int(eb['event']), 'x': int(ex['event']), 'x_status': int(ex['value']),
+                              'd_refusals': refusals}))
+            """)
+        let result = try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Int], "\(output)")
+        #expect(result["a"] == 4096 && result["b"] == 4096 && result["x"] == 16384 && result["x_status"] == 400, "\(result)")
+        let refusals = try #require(result["d_refusals"])
+        try daemon.waitForCounts(of: "sensors", "messages_accepted=3") { $0.int("messages_accepted") == 3 }
+        #expect(try daemon.terminate() == 0)
+        let counts = try daemon.finalCounts(of: "sensors")
+        #expect(counts.int("connections_refused") == 1 + refusals && counts.int("connections_dropped") == 0, "\(counts)")
+        let refused = HostilePeerTests.lines(daemon).filter { $0.contains("connection refused") }
+        #expect(refused.count == 1 + refusals && refused.allSatisfy {
+            $0.hasPrefix("level=warning msg=\"connection refused: input has its max_connections (2) connections\" input=0 peer=127.0.0.1:")
+                && $0.hasSuffix(" pipeline=sensors status=400")
+        }, "\(refused)")
+    }
+
+    @Test func aFrameAboveMaxMessageBytesDropsTheConnectionBeforeItIsBuffered() throws {
+        let scratch = try ScratchDirectory()
+        // The bound: max_connections × high_water_mark × max_message_bytes = 2 × 4 × 1 MiB = 8 MiB.
+        let input = "{endpoint: \"\(PipelineYAML.tcpWildcard)\", socket: pull, max_connections: 2, high_water_mark: 4, max_message_bytes: 1048576}"
+        let daemon = try DaemonProcess.started(config: PipelineYAML.config(HostilePeerTests.pipeline(input: input)), scratch: scratch)
+        let endpoint = try daemon.inputEndpoint(of: "sensors")
+        let baseline = try daemon.memoryKiB("VmRSS")
+        // One 100 MB frame; before maxmsgsize defaulted to max_message_bytes libzmq buffered it whole.
+        let port = try PythonScript.run(Self.peerHelpers + "\n" + """
+            s, event = peer("\(endpoint)", zmq.EVENT_CONNECTED)
+            port = socket.socket(fileno=os.dup(event['value'])).getsockname()[1]
+            big = np.zeros((100 * 1024 * 1024 // 16, 4), '<f4')
+            s.send(header(big.shape[0]), zmq.SNDMORE); s.send(big)
+            s.close(); c.term()
+            print(port)
+            """).trimmingCharacters(in: .whitespacesAndNewlines)
+        let dropped = try daemon.waitForLine("the dropped connection") { $0.message?.hasPrefix("connection dropped") == true }
+        #expect(dropped.text.drop { $0 != " " }.dropFirst()
+            == "level=warning msg=\"connection dropped: a frame above maxmsgsize, or no heartbeat from the peer\" input=0 peer=127.0.0.1:\(port) pipeline=sensors")
+        // The daemon goes on: a good message from a new connection is accepted.
+        _ = try PythonScript.run(Self.peerHelpers + "\n" + """
+            s, event = peer("\(endpoint)")
+            s.send(header(), zmq.SNDMORE); s.send(row)
+            s.close(); c.term()
+            """)
+        try daemon.waitForCounts(of: "sensors", "messages_accepted=1") { $0.int("messages_accepted") == 1 }
+        let peak = try daemon.memoryKiB("VmHWM")
+        // Ceiling: the baseline, the 8 MiB bound and 24 MiB for libzmq's and the allocator's buffers.
+        #expect(peak < baseline + 8 * 1024 + 24 * 1024, "peak RSS \(peak) KiB, baseline \(baseline) KiB")
+        #expect(try daemon.terminate() == 0)
+        let counts = try daemon.finalCounts(of: "sensors")
+        #expect(counts.int("connections_dropped") == 1 && counts.int("connections_refused") == 0 && counts["messages_rejected"] == "0",
+                "\(counts)")
+    }
+}

@@ -45,7 +45,11 @@ final class PipelineRunner {
         do {
             let batchBytes = configuration.batch.size * configuration.features * 4 + 4096
             for (index, input) in configuration.inputs.enumerated() {
-                let socket = try SocketFactory.input(input, context: context, batchBytes: batchBytes)
+                var inputLogger = logger
+                inputLogger[metadataKey: "input"] = "\(index)"
+                let guarding = SocketFactory.Guarding(pipeline: configuration.name, index: index, maxConnections: input.maxConnections,
+                                                      board: board, logger: inputLogger)
+                let socket = try SocketFactory.input(input, context: context, batchBytes: batchBytes, guarded: guarding)
                 inputs.append(socket)
                 inputEndpoints.append(input.bind ? (try? socket.lastEndpoint) ?? input.endpoint : input.endpoint)
                 logger.info("input \(input.bind ? "bound" : "connecting")", metadata: [
