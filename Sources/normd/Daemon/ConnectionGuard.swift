@@ -77,7 +77,7 @@ struct GuardedInput: @unchecked Sendable {
 /// **Drops.** libzmq closes a connection whose frame is above `ZMQ_MAXMSGSIZE` (or that missed
 /// its heartbeats) and reports only `DISCONNECTED`, without a reason. The guard keeps a duplicate
 /// of each accepted descriptor (so it stays valid after libzmq closes its own) and, at
-/// `DISCONNECTED`, peeks at it: end-of-file means the peer closed; a live socket means normd's
+/// `DISCONNECTED`, polls it: a hang-up means the peer closed; a live socket means normd's
 /// side dropped it — counted as `connections_dropped` and logged with the peer address read with
 /// `getpeername` at accept time.
 final class ConnectionGuard: @unchecked Sendable {
@@ -313,12 +313,16 @@ final class ConnectionGuard: @unchecked Sendable {
         return family == AF_INET6 ? "[\(hostText)]:\(port)" : "\(hostText):\(port)"
     }
 
-    /// Whether the peer is still there: no end-of-file waiting (data, or nothing yet).
+    /// Whether the peer is still there: no hang-up from its side, even if unread data waits
+    /// (`POLLRDHUP` reports the peer's shutdown with data still queued, for TCP and Unix sockets).
     private func peerStillConnected(_ fd: Int32) -> Bool {
-        var byte: UInt8 = 0
-        let received = recv(fd, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
-        return received > 0 || (received < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        var item = pollfd(fd: fd, events: Self.pollReadHangUp, revents: 0)
+        guard poll(&item, 1, 0) >= 0 else { return false }
+        return item.revents & (Self.pollReadHangUp | Int16(POLLHUP | POLLERR)) == 0
     }
+
+    /// `POLLRDHUP` (Linux; Glibc exports it only with `_GNU_SOURCE`).
+    private static let pollReadHangUp: Int16 = 0x2000
 }
 
 /// Moves a socket to the thread that will own it from then on.
