@@ -72,7 +72,7 @@ import Testing
                 && counts["seq_restarts"] == "0", "\(counts)")
     }
 
-    @Test func manyProducerNamesKeepMemoryFlat() throws {
+    @Test func manyProducerNamesAreEvictedBeyondTheCap() throws {
         let scratch = try ScratchDirectory()
         let daemon = try DaemonProcess.started(config: PipelineYAML.config(Self.pipeline(extra: ["max_producers: 100"])), scratch: scratch)
         let endpoint = try daemon.inputEndpoint(of: "sensors")
@@ -240,5 +240,23 @@ import Testing
         let counts = try daemon.finalCounts(of: "sensors")
         #expect(counts.int("connections_dropped") == 1 && counts.int("connections_refused") == 0 && counts["messages_rejected"] == "0",
                 "\(counts)")
+    }
+}
+
+/// The new limits are themselves bounded, with located messages.
+@Suite struct ConnectionLimitValidationTests {
+    @Test func maxConnectionsAndMaxProducersAreBounded() throws {
+        let scratch = try ScratchDirectory()
+        var pipeline = HostilePeerTests.pipeline(extra: ["max_producers: 0"],
+                                                 input: "{endpoint: \"tcp://127.0.0.1:*\", max_connections: 10001}")
+        pipeline.name = "p"
+        _ = try scratch.write(PipelineYAML.config(pipeline), to: "limits.yaml")
+        let result = try Normd.run(["validate", "--config", "limits.yaml"], in: scratch.url)
+        #expect(result.status == 78)
+        #expect(result.stderrLines == [
+            "limits.yaml:7:58: pipelines[0].inputs[0].max_connections: must be an integer from 1 to 10000, got 10001",
+            "limits.yaml:9:20: pipelines[0].max_producers: must be an integer from 1 to 1000000, got 0",
+            "limits.yaml: 2 errors",
+        ])
     }
 }
