@@ -142,6 +142,8 @@ final class ConnectionGuard: @unchecked Sendable {
         /// Accepted descriptors awaiting a ZAP decision, oldest first.
         var awaiting: [Int32] = []
         var admitted = 0
+        /// The monitor reported `MONITOR_STOPPED`: the input socket is closed.
+        var stopped = false
         var refusalLog = RateLimitedLog(perInterval: 20, interval: .seconds(10))
         var dropLog = RateLimitedLog(perInterval: 20, interval: .seconds(10))
 
@@ -170,15 +172,13 @@ final class ConnectionGuard: @unchecked Sendable {
             }
             do {
                 guard try poller.poll(timeoutMilliseconds: Self.pickUpInterval) > 0 else { continue }
-                // Monitors first: an ACCEPTED is always sent before its connection's ZAP request.
-                var stopped: [Int] = []
                 for (index, entry) in watched.enumerated() where poller.isReadable(index + 1) {
-                    if try readEvents(entry) { stopped.append(index) }
+                    try readEvents(entry)
                 }
                 if poller.isReadable(0) { try answer(zap, watched: watched) }
-                for index in stopped.reversed() {
-                    closeAll(watched[index])
-                    watched.remove(at: index)
+                for entry in watched where entry.stopped { closeAll(entry) }
+                if watched.contains(where: \.stopped) {
+                    watched.removeAll(where: \.stopped)
                     pollerIsStale = true
                 }
             } catch let error as ZMQError where error.isTerminated {
@@ -187,6 +187,7 @@ final class ConnectionGuard: @unchecked Sendable {
                 return
             } catch {
                 watched.first?.input.logger.error("connection guard failed; retrying", metadata: ["error": "\(error)"])
+                Thread.sleep(forTimeInterval: 0.1)  // a persistent failure must not spin
             }
         }
     }
@@ -211,8 +212,8 @@ final class ConnectionGuard: @unchecked Sendable {
         }
     }
 
-    /// Reads every waiting event of one input's monitor; returns whether the monitor stopped.
-    private func readEvents(_ entry: Watched) throws -> Bool {
+    /// Reads every waiting event of one input's monitor.
+    private func readEvents(_ entry: Watched) throws {
         while let event = try entry.input.monitor.receiveMonitorEvent(flags: .dontWait) {
             let fd = Int32(bitPattern: event.value)
             switch event.kind {
@@ -229,12 +230,12 @@ final class ConnectionGuard: @unchecked Sendable {
                 }
                 if connection.duplicate >= 0 { close(connection.duplicate) }
             case .monitorStopped:
-                return true
+                entry.stopped = true
+                return
             default:
                 continue
             }
         }
-        return false
     }
 
     /// Answers one ZAP request.
@@ -246,7 +247,10 @@ final class ConnectionGuard: @unchecked Sendable {
         var reply: [[UInt8]]
         do {
             let request = try ZAP.Request(frames: frames)
-            if let entry = watched.first(where: { $0.input.domain == request.domain }) {
+            if let entry = watched.first(where: { $0.input.domain == request.domain && !$0.stopped }) {
+                // The connection's ACCEPTED was sent before this request: read it first, whatever
+                // the poll said about the monitor.
+                try readEvents(entry)
                 decision = entry.input.policy.decide(AdmissionRequest(zap: request, admitted: entry.admitted, limit: entry.input.limit))
                 book(decision, request: request, in: entry)
             } else {
