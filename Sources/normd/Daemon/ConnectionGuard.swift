@@ -175,7 +175,16 @@ final class ConnectionGuard: @unchecked Sendable {
                 for (index, entry) in watched.enumerated() where poller.isReadable(index + 1) {
                     try readEvents(entry)
                 }
-                if poller.isReadable(0) { try answer(zap, watched: watched) }
+                if poller.isReadable(0) {
+                    // An input registers before it binds, so the registration of any input a
+                    // request can come from is queued by now: take it before answering (libzmq
+                    // 4.3 never reconnects a peer refused at the handshake).
+                    if let late = pickUp(finishingIfIdle: false), !late.isEmpty {
+                        watched += late.map(Watched.init)
+                        pollerIsStale = true
+                    }
+                    try answer(zap, watched: watched)
+                }
                 for entry in watched where entry.stopped { closeAll(entry) }
                 if watched.contains(where: \.stopped) {
                     watched.removeAll(where: \.stopped)
