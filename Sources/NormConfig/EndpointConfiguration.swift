@@ -11,8 +11,8 @@ public struct SocketOptions: Sendable, Equatable {
     /// libzmq's default of 1000 *messages* is gigabytes once the messages are whole batches.
     public var queueBytes: Int = 64 << 20
     /// libzmq's hard limit (`ZMQ_MAXMSGSIZE`): a larger frame makes libzmq drop the connection
-    /// before normd sees the message, so it cannot be counted — a memory guard, not a filter.
-    /// `nil`: no limit. The counted, logged limit is an input's `max_message_bytes`.
+    /// before normd sees the message (counted as `connections_dropped`) — a memory guard.
+    /// `nil`: an input's `max_message_bytes`, an output's none; `-1`: no limit.
     public var maxMessageBytes: Int64?
     /// Reconnect back-off for connecting sockets (`ZMQ_RECONNECT_IVL`, `ZMQ_RECONNECT_IVL_MAX`), ms.
     public var reconnectInterval: Int = 100
@@ -82,8 +82,23 @@ public struct InputEndpoint: Sendable, Equatable {
     public var topics: [String]
     /// Messages larger than this (all frames together) are rejected as `oversize`, logged and counted.
     public var maxMessageBytes: Int
+    /// Connections a bound input admits at once (`max_connections`); more are refused at the
+    /// handshake. With `high_water_mark` and `max_message_bytes` it bounds what libzmq may queue:
+    /// `max_connections × high_water_mark × max_message_bytes`.
+    public var maxConnections = InputEndpoint.defaultMaxConnections
     public var options: SocketOptions
     public var path: ConfigPath
+
+    public static let defaultMaxConnections = 64
+    /// Upper bound of `max_connections` (each connection is a descriptor and a queue).
+    public static let maxConnectionsLimit = 10_000
+
+    /// libzmq's per-frame limit (`ZMQ_MAXMSGSIZE`): `maxmsgsize` if set (-1 = none), else
+    /// `max_message_bytes` — no frame of an acceptable message is larger, so a larger one is
+    /// refused before libzmq buffers it.
+    public var frameLimit: Int64 {
+        options.maxMessageBytes ?? Int64(maxMessageBytes)
+    }
 }
 
 /// The `output:` of a pipeline: where normalized batches go.
@@ -146,11 +161,19 @@ extension InputEndpoint {
            reader.requireAtMost("max_message_bytes", limit, ConfigLimits.maxMessageBytes, bytes: true) {
             maxMessageBytes = limit
         }
+        var maxConnections = InputEndpoint.defaultMaxConnections
+        if let limit = reader.optionalInt("max_connections"),
+           reader.require("max_connections", (1...InputEndpoint.maxConnectionsLimit).contains(limit),
+                          "must be an integer from 1 to \(InputEndpoint.maxConnectionsLimit)") {
+            maxConnections = limit
+        }
         let options = SocketOptions.read(from: reader)
         reader.finish()
         guard reader.diagnostics.errors.count == errorsBefore, let endpoint else { return nil }
-        return InputEndpoint(endpoint: endpoint, socket: socket, bind: bind, codec: codec, topics: topics,
-                             maxMessageBytes: maxMessageBytes, options: options, path: reader.path)
+        var input = InputEndpoint(endpoint: endpoint, socket: socket, bind: bind, codec: codec, topics: topics,
+                                  maxMessageBytes: maxMessageBytes, options: options, path: reader.path)
+        input.maxConnections = maxConnections
+        return input
     }
 }
 

@@ -19,6 +19,8 @@ public struct PipelineConfiguration: Sendable {
     public var output: OutputEndpoint?
     /// What the daemon does with messages holding NaN or infinity (`invalid_rows:`).
     public var invalidRows: InvalidRowPolicy
+    /// Producers whose `seq` is tracked at most (`max_producers:`); the least recently seen is evicted.
+    public var maxProducers = SequenceTracker.defaultCapacity
     /// The `stages:` list as written, and where it sits (for messages).
     public var stages: ConfigNode
     public var stagesPath: ConfigPath
@@ -81,6 +83,11 @@ public struct PipelineConfiguration: Sendable {
         if let features { checkBatchBytes(reader, batchSize: batch.size, features: features) }
         let invalidRows = InvalidRowPolicy(rawValue: reader.choice(
             "invalid_rows", among: InvalidRowPolicy.allCases.map(\.rawValue), default: InvalidRowPolicy.rejectMessage.rawValue)) ?? .rejectMessage
+        var maxProducers = SequenceTracker.defaultCapacity
+        if let cap = reader.optionalInt("max_producers"),
+           reader.require("max_producers", (1...Self.maxProducersLimit).contains(cap), "must be an integer from 1 to \(Self.maxProducersLimit)") {
+            maxProducers = cap
+        }
         let (inputs, output) = readEndpoints(reader, pipelineName: name)
 
         let stagesPath = reader.path(of: "stages")
@@ -99,11 +106,16 @@ public struct PipelineConfiguration: Sendable {
                 minTrainingRows: batch.minRows, registry: registry, diagnostics: diagnostics)
         }
         guard diagnostics.errors.count == errorsBefore, let name, let features, let stages else { return nil }
-        return PipelineConfiguration(
+        var configuration = PipelineConfiguration(
             name: name, features: features, mode: mode, batch: batch,
             inputs: inputs, output: output, invalidRows: invalidRows,
             stages: stages, stagesPath: stagesPath, location: reader.node.location)
+        configuration.maxProducers = maxProducers
+        return configuration
     }
+
+    /// Upper bound of `max_producers`: a million names of up to 256 bytes is ~400 MB of tracking.
+    static let maxProducersLimit = 1_000_000
 
     /// `inputs:` and `output:` come together: rows with nowhere to go (or a sink with no source)
     /// is a configuration mistake, not a feature.

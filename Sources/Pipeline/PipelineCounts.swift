@@ -10,10 +10,18 @@ public struct PipelineCounts: Sendable, Equatable {
     public var rowsDropped: [String: Int] = [:]
     /// Producer sequence numbers that skipped ahead (each is one gap)…
     public var sequenceGaps = 0
-    /// …and how many messages those gaps add up to (what PUB/SUB lost).
+    /// …and how many messages those gaps add up to (what PUB/SUB lost); saturates at `Int.max`,
+    /// since a peer chooses its `seq` freely.
     public var messagesMissed = 0
     /// A producer's sequence went backwards (it restarted); counting starts over.
     public var sequenceRestarts = 0
+    /// Connections an input refused because it had `max_connections` (or its admission policy said no).
+    public var connectionsRefused = 0
+    /// Connections the transport closed while the peer was still there (a frame above
+    /// `maxmsgsize`, or missed heartbeats): whatever that peer had queued is lost.
+    public var connectionsDropped = 0
+    /// Producers dropped from `seq` tracking to stay within `max_producers` (least recently seen first).
+    public var producersEvicted = 0
     public var batchesPublished = 0
     public var rowsPublished = 0
     /// Batches flushed before they were full (by `max_latency` or at shutdown).
@@ -51,6 +59,7 @@ public struct PipelineCounts: Sendable, Equatable {
         return "messages_accepted=\(messagesAccepted) rows_accepted=\(rowsAccepted) "
             + "messages_rejected=\(table(messagesRejected)) rows_dropped=\(table(rowsDropped)) "
             + "seq_gaps=\(sequenceGaps) messages_missed=\(messagesMissed) seq_restarts=\(sequenceRestarts) "
+            + "producers_evicted=\(producersEvicted) connections_refused=\(connectionsRefused) connections_dropped=\(connectionsDropped) "
             + "batches=\(batchesPublished) rows_published=\(rowsPublished) partial_batches=\(partialBatches) "
             + "downgraded=\(batchesDowngraded) batches_dropped=\(batchesDropped) batches_failed=\(batchesFailed)"
             + shutdownSummary
@@ -66,12 +75,25 @@ public struct PipelineCounts: Sendable, Equatable {
     }
 }
 
+extension Int {
+    /// `self + other`, clamped to `Int.min...Int.max` instead of trapping.
+    public func saturatingAdd(_ other: Int) -> Int {
+        let (sum, overflow) = addingReportingOverflow(other)
+        return overflow ? (other > 0 ? .max : .min) : sum
+    }
+}
+
 /// The latest counts of a pipeline, readable from any thread.
 ///
 /// The pipeline's own thread counts in a plain struct and publishes a snapshot here after each
 /// batch and on each idle wake-up, so the hot path takes no lock per message.
+///
+/// Connection events are counted by another thread (the transport's connection guard) straight
+/// into the board, and merged into every snapshot.
 public final class CounterBoard: Sendable {
     private let latest = Mutex(PipelineCounts())
+    private let connectionsRefused = Atomic<Int>(0)
+    private let connectionsDropped = Atomic<Int>(0)
 
     public init() {}
 
@@ -79,7 +101,18 @@ public final class CounterBoard: Sendable {
         latest.withLock { $0 = counts }
     }
 
+    public func recordConnectionRefused() {
+        connectionsRefused.add(1, ordering: .relaxed)
+    }
+
+    public func recordConnectionDropped() {
+        connectionsDropped.add(1, ordering: .relaxed)
+    }
+
     public var snapshot: PipelineCounts {
-        latest.withLock { $0 }
+        var counts = latest.withLock { $0 }
+        counts.connectionsRefused = connectionsRefused.load(ordering: .relaxed)
+        counts.connectionsDropped = connectionsDropped.load(ordering: .relaxed)
+        return counts
     }
 }

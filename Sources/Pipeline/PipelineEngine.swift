@@ -14,13 +14,17 @@ public final class PipelineEngine {
         /// A partial batch is flushed once its oldest row has waited this long.
         public var maxLatency: Duration
         public var invalidRows: InvalidRowPolicy
+        /// Producers whose `seq` is tracked at most; the least recently seen is evicted beyond.
+        public var maxProducers: Int
 
-        public init(name: String, mode: Mode, batchSize: Int, maxLatency: Duration, invalidRows: InvalidRowPolicy) {
+        public init(name: String, mode: Mode, batchSize: Int, maxLatency: Duration, invalidRows: InvalidRowPolicy,
+                    maxProducers: Int = SequenceTracker.defaultCapacity) {
             self.name = name
             self.mode = mode
             self.batchSize = batchSize
             self.maxLatency = maxLatency
             self.invalidRows = invalidRows
+            self.maxProducers = maxProducers
         }
     }
 
@@ -50,7 +54,7 @@ public final class PipelineEngine {
     public let board: CounterBoard
     public private(set) var counts = PipelineCounts()
     private var batcher: RowBatcher
-    private var sequences = SequenceTracker()
+    private var sequences: SequenceTracker
     private var nextBatch: UInt64 = 0
     private let sink: any BatchSink
     private let stageKinds: [String]
@@ -67,6 +71,7 @@ public final class PipelineEngine {
         self.logger = logger
         self.logger[metadataKey: "pipeline"] = "\(settings.name)"
         self.stageKinds = chain.stages.map(\.kind)
+        self.sequences = SequenceTracker(capacity: max(1, settings.maxProducers))
         self.batcher = RowBatcher(batchSize: settings.batchSize, features: chain.featureCount)
     }
 
@@ -100,10 +105,12 @@ public final class PipelineEngine {
             case .inOrder: break
             case .gap(let missed):
                 counts.sequenceGaps += 1
-                counts.messagesMissed += Int(clamping: missed)
+                // A peer can jump `seq` to 2^64 − 1: the total saturates at Int.max instead of trapping.
+                counts.messagesMissed = counts.messagesMissed.saturatingAdd(Int(clamping: missed))
             case .restart:
                 counts.sequenceRestarts += 1
             }
+            counts.producersEvicted = sequences.evictions
         }
         counts.messagesAccepted += 1
         for range in ranges {

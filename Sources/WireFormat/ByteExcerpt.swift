@@ -1,11 +1,28 @@
-/// A short, printable rendering of message bytes for error messages.
+/// A short, printable rendering of bytes that came from a peer, for error messages and logs.
 ///
-/// A header frame that is really a payload (frames swapped) must not put kilobytes of binary into the
-/// log: the text is cut at `limit` bytes and control bytes are shown as `\xNN`.
-enum ByteExcerpt {
-    static func text(_ bytes: UnsafeRawBufferPointer, limit: Int = 120) -> String {
-        if bytes.isEmpty { return "(empty frame)" }
+/// A header frame that is really a payload (frames swapped), a 15 MB `dtype` string or a 10 MB
+/// producer name must not put megabytes into an error message: the text is cut at `limit` bytes
+/// (default 128) and followed by `…(N bytes)` with the whole length, and control bytes
+/// (< 0x20 and 0x7F) are shown as `\xNN`, so what a peer sends can never start a log line.
+/// Cost: O(`limit`), whatever the input's size.
+public enum ByteExcerpt {
+    public static let defaultLimit = 128
+
+    /// - Parameter empty: what to show for no bytes (a frame says `(empty frame)`, a string nothing).
+    public static func text(_ bytes: UnsafeRawBufferPointer, limit: Int = defaultLimit, empty: String = "(empty frame)") -> String {
+        if bytes.isEmpty { return empty }
+        return excerpt(bytes, limit: limit)
+    }
+
+    /// The same for a String (its UTF-8 bytes); an empty string stays empty.
+    public static func text(_ string: String, limit: Int = defaultLimit) -> String {
+        var string = string
+        return string.withUTF8 { excerpt(UnsafeRawBufferPointer($0), limit: limit) }
+    }
+
+    private static func excerpt(_ bytes: UnsafeRawBufferPointer, limit: Int) -> String {
         var escaped: [UInt8] = []
+        escaped.reserveCapacity(min(bytes.count, limit) + 16)
         for byte in bytes.prefix(limit) {
             if byte < 0x20 || byte == 0x7F {
                 escaped.append(contentsOf: "\\x".utf8)
@@ -16,6 +33,6 @@ enum ByteExcerpt {
             }
         }
         let text = String(decoding: escaped, as: UTF8.self)
-        return bytes.count > limit ? text + "… (\(bytes.count) bytes)" : text
+        return bytes.count > limit ? text + "…(\(bytes.count) bytes)" : text
     }
 }

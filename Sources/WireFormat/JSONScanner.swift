@@ -130,7 +130,12 @@ struct JSONScanner {
     @inline(__always)
     func matches(_ token: StringToken, _ literal: StaticString) -> Bool {
         let expected = UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount)
-        if token.hasEscapes { return decode(token).utf8.elementsEqual(expected) }
+        if token.hasEscapes {
+            // An escape is at most 6 raw bytes for at least 1 decoded byte: a longer token cannot
+            // match, and is not decoded (it may be megabytes).
+            guard token.range.count <= 6 * expected.count else { return false }
+            return decode(token).utf8.elementsEqual(expected)
+        }
         guard token.range.count == expected.count else { return false }
         return memcmp(bytes.baseAddress! + token.range.lowerBound, expected.baseAddress!, expected.count) == 0
     }

@@ -9,7 +9,7 @@ extension MessageDecoder {
         do throws(NpyError) {
             header = try NpyHeader.parse(frame)
         } catch {
-            throw .npy(error)
+            throw .npy(Self.bounded(error))
         }
         guard !header.fortranOrder else { throw .npy(.fortranOrder) }
         let rows: Int, columns: Int
@@ -23,5 +23,15 @@ extension MessageDecoder {
         let data = UnsafeRawBufferPointer(rebasing: frame[header.dataOffset...])
         try checkPayload(rows: rows, elementType: header.elementType, got: data.count, shape: header.shape)
         return DecodedMessage(rows: rows, features: features, elementType: header.elementType, payload: data)
+    }
+
+    /// The error with any text taken from the frame cut to an excerpt (``ByteExcerpt``): a header
+    /// of a version-2 `.npy` may be as long as the whole message.
+    static func bounded(_ error: NpyError) -> NpyError {
+        switch error {
+        case .malformedHeader(let text): .malformedHeader(ByteExcerpt.text(text))
+        case .unsupportedElementType(let descr): .unsupportedElementType(ByteExcerpt.text(descr))
+        default: error
+        }
     }
 }

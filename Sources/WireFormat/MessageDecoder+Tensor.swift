@@ -8,7 +8,7 @@ extension MessageDecoder {
         // Width before size: "rows have 7 features" says more than a byte count.
         guard header.columns == features else { throw .widthMismatch(expected: features, got: header.columns) }
         try checkPayload(rows: header.rows, elementType: header.elementType, got: payload.count, shape: header.shape)
-        let producer = header.producer.map { producers.producer($0, in: scanner) }
+        let producer = try header.producer.map { token throws(WireError) in try producers.producer(token, in: scanner) }
         return DecodedMessage(rows: header.rows, features: features, elementType: header.elementType,
                               payload: payload, seq: header.seq, producer: producer)
     }

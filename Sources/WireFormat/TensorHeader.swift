@@ -63,7 +63,8 @@ struct TensorHeader {
                             isOneDimensional: shape.isOneDimensional, seq: seq, producer: producer)
     }
 
-    /// NumPy typestrs and names of little-endian float32/float64.
+    /// NumPy typestrs and names of little-endian float32/float64. An unsupported one is reported as
+    /// an excerpt of the bytes as sent (JSON escapes unresolved): a peer chooses its length.
     private static func parseDType(_ scanner: inout JSONScanner) throws -> NpyElementType {
         guard scanner.peek() == 0x22 else { throw scanner.error("expected \"dtype\" to be a string") }
         let token = try scanner.scanString()
@@ -72,7 +73,7 @@ struct TensorHeader {
             || scanner.matches(token, "f4") || scanner.matches(token, "=f4") { return .float32 }
         if scanner.matches(token, "<f8") || scanner.matches(token, "float64")
             || scanner.matches(token, "f8") || scanner.matches(token, "=f8") { return .float64 }
-        throw WireError.unsupportedDType(scanner.decode(token))
+        throw WireError.unsupportedDType(ByteExcerpt.text(scanner.rawBytes(token), empty: ""))
     }
 
     /// `[rows, columns]` or `[columns]` of non-negative integers.
@@ -86,7 +87,7 @@ struct TensorHeader {
             repeat {
                 let range = try scanner.scanNumber()
                 guard let value = scanner.unsignedInteger(range), value <= UInt64(Int32.max) else {
-                    let text = String(decoding: UnsafeRawBufferPointer(rebasing: scanner.bytes[range]), as: UTF8.self)
+                    let text = ByteExcerpt.text(UnsafeRawBufferPointer(rebasing: scanner.bytes[range]))
                     throw WireError.badShape("dimension \(text) is not a non-negative integer below 2^31")
                 }
                 switch count {
@@ -101,8 +102,9 @@ struct TensorHeader {
         case 1: return (1, dimensions.0, true)
         case 2: return (dimensions.0, dimensions.1, false)
         default:
-            let text = String(decoding: UnsafeRawBufferPointer(rebasing: scanner.bytes[start..<scanner.position]), as: UTF8.self)
-            throw WireError.badShape("shape \(text.drop(while: { $0 == " " })) has \(count) dimensions; send [rows, features] or [features]")
+            var text = UnsafeRawBufferPointer(rebasing: scanner.bytes[start..<scanner.position])
+            while text.first == 0x20 { text = UnsafeRawBufferPointer(rebasing: text.dropFirst()) }
+            throw WireError.badShape("shape \(ByteExcerpt.text(text)) has \(count) dimensions; send [rows, features] or [features]")
         }
     }
 }

@@ -23,6 +23,8 @@ public enum WireError: Error, Sendable, Equatable, CustomStringConvertible {
     case malformedJSON(String)
     /// A JSON-codec message with an empty array where a row was expected.
     case emptyRow
+    /// A `producer` longer than the limit (UTF-8 bytes); `excerpt` is its first bytes, escaped.
+    case producerTooLong(bytes: Int, limit: Int, excerpt: String)
 
     public var description: String {
         switch self {
@@ -46,6 +48,8 @@ public enum WireError: Error, Sendable, Equatable, CustomStringConvertible {
             "malformed JSON: \(detail)"
         case .emptyRow:
             "JSON message has an empty row; send a row [x, …] or rows [[x, …], …]"
+        case .producerTooLong(let bytes, let limit, let excerpt):
+            "producer name is \(bytes) bytes, longer than the limit of \(limit): \"\(excerpt)\""
         }
     }
 
@@ -60,6 +64,7 @@ public enum WireError: Error, Sendable, Equatable, CustomStringConvertible {
         case .payloadSize: "payload_size"
         case .npy: "npy"
         case .malformedJSON, .emptyRow: "json"
+        case .producerTooLong: "producer_too_long"
         }
     }
 

@@ -102,7 +102,7 @@ struct TensorErrorTests {
         let binary: [UInt8] = [0x00, 0x00, 0x80, 0x3F] + Array(repeating: 0x41, count: 200)
         let error = decoder.failure([binary, []])
         #expect(error?.description == #"malformed header: expected a JSON object '{', found byte 0x0 at byte 0 in \x00\x00"#
-            + "\u{FFFD}?" + String(repeating: "A", count: 116) + "… (204 bytes)")
+            + "\u{FFFD}?" + String(repeating: "A", count: 124) + "…(204 bytes)")
     }
 
     @Test("nesting deeper than 128 levels in an unknown key is rejected, not recursed into")
@@ -111,6 +111,6 @@ struct TensorErrorTests {
         let header = #"{"dtype":"<f4","shape":[1],"x":"# + String(repeating: "[", count: 200) + "}"
         let error = decoder.failure([utf8(header), f4([1])])
         #expect(error?.description == "malformed header: expected nesting of at most 128 levels, found '[' at byte 159 in "
-            + header.prefix(120) + "… (\(header.utf8.count) bytes)")
+            + header.prefix(128) + "…(\(header.utf8.count) bytes)")
     }
 }

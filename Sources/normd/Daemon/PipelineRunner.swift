@@ -50,7 +50,11 @@ final class PipelineRunner {
             // A batch plus room for its header; saturating, as `batchBytes` itself is.
             let batchBytes = min(configuration.batchBytes, Int.max - 4096) + 4096
             for (index, input) in configuration.inputs.enumerated() {
-                let socket = try SocketFactory.input(input, context: context, batchBytes: batchBytes)
+                var inputLogger = logger
+                inputLogger[metadataKey: "input"] = "\(index)"
+                let guarding = SocketFactory.Guarding(pipeline: configuration.name, index: index, maxConnections: input.maxConnections,
+                                                      board: board, logger: inputLogger)
+                let socket = try SocketFactory.input(input, context: context, batchBytes: batchBytes, guarded: guarding)
                 inputs.append(socket)
                 inputEndpoints.append(input.bind ? (try? socket.lastEndpoint) ?? input.endpoint : input.endpoint)
                 logger.info("input \(input.bind ? "bound" : "connecting")", metadata: [
@@ -73,7 +77,8 @@ final class PipelineRunner {
         self.sink = ZMQBatchSink(socket: output, endpoint: outputEndpoint, stopFlag: stopFlag, logger: logger)
         self.engine = PipelineEngine(
             settings: .init(name: configuration.name, mode: configuration.mode, batchSize: configuration.batch.size,
-                            maxLatency: configuration.batch.maxLatency, invalidRows: configuration.invalidRows),
+                            maxLatency: configuration.batch.maxLatency, invalidRows: configuration.invalidRows,
+                            maxProducers: configuration.maxProducers),
             chain: chain, sink: sink, board: board, logger: logger)
         if let checkpoints { engine.enableCheckpoints(sink: checkpoints.sink, cadence: checkpoints.cadence) }
     }

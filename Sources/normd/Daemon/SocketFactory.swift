@@ -1,4 +1,6 @@
+import Logging
 import NormConfig
+import Pipeline
 import ZeroMQ
 
 /// Creates the sockets a pipeline configuration describes, with every option set before
@@ -8,19 +10,55 @@ enum SocketFactory {
     /// batch), so its default high-water mark assumes batch-sized messages — bounding memory for
     /// producers that send many rows at once — but never goes below libzmq's own default of 1000,
     /// which one-row producers rely on for throughput.
-    static func input(_ input: InputEndpoint, context: ZMQContext, batchBytes: Int) throws -> ZMQSocket {
+    ///
+    /// A frame above the input's `max_message_bytes` (or `maxmsgsize`) is refused by libzmq before
+    /// it is buffered. A bound input is guarded (``guardConnections(of:_:)``): at most
+    /// `max_connections` peers at once, dropped connections counted and logged.
+    static func input(_ input: InputEndpoint, context: ZMQContext, batchBytes: Int, guarded: Guarding? = nil) throws -> ZMQSocket {
         let socket = try ZMQSocket(context: context, type: input.socket == .pull ? .pull : .sub)
         do {
             try apply(input.options, to: socket, messageBytes: batchBytes)
-            if let hardLimit = input.options.maxMessageBytes { try socket.setMaxMessageSize(hardLimit) }
+            try socket.setMaxMessageSize(input.frameLimit)
             try socket.setReceiveHighWaterMark(input.options.highWaterMark ?? max(1000, input.options.queueBytes / max(1, batchBytes)))
             for topic in input.topics { try socket.subscribe(topic) }
+            if input.bind, let guarded { try guardConnections(of: socket, guarded) }
             if input.bind { try socket.bind(input.endpoint) } else { try socket.connect(input.endpoint) }
         } catch {
             socket.close()
             throw error
         }
         return socket
+    }
+
+    /// Who guards a bound input's connections, and where its refusals and drops are counted.
+    struct Guarding {
+        var pipeline: String
+        var index: Int
+        var maxConnections: Int
+        var board: CounterBoard
+        var logger: Logger
+        var policy: any AdmissionPolicy = ConnectionCap()
+    }
+
+    /// Sets a ZAP domain (so libzmq asks the context's ``ConnectionGuard`` about each connection),
+    /// starts the socket's monitor and registers both with the guard — before `bind`, so no
+    /// connection is accepted unseen.
+    private static func guardConnections(of socket: ZMQSocket, _ guarding: Guarding) throws {
+        let domain = "normd/\(guarding.pipeline)/\(guarding.index)"
+        let monitorEndpoint = "inproc://normd-monitor/\(domain)"
+        try socket.setZAPDomain(domain)
+        try socket.startMonitor(endpoint: monitorEndpoint, events: [.accepted, .disconnected, .monitorStopped])
+        let monitor = try ZMQSocket(context: socket.context, type: .pair)
+        do {
+            try monitor.setLinger(milliseconds: 0)
+            try monitor.connect(monitorEndpoint)
+            try ConnectionGuard.register(GuardedInput(domain: domain, limit: guarding.maxConnections, policy: guarding.policy,
+                                                      board: guarding.board, logger: guarding.logger, monitor: monitor),
+                                         context: socket.context)
+        } catch {
+            monitor.close()
+            throw error
+        }
     }
 
     static func output(_ output: OutputEndpoint, context: ZMQContext, batchBytes: Int) throws -> ZMQSocket {

@@ -33,13 +33,47 @@ struct LogfmtHandler: LogHandler {
         StandardErrorWriter.write(line)
     }
 
-    /// Quotes a value only when it needs it (spaces, quotes, `=`), as logfmt readers expect.
+    /// Longest field value written whole, in UTF-8 bytes. Values from peers are already cut to
+    /// 128-byte excerpts where they are made (`ByteExcerpt`); this is the backstop for any other,
+    /// so no event can cost megabytes of writing on a pipeline thread.
+    static let maxValueBytes = 1024
+
+    /// Quotes a value only when it needs it (spaces, quotes, `=`, `\`, control characters), as
+    /// logfmt readers expect. Inside quotes `\` and `"` are escaped, `\n` `\r` `\t` written as
+    /// such and every other byte < 0x20 or 0x7F as `\xNN`, so no value can end a line or start a
+    /// forged one. A value over `maxValueBytes` is cut (at a character boundary) and followed by
+    /// `…(N bytes)`. O(length of the written part).
     static func quote(_ text: String) -> String {
-        let needsQuotes = text.isEmpty || text.contains { $0 == " " || $0 == "\"" || $0 == "=" || $0 == "\n" || $0 == "\\" }
-        guard needsQuotes else { return text }
-        let escaped = text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-            .replacingOccurrences(of: "\n", with: "\\n")
-        return "\"\(escaped)\""
+        var text = text
+        return text.withUTF8 { bytes in
+            var end = bytes.count
+            if end > maxValueBytes {
+                end = maxValueBytes
+                while end > 0 && bytes[end] & 0xC0 == 0x80 { end -= 1 }  // not inside a character
+            }
+            let body = UnsafeBufferPointer(rebasing: bytes[..<end])
+            let suffix = end < bytes.count ? "…(\(bytes.count) bytes)" : ""
+            let needsQuotes = bytes.isEmpty || body.contains { $0 <= 0x20 || $0 == 0x22 || $0 == 0x3D || $0 == 0x5C || $0 == 0x7F }
+            guard needsQuotes else { return String(decoding: body, as: UTF8.self) + suffix }
+            var out: [UInt8] = [0x22]
+            out.reserveCapacity(body.count + suffix.utf8.count + 8)
+            for byte in body {
+                switch byte {
+                case 0x5C: out += [0x5C, 0x5C]
+                case 0x22: out += [0x5C, 0x22]
+                case 0x0A: out += [0x5C, 0x6E]
+                case 0x0D: out += [0x5C, 0x72]
+                case 0x09: out += [0x5C, 0x74]
+                case ..<0x20, 0x7F:
+                    let hex = Array("0123456789abcdef".utf8)
+                    out += [0x5C, 0x78, hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]]
+                default: out.append(byte)
+                }
+            }
+            out += suffix.utf8
+            out.append(0x22)
+            return String(decoding: out, as: UTF8.self)
+        }
     }
 
     static func timestamp() -> String {

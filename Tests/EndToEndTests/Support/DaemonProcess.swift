@@ -34,6 +34,14 @@ final class DaemonProcess {
     var stderr: String { process.stderr }
     var isRunning: Bool { process.isRunning }
 
+    /// A line of `/proc/<pid>/status` in KiB (`VmRSS`, or `VmHWM`: the peak resident set so far).
+    func memoryKiB(_ field: String) throws -> Int {
+        let status = try String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8)
+        let line = try #require(status.split(separator: "\n").first { $0.hasPrefix(field + ":") }, "no \(field) in /proc status")
+        return try #require(Int(line.dropFirst(field.count + 1).trimmingCharacters(in: .whitespaces).dropLast(3)
+            .trimmingCharacters(in: .whitespaces)), "unreadable \(line)")
+    }
+
     var logLines: [LogLine] {
         stderr.split(separator: "\n").map { LogLine(String($0)) }
     }

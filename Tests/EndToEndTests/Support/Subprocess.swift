@@ -42,6 +42,8 @@ final class Subprocess {
     var stdout: String { (try? String(contentsOf: stdoutURL, encoding: .utf8)) ?? "" }
     var stderr: String { (try? String(contentsOf: stderrURL, encoding: .utf8)) ?? "" }
 
+    var processIdentifier: Int32 { process.processIdentifier }
+
     func signal(_ number: Int32) {
         if process.isRunning { kill(process.processIdentifier, number) }
     }
