@@ -25,16 +25,7 @@ import Testing
                 stages: \(Self.stages)
 
             """, to: "cfg.yaml")
-        let daemon = Process()
-        daemon.executableURL = BuildProducts.normd
-        daemon.arguments = ["run", "--config", "cfg.yaml"]
-        daemon.currentDirectoryURL = scratch.url
-        let logPath = scratch.path("normd.log")
-        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-        daemon.standardError = log
-        daemon.standardOutput = log
-        try daemon.run()
+        let (daemon, log, logPath) = try PluginDaemonLog.start(in: scratch)
         defer { if daemon.isRunning { daemon.terminate() } }
 
         let input = try PluginDaemonLog.waitForEndpoint("input bound", in: logPath)
