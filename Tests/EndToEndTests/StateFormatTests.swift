@@ -129,4 +129,29 @@ import Testing
         #expect(show.status == 65)
         #expect(show.stderrLines == ["normd state show: \(file): written by a newer normd (format 3, this normd reads up to 2); upgrade normd to read it"])
     }
+
+    @Test func applyWithAStateFileHoldingInt64MaxCountersSaturatesInsteadOfTrapping() throws {
+        let scratch = try ScratchDirectory()
+        let stages = ["{type: min_max}", "{type: batch_norm, convention: torch}", "{type: batch_renorm}"]
+        let state = try trainedState(stages: stages, in: scratch)
+        // Re-sign the edited body with the documented recipe: the checksum is valid, the counters absurd.
+        _ = try PythonScript.run("""
+            import zlib
+            body = json.load(open("state.json"))["body"]
+            for s, name in zip(body["pipelines"][0]["stages"], ["n_samples_seen", "num_batches_tracked", "train_batches"]):
+                s["counters"][name] = 2**63 - 1
+            raw = json.dumps(body, separators=(",", ":")).encode()
+            open("state.json", "wb").write(b'{"format":"normd-state","format_version":2,"checksum":"crc32:%08x","body":' % zlib.crc32(raw) + raw + b'}\\n')
+            """, in: scratch.url)
+        let config = scratch.path("normd.yaml")
+        let apply = try Normd.run(["apply", "--config", config, "--mode", "train", "--input", "in.npy", "--output", "out.npy",
+                                   "--state", "state.json"], in: scratch.url)
+        #expect(apply.status == 0, "\(apply.stderr)")
+        let report = try PythonScript.run("""
+            body = json.load(open("state.json"))["body"]
+            print(" ".join("%s=%d" % kv for s in body["pipelines"][0]["stages"] for kv in sorted(s["counters"].items())))
+            """, in: scratch.url)
+        #expect(report == "n_samples_seen=9223372036854775807 num_batches_tracked=9223372036854775807 train_batches=9223372036854775807\n")
+        _ = state
+    }
 }
