@@ -17,9 +17,15 @@ public struct StateDocument: Sendable, Equatable, Codable {
     }
 
     /// Replaces the record of `record.name`, or appends it; every other pipeline is kept as it is,
-    /// so runs that touch different pipelines can share one file.
+    /// so runs that touch different pipelines can share one file. A record without `mode` /
+    /// `sync_step` keeps the replaced record's: they are set by the operations interface and sync
+    /// groups, not by the statistics, so refreshing statistics (a restore, `normd apply`) must not
+    /// lose them.
     public mutating func upsert(_ record: PipelineStateRecord) {
         if let index = pipelines.firstIndex(where: { $0.name == record.name }) {
+            var record = record
+            record.mode = record.mode ?? pipelines[index].mode
+            record.syncStep = record.syncStep ?? pipelines[index].syncStep
             pipelines[index] = record
         } else {
             pipelines.append(record)

@@ -110,4 +110,13 @@ struct StateFormatVersionTests {
             try StateFile.decode(Array("{\"format\":\"normd-state\",\"format_version\":2,\"body\" : {}}".utf8), path: "s.json")
         }
     }
+
+    @Test("refreshing a pipeline's statistics keeps its mode and sync_step")
+    func upsertKeepsModeAndSyncStep() {
+        var document = StateDocument(pipelines: [PipelineStateRecord(name: "p", features: 1, stages: [], mode: .infer, syncStep: 7)])
+        document.upsert(PipelineStateRecord(name: "p", features: 2, stages: []))
+        #expect(document.pipelines == [PipelineStateRecord(name: "p", features: 2, stages: [], mode: .infer, syncStep: 7)])
+        document.upsert(PipelineStateRecord(name: "p", features: 2, stages: [], mode: .train, syncStep: 8))
+        #expect(document.pipelines == [PipelineStateRecord(name: "p", features: 2, stages: [], mode: .train, syncStep: 8)])
+    }
 }
