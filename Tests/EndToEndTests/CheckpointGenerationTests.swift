@@ -27,6 +27,9 @@ import Testing
             _ = try TensorClient.exchange(daemon, indices: 0..<1, rows: CheckpointDaemonTests.rows, features: CheckpointDaemonTests.features)
             #expect(daemon.terminate() == 0)
             #expect(try generations(scratch) == written + [absurd])
+            let show = try Normd.run(["state", "show", scratch.path("state")])
+            #expect(show.status == 0)
+            #expect(show.stderrLines == ["normd state: ignored \(scratch.path("state/" + absurd)): generation number above 999999999999, which normd never writes"])
         }
     }
 
