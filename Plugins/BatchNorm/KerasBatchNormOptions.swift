@@ -12,9 +12,16 @@ public struct KerasBatchNormOptions: Sendable, Equatable {
     /// All zeros when `center: false` (tf_keras then has no beta variable).
     public var beta: [Double]
     public var virtualBatchSize: Int?
+    /// Whether `beta` / `gamma` were enabled (`center` / `scale`); recorded in state files. When
+    /// off, `beta` is all 0 / `gamma` all 1, so the arithmetic does not need them.
+    public var center: Bool
+    public var scale: Bool
 
     public init(featureCount: Int, momentum: Double = 0.99, epsilon: Double = 1e-3,
-                gamma: [Double]? = nil, beta: [Double]? = nil, virtualBatchSize: Int? = nil) {
+                gamma: [Double]? = nil, beta: [Double]? = nil, virtualBatchSize: Int? = nil,
+                center: Bool = true, scale: Bool = true) {
+        self.center = center
+        self.scale = scale
         self.momentum = momentum
         self.epsilon = epsilon
         self.gamma = gamma ?? [Double](repeating: 1, count: featureCount)
@@ -36,7 +43,7 @@ public struct KerasBatchNormOptions: Sendable, Equatable {
         let beta = readAffine("beta", enabledBy: "center", enabled: center, default: 0, reader: reader, count: features)
         let virtualBatchSize = readVirtualBatchSize(reader, batchSize: context.batchSize)
         return KerasBatchNormOptions(featureCount: features, momentum: momentum, epsilon: epsilon > 0 ? epsilon : 1e-3,
-                                     gamma: gamma, beta: beta, virtualBatchSize: virtualBatchSize)
+                                     gamma: gamma, beta: beta, virtualBatchSize: virtualBatchSize, center: center, scale: scale)
     }
 
     /// A Keras-style momentum in [0, 1] (default 0.99), warning when it is so low that it looks like
@@ -78,5 +85,12 @@ public struct KerasBatchNormOptions: Sendable, Equatable {
             reader.error("virtual_batch_size", "batch.size (\(batchSize)) must be a multiple of virtual_batch_size (\(size))")
         }
         return size
+    }
+
+    /// tf_keras' constructor arguments as recorded in state files (`params`).
+    public var parameters: [String: StageParameter] {
+        ["momentum": .number(momentum), "epsilon": .number(epsilon), "center": .flag(center), "scale": .flag(scale),
+         "gamma": .numbers(gamma), "beta": .numbers(beta),
+         "virtual_batch_size": .optional(virtualBatchSize.map(Double.init))]
     }
 }

@@ -25,7 +25,7 @@ public import StageKit
 /// ghost means and of the ghost variances. Infer accepts any N.
 ///
 /// State: `moving_mean`, `moving_variance` (tf_keras' variable names).
-public final class KerasBatchNormStage: Stage {
+public final class KerasBatchNormStage: StatisticsTransaction {
     public static let convention = "keras"
 
     public let featureCount: Int
@@ -34,6 +34,9 @@ public final class KerasBatchNormStage: Stage {
     public private(set) var movingVariance: [Double]
     /// Reused per batch (no allocation once warm).
     private var coefficients: CenteredAffine
+    /// Storage for `setStatisticsAside()`, allocated once.
+    private var asideMean: [Double]
+    private var asideVariance: [Double]
     /// Scratch for the Float32 copy of `moving_mean`, the shift hint that lets the moments skip a pass (see
     /// `ColumnMoments.init(of:…:nearMean:)`). Derived from the state before every batch — never from
     /// the previous batch — so a restored stage computes bit-for-bit what the original would.
@@ -45,6 +48,8 @@ public final class KerasBatchNormStage: Stage {
         movingMean = [Double](repeating: 0, count: featureCount)
         movingVariance = [Double](repeating: 1, count: featureCount)
         coefficients = CenteredAffine(featureCount: featureCount)
+        asideMean = movingMean
+        asideVariance = movingVariance
     }
 
     public var kind: String { BatchNormStage.kind }
@@ -71,6 +76,20 @@ public final class KerasBatchNormStage: Stage {
             AffineTransform.apply(to: &batch, coefficients)
         }
     }
+
+    public var parameters: [String: StageParameter] { options.parameters }
+
+    public func setStatisticsAside() {
+        asideMean.overwrite(with: movingMean)
+        asideVariance.overwrite(with: movingVariance)
+    }
+
+    public func restoreStatisticsSetAside() {
+        movingMean.overwrite(with: asideMean)
+        movingVariance.overwrite(with: asideVariance)
+    }
+
+    public var statisticsAreFinite: Bool { movingMean.allFinite && movingVariance.allFinite }
 
     public func saveState() -> StageState {
         StageState(kind: kind, version: stateVersion,

@@ -8,11 +8,14 @@ public struct TorchBatchNormOptions: Sendable, Equatable {
     public var momentum: Double?
     public var eps: Double
     public var tracksRunningStats: Bool
+    /// Whether `gamma`/`beta` were enabled (`affine`); recorded in state files.
+    public var affine: Bool
     public var gamma: [Double]
     public var beta: [Double]
 
     public init(featureCount: Int, momentum: Double? = 0.1, eps: Double = 1e-5, tracksRunningStats: Bool = true,
-                gamma: [Double]? = nil, beta: [Double]? = nil) {
+                gamma: [Double]? = nil, beta: [Double]? = nil, affine: Bool = true) {
+        self.affine = affine
         self.momentum = momentum
         self.eps = eps
         self.tracksRunningStats = tracksRunningStats
@@ -32,7 +35,7 @@ public struct TorchBatchNormOptions: Sendable, Equatable {
         let gamma = KerasBatchNormOptions.readAffine("gamma", enabledBy: "affine", enabled: affine, default: 1, reader: reader, count: features)
         let beta = KerasBatchNormOptions.readAffine("beta", enabledBy: "affine", enabled: affine, default: 0, reader: reader, count: features)
         return TorchBatchNormOptions(featureCount: features, momentum: momentum, eps: eps > 0 ? eps : 1e-5,
-                                     tracksRunningStats: tracks, gamma: gamma, beta: beta)
+                                     tracksRunningStats: tracks, gamma: gamma, beta: beta, affine: affine)
     }
 
     /// `momentum`: a number in [0, 1] (default 0.1) or an explicit `null` (cumulative average).
@@ -47,5 +50,12 @@ public struct TorchBatchNormOptions: Sendable, Equatable {
                 + "PyTorch's momentum is the weight of the new batch (0.1 typical) — did you mean Keras' convention (convention: keras)?")
         }
         return momentum
+    }
+
+    /// `torch.nn.BatchNorm1d`'s constructor arguments as recorded in state files (`params`);
+    /// `momentum` is `null` for the cumulative average, as in PyTorch.
+    public var parameters: [String: StageParameter] {
+        ["momentum": .optional(momentum), "eps": .number(eps), "affine": .flag(affine),
+         "track_running_stats": .flag(tracksRunningStats), "gamma": .numbers(gamma), "beta": .numbers(beta)]
     }
 }

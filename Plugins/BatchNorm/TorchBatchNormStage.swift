@@ -23,7 +23,7 @@ public import StageKit
 /// gets 0 rather than a division by zero.
 ///
 /// State: `running_mean`, `running_var`, counter `num_batches_tracked`; empty without running stats.
-public final class TorchBatchNormStage: Stage {
+public final class TorchBatchNormStage: StatisticsTransaction {
     public static let convention = "torch"
 
     public let featureCount: Int
@@ -33,6 +33,10 @@ public final class TorchBatchNormStage: Stage {
     public private(set) var batchesTracked: Int64 = 0
     /// Reused per batch (no allocation once warm).
     private var coefficients: CenteredAffine
+    /// Storage for `setStatisticsAside()`, allocated once.
+    private var asideMean: [Double]
+    private var asideVariance: [Double]
+    private var asideTracked: Int64 = 0
     /// Scratch for the Float32 copy of `running_mean` (none without running statistics), the shift hint that lets the moments skip a pass (see
     /// `ColumnMoments.init(of:…:nearMean:)`). Derived from the state before every batch — never from
     /// the previous batch — so a restored stage computes bit-for-bit what the original would.
@@ -44,6 +48,8 @@ public final class TorchBatchNormStage: Stage {
         runningMean = [Double](repeating: 0, count: featureCount)
         runningVariance = [Double](repeating: 1, count: featureCount)
         coefficients = CenteredAffine(featureCount: featureCount)
+        asideMean = runningMean
+        asideVariance = runningVariance
     }
 
     public var kind: String { BatchNormStage.kind }
@@ -67,7 +73,7 @@ public final class TorchBatchNormStage: Stage {
         let moments = ColumnMoments(of: batch, nearMean: options.tracksRunningStats ? meanHint : nil)
         normalize(&batch, mean: moments.mean, variance: moments.variance)
         if mode == .train && options.tracksRunningStats {
-            batchesTracked += 1
+            batchesTracked = batchesTracked == .max ? .max : batchesTracked + 1 // saturating: a restored counter may be Int64.max
             let weight = options.momentum ?? 1 / Double(batchesTracked)
             let unbiased = moments.unbiasedVariance
             for f in 0..<featureCount {
@@ -82,6 +88,22 @@ public final class TorchBatchNormStage: Stage {
             into: &coefficients, mean: mean, variance: variance, gamma: options.gamma, beta: options.beta, epsilon: options.eps)
         AffineTransform.apply(to: &batch, coefficients)
     }
+
+    public var parameters: [String: StageParameter] { options.parameters }
+
+    public func setStatisticsAside() {
+        asideMean.overwrite(with: runningMean)
+        asideVariance.overwrite(with: runningVariance)
+        asideTracked = batchesTracked
+    }
+
+    public func restoreStatisticsSetAside() {
+        runningMean.overwrite(with: asideMean)
+        runningVariance.overwrite(with: asideVariance)
+        batchesTracked = asideTracked
+    }
+
+    public var statisticsAreFinite: Bool { runningMean.allFinite && runningVariance.allFinite }
 
     public func saveState() -> StageState {
         guard options.tracksRunningStats else { return StageState(kind: kind, version: stateVersion) }

@@ -30,7 +30,7 @@ public import StageKit
 ///
 /// State: `moving_mean`, `moving_variance`, `moving_stddev`, `renorm_mean`, `renorm_stddev` (tf_keras'
 /// variable names) and counter `train_batches` (drives the warm-up; 0 when a restored state lacks it).
-public final class BatchRenormStage: Stage {
+public final class BatchRenormStage: StatisticsTransaction {
     public static let kind = "batch_renorm"
     public static let convention = "keras"
 
@@ -43,6 +43,9 @@ public final class BatchRenormStage: Stage {
     public private(set) var trainBatches: Int64 = 0
     /// Reused per batch (no allocation once warm).
     private var coefficients: CenteredAffine
+    /// Storage for `setStatisticsAside()`, allocated once.
+    private var aside: RenormStatistics
+    private var asideTrainBatches: Int64 = 0
     /// Scratch for the Float32 copy of `renorm_mean`, the shift hint that lets the moments skip a pass (see
     /// `ColumnMoments.init(of:…:nearMean:)`). Derived from the state before every batch — never from
     /// the previous batch — so a restored stage computes bit-for-bit what the original would.
@@ -57,6 +60,7 @@ public final class BatchRenormStage: Stage {
         self.warmup = warmup
         statistics = RenormStatistics(featureCount: featureCount)
         coefficients = CenteredAffine(featureCount: featureCount)
+        aside = RenormStatistics(featureCount: featureCount)
     }
 
     public var kind: String { Self.kind }
@@ -109,8 +113,34 @@ public final class BatchRenormStage: Stage {
         KerasBatchStatistics.movingAverage(&statistics.movingMean, toward: batchMean, momentum: options.momentum)
         KerasBatchStatistics.movingAverage(&statistics.movingStddev, toward: batchStddev, momentum: options.momentum)
         statistics.movingVariance = statistics.movingStddev.map { max($0 * $0 - epsilon, 0) }
-        trainBatches += 1
+        trainBatches = trainBatches == .max ? .max : trainBatches + 1 // saturating: a restored counter may be Int64.max
     }
+
+    /// tf_keras' constructor arguments (renorm ones included) as recorded in state files; the
+    /// clipping bounds and warm-up are flattened (`renorm_clipping_rmax`, `renorm_warmup_start`, …),
+    /// `null` where not set.
+    public var parameters: [String: StageParameter] {
+        var parameters = options.parameters
+        parameters["renorm_momentum"] = .number(renormMomentum)
+        parameters["renorm_clipping_rmax"] = .optional(clipping.rmax)
+        parameters["renorm_clipping_rmin"] = .optional(clipping.rmin)
+        parameters["renorm_clipping_dmax"] = .optional(clipping.dmax)
+        parameters["renorm_warmup_start"] = .optional(warmup.map { Double($0.start) })
+        parameters["renorm_warmup_end"] = .optional(warmup.map { Double($0.end) })
+        return parameters
+    }
+
+    public func setStatisticsAside() {
+        aside.overwrite(with: statistics)
+        asideTrainBatches = trainBatches
+    }
+
+    public func restoreStatisticsSetAside() {
+        statistics.overwrite(with: aside)
+        trainBatches = asideTrainBatches
+    }
+
+    public var statisticsAreFinite: Bool { statistics.allFinite }
 
     public func saveState() -> StageState {
         StageState(kind: kind, version: stateVersion, vectors: statistics.vectors, counters: ["train_batches": trainBatches])

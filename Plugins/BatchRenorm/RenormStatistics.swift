@@ -1,3 +1,5 @@
+internal import StageKit
+
 /// The four running averages of tf_keras batch renorm plus the derived `moving_variance`.
 ///
 /// Two separate pairs: `renorm_mean`/`renorm_stddev` (updated with `renorm_momentum`) are what r and d
@@ -24,6 +26,19 @@ struct RenormStatistics: Equatable {
         self.movingStddev = movingStddev
         self.renormMean = renormMean
         self.renormStddev = renormStddev
+    }
+
+    /// Copies `other`'s values into this one's storage (no allocation when the widths match).
+    mutating func overwrite(with other: RenormStatistics) {
+        movingMean.overwrite(with: other.movingMean)
+        movingVariance.overwrite(with: other.movingVariance)
+        movingStddev.overwrite(with: other.movingStddev)
+        renormMean.overwrite(with: other.renormMean)
+        renormStddev.overwrite(with: other.renormStddev)
+    }
+
+    var allFinite: Bool {
+        movingMean.allFinite && movingVariance.allFinite && movingStddev.allFinite && renormMean.allFinite && renormStddev.allFinite
     }
 
     /// State vector names, as tf_keras names its variables.

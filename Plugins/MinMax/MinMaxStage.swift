@@ -26,7 +26,7 @@ public import StageKit
 ///
 /// State (sklearn's fitted attributes without the trailing underscore): vectors `data_min`,
 /// `data_max`, `data_range`, `scale`, `min` (absent until the first fit) and counter `n_samples_seen`.
-public final class MinMaxStage: Stage {
+public final class MinMaxStage: StatisticsTransaction {
     public static let kind = "min_max"
     public static let convention = "sklearn"
     /// sklearn's `10 * np.finfo(np.float32).eps`: ranges below it count as zero.
@@ -38,6 +38,10 @@ public final class MinMaxStage: Stage {
 
     private var fitted: FittedExtremes?
     private var samplesSeen: Int64 = 0
+    /// What `setStatisticsAside()` kept: `fitted` is replaced (never mutated) per batch, so keeping
+    /// the old value is a retain, not a copy.
+    private var asideFitted: FittedExtremes?
+    private var asideSamplesSeen: Int64 = 0
     /// Reused per batch (no allocation once warm).
     private var transform: CenteredAffine
 
@@ -63,7 +67,10 @@ public final class MinMaxStage: Stage {
         if mode == .train {
             let batchExtremes = FittedExtremes(of: batch)
             fitted = fitted.map { $0.merged(with: batchExtremes) } ?? batchExtremes
-            samplesSeen += Int64(batch.rows)
+            // Saturating: a restored n_samples_seen near Int64.max must not trap (it is a count for
+            // the trainer's information; nothing divides by it).
+            let (sum, overflow) = samplesSeen.addingReportingOverflow(Int64(batch.rows))
+            samplesSeen = overflow ? .max : sum
         }
         guard let fitted else { return } // never fitted: identity (see the type's documentation)
         fitted.centered(for: range, into: &transform)
@@ -71,6 +78,26 @@ public final class MinMaxStage: Stage {
         if clip {
             AffineTransform.clamp(&batch, low: Float(range.low), high: Float(range.high))
         }
+    }
+
+    /// sklearn's constructor arguments, as recorded in state files.
+    public var parameters: [String: StageParameter] {
+        ["feature_range": .numbers([range.low, range.high]), "clip": .flag(clip)]
+    }
+
+    public func setStatisticsAside() {
+        asideFitted = fitted
+        asideSamplesSeen = samplesSeen
+    }
+
+    public func restoreStatisticsSetAside() {
+        fitted = asideFitted
+        samplesSeen = asideSamplesSeen
+    }
+
+    public var statisticsAreFinite: Bool {
+        guard let fitted else { return true }
+        return fitted.minimum.allFinite && fitted.maximum.allFinite
     }
 
     public func saveState() -> StageState {

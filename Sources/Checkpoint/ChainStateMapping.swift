@@ -8,7 +8,8 @@ extension PipelineStateRecord {
             let state = link.stage.saveState()
             return StageStateRecord(
                 index: index, kind: link.stage.kind, stateVersion: state.version, columns: link.columns.indices,
-                fingerprint: link.stage.fingerprint, statistics: state.vectors, counters: state.counters)
+                fingerprint: link.stage.fingerprint, statistics: state.vectors, counters: state.counters,
+                params: link.stage.parameters)
         })
     }
 

@@ -6,6 +6,10 @@ public enum CheckpointError: Error, Sendable, Equatable, CustomStringConvertible
     case noValidGeneration(directory: String, failures: [StateFileError])
     /// A generation could not be written.
     case writeFailed(StateFileError)
+    /// The directory exists but cannot be listed (permissions, I/O error).
+    case unlistable(path: String, reason: String)
+    /// The newest generation is `CheckpointDirectory.maxGeneration`; no higher number is written.
+    case generationsExhausted(path: String)
 
     public var description: String {
         switch self {
@@ -16,6 +20,11 @@ public enum CheckpointError: Error, Sendable, Equatable, CustomStringConvertible
                 + failures.map(\.description).joined(separator: "; ")
         case .writeFailed(let error):
             "cannot write a checkpoint: \(error)"
+        case .unlistable(let path, let reason):
+            "\(path): cannot list the checkpoint directory: \(reason)"
+        case .generationsExhausted(let path):
+            "\(path): generation numbers are exhausted (\(CheckpointDirectory.maxGeneration) is the highest normd writes); "
+                + "move the generations elsewhere and rename the newest one to \(CheckpointDirectory.fileName(generation: 1)) to continue from it"
         }
     }
 }

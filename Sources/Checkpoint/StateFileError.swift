@@ -24,7 +24,7 @@ public enum StateFileError: Error, Sendable, Equatable, CustomStringConvertible 
         case .wrongFormat(let path, let found):
             "\(path): not a normd state file: expected \"format\": \"\(StateFile.format)\", found \(found)"
         case .newerFormatVersion(let path, let version, let supported):
-            "\(path): state file format_version \(version) is newer than this normd supports (\(supported)); upgrade normd"
+            "\(path): written by a newer normd (format \(version), this normd reads up to \(supported)); upgrade normd to read it"
         case .checksumMismatch(let path, let stored, let computed):
             "\(path): state file is damaged or was edited: body checksum is \(computed), the file says \(stored)"
         case .malformedBody(let path, let detail):

@@ -6,7 +6,8 @@ public struct PipelineCounts: Sendable, Equatable {
     public var rowsAccepted = 0
     /// Refused messages by reason (`wrong_width`, `non_finite`, `malformed_header`, …).
     public var messagesRejected: [String: Int] = [:]
-    /// Rows dropped from otherwise accepted messages (the `drop_rows` policy), by reason.
+    /// Rows dropped from otherwise accepted messages, by reason: `non_finite` (the `drop_rows`
+    /// policy), `stage_failed` (a batch a stage failed on in train mode and again in infer mode).
     public var rowsDropped: [String: Int] = [:]
     /// Producer sequence numbers that skipped ahead (each is one gap)…
     public var sequenceGaps = 0
@@ -31,7 +32,10 @@ public struct PipelineCounts: Sendable, Equatable {
     /// Batches the output could not take (an XPUB with no-drop at its high-water mark, or a send
     /// that failed); their rows are lost and logged.
     public var batchesDropped = 0
-    /// Batches a stage failed on; logged with the stage's error.
+    /// Batches a stage failed on (an error, a non-finite output or non-finite statistics); logged
+    /// with the stage's error. The chain left every statistic as before the batch. A train batch is
+    /// then re-run in infer mode and published with `downgraded: "stage failed: …"` (also counted in
+    /// `batchesDowngraded`); if that fails too its rows count in `rowsDropped["stage_failed"]`.
     public var batchesFailed = 0
 
     // MARK: shutdown — what became of the published batches (set once, when the pipeline stops)

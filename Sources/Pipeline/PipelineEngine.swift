@@ -56,6 +56,10 @@ public final class PipelineEngine {
     private var batcher: RowBatcher
     private var sequences: SequenceTracker
     private var nextBatch: UInt64 = 0
+    /// A copy of the batch about to train, kept so a batch a stage fails on can be re-run in infer
+    /// mode from its original rows (the chain leaves the batch half-processed). Reused: no allocation
+    /// once warm; costs one memcpy per train batch.
+    private var retryCopy: FeatureBatch
     private let sink: any BatchSink
     private let stageKinds: [String]
     private var logger: Logger
@@ -73,6 +77,7 @@ public final class PipelineEngine {
         self.stageKinds = chain.stages.map(\.kind)
         self.sequences = SequenceTracker(capacity: max(1, settings.maxProducers))
         self.batcher = RowBatcher(batchSize: settings.batchSize, features: chain.featureCount)
+        self.retryCopy = FeatureBatch(rows: 0, features: chain.featureCount)
     }
 
     /// When the waiting partial batch must be flushed, if any rows wait.
@@ -166,18 +171,29 @@ public final class PipelineEngine {
 
     private func process(_ batch: inout FeatureBatch, origins: [RowOrigin], partial: Bool) {
         if partial { counts.partialBatches += 1 }
-        let outcome: ChainOutcome
+        let retryable = settings.mode == .train
+        if retryable { copy(batch, into: &retryCopy) }
+        var outcome: ChainOutcome
         do {
             // Every row was checked finite in `accept` (non-finite messages are rejected or their
             // bad rows dropped), so the chain skips its own whole-batch pass.
             outcome = try chain.process(&batch, mode: settings.mode, inputValidated: true)
         } catch {
+            // The chain put every statistic back: the batch changed nothing.
             counts.batchesFailed += 1
-            logger.error("batch failed in a stage; its rows are lost", metadata: [
+            guard retryable, let downgraded = rerunInInfer(&batch, after: error) else {
+                counts.rowsDropped["stage_failed", default: 0] += batch.rows
+                logger.error("batch failed in a stage; statistics unchanged; its rows are dropped", metadata: [
+                    "batch": "\(nextBatch)", "rows": "\(batch.rows)", "error": "\(error)",
+                ])
+                nextBatch += 1 // the gap in batch numbers tells a consumer these rows are lost
+                publishCounts()
+                return
+            }
+            logger.error("batch failed in a stage; statistics unchanged; published in infer mode", metadata: [
                 "batch": "\(nextBatch)", "rows": "\(batch.rows)", "error": "\(error)",
             ])
-            nextBatch += 1
-            return
+            outcome = downgraded
         }
         if outcome.downgrade != nil { counts.batchesDowngraded += 1 }
         let info = PublishedBatch(pipeline: settings.name, sequence: nextBatch, outcome: outcome,
@@ -191,5 +207,26 @@ public final class PipelineEngine {
         }
         if outcome.mode == .train { recordTrainBatchForCheckpoint() }
         publishCounts()
+    }
+
+    /// Re-runs the original rows (`retryCopy`) of a train batch a stage failed on, in infer mode.
+    /// `nil` when infer fails too, or its output is not finite (the chain does not check between
+    /// stages in infer mode, and a NaN must not be published as a normalized value).
+    private func rerunInInfer(_ batch: inout FeatureBatch, after error: StageError) -> ChainOutcome? {
+        copy(retryCopy, into: &batch)
+        do {
+            try chain.process(&batch, mode: .infer, inputValidated: true)
+        } catch {
+            return nil
+        }
+        guard batch.firstNonFinite() == nil else { return nil }
+        return ChainOutcome(mode: .infer, downgrade: .stageFailed(error))
+    }
+
+    private func copy(_ source: FeatureBatch, into target: inout FeatureBatch) {
+        target.reset(rows: source.rows)
+        target.withUnsafeMutableValues { destination in
+            source.withUnsafeValues { values in _ = destination.update(fromContentsOf: values) }
+        }
     }
 }

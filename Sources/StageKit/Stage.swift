@@ -18,6 +18,11 @@ public protocol Stage: AnyObject {
     /// Parameters that give the statistics their meaning (kind, convention, epsilon…): a restored
     /// state whose fingerprint differs was computed for a different stage and must not be reused.
     var fingerprint: [String: String] { get }
+    /// The stage's parameters as configured (`gamma`, `epsilon`, `momentum`, `feature_range`, …),
+    /// recorded in state files (`params`) so a reader can rebuild the framework layer. Unlike the
+    /// fingerprint they may change between runs. Stages that record none (run-time plugins, whose
+    /// configuration is their own) return `[:]`, the default.
+    var parameters: [String: StageParameter] { get }
 
     /// Normalizes `batch` in place. In `.train` mode it uses and folds in the batch's statistics;
     /// in `.infer` mode it uses the running statistics and changes nothing.
@@ -25,6 +30,10 @@ public protocol Stage: AnyObject {
 
     func saveState() -> StageState
     func restoreState(_ state: StageState) throws
+}
+
+extension Stage {
+    public var parameters: [String: StageParameter] { [:] }
 }
 
 /// A stage's statistics, named as the framework it follows names them (`moving_mean`,
@@ -84,6 +93,14 @@ public enum StageError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidState(kind: String, String)
     /// Anything else a stage reports (e.g. a run-time plugin's own message).
     case failed(kind: String, String)
+    /// A stage wrote a NaN or infinity into the batch (row and column 0-based in the whole batch);
+    /// the chain refuses it before the next stage learns from it.
+    case nonFiniteOutput(kind: String, row: Int, column: Int, value: Float)
+    /// A stage's statistics became NaN or infinite during a train batch (they were put back).
+    case nonFiniteStatistics(kind: String)
+    /// `underlying` happened in `stages[index]`; the chain wraps every stage failure this way so the
+    /// report names the position, not only the kind.
+    indirect case inStage(index: Int, kind: String, StageError)
 
     public var description: String {
         switch self {
@@ -95,6 +112,14 @@ public enum StageError: Error, Sendable, Equatable, CustomStringConvertible {
             "cannot restore \(kind) state: \(message)"
         case .failed(let kind, let message):
             "\(kind): \(message)"
+        case .nonFiniteOutput(_, let row, let column, let value):
+            "wrote the non-finite value \(value) at row \(row), column \(column)"
+        case .nonFiniteStatistics:
+            "its statistics became non-finite"
+        case .inStage(let index, let kind, .failed(_, let message)):
+            "stages[\(index)] (\(kind)): \(message)"
+        case .inStage(let index, let kind, let underlying):
+            "stages[\(index)] (\(kind)): \(underlying)"
         }
     }
 }

@@ -6,6 +6,9 @@ public enum TrainingDowngrade: Sendable, Equatable, CustomStringConvertible {
     case tooFewRows(rows: Int, minimum: Int)
     /// A stage's ghost batches (`virtual_batch_size`) do not divide the row count.
     case notRowMultiple(rows: Int, multiple: Int, stage: Int)
+    /// A stage failed on the batch in train mode; every statistic was put back and the batch re-run
+    /// in infer mode (see `PipelineEngine`), so its rows are still delivered.
+    case stageFailed(StageError)
 
     public var description: String {
         switch self {
@@ -13,6 +16,8 @@ public enum TrainingDowngrade: Sendable, Equatable, CustomStringConvertible {
             "\(rows) rows is below batch.min_rows (\(minimum))"
         case .notRowMultiple(let rows, let multiple, let stage):
             "\(rows) rows is not a multiple of stages[\(stage)].virtual_batch_size (\(multiple))"
+        case .stageFailed(let error):
+            "stage failed: \(error)"
         }
     }
 }
@@ -59,6 +64,10 @@ public final class StageChain {
     /// Bumped whenever a train batch changes the statistics, so outputs can say which statistics they used.
     public private(set) var statsVersion: UInt64 = 0
     private var scratch: [FeatureBatch]
+    /// Statistics of stages without `StatisticsTransaction`, set aside before a train batch.
+    private var setAside: [StageState?]
+    /// Each link's stage as a `StatisticsTransaction`, if it is one (cast once, not per batch).
+    private let transactional: [(any StatisticsTransaction)?]
 
     public init(links: [ChainLink], featureCount: Int, minTrainingRows: Int = 2) {
         precondition(links.allSatisfy { $0.columns.rowWidth == featureCount && $0.stage.featureCount == $0.columns.count })
@@ -66,6 +75,8 @@ public final class StageChain {
         self.featureCount = featureCount
         self.minTrainingRows = max(1, minTrainingRows)
         self.scratch = links.map { FeatureBatch(rows: 0, features: $0.columns.count) }
+        self.setAside = Array(repeating: nil, count: links.count)
+        self.transactional = links.map { $0.stage as? any StatisticsTransaction }
     }
 
     public var stages: [any Stage] { links.map(\.stage) }
@@ -84,12 +95,23 @@ public final class StageChain {
 
     /// Normalizes `batch` in place through every stage.
     ///
+    /// A train batch is atomic: every stage's statistics are set aside first (`StatisticsTransaction`,
+    /// or `saveState()` for stages without it) and put back if any stage fails, so the statistics
+    /// are those after the whole batch or exactly those before it. Between stages the chain refuses a
+    /// stage's NaN/infinite output before the next stage learns from it, and after each stage it
+    /// refuses statistics that became non-finite (a NaN that reached a moving average would
+    /// make every later checkpoint unencodable). In infer mode nothing is learned, so nothing is
+    /// checked between stages.
+    ///
     /// - Parameter inputValidated: pass `true` only when every value of `batch` is already known to be
     ///   finite — `PipelineEngine` checks each message on accept and batches only finite rows, so a
     ///   second whole-batch pass would re-read 128 KiB per batch for nothing. A non-finite value let
     ///   through this way is not detected and poisons the statistics. Everyone else (`normd apply`,
     ///   tests, tools) keeps the default `false`, and the chain checks.
-    /// - Throws: `StageError.widthMismatch` or `.nonFinite` before anything changes; a stage's own error.
+    /// - Throws: `StageError.widthMismatch` or `.nonFinite` before anything changes; a stage's own
+    ///   error, `.nonFiniteOutput` or `.nonFiniteStatistics` wrapped in `.inStage(index:kind:_:)`,
+    ///   after every statistic was put back. `batch` then holds partly processed values: a caller
+    ///   that wants to retry must keep its own copy.
     @discardableResult
     public func process(_ batch: inout FeatureBatch, mode requested: Mode, inputValidated: Bool = false) throws(StageError) -> ChainOutcome {
         guard batch.features == featureCount else {
@@ -101,24 +123,93 @@ public final class StageChain {
         let outcome = effectiveMode(rows: batch.rows, requested: requested)
         if outcome.downgrade != nil { downgradedBatches += 1 }
         guard batch.rows > 0 else { return outcome }
+        let training = outcome.mode == .train
+        if training { setStatisticsAside() }
         for index in links.indices {
             let link = links[index]
-            do {
-                if link.columns.isAll {
-                    try link.stage.process(&batch, mode: outcome.mode)
-                } else {
-                    gather(batch, into: &scratch[index], columns: link.columns)
-                    try link.stage.process(&scratch[index], mode: outcome.mode)
-                    scatter(scratch[index], into: &batch, columns: link.columns)
-                }
-            } catch let error as StageError {
-                throw error
+            do throws(StageError) {
+                try run(link, index: index, on: &batch, mode: outcome.mode, checked: training)
             } catch {
-                throw .failed(kind: link.stage.kind, String(describing: error))
+                if training { restoreStatisticsSetAside() }
+                throw .inStage(index: index, kind: link.stage.kind, error)
             }
         }
-        if outcome.mode == .train { statsVersion &+= 1 }
+        if training { statsVersion &+= 1 }
         return outcome
+    }
+
+    /// One stage over its columns of `batch`; with `checked`, refuses a non-finite output (unless it
+    /// is the last stage's: nothing learns from that) and non-finite statistics.
+    private func run(_ link: ChainLink, index: Int, on batch: inout FeatureBatch, mode: Mode, checked: Bool) throws(StageError) {
+        let checkOutput = checked && index < links.count - 1
+        do {
+            if link.columns.isAll {
+                try link.stage.process(&batch, mode: mode)
+                if checkOutput, !Self.allFinite(batch), let bad = batch.firstNonFinite() {
+                    throw StageError.nonFiniteOutput(kind: link.stage.kind, row: bad.row, column: bad.column, value: bad.value)
+                }
+            } else {
+                gather(batch, into: &scratch[index], columns: link.columns)
+                try link.stage.process(&scratch[index], mode: mode)
+                if checkOutput, !Self.allFinite(scratch[index]), let bad = scratch[index].firstNonFinite() {
+                    throw StageError.nonFiniteOutput(kind: link.stage.kind, row: bad.row, column: link.columns.indices[bad.column], value: bad.value)
+                }
+                scatter(scratch[index], into: &batch, columns: link.columns)
+            }
+        } catch let error as StageError {
+            throw error
+        } catch {
+            throw .failed(kind: link.stage.kind, String(describing: error))
+        }
+        if checked && !statisticsAreFinite(index) {
+            throw .nonFiniteStatistics(kind: link.stage.kind)
+        }
+    }
+
+    /// Whether every value of `batch` is finite: Σ x·0 over the batch is NaN exactly when some x is
+    /// NaN or ±∞ (finite·0 = ±0, ∞·0 = NaN). Sixteen lanes at a time, so the check between stages
+    /// costs about a memory pass of the batch (3 µs for 128 KiB, measured) rather than the 11 µs of
+    /// `FeatureBatch.firstNonFinite()`'s general search, which is used only to locate a bad value.
+    static func allFinite(_ batch: FeatureBatch) -> Bool {
+        batch.withUnsafeValues { values in
+            guard let base = values.baseAddress else { return true }
+            let raw = UnsafeRawPointer(base)
+            let lanes = 16, chunks = values.count / lanes
+            var accumulator = SIMD16<Float>(repeating: 0)
+            for chunk in 0..<chunks {
+                accumulator += raw.loadUnaligned(fromByteOffset: chunk * lanes * MemoryLayout<Float>.stride, as: SIMD16<Float>.self) * 0
+            }
+            var tail: Float = 0
+            for index in (chunks * lanes)..<values.count { tail += values[index] * 0 }
+            return !(accumulator.sum() + tail).isNaN
+        }
+    }
+
+    private func setStatisticsAside() {
+        for index in links.indices {
+            if let stage = transactional[index] {
+                stage.setStatisticsAside()
+            } else {
+                setAside[index] = links[index].stage.saveState()
+            }
+        }
+    }
+
+    /// Puts every stage back as `setStatisticsAside()` found it. A stage without
+    /// `StatisticsTransaction` is restored from its own `saveState()`, which it must accept.
+    private func restoreStatisticsSetAside() {
+        for index in links.indices {
+            if let stage = transactional[index] {
+                stage.restoreStatisticsSetAside()
+            } else if let saved = setAside[index] {
+                try? links[index].stage.restoreState(saved)
+            }
+        }
+    }
+
+    private func statisticsAreFinite(_ index: Int) -> Bool {
+        if let stage = transactional[index] { return stage.statisticsAreFinite }
+        return links[index].stage.saveState().vectors.values.allSatisfy(\.allFinite)
     }
 
     public func saveState() -> [StageState] { links.map { $0.stage.saveState() } }

@@ -25,20 +25,11 @@ import Testing
                 stages: \(Self.stages)
 
             """, to: "cfg.yaml")
-        let daemon = Process()
-        daemon.executableURL = BuildProducts.normd
-        daemon.arguments = ["run", "--config", "cfg.yaml"]
-        daemon.currentDirectoryURL = scratch.url
-        let logPath = scratch.path("normd.log")
-        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-        daemon.standardError = log
-        daemon.standardOutput = log
-        try daemon.run()
+        let (daemon, log, logPath) = try PluginDaemonLog.start(in: scratch)
         defer { if daemon.isRunning { daemon.terminate() } }
 
-        let input = try waitForEndpoint("input bound", in: logPath)
-        let output = try waitForEndpoint("output bound", in: logPath)
+        let input = try PluginDaemonLog.waitForEndpoint("input bound", in: logPath)
+        let output = try PluginDaemonLog.waitForEndpoint("output bound", in: logPath)
         var data = SampleData(features: 3, transform: { $0 * 40 })
         let rows = data.batch(rows: 8)
         // The producer sends 8 rows as one message and reads frames until it has 8 rows back.
@@ -78,34 +69,8 @@ import Testing
         #expect(offset == 8)
     }
 
-    /// The `endpoint=` of the first log line containing `message`, waiting up to 10 s for it.
-    private func waitForEndpoint(_ message: String, in logPath: String) throws -> String {
-        let deadline = Date().addingTimeInterval(10)
-        while Date() < deadline {
-            let text = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
-            if let line = text.split(separator: "\n").first(where: { $0.contains("msg=\"\(message)\"") }),
-               let range = line.range(of: "endpoint=") {
-                return String(line[range.upperBound...].prefix { $0 != " " })
-            }
-            Thread.sleep(forTimeInterval: 0.05)
-        }
-        let text = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
-        throw TestPlugin.CompileError(description: "no '\(message)' log line within 10 s; log:\n\(text)")
-    }
-
     /// Runs a python3 script (pyzmq and NumPy required) and decodes its JSON stdout as frames of rows.
     private func python(_ script: String) throws -> [[[Double]]] {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script]
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let output = out.fileHandleForReading.readDataToEndOfFile()
-        let errors = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        try #require(process.terminationStatus == 0, "python3 failed: \(String(decoding: errors, as: UTF8.self))")
-        return try JSONDecoder().decode([[[Double]]].self, from: output)
+        try JSONDecoder().decode([[[Double]]].self, from: PluginDaemonLog.python(script))
     }
 }

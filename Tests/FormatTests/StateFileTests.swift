@@ -74,9 +74,9 @@ final class RecordingStage: Stage {
         let bytes = try StateFile.encode(try trainedDocument())
         let object = try #require(try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any])
         #expect(object["format"] as? String == "normd-state")
-        #expect(object["format_version"] as? Int == 1)
+        #expect(object["format_version"] as? Int == 2)
         let text = String(decoding: bytes, as: UTF8.self)
-        #expect(text.hasPrefix("{\"format\":\"normd-state\",\"format_version\":1,\"checksum\":\"crc32:"))
+        #expect(text.hasPrefix("{\"format\":\"normd-state\",\"format_version\":2,\"checksum\":\"crc32:"))
         #expect(text.contains("\"statistics\":{\"moving_mean\":["))
         #expect(text.contains("\"counters\":{\"num_batches_tracked\":1}"))
     }
@@ -105,12 +105,12 @@ final class RecordingStage: Stage {
 
     @Test func aNewerFormatVersionIsRefused() throws {
         let text = String(decoding: try StateFile.encode(try trainedDocument()), as: UTF8.self)
-            .replacingOccurrences(of: "\"format_version\":1", with: "\"format_version\":2")
-        #expect(throws: StateFileError.newerFormatVersion(path: "s.json", version: 2, supported: 1)) {
+            .replacingOccurrences(of: "\"format_version\":2", with: "\"format_version\":3")
+        #expect(throws: StateFileError.newerFormatVersion(path: "s.json", version: 3, supported: 2)) {
             try StateFile.decode(Array(text.utf8), path: "s.json")
         }
-        #expect(StateFileError.newerFormatVersion(path: "s.json", version: 2, supported: 1).description
-                == "s.json: state file format_version 2 is newer than this normd supports (1); upgrade normd")
+        #expect(StateFileError.newerFormatVersion(path: "s.json", version: 3, supported: 2).description
+                == "s.json: written by a newer normd (format 3, this normd reads up to 2); upgrade normd to read it")
     }
 
     @Test func anotherFormatIsRefused() {

@@ -147,3 +147,79 @@ struct PipelineEngineTests {
         #expect(engine.board.snapshot.batchesDropped == 1, "visible to other threads")
     }
 }
+
+/// Fails every train batch (after adding 1 to its values, so a half-processed batch would show);
+/// in infer mode adds 1, or fails too when `failsInInfer`.
+final class TrainFailingStage: Stage {
+    struct Boom: Error, CustomStringConvertible { var description: String { "boom" } }
+    let kind = "failing"
+    let stateVersion: UInt32 = 1
+    let featureCount: Int
+    let trainingRowMultiple = 1
+    var fingerprint: [String: String] { [:] }
+    let failsInInfer: Bool
+    init(featureCount: Int, failsInInfer: Bool = false) {
+        self.featureCount = featureCount
+        self.failsInInfer = failsInInfer
+    }
+    func process(_ batch: inout FeatureBatch, mode: Mode) throws {
+        batch.withUnsafeMutableValues { for i in $0.indices { $0[i] += 1 } }
+        if mode == .train || failsInInfer { throw Boom() }
+    }
+    func saveState() -> StageState { StageState(kind: kind, version: 1) }
+    func restoreState(_ state: StageState) throws {}
+}
+
+@Suite("PipelineEngine: a stage that fails")
+struct PipelineEngineStageFailureTests {
+    func engine(failsInInfer: Bool) -> (PipelineEngine, CollectingSink, MarkingStage, MarkingStage) {
+        let first = MarkingStage(featureCount: 2), last = MarkingStage(featureCount: 2)
+        let chain = StageChain(links: [ChainLink(stage: first, columns: .all(2)),
+                                       ChainLink(stage: TrainFailingStage(featureCount: 2, failsInInfer: failsInInfer), columns: .all(2)),
+                                       ChainLink(stage: last, columns: .all(2))], featureCount: 2)
+        let sink = CollectingSink()
+        let engine = PipelineEngine(settings: .init(name: "p", mode: .train, batchSize: 2, maxLatency: .seconds(60), invalidRows: .rejectMessage),
+                                    chain: chain, sink: sink, logger: Logger(label: "test"))
+        return (engine, sink, first, last)
+    }
+
+    @Test("a train batch failing at stage 2 of 3 is re-run from its original rows in infer mode and published, downgraded")
+    func republishedInInfer() throws {
+        let (engine, sink, first, last) = engine(failsInInfer: false)
+        engine.accept(Rows(values: [[1, 2], [3, 4]], producer: "a", seq: 0), input: 0)
+        engine.accept(Rows(values: [[5, 6], [7, 8]], producer: "a", seq: 1), input: 0)
+        #expect(sink.batches.count == 2)
+        let (batch, info) = try #require(sink.batches.first)
+        // Original rows, through all three stages in infer mode: +1000, +1, +1000.
+        #expect(batch == FeatureBatch(rowsOf: [[2002, 2003], [2004, 2005]], features: 2))
+        #expect(info.sequence == 0 && sink.batches[1].1.sequence == 1, "no gap in the batch numbers")
+        #expect(info.outcome == ChainOutcome(mode: .infer, downgrade: .stageFailed(
+            .inStage(index: 1, kind: "failing", .failed(kind: "failing", "boom")))))
+        #expect(info.outcome.downgrade?.description == "stage failed: stages[1] (failing): boom")
+        #expect(info.statsVersion == 0)
+        #expect(first.trainBatches == 2 && last.trainBatches == 0, "the first stage ran in train mode; its statistics were set aside and put back")
+        var expected = PipelineCounts()
+        expected.messagesAccepted = 2
+        expected.rowsAccepted = 4
+        expected.batchesPublished = 2
+        expected.rowsPublished = 4
+        expected.batchesDowngraded = 2
+        expected.batchesFailed = 2
+        #expect(engine.counts == expected)
+        #expect(engine.counts.summary.hasSuffix("downgraded=2 batches_dropped=0 batches_failed=2"))
+    }
+
+    @Test("when infer fails too, the rows are counted as rows_dropped{stage_failed} and the batch number is skipped")
+    func droppedWhenInferFails() {
+        let (engine, sink, _, _) = engine(failsInInfer: true)
+        engine.accept(Rows(values: [[1, 2], [3, 4], [5, 6]], producer: "a", seq: 0), input: 0)
+        #expect(sink.batches.isEmpty)
+        var expected = PipelineCounts()
+        expected.messagesAccepted = 1
+        expected.rowsAccepted = 3
+        expected.batchesFailed = 1
+        expected.rowsDropped = ["stage_failed": 2]
+        #expect(engine.counts == expected)
+        #expect(engine.counts.summary.contains("rows_dropped={stage_failed: 2}"))
+    }
+}

@@ -26,8 +26,18 @@ enum CheckpointStartup {
         for leftover in directory.removeTemporaryFiles() {
             logger.notice("removed the temporary file of an interrupted checkpoint write", metadata: ["file": "\(leftover)"])
         }
-        let newestOnDisk = directory.generations().last
-        let nextGeneration = (newestOnDisk?.number ?? 0) + 1
+        let nextGeneration: UInt64
+        let newestOnDisk: CheckpointDirectory.Generation?
+        do {
+            let listing = try directory.listing()
+            for ignored in listing.ignored {
+                logger.warning("checkpoint file name ignored", metadata: ["file": "\(ignored.name)", "reason": "\(ignored.reason)"])
+            }
+            newestOnDisk = listing.generations.last
+            nextGeneration = try listing.nextGeneration()
+        } catch {
+            throw CommandFailure(ExitStatus.cannotCreate, error.description)
+        }
 
         var loaded: CheckpointDirectory.Loaded?
         if resetState {

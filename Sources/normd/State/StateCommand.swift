@@ -19,6 +19,7 @@ enum StateSource {
             let directory = CheckpointDirectory(path: path)
             let loaded: CheckpointDirectory.Loaded?
             do {
+                for ignored in try directory.listing().ignored { StandardError.print("normd state: ignored \(ignored)") }
                 loaded = try directory.loadNewestValid()
             } catch {
                 throw CommandFailure(ExitStatus.dataError, error.description)

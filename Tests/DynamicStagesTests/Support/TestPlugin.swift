@@ -8,9 +8,13 @@ enum TestPlugin {
 
     /// A complete, valid plugin body with one stage of kind `kind`; the `tweak` lines run inside the
     /// entry before it returns, to break one field (e.g. `plugin.abi_version = 99;`).
-    static func source(kind: String = "probe", tweak: String = "") -> String {
+    /// `process` is the body of the stage's `process` function (`values`, `rows`, `features`, `train`
+    /// in scope; `math.h` included), by default a no-op.
+    static func source(kind: String = "probe", tweak: String = "",
+                       process: String = "(void)values; (void)rows; (void)features; (void)train;") -> String {
         """
         #include "normd_stage.h"
+        #include <math.h>
         #include <stdlib.h>
         static int create(const char *json, size_t features, size_t batch_size, void **instance, normd_stage_error *error) {
             (void)json; (void)features; (void)batch_size; (void)error;
@@ -18,7 +22,8 @@ enum TestPlugin {
             return NORMD_STAGE_OK;
         }
         static int process(void *instance, float *values, size_t rows, size_t features, int train, normd_stage_error *error) {
-            (void)instance; (void)values; (void)rows; (void)features; (void)train; (void)error;
+            (void)instance; (void)error;
+            \(process)
             return NORMD_STAGE_OK;
         }
         static void save_state(const void *instance, const normd_state_writer *writer) { (void)instance; (void)writer; }
