@@ -40,7 +40,7 @@ import Testing
         writer.start()
         writer.offer(try snapshot("p", batches: 1))
         let deadline = Date().addingTimeInterval(5)
-        while directory.generations().isEmpty { try #require(Date() < deadline); try await Task.sleep(for: .milliseconds(5)) }
+        while try directory.generations().isEmpty { try #require(Date() < deadline); try await Task.sleep(for: .milliseconds(5)) }
         try FileManager.default.removeItem(atPath: temporary.path + "/normd-state-00000001.json")
         let final = await writer.finish()
         guard case .written(let generation) = final else {
