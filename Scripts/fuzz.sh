@@ -46,7 +46,9 @@ for target in "${chosen[@]}"; do
     # -detect_leaks=0: LeakSanitizer cannot see Swift references kept in enum payloads with spare
     # bits (it reported the state target's pipeline global as "leaked"); ARC leaks are cycles, and
     # unbounded growth still hits -rss_limit_mb.
-    ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0} "$driver" "$target" "$corpus" -max_total_time="$seconds" \
+    # SWIFT_BACKTRACE=enable=no: Swift's own crash backtracer, reading memory under ASan, ends in a
+    # misleading "heap-buffer-overflow"; libFuzzer's deadly-signal report gives the symbolized stack.
+    SWIFT_BACKTRACE=${SWIFT_BACKTRACE:-enable=no} ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0} "$driver" "$target" "$corpus" -max_total_time="$seconds" \
         -timeout=10 -rss_limit_mb=2048 -detect_leaks=0 -artifact_prefix="$artifacts" -print_final_stats=1 "$@" \
         >"$log" 2>&1 || status=$?
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
