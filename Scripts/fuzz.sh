@@ -38,6 +38,8 @@ for target in "${chosen[@]}"; do
     # Seeds and fixed crashers (regressions) start the run; pending crashers would stop it at once.
     find "Tests/FuzzCorpus/$target" -path '*/crashers/pending' -prune -o -type f -exec cp {} "$corpus/" \;
     log=$SCRATCH/$target.log
+    # Tokens (keys, boundary numbers) the mutator would take long to invent byte by byte.
+    dict=(); [ -f "Fuzz/Dictionaries/$target.dict" ] && dict=(-dict="Fuzz/Dictionaries/$target.dict")
     echo "fuzz: $target for ${seconds}s (corpus $corpus)" >&2
     status=0
     # One process on one core: libFuzzer's default (no -jobs/-workers; -jobs=1 would only add a
@@ -49,7 +51,7 @@ for target in "${chosen[@]}"; do
     # SWIFT_BACKTRACE=enable=no: Swift's own crash backtracer, reading memory under ASan, ends in a
     # misleading "heap-buffer-overflow"; libFuzzer's deadly-signal report gives the symbolized stack.
     SWIFT_BACKTRACE=${SWIFT_BACKTRACE:-enable=no} ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0} "$driver" "$target" "$corpus" -max_total_time="$seconds" \
-        -timeout=10 -rss_limit_mb=2048 -detect_leaks=0 -artifact_prefix="$artifacts" -print_final_stats=1 "$@" \
+        -timeout=10 -rss_limit_mb=2048 -detect_leaks=0 -artifact_prefix="$artifacts" -print_final_stats=1 "${dict[@]}" "$@" \
         >"$log" 2>&1 || status=$?
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
     rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
