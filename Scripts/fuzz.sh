@@ -14,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 TARGETS=(tensor npy json npy_file config state)
-usage() { echo "usage: $0 {${TARGETS[*]// /|}|all} [SECONDS] [libFuzzer flags...]" >&2; exit 64; }
+usage() { local IFS='|'; echo "usage: $0 {${TARGETS[*]}|all} [SECONDS] [libFuzzer flags...]" >&2; exit 64; }
 [ $# -ge 1 ] || usage
 which=$1; shift
 seconds=${1:-60}; [ $# -ge 1 ] && shift
