@@ -22,6 +22,8 @@ let package = Package(
         .library(name: "NormdLog1p", type: .dynamic, targets: ["Log1pPlugin"]),
         // For Benchmarks/Micro (its own package, depending on this one by path); nothing here uses it.
         .library(name: "NormdBenchmarkable", targets: ["NormCore", "StageKit", "Pipeline", "BuiltinStages", "WireFormat"]),
+        // For Fuzz/ (its own package: the libFuzzer driver, built with the sanitizers by Scripts/fuzz.sh).
+        .library(name: "NormdFuzzTargets", targets: ["FuzzTargets"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
@@ -57,6 +59,10 @@ let package = Package(
         .systemLibrary(name: "CZeroMQ", path: "Sources/CZeroMQ"),
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"], swiftSettings: strict),
 
+        // MARK: fuzzing — the entry points libFuzzer (Fuzz/, Scripts/fuzz.sh) and FuzzCorpusTests share
+        .target(name: "FuzzTargets", dependencies: ["NormCore", "StageKit", "NpyFormat", "WireFormat", "NormConfig", "Checkpoint", "BuiltinStages"],
+                swiftSettings: strict),
+
         // MARK: composition root
         .executableTarget(
             name: "normd",
@@ -80,6 +86,8 @@ let package = Package(
         .testTarget(name: "WireFormatTests", dependencies: ["NormCore", "WireFormat", "NpyFormat"], swiftSettings: strict),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"], swiftSettings: strict),
         .testTarget(name: "CheckpointTests", dependencies: ["NormCore", "StageKit", "Pipeline", "Checkpoint", "NormConfig", "BuiltinStages", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
+        // Every committed fuzz input (Tests/FuzzCorpus) through the fuzz targets, without the sanitizers.
+        .testTarget(name: "FuzzCorpusTests", dependencies: ["FuzzTargets"], swiftSettings: strict),
         // Drive the built `normd` binary as a subprocess (and a Python client where a user would use one).
         .testTarget(name: "EndToEndTests", dependencies: ["normd"], exclude: ["Python"], swiftSettings: strict),
         // The plugin loader's failure modes, the conformance suite over every kind, and both example
