@@ -55,6 +55,9 @@ if ! "$venv/bin/python3" -c '' >/dev/null 2>&1; then
 fi
 if ! cmp -s Scripts/requirements.txt "$stamp"; then
     echo "bootstrap: installing Scripts/requirements.txt into $venv" >&2
+    # pip trusts its own bundled CA list; use Debian's store instead (as Debian's own pip does), so a
+    # network whose TLS proxy CA is installed system-wide (update-ca-certificates) works too.
+    if [ -z "${PIP_CERT:-}" ] && [ -f /etc/ssl/certs/ca-certificates.crt ]; then export PIP_CERT=/etc/ssl/certs/ca-certificates.crt; fi
     "$venv/bin/python3" -m pip install --quiet --disable-pip-version-check --no-input -r Scripts/requirements.txt </dev/null
     cp Scripts/requirements.txt "$stamp"
 fi
