@@ -2,7 +2,9 @@
 # Installs what building and testing normd needs on a fresh Debian 12 machine that has only the
 # Swift toolchain (on PATH), skipping what is there:
 #   - apt: libzmq3-dev (the system libzmq the CZeroMQ module map links), the C/C++ tool chain and
-#     headers swiftc links with, git (SwiftPM fetches the dependencies), python3 + python3-venv;
+#     headers swiftc links with (gcc also builds Benchmarks/c), git (SwiftPM fetches the dependencies),
+#     the libraries the toolchain's own programs load (ncurses, curl, libxml2, sqlite),
+#     python3 + python3-venv;
 #   - a project venv, .venv, with Scripts/requirements.txt (NumPy, pyzmq, scikit-learn): Debian 12
 #     ships no pip and refuses system-wide pip installs (PEP 668), so nothing goes into the system
 #     Python. Scripts/test.sh puts .venv/bin first on PATH, since the tests call `python3`.
@@ -21,7 +23,8 @@ PYTHON=${PYTHON:-python3}
 
 # What a debootstrap'ed (minbase) Debian 12 lacks to build and test normd with /opt/swift, found by
 # doing it (Docs/RELIABILITY.md, "Set-up on a clean Debian").
-packages=(libzmq3-dev gcc libc6-dev libstdc++-12-dev binutils pkg-config git ca-certificates)
+packages=(libzmq3-dev gcc libc6-dev libstdc++-12-dev binutils git ca-certificates
+          libncurses6 libcurl4 libxml2 libsqlite3-0)
 # The venv needs an interpreter with venv + ensurepip (Debian splits ensurepip into python3-venv).
 if ! "$PYTHON" -c 'import venv, ensurepip' >/dev/null 2>&1; then
     packages+=(python3 python3-venv)
@@ -63,3 +66,4 @@ if ! cmp -s Scripts/requirements.txt "$stamp"; then
 fi
 
 command -v swift >/dev/null 2>&1 || { echo "bootstrap: swift is not on PATH (expected Swift 6.3 at /opt/swift: export PATH=/opt/swift/usr/bin:\$PATH)" >&2; exit 1; }
+swift --version >/dev/null 2>&1 || { echo "bootstrap: swift is on PATH but does not run:" >&2; swift --version; exit 1; }
