@@ -7,8 +7,9 @@
  * producer/row number counts as foreign (a bad message's rows, or corrupted data). A bitmap of the
  * header's `"batch":N` does the same for batch numbers; rows of `"mode":"infer"` batches are counted
  * apart (they update no statistics).
- * Stalling: with STALL_EVERY_S > 0, it stops reading for STALL_FOR_S seconds at STALL_FIRST_S after
- * start and every STALL_EVERY_S after that, so normd's PUSH meets a full consumer.
+ * Stalling: with STALL_FOR_S > 0, it stops reading for STALL_FOR_S seconds at STALL_FIRST_S after
+ * start, and again every STALL_EVERY_S after that if STALL_EVERY_S > 0, so normd's PUSH meets a full
+ * consumer.
  * It stops once DONE_FILE exists (the soak creates it after normd exited) and nothing arrived for 1 s.
  * Writes OUT_PREFIX.p<P>.bits (one per producer) and OUT_PREFIX.batches.bits (bit i = bit i%8 of
  * byte i/8) and prints one JSON line (first_ns/last_ns: CLOCK_MONOTONIC of the first and last receipt). */
@@ -78,7 +79,7 @@ int main(int argc, char **argv) {
     uint64_t messages = 0, rows = 0, infer_rows = 0, duplicate_rows = 0, duplicate_batches = 0, foreign_rows = 0;
     uint64_t bad_messages = 0, stalls = 0, first_ns = 0, last_ns = 0;
     long long max_batch = -1;
-    uint64_t start = now_ns(), next_stall = stall_every > 0 ? start + (uint64_t)(stall_first * 1e9) : UINT64_MAX;
+    uint64_t start = now_ns(), next_stall = stall_for > 0 ? start + (uint64_t)(stall_first * 1e9) : UINT64_MAX;
     zmq_msg_t header, frame;
     zmq_msg_init(&header);
     zmq_msg_init(&frame);
@@ -89,7 +90,7 @@ int main(int argc, char **argv) {
             struct timespec ts = {.tv_sec = (time_t)stall_for, .tv_nsec = (long)((stall_for - (time_t)stall_for) * 1e9)};
             nanosleep(&ts, NULL);
             stalls++;
-            next_stall += (uint64_t)(stall_every * 1e9);
+            next_stall = stall_every > 0 ? next_stall + (uint64_t)(stall_every * 1e9) : UINT64_MAX;
             continue;
         }
         if (zmq_msg_recv(&header, pull, 0) < 0) {

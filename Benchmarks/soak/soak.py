@@ -6,7 +6,8 @@ Docs/RELIABILITY.md, "Soak test".
 One pipeline (PULL in, PUSH out, min_max -> batch_norm on columns 3.., a checkpoint directory) gets
 `--producers` C producers at about half the measured maximum rate; every `--bad-every`-th message is
 malformed, cycling through eight rejection reasons. Two C consumers PULL the batches; the second
-stops reading for `--stall-for` s every `--stall-every` s. normd's RSS is sampled every second.
+stops reading for `--stall-for` s every `--stall-every` s; the first once stalls
+inside the second's first stall (normd blocks, its input queue fills, the producers block). normd's RSS is sampled every second.
 When the producers are done and normd has taken every message, it gets SIGTERM.
 
 Why PUSH: it hands each batch to exactly one consumer, losslessly (a full consumer is skipped, both
@@ -15,8 +16,8 @@ the two consumers: the union of what they received is every good row, their inte
 (PUB would give each subscriber every row but drop for the stalled one by design.)
 
 Assertions (exit 1 naming each one that failed):
-  - RSS flat after warm-up: every sample after the warm-up <= 1.05 x the peak of the warm-up's last 20 s
-    (which hold the first stall, so the bounded queues have been full once);
+  - RSS flat after warm-up: every sample after the warm-up <= 1.05 x the warm-up's peak from the first
+    stall on (both consumers stall together once then, so every bounded queue has been full once);
   - every good row delivered exactly once (per producer, row identities in columns 0-2) and no row of
     a bad message delivered; batch numbers 0..N-1 each delivered once;
   - the final counts: accepted = good sent, rejected by reason = bad sent by reason, rows published =
@@ -82,6 +83,7 @@ class Daemon:
         self.log = open(self.log_path, "w")
         self.process = subprocess.Popen([normd, "run", "--config", "soak.yaml", "--counts-interval", "1"],
                                         cwd=directory, stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log)
+        CHILDREN.append(self.process)
         self.started = time.monotonic()
         self.input = self.output = None
         deadline = time.monotonic() + 30
@@ -124,8 +126,20 @@ class Daemon:
             return None
 
 
+CHILDREN = []  # every process started, killed at exit if still running (a failed run leaves none behind)
+
+
 def start(args, **kwargs):
-    return subprocess.Popen([str(a) for a in args], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True, **kwargs)
+    process = subprocess.Popen([str(a) for a in args], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True, **kwargs)
+    CHILDREN.append(process)
+    return process
+
+
+def kill_children():
+    for process in CHILDREN:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
 
 
 def result(process, name, timeout):
@@ -145,14 +159,28 @@ def run_clients(opts, daemon, directory, rate, seconds, bad_every, stall):
     done = os.path.join(directory, "done")
     consumers = []
     for index in range(2):
-        first, every, pause = (opts.stall_first, opts.stall_every, opts.stall_for) if (stall and index == 1) else (0, 0, 0)
+        # Consumer 1 stalls `stall_for` s every `stall_every` s. Consumer 0 stalls once, inside consumer
+        # 1's first stall, so during the warm-up every bounded queue is full at least once (both output
+        # pipes, then normd's input queue behind them): the RSS baseline includes all of them.
+        if not stall:
+            first, every, pause = 0, 0, 0
+        elif index == 1:
+            first, every, pause = opts.stall_first, opts.stall_every, opts.stall_for
+        else:
+            first, every, pause = opts.stall_first + opts.stall_for / 2, 0, opts.stall_for / 2
         consumers.append(start([os.path.join(opts.bin, "soak-consumer"), daemon.output, opts.features, opts.producers,
                                 first, every, pause, done, os.path.join(directory, f"consumer{index}")]))
     time.sleep(0.3)  # both consumers connected before the first batch, so PUSH spreads from the start
     producers = [start([os.path.join(opts.bin, "soak-producer"), daemon.input, opts.features, opts.rows,
                         rate / opts.producers, seconds, index, bad_every, MAX_MESSAGE_BYTES])
                  for index in range(opts.producers)]
-    sent = [result(p, f"producer {i}", seconds + 600) for i, p in enumerate(producers)]
+    # A daemon that dies mid-run would leave the producers blocked in a send forever: watch it.
+    while any(p.poll() is None for p in producers):
+        if daemon.process.poll() is not None:
+            tail = "\n".join(daemon.text().splitlines()[-20:])
+            raise SystemExit(f"soak: FAILED: normd exited {daemon.process.returncode} while the producers were sending:\n{tail}")
+        time.sleep(0.5)
+    sent = [result(p, f"producer {i}", 60) for i, p in enumerate(producers)]
     return consumers, sent
 
 
@@ -301,7 +329,7 @@ def main():
     with open(os.path.join(opts.work, "rss.csv"), "w") as f:
         f.write("seconds,rss_kib\n")
         f.writelines(f"{t:.1f},{r}\n" for t, r in samples)
-    window = [r for t, r in samples if warmup - 20 <= t <= warmup]
+    window = [r for t, r in samples if opts.stall_first <= t <= warmup]
     after = [(t, r) for t, r in samples if t > warmup]
     rss = {}
     if not window or not after:
@@ -316,7 +344,7 @@ def main():
                "slope_mib_per_min": slope, "max_overall_mib": max(r for _, r in samples) / 1024}
         if peak > baseline * (1 + opts.rss_tolerance):
             failures.append(f"RSS grew after warm-up: {peak / 1024:.1f} MiB at {peak_t:.0f} s > "
-                            f"{1 + opts.rss_tolerance:.2f} x {baseline / 1024:.1f} MiB (peak of {warmup - 20:g}-{warmup:g} s)")
+                            f"{1 + opts.rss_tolerance:.2f} x {baseline / 1024:.1f} MiB (peak of {opts.stall_first:g}-{warmup:g} s)")
 
     # --- exactly once ---
     good_rows = {s["producer"]: s["good_rows"] for s in sent}
@@ -407,7 +435,7 @@ def main():
           f"stalls {[r['stalls'] for r in received]}; normd exit {code}", flush=True)
     if rss:
         print("soak: RSS MiB: baseline %.1f (peak of %g-%g s), after warm-up min %.1f peak %.1f at %.0f s, end %.1f, slope %+.3f MiB/min"
-              % (rss["baseline_mib"], warmup - 20, warmup, rss["min_after_mib"], rss["peak_after_mib"], rss["peak_at_s"],
+              % (rss["baseline_mib"], opts.stall_first, warmup, rss["min_after_mib"], rss["peak_after_mib"], rss["peak_at_s"],
                  rss["end_mib"], rss["slope_mib_per_min"]), flush=True)
     print(f"soak: final counts {final}", flush=True)
     print(f"soak: figures in {opts.work}/summary.json, RSS in {opts.work}/rss.csv", flush=True)
@@ -421,4 +449,7 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    finally:
+        kill_children()
