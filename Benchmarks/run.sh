@@ -21,6 +21,7 @@ for arg in "$@"; do
 done
 
 bash Scripts/bootstrap.sh
+export PATH="$PWD/.venv/bin:$PATH"   # harness.py needs NumPy: the project venv's python3
 
 out=.build/bench
 mkdir -p "$out"
