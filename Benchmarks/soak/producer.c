@@ -15,7 +15,7 @@
  *
  * Bad messages, in turn (the label is normd's `messages_rejected` reason):
  *   malformed_header  a header that is not JSON            wrong_width  ROWS x (FEATURES+1)
- *   non_finite        a NaN or +inf in a good-shaped row    oversize     more than MAX_MESSAGE_BYTES
+ *   non_finite        a NaN or +inf in a good-shaped row    oversize     3 frames, each within MAX_MESSAGE_BYTES, 1 byte more in all
  *   payload_size      4 bytes short of the header's shape   dtype        ">f4" (big-endian)
  *   frame_count       one frame (header only)               shape        [ROWS, FEATURES, 1]
  * Prints one JSON line: messages, good messages and rows, bad messages by reason, seconds, rate. */
@@ -71,8 +71,10 @@ int main(int argc, char **argv) {
         double u1 = uniform(), u2 = uniform();
         pool[i] = (float)(20.0 + 5.0 * sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
     }
-    long oversize_rows = max_message_bytes / (features * (long)sizeof(float)) + 1;
+    /* The most rows whose payload frame fits in MAX_MESSAGE_BYTES (the OVERSIZE case adds a filler frame). */
+    long oversize_rows = (max_message_bytes - 256) / (features * (long)sizeof(float));
     long capacity_floats = (oversize_rows > rows ? oversize_rows : rows) * (features + 1);
+    if (capacity_floats < max_message_bytes / (long)sizeof(float) + 1) capacity_floats = max_message_bytes / (long)sizeof(float) + 1;
     float *buffer = malloc((size_t)capacity_floats * sizeof(float));
     if (!buffer) { perror("malloc"); return 2; }
 
@@ -123,9 +125,17 @@ int main(int argc, char **argv) {
                 send_frames(push, header, (size_t)length, buffer, good_bytes);
                 break;
             case OVERSIZE:
+                /* Every frame within MAX_MESSAGE_BYTES (libzmq's per-frame maxmsgsize, which would drop the
+                 * connection), the message as a whole one byte over it: normd refuses it as `oversize`. */
                 length = snprintf(header, sizeof header, "{\"dtype\":\"<f4\",\"shape\":[%ld,%ld]}", oversize_rows, features);
                 fill(buffer, oversize_rows, features, poison, producer, &cursor);
-                send_frames(push, header, (size_t)length, buffer, (size_t)(oversize_rows * features) * sizeof(float));
+                {
+                    size_t payload = (size_t)(oversize_rows * features) * sizeof(float);
+                    size_t filler = (size_t)max_message_bytes + 1 - payload - (size_t)length;
+                    if (zmq_send(push, header, (size_t)length, ZMQ_SNDMORE) < 0) die("send header");
+                    if (zmq_send(push, buffer, payload, ZMQ_SNDMORE) < 0) die("send payload");
+                    if (zmq_send(push, buffer, filler, 0) < 0) die("send filler");
+                }
                 break;
             case PAYLOAD_SIZE:
                 length = snprintf(header, sizeof header, "{\"dtype\":\"<f4\",\"shape\":[%ld,%ld]}", rows, features);

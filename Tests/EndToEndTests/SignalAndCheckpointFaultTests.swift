@@ -253,9 +253,11 @@ import Testing
         let daemon = try DaemonUnderTest(config: config, logDirectory: scratch.url)
         try Self.exchange(daemon, 0..<2)
         #expect(daemon.terminate() == 0)
-        let newest = try #require(try FileManager.default.contentsOfDirectory(atPath: scratch.path("state")).sorted().last)
-        let newestNumber = try #require(Int(newest.dropFirst("normd-state-".count).dropLast(".json".count)))
-        try "{".write(toFile: scratch.path("state/\(newest)"), atomically: false, encoding: .utf8)
+        let written = try #require(try FileManager.default.contentsOfDirectory(atPath: scratch.path("state")).sorted().last)
+        let writtenNumber = try #require(Int(written.dropFirst("normd-state-".count).dropLast(".json".count)))
+        // A damaged generation newer than every readable one (however many the writer coalesced into).
+        let newestNumber = writtenNumber + 1
+        try "{".write(toFile: Self.generation(newestNumber, in: scratch), atomically: false, encoding: .utf8)
 
         let restarted = try DaemonUnderTest(config: config, logDirectory: scratch.url)
         #expect(restarted.terminate() == 0)
