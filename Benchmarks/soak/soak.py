@@ -102,7 +102,7 @@ class Daemon:
 
     def last_counts(self):
         """The latest periodic counts line."""
-        found = re.findall(r'msg=counts counts="([^"]*)"', self.text())
+        found = re.findall(r'msg=counts .*?\bcounts="([^"]*)"', self.text())
         return parse_counts(found[-1]) if found else None
 
     def rss_kib(self):
@@ -358,7 +358,7 @@ def main():
                                              good_rows[p], f"producer {p} good rows")
         failures += problems
         per_consumer.append(split)
-    final = parse_counts(re.findall(r'msg="final counts" counts="([^"]*)"', log)[-1]) if 'msg="final counts"' in log else None
+    final = parse_counts(re.findall(r'msg="final counts" .*?\bcounts="([^"]*)"', log)[-1]) if 'msg="final counts"' in log else None
     if final is None:
         failures.append("no final counts line in the log")
         final = {}
