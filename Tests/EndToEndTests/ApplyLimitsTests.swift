@@ -83,6 +83,22 @@ import Testing
         #expect(try scratch.contents() == ["in.npy", "state.fifo"])
     }
 
+    /// `normd state export --output` writes through the same atomic rename: a FIFO (or a device,
+    /// a symbolic link) was silently replaced by a regular file.
+    @Test func aStateExportToAFIFOIsRefusedAndTheFIFOLeftAlone() throws {
+        let scratch = try ScratchDirectory()
+        try writeInput(scratch)
+        let trained = try apply(in: scratch, state: "state.json")
+        try #require(trained.status == 0, "\(trained.stderr)")
+        #expect(mkfifo(scratch.path("stats.fifo"), 0o644) == 0)
+        let result = try BoundedNormd.run(["state", "export", "state.json", "--format", "npz", "--output", "stats.fifo"], in: scratch.url)
+        #expect(result.status == 73)
+        #expect(result.stderrLines == [
+            "normd state export: stats.fifo: is a FIFO; --output must be a regular file or a new path (it is replaced by an atomic rename)",
+        ])
+        #expect(try fileType(scratch.path("stats.fifo")) == S_IFIFO)
+    }
+
     /// The input is read whole into memory, so an endless one (a device, a FIFO) is refused
     /// before reading, saying why (Foundation used to give up with "cannot read the file").
     @Test func anInputThatIsNotARegularFileIsRefused() throws {

@@ -33,6 +33,8 @@ struct StateExportCommand: ParsableCommand {
     }
 
     private func export() throws(CommandFailure) {
+        // Written by an atomic rename, which would replace a device, FIFO or symbolic link silently.
+        try OutputTarget.check(output, option: "--output")
         let (document, _) = try StateSource.load(path)
         let bytes: [UInt8]
         switch format {
@@ -41,6 +43,7 @@ struct StateExportCommand: ParsableCommand {
         case .json:
             do { bytes = try StateExport.json(document) } catch { throw CommandFailure(ExitStatus.dataError, error.description) }
         }
+        try OutputTarget.check(output, option: "--output")  // again: the path may have changed meanwhile
         do {
             try AtomicFileWriter.write(bytes, to: output)
         } catch {
