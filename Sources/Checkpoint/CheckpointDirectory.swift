@@ -140,6 +140,7 @@ public struct CheckpointDirectory: Sendable {
     /// Loads the newest generation that reads and verifies.
     /// - Returns: `nil` when there is no generation at all (a first start).
     /// - Throws: `.noValidGeneration` when there are generations but none is readable;
+    ///   `.writtenByNewerNormd` when one newer than every readable one has a newer format;
     ///   `.unlistable` when the directory cannot be listed.
     public func loadNewestValid() throws(CheckpointError) -> Loaded? {
         let all = try generations()
@@ -151,6 +152,7 @@ public struct CheckpointDirectory: Sendable {
                     return Loaded(generation: generation, document: document, skipped: failures)
                 }
             } catch {
+                if case .newerFormatVersion = error { throw .writtenByNewerNormd(error) }
                 failures.append(error)
             }
         }

@@ -10,6 +10,9 @@ public enum CheckpointError: Error, Sendable, Equatable, CustomStringConvertible
     case unlistable(path: String, reason: String)
     /// The newest generation is `CheckpointDirectory.maxGeneration`; no higher number is written.
     case generationsExhausted(path: String)
+    /// A generation newer than every readable one was written by a newer normd (a downgrade).
+    /// Falling back past it would roll the statistics back silently and bury the newer file.
+    case writtenByNewerNormd(StateFileError)
 
     public var description: String {
         switch self {
@@ -22,6 +25,8 @@ public enum CheckpointError: Error, Sendable, Equatable, CustomStringConvertible
             "cannot write a checkpoint: \(error)"
         case .unlistable(let path, let reason):
             "\(path): cannot list the checkpoint directory: \(reason)"
+        case .writtenByNewerNormd(let error):
+            "\(error); older generations are not used in its place (that would roll the statistics back)"
         case .generationsExhausted(let path):
             "\(path): generation numbers are exhausted (\(CheckpointDirectory.maxGeneration) is the highest normd writes); "
                 + "move the generations elsewhere and rename the newest one to \(CheckpointDirectory.fileName(generation: 1)) to continue from it"

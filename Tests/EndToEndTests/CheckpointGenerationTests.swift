@@ -33,6 +33,27 @@ import Testing
         }
     }
 
+    /// The newest generation was written by a newer normd (a downgrade): falling back to an older
+    /// generation would silently roll the statistics back, and the next write would bury the newer
+    /// file. The start is refused instead, naming the file; `--reset-state` still starts fresh.
+    @Test func aNewestGenerationFromANewerNormdRefusesTheStart() throws {
+        let scratch = try ScratchDirectory()
+        let config = try prepare([], in: scratch)
+        let first = try DaemonUnderTest(config: config, logDirectory: scratch.url)
+        #expect(first.terminate() == 0)
+        let newer = scratch.path("state/normd-state-00000002.json")
+        _ = try PythonScript.run("""
+            import zlib
+            body = b'{"pipelines":[],"something_new":1}'
+            open(\(String(reflecting: newer)), "wb").write(b'{"format":"normd-state","format_version":3,"checksum":"crc32:%08x","body":' % zlib.crc32(body) + body + b'}\\n')
+            """)
+        let refused = try DaemonUnderTest(config: config, logDirectory: scratch.url)
+        #expect(refused.waitForExit() == 78)
+        #expect(refused.logLines.last == "\(newer): written by a newer normd (format 3, this normd reads up to 2); upgrade normd to read it; "
+            + "older generations are not used in its place (that would roll the statistics back); start with --reset-state to discard them")
+        #expect(try generations(scratch) == ["normd-state-00000001.json", "normd-state-00000002.json"])
+    }
+
     @Test func atTheHighestGenerationTheStartIsRefusedWithExit73() throws {
         let scratch = try ScratchDirectory()
         let config = try prepare([], in: scratch)

@@ -46,6 +46,8 @@ enum CheckpointStartup {
         } else {
             do {
                 loaded = try directory.loadNewestValid()
+            } catch .writtenByNewerNormd(let error) {
+                throw CommandFailure(ExitStatus.configError, "\(CheckpointError.writtenByNewerNormd(error)); start with --reset-state to discard them")
             } catch {
                 throw CommandFailure(ExitStatus.dataError, "\(error); start with --reset-state to discard them")
             }
