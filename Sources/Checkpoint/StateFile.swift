@@ -29,7 +29,10 @@ public enum StateFile {
     static let bodyMarker = Array(",\"body\":".utf8)
 
     /// The file's bytes for `document`.
+    /// - Throws: `.malformedBody` for a document `decode` would refuse (a file normd writes always
+    ///   reads back; found by the `state` fuzz target), `.unencodable` for one JSON cannot hold.
     public static func encode(_ document: StateDocument) throws(StateFileError) -> [UInt8] {
+        try StateDocumentCheck.validate(document, path: "(state to write)")
         let body = try canonicalBytes(of: document)
         var bytes = Array("{\"format\":\"\(format)\",\"format_version\":\(formatVersion),\"checksum\":\"\(CRC32.label(CRC32.checksum(body)))\"".utf8)
         bytes += bodyMarker

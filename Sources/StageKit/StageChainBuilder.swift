@@ -25,6 +25,9 @@ public enum StageChainBuilder {
             guard let kind = reader.optionalString("type") else {
                 if !reader.contains("type") {
                     reader.error(nil, "missing 'type' (one of: \(registry.kinds.joined(separator: ", ")))")
+                } else if item.entry("type")?.value.isNull == true {
+                    // `type:` with nothing after it: not a type error of optionalString's, so say it here.
+                    reader.error("type", "expected a stage type (one of: \(registry.kinds.joined(separator: ", "))), got null")
                 }
                 continue
             }

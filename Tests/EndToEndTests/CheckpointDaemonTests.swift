@@ -99,7 +99,12 @@ import Testing
         let scratch = try ScratchDirectory()
         let config = try scratch.write(Self.config(everyBatches: 1), to: "normd.yaml")
         let daemon = try DaemonUnderTest(config: config, logDirectory: scratch.url)
-        _ = try TensorClient.exchange(daemon, indices: 0..<2, rows: Self.rows, features: Self.features)
+        // One batch, then its generation, then the next: the writer coalesces snapshots it has not
+        // written yet, and a final checkpoint of unchanged statistics writes no new generation.
+        for index in 0..<2 {
+            _ = try TensorClient.exchange(daemon, indices: index..<(index + 1), rows: Self.rows, features: Self.features)
+            _ = try waitFor("generation \(index + 1)", timeout: .seconds(30)) { try generations(scratch).count > index ? true : nil }
+        }
         #expect(daemon.terminate() == 0)
         let files = try generations(scratch)
         try #require(files.count >= 2, "\(files)")

@@ -9,6 +9,25 @@ import Testing
         NormdConfiguration.validate(yaml: yaml, file: "test.yaml", registry: BuiltinStages.registry()).issues.map(\.description)
     }
 
+    /// `type:` with no value was accepted by `validate` (no message at all) while the chain could
+    /// not be built from it, so `normd run` failed later on a file `validate` called ok (found by
+    /// the config fuzz target). A stage that is not a mapping was already refused; it stays so.
+    @Test func aStageWithoutATypeValueOrNotAMappingIsRefused() {
+        let yaml = """
+            pipelines:
+              - name: p
+                features: 4
+                stages:
+                  - type:
+                    columns: "-4:"
+                  - min_max
+            """
+        #expect(messages(yaml) == [
+            "test.yaml:5:14: pipelines[0].stages[0].type: expected a stage type (one of: batch_norm, batch_renorm, min_max), got null",
+            "test.yaml:7:9: pipelines[0].stages[1]: expected a mapping of keys to values, got a string",
+        ])
+    }
+
     @Test func everyProblemIsReportedAtOnce() {
         let yaml = """
             pipelines:
