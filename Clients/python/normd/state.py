@@ -40,7 +40,7 @@ class StageState:
     kind : str
         The stage type (``min_max``, ``batch_norm``, ``batch_renorm``, or a plugin's kind).
     convention : str or None
-        ``"sklearn"``, ``"tf_keras"`` or ``"torch"`` (from the fingerprint; ``None`` in an ``.npz``).
+        ``"sklearn"``, ``"keras"`` (tf_keras) or ``"torch"``, as the fingerprint records it (``None`` in an ``.npz``).
     statistics : dict of str to numpy.ndarray
         float64 vectors under the framework's names (``moving_mean``, ``running_var``, ``data_min``…).
     counters : dict of str to int
