@@ -91,6 +91,11 @@ class Producer:
             raise
         self._closed = False
 
+    @property
+    def last_endpoint(self) -> str:
+        """The endpoint actually bound or connected (useful with ``tcp://127.0.0.1:*``)."""
+        return self._socket.getsockopt_string(zmq.LAST_ENDPOINT)
+
     def send(self, rows: Any) -> Tuple[str, int]:
         """Sends one message of rows.
 

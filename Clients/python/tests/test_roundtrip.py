@@ -148,3 +148,23 @@ def test_missed_batches_counts_gaps_in_batch_numbers():
         assert consumer.missed_batches == 2 + 3
     push.close()
     context.term()
+
+
+def test_a_pub_producer_with_a_topic_feeds_a_sub_input(daemon):
+    with normd.Producer("tcp://127.0.0.1:*", socket="pub", producer="pub-1", topic="features.a") as producer:
+        config = pipeline_yaml(features=2, batch=4).replace(
+            '{endpoint: "tcp://127.0.0.1:*", socket: pull, bind: true, codec: tensor}',
+            '{endpoint: "%s", socket: sub, topics: ["features."], codec: tensor}' % producer.last_endpoint)
+        d = daemon(config)
+        with normd.Consumer(d.output(), timeout_ms=100) as consumer:
+            batch = None
+            for _ in range(200):  # a SUB joins late (the slow joiner): send until a batch comes back
+                producer.send(np.ones((4, 2), np.float32))
+                try:
+                    batch = consumer.recv()
+                    break
+                except TimeoutError:
+                    continue
+    assert batch is not None and batch.rows.shape == (4, 2)
+    assert [s["producer"] for s in batch.sources] == ["pub-1"]
+    assert d.stop() == 0
