@@ -135,36 +135,61 @@ def test_a_keras_stage_into_torch_needs_n_or_an_explicit_biased_variance(tmp_pat
         normd.to_keras_weights(torch_stage)
 
 
+def first_rows_in_infer_mode(case, config, state):
+    """The case's first input rows and what ``normd apply --mode infer`` makes of them with the final state."""
+    rows = np.array(case["steps"][0]["input"], dtype=np.float32)
+    return rows, apply(config, rows, config.parent, batch_size=len(rows), mode="infer", state=state)
+
+
+@pytest.mark.parametrize("name", ["torch_bn1d_m0.1", "torch_bn1d_cumulative"])
+def test_the_batchnorm1d_eval_formula_on_the_converted_state_gives_normds_infer_output(name, tmp_path):
+    # What BatchNorm1d.eval() computes, y = (x - running_mean) / sqrt(running_var + eps) * weight + bias,
+    # on the converted state dict: runs without torch (the test below uses the real module when installed).
+    case, config, state, stage = replay(name, tmp_path)
+    sd = normd.to_torch_state_dict(stage, tensors=False)
+    rows, expected = first_rows_in_infer_mode(case, config, state)
+    served = (rows - sd["running_mean"]) / np.sqrt(sd["running_var"] + np.float32(case["stage"]["params"]["eps"])) \
+        * sd["weight"] + sd["bias"]
+    np.testing.assert_allclose(served, expected, rtol=1e-5, atol=1e-4)
+
+
+@pytest.mark.parametrize("name", ["tfk_bn_m0.9_eps1e-3", "tfk_bn_virtual_batch_4"])
+def test_the_keras_inference_formula_on_the_converted_weights_gives_normds_infer_output(name, tmp_path):
+    # tf_keras BatchNormalization(training=False): (x - moving_mean) / sqrt(moving_variance + epsilon) * gamma + beta.
+    case, config, state, stage = replay(name, tmp_path)
+    gamma, beta, mean, variance = (w.reshape(-1) for w in normd.to_keras_weights(stage))
+    rows, expected = first_rows_in_infer_mode(case, config, state)
+    served = (rows - mean) / np.sqrt(variance + np.float32(case["stage"]["params"]["epsilon"])) * gamma + beta
+    np.testing.assert_allclose(served, expected, rtol=1e-5, atol=1e-4)
+
+
 # ---- with the real frameworks, when installed (they are not in CI: gigabytes) -------------------------
+
 
 @pytest.mark.parametrize("name", case_names("torch_"))
 def test_pytorch_eval_of_the_loaded_state_dict_gives_normds_infer_output(name, tmp_path):
     torch = pytest.importorskip("torch")
     case, config, state, stage = replay(name, tmp_path)
-    tmp_path = config.parent
     params = case["stage"]["params"]
     if not params["track_running_stats"]:
         pytest.skip("no running statistics: eval() normalizes with the batch's own")
     module = torch.nn.BatchNorm1d(case["n_features"], eps=params["eps"], momentum=params["momentum"],
                                   affine=params["affine"], track_running_stats=True)
     module.load_state_dict(normd.to_torch_state_dict(stage))
-    rows = np.array(case["steps"][0]["input"], dtype=np.float32)
+    rows, expected = first_rows_in_infer_mode(case, config, state)
     with torch.no_grad():
         served = module.eval()(torch.from_numpy(rows)).numpy()
-    np.testing.assert_allclose(served, apply(config, rows, tmp_path, batch_size=len(rows), mode="infer", state=state),
-                               rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(served, expected, rtol=1e-5, atol=1e-4)
 
 
 @pytest.mark.parametrize("name", case_names("tfk_bn"))
 def test_tf_keras_set_weights_gives_normds_infer_output(name, tmp_path):
     tf_keras = pytest.importorskip("tf_keras")
     case, config, state, stage = replay(name, tmp_path)
-    tmp_path = config.parent
     params = case["stage"]["params"]
     layer = tf_keras.layers.BatchNormalization(momentum=params["momentum"], epsilon=params["epsilon"], center=params["center"],
                                                scale=params["scale"], virtual_batch_size=params.get("virtual_batch_size"))
     layer.build((None, case["n_features"]))
     layer.set_weights(normd.to_keras_weights(stage))
-    rows = np.array(case["steps"][0]["input"], dtype=np.float32)
-    np.testing.assert_allclose(layer(rows, training=False).numpy(),
-                               apply(config, rows, tmp_path, batch_size=len(rows), mode="infer", state=state), rtol=1e-5, atol=1e-4)
+    rows, expected = first_rows_in_infer_mode(case, config, state)
+    np.testing.assert_allclose(layer(rows, training=False).numpy(), expected, rtol=1e-5, atol=1e-4)
