@@ -187,15 +187,16 @@ def _stage(record: Dict[str, Any], where: str) -> StageState:
     try:
         statistics = {str(k): np.asarray(v, dtype=np.float64) for k, v in record.get("statistics", {}).items()}
         counters = {str(k): int(v) for k, v in record.get("counters", {}).items()}
+        index, columns = int(record.get("index", -1)), [int(c) for c in record.get("columns") or []]
     except (TypeError, ValueError, AttributeError) as error:
         raise StateError("%s: malformed stage: %s" % (where, error)) from None
     for name, vector in statistics.items():
         if vector.ndim != 1 or not np.all(np.isfinite(vector)):
             raise StateError("%s.statistics.%s: not a finite vector" % (where, name))
     fingerprint = dict(record.get("fingerprint") or {})
-    return StageState(index=int(record.get("index", -1)), kind=str(record.get("kind")),
+    return StageState(index=index, kind=str(record.get("kind")),
                       convention=fingerprint.get("convention"), statistics=statistics, counters=counters,
-                      params=dict(record.get("params") or {}), columns=list(record.get("columns") or []),
+                      params=dict(record.get("params") or {}), columns=columns,
                       fingerprint=fingerprint, state_version=record.get("state_version"))
 
 

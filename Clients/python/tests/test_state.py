@@ -153,3 +153,18 @@ def test_format_1_files_are_read_and_verified(tmp_path):
     edited.write_text(json.dumps({**json.loads(raw), "body": body}))
     with pytest.raises(normd.state.StateError, match="the format-1 body computes to"):
         normd.state.load(edited)
+
+
+def test_a_checksummed_body_that_is_not_what_normd_writes_is_refused(tmp_path):
+    def sealed(body: bytes) -> Path:
+        path = tmp_path / "crafted.json"
+        path.write_bytes(b'{"format":"normd-state","format_version":2,"checksum":"crc32:%08x","body":' % zlib.crc32(body)
+                         + body + b"}\n")
+        return path
+
+    with pytest.raises(normd.state.StateError, match=r"pipelines\[0\].stages\[0\]: malformed stage"):
+        normd.state.load(sealed(b'{"pipelines":[{"name":"p","features":1,"stages":[{"index":"x","kind":"k"}]}]}'))
+    with pytest.raises(normd.state.StateError, match=r"pipelines\[1\].name: 'p' is repeated"):
+        normd.state.load(sealed(b'{"pipelines":[{"name":"p","stages":[]},{"name":"p","stages":[]}]}'))
+    with pytest.raises(normd.state.StateError, match=r"stages\[0\].index: is 3"):
+        normd.state.load(sealed(b'{"pipelines":[{"name":"p","stages":[{"index":3,"kind":"k"}]}]}'))
