@@ -246,6 +246,30 @@ def _load_npz(path: str) -> State:
     return State(path, None, pipelines)
 
 
+def _load_directory(path: str) -> State:
+    """The newest generation that verifies. A running daemon deletes generations beyond ``keep``
+    while we read: one that vanished between listing and opening makes us list again (a few times)."""
+    skipped: List[str] = []
+    for _ in range(5):
+        generations = []
+        for name in os.listdir(path):
+            match = _GENERATION.match(name)
+            if match and int(match.group(1)) <= _MAX_GENERATION:
+                generations.append((int(match.group(1)), os.path.join(path, name)))
+        skipped, vanished = [], False
+        for number, file in sorted(generations, reverse=True):
+            try:
+                return _load_file(file, number, skipped)
+            except FileNotFoundError:
+                vanished = True
+            except (StateError, OSError) as error:
+                skipped.append(str(error))
+        if not vanished:
+            break
+    raise StateError("%s: no readable checkpoint generation%s" % (
+        path, "" if not skipped else " (" + "; ".join(skipped) + ")"))
+
+
 def load(path: Union[str, "os.PathLike[str]"]) -> State:
     """Loads normd's saved statistics.
 
@@ -271,19 +295,7 @@ def load(path: Union[str, "os.PathLike[str]"]) -> State:
     """
     path = os.fspath(path)
     if os.path.isdir(path):
-        generations = []
-        for name in os.listdir(path):
-            match = _GENERATION.match(name)
-            if match and int(match.group(1)) <= _MAX_GENERATION:
-                generations.append((int(match.group(1)), os.path.join(path, name)))
-        skipped: List[str] = []
-        for number, file in sorted(generations, reverse=True):
-            try:
-                return _load_file(file, number, skipped)
-            except (StateError, OSError) as error:
-                skipped.append(str(error))
-        raise StateError("%s: no readable checkpoint generation%s" % (
-            path, "" if not skipped else " (" + "; ".join(skipped) + ")"))
+        return _load_directory(path)
     if path.endswith(".npz"):
         return _load_npz(path)
     match = _GENERATION.match(os.path.basename(path))

@@ -35,8 +35,9 @@ def test_tail_prints_one_line_per_batch_of_a_pub_output(daemon):
         match = re.match(pattern, line)
         assert match, line
         numbers.append(int(match.group(1)))
-        # batch-normalized in train mode: each column has mean ~0 and std ~1 over the batch
-        assert abs(float(match.group(3))) < 0.01 and abs(float(match.group(4)) - 1) < 0.05, line
+        # batch-normalized in train mode: each column has mean 0 and std sqrt(var / (var + epsilon)) over
+        # the batch, a little below 1 (epsilon 0.001 against min-max scaled columns' small variance)
+        assert abs(float(match.group(3))) < 1e-4 and 0.5 < float(match.group(4)) <= 1.0, line
     assert numbers == list(range(numbers[0], numbers[0] + 3))
 
 
