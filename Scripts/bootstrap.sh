@@ -5,7 +5,8 @@
 #     headers swiftc links with (gcc also builds Benchmarks/c), git (SwiftPM fetches the dependencies),
 #     the libraries the toolchain's own programs load (ncurses, curl, libxml2, sqlite),
 #     python3 + python3-venv;
-#   - a project venv, .venv, with Scripts/requirements.txt (NumPy, pyzmq, scikit-learn): Debian 12
+#   - a project venv, .venv, with Scripts/requirements.txt (NumPy, pyzmq, scikit-learn, pytest) and the
+#     Python client package Clients/python (editable): Debian 12
 #     ships no pip and refuses system-wide pip installs (PEP 668), so nothing goes into the system
 #     Python. Scripts/test.sh puts .venv/bin first on PATH, since the tests call `python3`.
 # Safe to run repeatedly and without a terminal (CI runs it with no standard input); when everything
@@ -63,6 +64,15 @@ if ! cmp -s Scripts/requirements.txt "$stamp"; then
     if [ -z "${PIP_CERT:-}" ] && [ -f /etc/ssl/certs/ca-certificates.crt ]; then export PIP_CERT=/etc/ssl/certs/ca-certificates.crt; fi
     "$venv/bin/python3" -m pip install --quiet --disable-pip-version-check --no-input -r Scripts/requirements.txt </dev/null
     cp Scripts/requirements.txt "$stamp"
+fi
+# The Python client package (Clients/python), installed editable so the tests always run the working
+# tree's code; reinstalled only when its pyproject.toml changes (or the venv was recreated).
+client_stamp=$venv/normd-client-pyproject.toml
+if ! cmp -s Clients/python/pyproject.toml "$client_stamp" || ! "$venv/bin/python3" -c 'import normd' >/dev/null 2>&1; then
+    echo "bootstrap: installing Clients/python (normd-client) into $venv" >&2
+    if [ -z "${PIP_CERT:-}" ] && [ -f /etc/ssl/certs/ca-certificates.crt ]; then export PIP_CERT=/etc/ssl/certs/ca-certificates.crt; fi
+    "$venv/bin/python3" -m pip install --quiet --disable-pip-version-check --no-input --no-deps -e ./Clients/python </dev/null
+    cp Clients/python/pyproject.toml "$client_stamp"
 fi
 
 command -v swift >/dev/null 2>&1 || { echo "bootstrap: swift is not on PATH (expected Swift 6.3 at /opt/swift: export PATH=/opt/swift/usr/bin:\$PATH)" >&2; exit 1; }
