@@ -100,7 +100,7 @@ struct RunCommand: AsyncParsableCommand {
         // Announced from inside the group: by then SIGTERM/SIGINT are trapped, so a supervisor (or
         // a test) that signals as soon as it reads "normd running" always gets a graceful shutdown.
         let announcement = StartupAnnouncement(logger: logger, metadata: [
-            "config": "\(config)", "pipelines": "\(loops.map(\.configuration.name).joined(separator: ","))",
+            "version": "\(NormdCommand.version)", "config": "\(config)", "pipelines": "\(loops.map(\.configuration.name).joined(separator: ","))",
             "libzmq": "\(zmqVersion().major).\(zmqVersion().minor).\(zmqVersion().patch)",
         ])
 

@@ -1,7 +1,5 @@
-"""The package version.
-
-normd has no release number of its own yet (``normd`` has no ``--version`` and no version constant
-in ``Sources/normd``); the client starts at 0.1.0 and moves with the daemon from its first release.
+"""The package version: the daemon's (``normd --version``, ``NormdCommand.version`` in
+``Sources/normd/NormdCommand.swift``); ``tests/test_package.py`` keeps the two equal.
 """
 
 __version__ = "0.1.0"

@@ -24,6 +24,14 @@ def test_version_and_dependencies_are_what_the_installed_distribution_says():
     assert plain == ["numpy", "pyzmq"] and extras == ["torch"]
 
 
+def test_the_version_is_the_daemons():
+    import subprocess
+    from conftest import normd_binary
+    result = subprocess.run([normd_binary(), "--version"], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == normd.__version__
+
+
 def test_the_package_is_typed_and_pure_python():
     assert (ROOT / "py.typed").is_file()
     assert sorted(p.suffix for p in ROOT.iterdir() if p.is_file()) == [".py"] * 8 + [".typed"]
