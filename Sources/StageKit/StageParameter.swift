@@ -132,3 +132,36 @@ extension Array where Element == ParameterSpec {
         first { $0.key == key }
     }
 }
+
+/// As `normd stages --format json` lists it: `range` and `conventions` only when they restrict,
+/// `default` `null` when nothing is applied.
+extension ParameterSpec: Encodable {
+    private enum CodingKeys: String, CodingKey { case key, type, `default`, range, conventions, doc, children }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(key, forKey: .key)
+        try container.encode(type, forKey: .type)
+        try container.encode(defaultValue, forKey: .default)
+        if rule != .any { try container.encode(rule.rawValue, forKey: .range) }
+        if !conventions.isEmpty { try container.encode(conventions, forKey: .conventions) }
+        try container.encode(doc, forKey: .doc)
+        if !children.isEmpty { try container.encode(children, forKey: .children) }
+    }
+}
+
+extension StageParameter {
+    /// As written in YAML: `0.99`, `1e-05`, `[0, 1]`, `true`, `keras`, `none`.
+    public var yamlText: String {
+        func text(_ value: Double) -> String {
+            value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value)
+        }
+        switch self {
+        case .number(let value): return text(value)
+        case .numbers(let values): return "[" + values.map(text).joined(separator: ", ") + "]"
+        case .flag(let value): return String(value)
+        case .text(let value): return value
+        case .none: return "none"
+        }
+    }
+}
