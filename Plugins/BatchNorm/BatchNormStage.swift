@@ -18,7 +18,8 @@ public enum BatchNormStage {
     public static let parameters: [ParameterSpec] = {
         let k = KerasParameters.self, t = TorchParameters.self
         return [conventionSpec, k.momentum, t.momentum, k.epsilon, t.eps, k.center, k.scale, t.affine, t.trackRunningStats,
-                k.gamma, k.beta, t.gamma, t.beta, k.virtualBatchSize, renorm]
+                k.gamma, k.beta, t.gamma, t.beta, t.runningMeanInit, t.runningVarInit,
+                k.virtualBatchSize, k.movingMeanInitializer, k.movingVarianceInitializer, renorm]
     }()
 
     public static let factory = StageFactory(
@@ -36,8 +37,12 @@ public enum BatchNormStage {
                           aliases: ["epsilon": "eps", "center": "affine", "scale": "affine"])
             stage = TorchBatchNormStage(featureCount: context.featureCount, options: options)
         } else {
-            let options = KerasBatchNormOptions.read(
+            var options = KerasBatchNormOptions.read(
                 from: reader, context: context, momentumHint: "did you mean PyTorch's convention (convention: torch)?")
+            options.initialMean = KerasBatchNormOptions.readInitial(
+                KerasParameters.movingMeanInitializer, from: reader, count: context.featureCount)
+            options.initialVariance = KerasBatchNormOptions.readInitial(
+                KerasParameters.movingVarianceInitializer, from: reader, count: context.featureCount)
             if reader.optionalBool(renorm.key) == true {
                 reader.error("renorm", "renorm is a separate stage: use 'type: batch_renorm'")
             }

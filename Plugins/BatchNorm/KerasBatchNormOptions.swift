@@ -25,7 +25,19 @@ public enum KerasParameters {
         "virtual_batch_size", .integer, rule: .positive, conventions: conventions,
         doc: "ghost batches (strided, as tf_keras); must divide batch.size")
 
-    /// In reading order (the order of the "expected one of" list).
+    /// tf_keras' `moving_mean_initializer` / `moving_variance_initializer` as constants: where the
+    /// moving statistics start, so a user can warm-start from statistics they already know. A
+    /// restored checkpoint overrides them. `batch_norm` only (batch renorm's four averages start
+    /// together at tf_keras' 0 / 1).
+    public static let movingMeanInitializer = ParameterSpec(
+        "moving_mean_initializer", .perFeature, default: .number(0), conventions: conventions,
+        doc: "initial moving_mean, a number or one per selected feature; a restored checkpoint overrides it")
+    public static let movingVarianceInitializer = ParameterSpec(
+        "moving_variance_initializer", .perFeature, default: .number(1), rule: .nonNegative, conventions: conventions,
+        doc: "initial moving_variance, a number or one per selected feature; a restored checkpoint overrides it")
+
+    /// In reading order (the order of the "expected one of" list); the keys batch_norm and
+    /// batch_renorm share.
     public static let all = [momentum, epsilon, center, scale, gamma, beta, virtualBatchSize]
 }
 
@@ -45,6 +57,10 @@ public struct KerasBatchNormOptions: Sendable, Equatable {
     /// off, `beta` is all 0 / `gamma` all 1, so the arithmetic does not need them.
     public var center: Bool
     public var scale: Bool
+    /// `moving_mean_initializer` / `moving_variance_initializer` when configured (one value per
+    /// feature); `nil`: tf_keras' zeros / ones.
+    public var initialMean: [Double]?
+    public var initialVariance: [Double]?
 
     public init(featureCount: Int, momentum: Double = KerasParameters.momentum.defaultNumber,
                 epsilon: Double = KerasParameters.epsilon.defaultNumber,
@@ -88,6 +104,17 @@ public struct KerasBatchNormOptions: Sendable, Equatable {
         return momentum
     }
 
+    /// An initial statistic (`moving_mean_initializer`, `running_var_init` …): a number or one per
+    /// feature, each within the spec's rule; `nil` when absent or invalid (after reporting it).
+    public static func readInitial(_ spec: ParameterSpec, from reader: ParameterReader, count: Int) -> [Double]? {
+        guard let node = reader.value(spec.key), !node.isNull else { return nil }
+        let errorsBefore = reader.diagnostics.errors.count
+        let values = reader.perFeature(spec.key, count: count, default: spec.defaultNumber)
+        guard reader.diagnostics.errors.count == errorsBefore,
+              reader.require(spec.key, values.allSatisfy(spec.rule.admits), spec.rule.message) else { return nil }
+        return values
+    }
+
     /// `0.1` → `"10"`, `0.125` → `"12.5"`.
     static func percent(_ fraction: Double) -> String {
         let tenths = (fraction * 1000).rounded()
@@ -125,5 +152,12 @@ public struct KerasBatchNormOptions: Sendable, Equatable {
         return [K.momentum.key: .number(momentum), K.epsilon.key: .number(epsilon), K.center.key: .flag(center),
                 K.scale.key: .flag(scale), K.gamma.key: .numbers(gamma), K.beta.key: .numbers(beta),
                 K.virtualBatchSize.key: .optional(virtualBatchSize.map(Double.init))]
+            .merging(Self.recorded([K.movingMeanInitializer.key: initialMean, K.movingVarianceInitializer.key: initialVariance])) { a, _ in a }
+    }
+
+    /// Initial statistics are recorded only when configured, so a state file of a stage without
+    /// them reads as before they existed.
+    static func recorded(_ initial: [String: [Double]?]) -> [String: StageParameter] {
+        initial.compactMapValues { $0.map(StageParameter.numbers) }
     }
 }

@@ -22,8 +22,17 @@ public enum TorchParameters {
         "beta", .perFeature, default: .number(0), conventions: conventions,
         doc: "torch bias, a number or one per selected feature")
 
+    /// Where the running statistics start (PyTorch's `reset_running_stats` gives 0 / 1); a restored
+    /// checkpoint overrides them.
+    public static let runningMeanInit = ParameterSpec(
+        "running_mean_init", .perFeature, default: .number(0), conventions: conventions,
+        doc: "initial running_mean, a number or one per selected feature; a restored checkpoint overrides it")
+    public static let runningVarInit = ParameterSpec(
+        "running_var_init", .perFeature, default: .number(1), rule: .nonNegative, conventions: conventions,
+        doc: "initial running_var, a number or one per selected feature; a restored checkpoint overrides it")
+
     /// In reading order (the order of the "expected one of" list).
-    public static let all = [momentum, eps, affine, trackRunningStats, gamma, beta]
+    public static let all = [momentum, eps, affine, trackRunningStats, gamma, beta, runningMeanInit, runningVarInit]
 }
 
 /// `torch.nn.BatchNorm1d`'s parameters with PyTorch's names and defaults (`TorchParameters`):
@@ -38,6 +47,9 @@ public struct TorchBatchNormOptions: Sendable, Equatable {
     public var affine: Bool
     public var gamma: [Double]
     public var beta: [Double]
+    /// `running_mean_init` / `running_var_init` when configured; `nil`: PyTorch's zeros / ones.
+    public var initialMean: [Double]?
+    public var initialVariance: [Double]?
 
     public init(featureCount: Int, momentum: Double? = TorchParameters.momentum.defaultNumber,
                 eps: Double = TorchParameters.eps.defaultNumber,
@@ -61,8 +73,23 @@ public struct TorchBatchNormOptions: Sendable, Equatable {
         let tracks = reader.flag(TorchParameters.trackRunningStats)
         let gamma = KerasBatchNormOptions.readAffine(TorchParameters.gamma, enabledBy: "affine", enabled: affine, reader: reader, count: features)
         let beta = KerasBatchNormOptions.readAffine(TorchParameters.beta, enabledBy: "affine", enabled: affine, reader: reader, count: features)
-        return TorchBatchNormOptions(featureCount: features, momentum: momentum, eps: eps,
-                                     tracksRunningStats: tracks, gamma: gamma, beta: beta, affine: affine)
+        var options = TorchBatchNormOptions(featureCount: features, momentum: momentum, eps: eps,
+                                            tracksRunningStats: tracks, gamma: gamma, beta: beta, affine: affine)
+        options.initialMean = readInitial(TorchParameters.runningMeanInit, from: reader, count: features, tracks: tracks)
+        options.initialVariance = readInitial(TorchParameters.runningVarInit, from: reader, count: features, tracks: tracks)
+        return options
+    }
+
+    /// Without running statistics there is nothing to initialize: refused rather than ignored.
+    static func readInitial(_ spec: ParameterSpec, from reader: ParameterReader, count: Int, tracks: Bool) -> [Double]? {
+        if !tracks {
+            if let node = reader.value(spec.key), !node.isNull {
+                reader.error(spec.key, "is given but track_running_stats is false (no running statistics); "
+                    + "remove it or set track_running_stats: true")
+            }
+            return nil
+        }
+        return KerasBatchNormOptions.readInitial(spec, from: reader, count: count)
     }
 
     /// `momentum`: a number in [0, 1] or an explicit `null` (cumulative average).
@@ -84,5 +111,6 @@ public struct TorchBatchNormOptions: Sendable, Equatable {
         typealias T = TorchParameters
         return [T.momentum.key: .optional(momentum), T.eps.key: .number(eps), T.affine.key: .flag(affine),
                 T.trackRunningStats.key: .flag(tracksRunningStats), T.gamma.key: .numbers(gamma), T.beta.key: .numbers(beta)]
+            .merging(KerasBatchNormOptions.recorded([T.runningMeanInit.key: initialMean, T.runningVarInit.key: initialVariance])) { a, _ in a }
     }
 }

@@ -165,6 +165,25 @@ import Testing
                 },
                 {
                   "conventions" : [
+                    "torch"
+                  ],
+                  "default" : 0,
+                  "doc" : "initial running_mean, a number or one per selected feature; a restored checkpoint overrides it",
+                  "key" : "running_mean_init",
+                  "type" : "number or list per feature"
+                },
+                {
+                  "conventions" : [
+                    "torch"
+                  ],
+                  "default" : 1,
+                  "doc" : "initial running_var, a number or one per selected feature; a restored checkpoint overrides it",
+                  "key" : "running_var_init",
+                  "range" : ">= 0",
+                  "type" : "number or list per feature"
+                },
+                {
+                  "conventions" : [
                     "keras",
                     "tf_keras"
                   ],
@@ -173,6 +192,27 @@ import Testing
                   "key" : "virtual_batch_size",
                   "range" : "> 0",
                   "type" : "integer"
+                },
+                {
+                  "conventions" : [
+                    "keras",
+                    "tf_keras"
+                  ],
+                  "default" : 0,
+                  "doc" : "initial moving_mean, a number or one per selected feature; a restored checkpoint overrides it",
+                  "key" : "moving_mean_initializer",
+                  "type" : "number or list per feature"
+                },
+                {
+                  "conventions" : [
+                    "keras",
+                    "tf_keras"
+                  ],
+                  "default" : 1,
+                  "doc" : "initial moving_variance, a number or one per selected feature; a restored checkpoint overrides it",
+                  "key" : "moving_variance_initializer",
+                  "range" : ">= 0",
+                  "type" : "number or list per feature"
                 },
                 {
                   "conventions" : [
@@ -357,13 +397,15 @@ import Testing
             "batch_norm (builtin): batch normalization (convention: keras = tf_keras BatchNormalization incl. virtual_batch_size; torch = BatchNorm1d)",
             "batch_renorm (builtin): batch renormalization (tf_keras BatchNormalization(renorm=True)), optional renorm_warmup schedule",
         ])
-        #expect(lines.contains("  key                  type                        default  range      convention       doc"))
-        #expect(lines.contains("  momentum             number                      0.99     in [0, 1]  keras, tf_keras  fraction of the moving statistics kept per batch"))
-        #expect(lines.contains("  eps                  number                      1e-05    > 0        torch            added to the variance inside the square root"))
+        #expect(lines.contains("  key                          type                        default  range      convention       doc"))
+        #expect(lines.contains("  momentum                     number                      0.99     in [0, 1]  keras, tf_keras  fraction of the moving statistics kept per batch"))
+        #expect(lines.contains("  eps                          number                      1e-05    > 0        torch            added to the variance inside the square root"))
+        #expect(lines.contains("  moving_variance_initializer  number or list per feature  1        >= 0       keras, tf_keras  "
+            + "initial moving_variance, a number or one per selected feature; a restored checkpoint overrides it"))
         #expect(lines.contains("  feature_range  list of numbers  [0, 1]          all         [low, high], low < high"))
         #expect(lines.contains("  renorm_clipping.rmin  number                      none     > 0        all              lower bound of r, <= rmax"))
-        // 3 + 15 + 17 keys, a header and a title per stage, two blank separators, the final newline.
-        #expect(lines.count == 35 + 6 + 2 + 1)
+        // 3 + 19 + 17 keys, a header and a title per stage, two blank separators, the final newline.
+        #expect(lines.count == 39 + 6 + 2 + 1)
     }
 
     @Test func anUnknownFormatIsAUsageError() throws {
