@@ -8,12 +8,28 @@ public enum BatchNormStage {
     public static let kind = "batch_norm"
     public static let conventions = ["keras", "tf_keras", "torch"]
 
+    static let conventionSpec = ParameterSpec(
+        "convention", .word, default: .text("keras"), doc: "whose names, defaults and update rules apply: keras | tf_keras (same) | torch")
+    static let renorm = ParameterSpec(
+        "renorm", .flag, default: .flag(false), conventions: KerasParameters.conventions,
+        doc: "only false; renorm is the separate stage batch_renorm")
+
+    /// Both conventions' keys, interleaved so that each convention's subset is in its reading order.
+    public static let parameters: [ParameterSpec] = {
+        let k = KerasParameters.self, t = TorchParameters.self
+        return [conventionSpec, k.momentum, t.momentum, k.epsilon, t.eps, k.center, k.scale, t.affine, t.trackRunningStats,
+                k.gamma, k.beta, t.gamma, t.beta, t.runningMeanInit, t.runningVarInit,
+                k.virtualBatchSize, k.movingMeanInitializer, k.movingVarianceInitializer, renorm]
+    }()
+
     public static let factory = StageFactory(
         kind: kind,
-        summary: "batch normalization (convention: keras = tf_keras BatchNormalization incl. virtual_batch_size; torch = BatchNorm1d)"
+        summary: "batch normalization (convention: keras = tf_keras BatchNormalization incl. virtual_batch_size; torch = BatchNorm1d)",
+        parameters: parameters
     ) { reader, context in
         let errorsBefore = reader.diagnostics.errors.count
-        let convention = reader.choice("convention", among: conventions, default: "keras")
+        let convention = reader.choice(conventionSpec.key, among: conventions, default: conventionSpec.defaultText)
+        reader.declare(parameters.applying(to: convention))
         let stage: any Stage
         if convention == "torch" {
             let options = TorchBatchNormOptions.read(from: reader, context: context)
@@ -21,9 +37,13 @@ public enum BatchNormStage {
                           aliases: ["epsilon": "eps", "center": "affine", "scale": "affine"])
             stage = TorchBatchNormStage(featureCount: context.featureCount, options: options)
         } else {
-            let options = KerasBatchNormOptions.read(
+            var options = KerasBatchNormOptions.read(
                 from: reader, context: context, momentumHint: "did you mean PyTorch's convention (convention: torch)?")
-            if reader.optionalBool("renorm") == true {
+            options.initialMean = KerasBatchNormOptions.readInitial(
+                KerasParameters.movingMeanInitializer, from: reader, count: context.featureCount)
+            options.initialVariance = KerasBatchNormOptions.readInitial(
+                KerasParameters.movingVarianceInitializer, from: reader, count: context.featureCount)
+            if reader.optionalBool(renorm.key) == true {
                 reader.error("renorm", "renorm is a separate stage: use 'type: batch_renorm'")
             }
             reader.finish(hint: "convention: keras uses tf_keras' names",

@@ -15,7 +15,8 @@ public import StageKit
 ///
 /// Defaults: `momentum` 0.99 (the fraction of the moving statistics *kept* — PyTorch's momentum is
 /// the opposite, hence the warning below 0.5), `epsilon` 1e-3, `center`/`scale` true, `gamma` 1,
-/// `beta` 0, initial `moving_mean` 0 and `moving_variance` 1 (tf_keras' initializers).
+/// `beta` 0, initial `moving_mean` 0 and `moving_variance` 1 (tf_keras' initializers; constants
+/// through `moving_mean_initializer` / `moving_variance_initializer`, overridden by a restored checkpoint).
 ///
 /// `virtual_batch_size: V` (ghost batch norm): a train batch of N rows (a multiple of V) is split
 /// into `G = N/V` ghost batches, ghost `j` = rows `j, j+G, j+2G, …`. Strided, not contiguous blocks,
@@ -45,8 +46,8 @@ public final class KerasBatchNormStage: StatisticsTransaction {
     public init(featureCount: Int, options: KerasBatchNormOptions) {
         self.featureCount = featureCount
         self.options = options
-        movingMean = [Double](repeating: 0, count: featureCount)
-        movingVariance = [Double](repeating: 1, count: featureCount)
+        movingMean = options.initialMean ?? [Double](repeating: 0, count: featureCount)
+        movingVariance = options.initialVariance ?? [Double](repeating: 1, count: featureCount)
         coefficients = CenteredAffine(featureCount: featureCount)
         asideMean = movingMean
         asideVariance = movingVariance

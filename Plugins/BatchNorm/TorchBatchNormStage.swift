@@ -45,8 +45,8 @@ public final class TorchBatchNormStage: StatisticsTransaction {
     public init(featureCount: Int, options: TorchBatchNormOptions) {
         self.featureCount = featureCount
         self.options = options
-        runningMean = [Double](repeating: 0, count: featureCount)
-        runningVariance = [Double](repeating: 1, count: featureCount)
+        runningMean = options.initialMean ?? [Double](repeating: 0, count: featureCount)
+        runningVariance = options.initialVariance ?? [Double](repeating: 1, count: featureCount)
         coefficients = CenteredAffine(featureCount: featureCount)
         asideMean = runningMean
         asideVariance = runningVariance

@@ -223,3 +223,32 @@ public final class ParameterReader {
         }
     }
 }
+
+// MARK: reads driven by declared parameters
+
+extension ParameterReader {
+    /// Marks every declared key as known, in declaration order, so `finish()` suggests among
+    /// exactly the declared keys.
+    public func declare(_ specs: [ParameterSpec]) {
+        specs.forEach { markKnown($0.key) }
+    }
+
+    /// A number with the spec's default, checked against its rule: `"<rule>, got <value>"` and the
+    /// default when it fails.
+    public func number(_ spec: ParameterSpec) -> Double {
+        let value = double(spec.key, default: spec.defaultNumber)
+        return require(spec.key, spec.rule.admits(value), spec.rule.message) ? value : spec.defaultNumber
+    }
+
+    public func flag(_ spec: ParameterSpec) -> Bool {
+        bool(spec.key, default: spec.defaultFlag)
+    }
+
+    /// An optional number checked against the spec's rule; `nil` when absent, null or out of range.
+    public func optionalNumber(_ spec: ParameterSpec) -> Double? {
+        guard let value = optionalDouble(spec.key), require(spec.key, spec.rule.admits(value), spec.rule.message) else {
+            return nil
+        }
+        return value
+    }
+}

@@ -20,11 +20,16 @@ public struct StageFactory: Sendable {
     public var kind: String
     /// One line for `normd stages` and error messages.
     public var summary: String
+    /// Every key the stage accepts, in reading order; empty for a plugin, whose keys only its
+    /// own code knows.
+    public var parameters: [ParameterSpec]
     public var build: @Sendable (ParameterReader, StageBuildContext) -> (any Stage)?
 
-    public init(kind: String, summary: String, build: @escaping @Sendable (ParameterReader, StageBuildContext) -> (any Stage)?) {
+    public init(kind: String, summary: String, parameters: [ParameterSpec] = [],
+                build: @escaping @Sendable (ParameterReader, StageBuildContext) -> (any Stage)?) {
         self.kind = kind
         self.summary = summary
+        self.parameters = parameters
         self.build = build
     }
 }

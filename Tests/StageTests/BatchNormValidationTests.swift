@@ -46,7 +46,7 @@ import Testing
     }
 
     @Test func kerasOnlyKeysAreUnknownUnderTorch() {
-        let known = "expected one of: type, columns, convention, momentum, eps, affine, track_running_stats, gamma, beta (convention: torch uses PyTorch's names)"
+        let known = "expected one of: type, columns, convention, momentum, eps, affine, track_running_stats, gamma, beta, running_mean_init, running_var_init (convention: torch uses PyTorch's names)"
         expectIssues([("type", "batch_norm"), ("convention", "torch"), ("epsilon", "1e-3"), ("center", "false"), ("virtual_batch_size", "4")], [
             "cfg.yaml:4:5: pipelines[0].stages[0].epsilon: unknown key 'epsilon'; did you mean 'eps'? (convention: torch uses PyTorch's names)",
             "cfg.yaml:5:5: pipelines[0].stages[0].center: unknown key 'center'; did you mean 'affine'? (convention: torch uses PyTorch's names)",
