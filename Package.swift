@@ -14,7 +14,7 @@ let strict: [SwiftSetting] = [
 
 let package = Package(
     name: "normd",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)], // Synchronization's Mutex and Atomic,
     products: [
         .executable(name: "normd", targets: ["normd"]),
         // Example run-time stage plugins (Plugins/Examples), built as shared libraries for `plugins:`.
