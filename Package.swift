@@ -14,7 +14,7 @@ let strict: [SwiftSetting] = [
 
 let package = Package(
     name: "normd",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)], // Synchronization's Mutex and Atomic,
     products: [
         .executable(name: "normd", targets: ["normd"]),
         // Example run-time stage plugins (Plugins/Examples), built as shared libraries for `plugins:`.
@@ -52,7 +52,7 @@ let package = Package(
         // MARK: formats and adapters
         .target(name: "NpyFormat", dependencies: ["NormCore"], swiftSettings: strict),
         .target(name: "NormConfig", dependencies: ["NormCore", "StageKit", "Pipeline", "WireFormat", .product(name: "Yams", package: "Yams")], swiftSettings: strict),
-        .target(name: "Checkpoint", dependencies: ["NormCore", "StageKit", "Pipeline", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
+        .target(name: "Checkpoint", dependencies: ["NormCore", "StageKit", "Pipeline", "NpyFormat", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         // The conformance suite every stage kind passes, built-in or loaded (used by the tests).
         .target(name: "NormTesting", dependencies: ["NormCore", "StageKit", "Checkpoint"], swiftSettings: strict),
         .target(name: "WireFormat", dependencies: ["NormCore", "StageKit", "NpyFormat", "Pipeline"], swiftSettings: strict),

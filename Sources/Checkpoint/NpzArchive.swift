@@ -1,3 +1,5 @@
+internal import NpyFormat
+
 /// Writes NumPy's `.npz` format: an uncompressed ("stored") ZIP archive of `.npy` members, which
 /// `np.load(path)[key]` reads. Written by hand (about 100 lines with CRC-32 already here) rather than
 /// adding a ZIP dependency; no ZIP64, so the archive must stay below 4 GiB.
@@ -58,16 +60,10 @@ public struct NpzArchive {
 
     /// A `.npy` (format 1.0) of `array`, header padded so the data starts 64-byte aligned as NumPy writes it.
     static func npy(_ array: Array) -> [UInt8] {
-        let (descr, shape): (String, String) = switch array {
-        case .float64(let values): ("<f8", "(\(values.count),)")
-        case .int64: ("<i8", "()")
+        var out = switch array {
+        case .float64(let values): NpyHeader.encode(shape: [values.count], elementType: .float64)
+        case .int64: NpyHeader.encode(shape: [], descr: "<i8")
         }
-        var header = "{'descr': '\(descr)', 'fortran_order': False, 'shape': \(shape), }"
-        let unpadded = 10 + header.utf8.count + 1
-        header += String(repeating: " ", count: (64 - unpadded % 64) % 64) + "\n"
-        var out: [UInt8] = [0x93] + Swift.Array("NUMPY".utf8) + [1, 0]
-        out.le16(UInt16(header.utf8.count))
-        out += Swift.Array(header.utf8)
         switch array {
         case .float64(let values): for value in values { out.le64(value.bitPattern) }
         case .int64(let value): out.le64(UInt64(bitPattern: value))

@@ -19,10 +19,12 @@ final class ErrorBuffers {
         key.deallocate()
     }
 
-    /// Cleared buffers for one call.
+    /// Buffers zero-filled for one call, as `normd_stage.h` promises: a plugin may write a message
+    /// without its NUL, or append to what it finds, and still never sees a previous call's bytes.
+    /// (1.25 KiB of memset per call, no allocation.)
     func prepare() -> normd_stage_error {
-        message[0] = 0
-        key[0] = 0
+        message.update(repeating: 0, count: Self.messageSize)
+        key.update(repeating: 0, count: Self.keySize)
         return normd_stage_error(message: message, message_size: Self.messageSize, key: key, key_size: Self.keySize)
     }
 

@@ -4,7 +4,9 @@ import StageKit
 public struct BatchConfiguration: Sendable, Equatable {
     /// Rows per full batch (`size`, default 256).
     public var size: Int
-    /// A train batch with fewer rows runs in infer mode (`min_rows`, default 2: one row has variance 0).
+    /// A train batch with fewer rows runs in infer mode (`min_rows`, default `min(2, size)`: one
+    /// row has variance 0, yet a `size: 1` pipeline, one row per batch, is a legitimate inference
+    /// pipeline and must not be refused for a key its user never wrote).
     public var minRows: Int
     /// A partial batch is flushed after waiting this long for more rows (`max_latency`, default 50 ms).
     public var maxLatency: Duration
@@ -13,9 +15,10 @@ public struct BatchConfiguration: Sendable, Equatable {
     public static let defaultMinRows = 2
     public static let defaultMaxLatency = Duration.milliseconds(50)
 
-    public init(size: Int = defaultSize, minRows: Int = defaultMinRows, maxLatency: Duration = defaultMaxLatency) {
+    /// - Parameter minRows: `nil` takes the default, `min(2, size)`.
+    public init(size: Int = defaultSize, minRows: Int? = nil, maxLatency: Duration = defaultMaxLatency) {
         self.size = size
-        self.minRows = minRows
+        self.minRows = minRows ?? min(Self.defaultMinRows, size)
         self.maxLatency = maxLatency
     }
 
@@ -33,7 +36,7 @@ public struct BatchConfiguration: Sendable, Equatable {
            reader.requireAtMost("size", size, ConfigLimits.maxBatchSize) {
             settings.size = size
         }
-        let minRows = reader.int("min_rows", default: defaultMinRows)
+        let minRows = reader.int("min_rows", default: min(defaultMinRows, settings.size))
         if reader.require("min_rows", minRows >= 1, "must be an integer >= 1") {
             if reader.require("min_rows", minRows <= settings.size, "must be <= batch.size (\(settings.size))") {
                 settings.minRows = minRows

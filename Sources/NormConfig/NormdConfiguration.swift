@@ -2,8 +2,9 @@ public import StageKit
 
 /// A validated normd configuration file.
 ///
-/// Top-level sections are read by `read(root:registry:diagnostics:)`, one reader call each; a future
-/// section (`checkpoint`, `plugins`, `metrics`, `logging`) is one more property, one more call there,
+/// Top-level sections are read by `read(root:registry:diagnostics:)`, one reader call each:
+/// `pipelines`, `checkpoint`, and `plugins` (accepted there, loaded into the registry beforehand by
+/// DynamicStages). A new section (`metrics`, `logging`) is one more property, one more call there,
 /// and until then `finish()` reports it as an unknown key.
 public struct NormdConfiguration: Sendable {
     public var pipelines: [PipelineConfiguration]

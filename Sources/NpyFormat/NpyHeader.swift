@@ -65,8 +65,14 @@ public struct NpyHeader: Sendable, Equatable {
     /// Header bytes for a C-order `<f4` array of `shape`, padded so the data starts 64-byte aligned
     /// (what `np.save` does, so `np.load(mmap_mode=...)` stays aligned).
     public static func encode(shape: [Int], elementType: NpyElementType = .float32) -> [UInt8] {
+        encode(shape: shape, descr: elementType.rawValue)
+    }
+
+    /// Header bytes for a C-order array of `shape` whose dtype is `descr` (e.g. `"<i8"`, which
+    /// normd writes into `.npz` checkpoints but never reads as data); `shape` `[]` is a scalar.
+    public static func encode(shape: [Int], descr: String) -> [UInt8] {
         let shapeText = shape.count == 1 ? "(\(shape[0]),)" : "(" + shape.map(String.init).joined(separator: ", ") + ")"
-        var dictionary = "{'descr': '\(elementType.rawValue)', 'fortran_order': False, 'shape': \(shapeText), }"
+        var dictionary = "{'descr': '\(descr)', 'fortran_order': False, 'shape': \(shapeText), }"
         let unpadded = 10 + dictionary.utf8.count + 1
         dictionary += String(repeating: " ", count: (64 - unpadded % 64) % 64) + "\n"
         let length = dictionary.utf8.count

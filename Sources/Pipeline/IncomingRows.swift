@@ -10,8 +10,10 @@ public protocol IncomingRows {
     var producer: String? { get }
     /// The producer's own message counter, when it sends one.
     var seq: UInt64? { get }
-    /// The first NaN or infinity, by row and column within the message.
-    func firstNonFinite() -> (row: Int, column: Int)?
+    /// The first NaN or infinity, by row and column within the message. (Named apart from
+    /// `firstNonFinite()`, which `FeatureBatch` and `DecodedMessage` give with the value too, so a
+    /// call never depends on the type it is assigned to.)
+    func firstNonFiniteCell() -> (row: Int, column: Int)?
     func isRowFinite(_ row: Int) -> Bool
     /// Copies whole rows, row-major, converting to Float32 if the message carried Float64.
     func copyRows(_ range: Range<Int>, into destination: UnsafeMutableBufferPointer<Float>)

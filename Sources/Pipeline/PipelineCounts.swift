@@ -53,8 +53,6 @@ public struct PipelineCounts: Sendable, Equatable {
 
     public init() {}
 
-    public var messagesRejectedTotal: Int { messagesRejected.values.reduce(0, +) }
-
     /// One log line's worth: `accepted=… rejected={wrong_width: 2} …`.
     public var summary: String {
         func table(_ counts: [String: Int]) -> String {

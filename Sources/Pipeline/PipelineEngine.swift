@@ -95,7 +95,7 @@ public final class PipelineEngine {
             return reject(.wrongWidth(expected: chain.featureCount, got: message.features))
         }
         var ranges: [Range<Int>] = [0..<message.rows]
-        if let bad = message.firstNonFinite() {
+        if let bad = message.firstNonFiniteCell() {
             switch settings.invalidRows {
             case .rejectMessage:
                 return reject(.nonFinite(row: bad.row, column: bad.column))

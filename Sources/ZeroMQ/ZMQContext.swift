@@ -1,4 +1,5 @@
 internal import CZeroMQ
+import Synchronization
 
 /// A libzmq context: the I/O threads and the registry of sockets created from it.
 ///
@@ -21,8 +22,7 @@ public final class ZMQContext: @unchecked Sendable {
 
     /// The `void *` returned by `zmq_ctx_new`. Valid until ``terminate()`` has returned.
     let handle: UnsafeMutableRawPointer
-    private let lock = InternalLock()
-    private var state = State.running
+    private let state = Mutex(State.running)
 
     /// Creates a context.
     /// - Parameter ioThreads: libzmq background I/O threads (libzmq's default is 1; one thread handles
@@ -53,7 +53,7 @@ public final class ZMQContext: @unchecked Sendable {
     /// (then it does nothing: terminating already shuts down). It does not close sockets: their
     /// owning threads must still close them before ``terminate()`` can return.
     public func shutdown() {
-        lock.withLock {
+        state.withLock { state in
             guard state == .running else { return }
             // Only fails with EFAULT for an invalid context, which the state rules out.
             _ = zmq_ctx_shutdown(handle)
@@ -68,18 +68,18 @@ public final class ZMQContext: @unchecked Sendable {
     /// Call it last, after closing the sockets — on a thread that does not own an open socket of this
     /// context, or it waits forever.
     public func terminate() {
-        let mustTerminate = lock.withLock {
+        let mustTerminate = state.withLock { state in
             guard state == .running else { return false }
             state = .terminating
             return true
         }
         guard mustTerminate else { return }
         while zmq_ctx_term(handle) != 0 && zmq_errno() == EINTR {}
-        lock.withLock { state = .terminated }
+        state.withLock { $0 = .terminated }
     }
 
     /// Whether ``terminate()`` has started or finished.
     public var isTerminated: Bool {
-        lock.withLock { state != .running }
+        state.withLock { $0 != .running }
     }
 }

@@ -1,3 +1,5 @@
+internal import CZeroMQ
+
 /// The frames of one multipart message, in a container that is reused from message to message.
 ///
 /// ``ZMQSocket/receiveMultipart(into:flags:)`` fills the first frames of the container and sets
@@ -29,6 +31,25 @@ public struct ZMQMultipart: RandomAccessCollection {
     public subscript(position: Int) -> ZMQMessage {
         precondition(position >= 0 && position < count, "frame index \(position) out of range 0..<\(count)")
         return storage[position]
+    }
+
+    /// Calls `body` with every frame's bytes, in order, and their total size: the multipart view of
+    /// ``ZMQMessage/withUnsafeBytes(_:)``, with the same rule. The buffers are valid only inside
+    /// `body` (the next receive into this container replaces them), so no pointer leaves a closure.
+    /// - Parameter views: where the buffers are collected; emptied before and after, its capacity
+    ///   kept, so a warm receive loop allocates nothing.
+    public func withUnsafeFrameBuffers<R, E: Error>(
+        collectingInto views: inout [UnsafeRawBufferPointer],
+        _ body: (_ frames: UnsafeBufferPointer<UnsafeRawBufferPointer>, _ totalBytes: Int) throws(E) -> R
+    ) throws(E) -> R {
+        views.removeAll(keepingCapacity: true)
+        defer { views.removeAll(keepingCapacity: true) }
+        var total = 0
+        for frame in self {
+            views.append(UnsafeRawBufferPointer(start: zmq_msg_data(frame.pointer), count: frame.size))
+            total += frame.size
+        }
+        return try views.withUnsafeBufferPointer { frames throws(E) in try body(frames, total) }
     }
 
     /// Forgets the frames (``count`` becomes 0) but keeps the message objects for reuse.

@@ -46,13 +46,6 @@ public final class ZMQPoller {
         return index
     }
 
-    /// Changes the events watched for the socket at `index` (e.g. add ``ZMQPollEvents/pollOut`` only
-    /// while there is something to send).
-    public func setEvents(_ events: ZMQPollEvents, at index: Int) {
-        precondition(index >= 0 && index < sockets.count, "poll index \(index) out of range")
-        items[index].events = events.rawValue
-    }
-
     /// Waits up to `timeoutMilliseconds` (`0` = just check, `-1` = forever) until at least one socket
     /// is ready.
     /// - Returns: the number of ready sockets; `0` on timeout or when a signal interrupted the wait

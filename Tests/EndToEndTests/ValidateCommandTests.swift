@@ -46,6 +46,23 @@ import Testing
         #expect(result.stderr == "")
     }
 
+    /// A one-row inference pipeline was refused for a `min_rows` its user never wrote.
+    @Test func aOneRowBatchIsValid() throws {
+        let scratch = try ScratchDirectory()
+        _ = try scratch.write("""
+            pipelines:
+              - name: one
+                features: 4
+                mode: infer
+                batch: {size: 1}
+                stages: [{type: min_max}]
+            """, to: "one.yaml")
+        let result = try Normd.run(["validate", "--config", "one.yaml"], in: scratch.url)
+        #expect(result.stderr == "")
+        #expect(result.stdout == "one.yaml: 1 pipeline, 1 stage: ok\n")
+        #expect(result.status == 0)
+    }
+
     @Test func aBrokenFileListsEveryProblemInSourceOrder() throws {
         let fixtures = try Self.fixtures()
         let result = try Normd.run(["validate", "--config", "broken.yaml"], in: fixtures.url)

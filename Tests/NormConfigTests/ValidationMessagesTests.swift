@@ -66,6 +66,25 @@ import Testing
         ])
     }
 
+    /// `batch: {size: 1}`, a one-row inference pipeline, was refused with
+    /// `batch.min_rows: must be <= batch.size (1), got nothing` although `min_rows` was never
+    /// written: its default is now `min(2, size)`. A `min_rows` the user does write is still checked.
+    @Test func aOneRowBatchDefaultsMinRowsToOne() throws {
+        func pipeline(_ batch: String) -> String {
+            "pipelines:\n  - name: p\n    features: 2\n    batch: \(batch)\n    stages: [{type: min_max}]\n"
+        }
+        let validation = NormdConfiguration.validate(yaml: pipeline("{size: 1}"), file: "test.yaml",
+                                                     registry: BuiltinStages.registry())
+        #expect(validation.issues.map(\.description) == [])
+        let configuration = try #require(validation.configuration)
+        #expect(configuration.pipelines[0].batch == BatchConfiguration(size: 1, minRows: 1, maxLatency: .milliseconds(50)))
+        #expect(BatchConfiguration(size: 1).minRows == 1)
+        #expect(BatchConfiguration(size: 3).minRows == 2)
+        #expect(messages(pipeline("{size: 1, min_rows: 2}")) == [
+            "test.yaml:4:32: pipelines[0].batch.min_rows: must be <= batch.size (1), got 2",
+        ])
+    }
+
     @Test func aYAMLSyntaxErrorIsLocated() {
         #expect(messages("pipelines:\n  - name: a\n    features: [1\n") == [
             "test.yaml:4:1: invalid YAML: did not find expected ',' or ']' (while parsing a flow sequence at line 3, column 15)",

@@ -11,7 +11,7 @@ struct Rows: IncomingRows {
     var seq: UInt64? = nil
     var rows: Int { values.count }
     var features: Int { values.first?.count ?? 0 }
-    func firstNonFinite() -> (row: Int, column: Int)? {
+    func firstNonFiniteCell() -> (row: Int, column: Int)? {
         for (r, row) in values.enumerated() { if let c = row.firstIndex(where: { !$0.isFinite }) { return (r, c) } }
         return nil
     }

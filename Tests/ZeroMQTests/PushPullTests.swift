@@ -15,6 +15,30 @@ struct PushPullTests {
         #expect(port != nil && port! > 0)
     }
 
+    /// `withUnsafeFrameBuffers` yields every frame's bytes and their total inside its closure only,
+    /// and leaves the caller's collection empty (its capacity kept for the next message).
+    @Test func frameBuffersAreYieldedToAClosure() throws {
+        let context = try ZMQContext()
+        let (pull, endpoint) = try bindPullOnFreePort(context)
+        try pull.setReceiveTimeout(milliseconds: 5000)
+        let push = try makeSocket(context, .push)
+        try push.connect(endpoint)
+        #expect(try push.sendMultipart([header, [], payload]))
+
+        var parts = ZMQMultipart()
+        #expect(try pull.receiveMultipart(into: &parts))
+        var views: [UnsafeRawBufferPointer] = []
+        let (frames, total) = parts.withUnsafeFrameBuffers(collectingInto: &views) { frames, total in
+            (frames.map { Array($0) }, total)
+        }
+        #expect(frames == [header, [], payload])
+        #expect(total == header.count + payload.count)
+        #expect(views.isEmpty)
+        #expect(views.capacity >= 3)
+        push.close()
+        pull.close()
+    }
+
     @Test func multipartFramesArriveByteExactWithReceiveMore() throws {
         let context = try ZMQContext()
         let (pull, endpoint) = try bindPullOnFreePort(context)

@@ -177,20 +177,15 @@ final class PipelineRunner {
     }
 
     private func accept(input index: Int, arrival: ContinuousClock.Instant) {
-        frames.removeAll(keepingCapacity: true)
-        // Each frame's bytes stay put until `parts` is refilled by the next receive.
-        var size = 0
-        for part in parts {
-            frames.append(part.withUnsafeBytes { $0 })
-            size += part.size
-        }
-        guard size <= configuration.inputs[index].maxMessageBytes else {
-            engine.recordUndecodable(reason: "oversize")
-            logRejection(input: index, reason: "oversize",
-                         "message is \(size) bytes, above max_message_bytes (\(configuration.inputs[index].maxMessageBytes))")
-            return
-        }
-        frames.withUnsafeBufferPointer { frames in
+        // The frames' bytes are valid only inside this closure: the decoded message points into them
+        // and is consumed (its rows copied into the batcher) before it returns.
+        parts.withUnsafeFrameBuffers(collectingInto: &frames) { frames, size in
+            guard size <= configuration.inputs[index].maxMessageBytes else {
+                engine.recordUndecodable(reason: "oversize")
+                logRejection(input: index, reason: "oversize",
+                             "message is \(size) bytes, above max_message_bytes (\(configuration.inputs[index].maxMessageBytes))")
+                return
+            }
             do throws(WireError) {
                 let message = try decoders[index].decode(frames)
                 if let rejection = engine.accept(message, input: index, arrival: arrival) {
