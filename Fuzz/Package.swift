@@ -12,7 +12,7 @@ let rootIdentity = root.lastPathComponent
 
 let package = Package(
     name: "normd-fuzz",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     dependencies: [
         .package(path: root.path),
     ],

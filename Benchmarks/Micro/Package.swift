@@ -13,7 +13,7 @@ let rootIdentity = root.lastPathComponent
 
 let package = Package(
     name: "normd-micro",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     dependencies: [
         .package(path: root.path),
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
