@@ -16,13 +16,7 @@ import Pipeline
 import StageKit
 import WireFormat
 
-// The same one-line conformance the daemon declares (Sources/normd/Daemon/DecodedMessage+IncomingRows.swift).
-extension DecodedMessage: @retroactive IncomingRows {
-    public func firstNonFinite() -> (row: Int, column: Int)? {
-        let found: (row: Int, column: Int, value: Float)? = firstNonFinite()
-        return found.map { ($0.row, $0.column) }
-    }
-}
+// DecodedMessage conforms to IncomingRows in WireFormat itself, as the daemon uses it.
 
 let batchRows = 256
 
