@@ -17,8 +17,15 @@ public struct SocketOptions: Sendable, Equatable {
     /// Reconnect back-off for connecting sockets (`ZMQ_RECONNECT_IVL`, `ZMQ_RECONNECT_IVL_MAX`), ms.
     public var reconnectInterval: Int = 100
     public var reconnectIntervalMax: Int = 5_000
-    /// ZMTP heartbeats (`ZMQ_HEARTBEAT_IVL`, `ZMQ_HEARTBEAT_TIMEOUT`), ms; 0 disables.
-    public var heartbeatInterval: Int = 5_000
+    /// ZMTP heartbeats (`ZMQ_HEARTBEAT_IVL`, `ZMQ_HEARTBEAT_TIMEOUT`), ms; 0 disables, the default.
+    ///
+    /// Off by default because a PING (and the PONG that answers one) carries data, and Linux answers
+    /// data reaching a socket whose process has closed it with a reset (RFC 1122 §4.2.2.13) that
+    /// discards everything that socket had not yet delivered: a producer that exits while normd is
+    /// behind, or a consumer still reading what normd sent before it exited, silently lost the
+    /// stream's tail (Docs/RELIABILITY.md, "Peers that close"). Dead peers are found by TCP
+    /// keep-alive instead, whose probes carry no data.
+    public var heartbeatInterval: Int = 0
     public var heartbeatTimeout: Int = 15_000
     /// How long close waits to deliver queued messages (`ZMQ_LINGER`), ms. Bounded, so a vanished
     /// peer cannot hold shutdown forever.

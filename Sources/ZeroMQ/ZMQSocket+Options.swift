@@ -90,6 +90,18 @@ extension ZMQSocket {
         try setInt32(ZMQ_RECONNECT_IVL_MAX, "ZMQ_RECONNECT_IVL_MAX", milliseconds)
     }
 
+    /// TCP keep-alive on this socket's connections (`ZMQ_TCP_KEEPALIVE` and its `_IDLE`, `_INTVL`,
+    /// `_CNT`): after `idleSeconds` without traffic the kernel sends up to `probes` empty probes,
+    /// `intervalSeconds` apart, and drops a connection that answers none. Unlike a ZMTP heartbeat,
+    /// a probe carries no data, so it cannot make a peer's kernel reset a connection that peer has
+    /// closed while data was still on its way.
+    public func setTCPKeepAlive(idleSeconds: Int, intervalSeconds: Int, probes: Int) throws {
+        try setInt32(ZMQ_TCP_KEEPALIVE, "ZMQ_TCP_KEEPALIVE", 1)
+        try setInt32(ZMQ_TCP_KEEPALIVE_IDLE, "ZMQ_TCP_KEEPALIVE_IDLE", idleSeconds)
+        try setInt32(ZMQ_TCP_KEEPALIVE_INTVL, "ZMQ_TCP_KEEPALIVE_INTVL", intervalSeconds)
+        try setInt32(ZMQ_TCP_KEEPALIVE_CNT, "ZMQ_TCP_KEEPALIVE_CNT", probes)
+    }
+
     /// Sends a ZMTP PING every `milliseconds` (`ZMQ_HEARTBEAT_IVL`; 0 = off). Without heartbeats a
     /// peer that vanished without closing TCP (a killed pod) stays "connected" for hours.
     public func setHeartbeatInterval(milliseconds: Int) throws {

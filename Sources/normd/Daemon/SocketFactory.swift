@@ -83,8 +83,16 @@ enum SocketFactory {
         return socket
     }
 
+    /// TCP keep-alive on every socket: a peer whose host vanished without closing TCP (a killed
+    /// pod, a pulled cable) is dropped after 15 s of silence and 3 unanswered probes 5 s apart, so
+    /// its connection slot is freed and a connecting socket reconnects. Keep-alive rather than
+    /// ZMTP heartbeats by default: see `SocketOptions.heartbeatInterval`.
+    static let keepAlive = (idleSeconds: 15, intervalSeconds: 5, probes: 3)
+
     private static func apply(_ options: SocketOptions, to socket: ZMQSocket, messageBytes: Int) throws {
         try socket.setLinger(milliseconds: options.linger)
+        try socket.setTCPKeepAlive(idleSeconds: keepAlive.idleSeconds, intervalSeconds: keepAlive.intervalSeconds,
+                                   probes: keepAlive.probes)
         try socket.setReconnectInterval(milliseconds: options.reconnectInterval)
         try socket.setReconnectIntervalMax(milliseconds: options.reconnectIntervalMax)
         if options.heartbeatInterval > 0 {
