@@ -1,0 +1,83 @@
+import Foundation
+import NormCore
+import NormTesting
+import NpyFormat
+import Testing
+
+/// The configuration is resolved once: a plugin's `create` runs once per stage per load, whichever
+/// command loads it — `validate`, `apply` and `run` (before, validation built every chain and threw
+/// it away, and `apply` and `run` then built it again, so `create` ran twice per stage).
+///
+/// The plugin appends one line per `create` (with the width it was created for) to a file, so the
+/// count is read from what the real library did, through the built `normd`.
+@Suite struct PluginCreateCountTests {
+    /// A plugin of kind `counted` that logs each `create` to `creates.log` in `scratch`.
+    private func countingPlugin(in scratch: ScratchDirectory) throws -> (library: String, log: String) {
+        let log = scratch.path("creates.log")
+        let library = try TestPlugin.build(TestPlugin.source(kind: "counted", create: """
+            FILE *log = fopen("\(log)", "a");
+            if (log) { fprintf(log, "create %zu\\n", features); fclose(log); }
+            """), named: "counted", in: scratch)
+        return (library, log)
+    }
+
+    /// Two plugin stages of different widths (3 columns, then 2), so each line names its stage.
+    private func configuration(plugin: String, daemon: Bool) -> String {
+        let endpoints = daemon ? """
+
+                inputs: [{endpoint: "tcp://127.0.0.1:*", socket: pull, bind: true}]
+                output: {endpoint: "tcp://127.0.0.1:*", socket: push, bind: true}
+            """ : ""
+        return """
+            plugins: [\(plugin)]
+            pipelines:
+              - name: p
+                features: 3
+                batch: {size: 4, min_rows: 2}\(endpoints)
+                stages: [{type: counted}, {type: counted, columns: [0, 1]}]
+
+            """
+    }
+
+    private func creates(_ log: String) -> [String] {
+        let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").map(String.init)
+    }
+
+    @Test func validateCreatesEachStageOnce() throws {
+        let scratch = try ScratchDirectory()
+        let (library, log) = try countingPlugin(in: scratch)
+        let result = try Normd.validate(configuration(plugin: library, daemon: false), in: scratch)
+        #expect(result.stdout == "cfg.yaml: 1 pipeline, 2 stages: ok\n")
+        #expect(result.status == 0)
+        #expect(creates(log) == ["create 3", "create 2"])
+    }
+
+    @Test func applyCreatesEachStageOnce() throws {
+        let scratch = try ScratchDirectory()
+        let (library, log) = try countingPlugin(in: scratch)
+        try scratch.write(configuration(plugin: library, daemon: false), to: "cfg.yaml")
+        var data = SampleData(features: 3)
+        try Data(Npy.encode(data.batch(rows: 6))).write(to: URL(fileURLWithPath: scratch.path("in.npy")))
+        let result = try Normd.run(["apply", "--config", "cfg.yaml", "--input", "in.npy", "--output", "out.npy",
+                                    "--state", "state.json"], in: scratch)
+        #expect(result.stderrLines == ["normd apply: pipeline 'p' (train): 6 rows in 2 batches, 0 downgraded to infer"])
+        #expect(result.status == 0)
+        #expect(creates(log) == ["create 3", "create 2"])
+    }
+
+    @Test func runCreatesEachStageOnce() throws {
+        let scratch = try ScratchDirectory()
+        let (library, log) = try countingPlugin(in: scratch)
+        try scratch.write(configuration(plugin: library, daemon: true), to: "cfg.yaml")
+        let (daemon, logHandle, logPath) = try PluginDaemonLog.start(in: scratch)
+        defer { if daemon.isRunning { daemon.terminate() } }
+        _ = try PluginDaemonLog.waitForEndpoint("output bound", in: logPath)
+        kill(daemon.processIdentifier, SIGTERM)
+        daemon.waitUntilExit()
+        try logHandle.close()
+        let logText = try String(contentsOfFile: logPath, encoding: .utf8)
+        #expect(daemon.terminationStatus == 0, "\(logText)")
+        #expect(creates(log) == ["create 3", "create 2"])
+    }
+}
