@@ -8,6 +8,9 @@ enum ExitStatus {
     static let dataError = ExitCode(65)
     /// An input file does not exist.
     static let noInput = ExitCode(66)
+    /// An internal failure: a stage that was created while validating cannot be created again (a
+    /// plugin's `create` failing at run time).
+    static let software = ExitCode(70)
     /// A socket could not be bound or connected (address in use, no such interface…).
     static let unavailable = ExitCode(69)
     /// An output file (or the state file) could not be written.

@@ -43,7 +43,7 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         DaemonSignals.prepareProcess()
         let logger = logging.makeLogger(label: "normd", defaultLevel: .info)
-        let (validation, registry) = ConfiguredStages.validate(file: config)
+        let validation = ConfiguredStages.resolve(file: config)
         for warning in validation.warnings { logger.warning("\(warning)") }
         guard let configuration = validation.configuration else {
             StandardError.print(validation.errors.map(\.description).joined(separator: "\n"))
@@ -58,12 +58,16 @@ struct RunCommand: AsyncParsableCommand {
         }
         let daemonPipelines = configuration.pipelines
 
+        // The first chain of each pipeline takes the stages validation created: nothing is created
+        // again, so only a stage that cannot be created at all (never seen) would stop the start here.
         var chains: [StageChain] = []
-        do {
-            chains = try daemonPipelines.map { try $0.makeChain(registry: registry) }
-        } catch {
-            StandardError.print("\(error)")
-            throw ExitStatus.configError
+        for pipeline in daemonPipelines {
+            do {
+                chains.append(try pipeline.makeChain())
+            } catch {
+                StandardError.print("normd run: pipeline '\(pipeline.name)': cannot create its stages: \(error)")
+                throw ExitStatus.software
+            }
         }
         // Restore before any loop starts, so the first batch already uses the saved statistics.
         var checkpointWriter: CheckpointWriter?

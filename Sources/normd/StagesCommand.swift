@@ -1,6 +1,5 @@
 import ArgumentParser
 import BuiltinStages
-import DynamicStages
 import Foundation
 import NormConfig
 import StageKit
@@ -49,7 +48,7 @@ struct StagesCommand: ParsableCommand {
         if let config {
             let diagnostics = ConfigDiagnostics()
             if let root = YAMLConfigLoader.load(file: config, diagnostics: diagnostics) {
-                StagePlugins.load(from: root, configFile: config, into: &registry, diagnostics: diagnostics)
+                registry = ConfiguredStages.stageKinds(root: root, file: config, diagnostics: diagnostics)
             }
             for issue in diagnostics.issues { StandardError.print(issue.description) }
             if diagnostics.hasErrors {
