@@ -19,7 +19,7 @@ struct ApplyCommand: ParsableCommand {
         discussion: """
             Exit codes: 0 ok; 64 bad arguments (e.g. --pipeline missing or unknown); 65 bad input data \
             (not a .npy, wrong shape/width/order, non-finite value) or a damaged state file; 66 input \
-            missing; 73 cannot write; 78 invalid configuration or a state file that does not match it.
+            missing; 70 a stage validated moments before cannot be created (internal; not expected); 73 cannot write; 78 invalid configuration or a state file that does not match it.
             """
     )
 

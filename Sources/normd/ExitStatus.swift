@@ -8,8 +8,9 @@ enum ExitStatus {
     static let dataError = ExitCode(65)
     /// An input file does not exist.
     static let noInput = ExitCode(66)
-    /// An internal failure: a stage that was created while validating cannot be created again (a
-    /// plugin's `create` failing at run time).
+    /// An internal failure: a stage of a configuration validated moments before cannot be created
+    /// (a plugin's `create` failing at run time). The first chain of a load takes the instances
+    /// validation created, so `run` and `apply` are not expected to see it.
     static let software = ExitCode(70)
     /// A socket could not be bound or connected (address in use, no such interface…).
     static let unavailable = ExitCode(69)

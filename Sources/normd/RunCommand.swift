@@ -16,7 +16,7 @@ struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Run the daemon on a configuration file.",
-        discussion: "Exit codes: 0 after a graceful shutdown (final checkpoint written, or none configured), 65 when checkpoint generations exist but none is readable, 69 when a socket cannot be bound or connected, 73 when the checkpoint directory cannot be created or written, or the final checkpoint failed, 78 on an invalid configuration, a checkpoint that does not match it, or a newest checkpoint generation written by a newer normd."
+        discussion: "Exit codes: 0 after a graceful shutdown (final checkpoint written, or none configured), 65 when checkpoint generations exist but none is readable, 69 when a socket cannot be bound or connected, 70 if a stage validated moments before cannot be created (internal; not expected), 73 when the checkpoint directory cannot be created or written, or the final checkpoint failed, 78 on an invalid configuration, a checkpoint that does not match it, or a newest checkpoint generation written by a newer normd."
     )
 
     @Option(name: .long, help: "The YAML configuration.")
