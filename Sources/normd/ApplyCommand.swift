@@ -112,7 +112,7 @@ struct ApplyCommand: ParsableCommand {
 
     /// The chosen pipeline, resolved (its stages bound to the built-ins and the configuration's plugins).
     private func selectPipeline(logger: Logger) throws(CommandFailure) -> PipelineConfiguration {
-        let result = ConfiguredStages.resolve(file: config)
+        let result = ConfiguredStages.resolve(file: config).validation
         for warning in result.warnings { logger.warning("\(warning.description)") }
         guard let configuration = result.configuration else {
             throw CommandFailure(ExitStatus.configError, "invalid configuration:\n" + result.errors.map(\.description).joined(separator: "\n"))

@@ -10,23 +10,30 @@ import StageKit
 /// stage kinds exist. The registry stays here: what leaves is the resolved plan (`NormdConfiguration`,
 /// whose stages are bound to their factories), from which chains are built without it.
 enum ConfiguredStages {
-    /// The validation result, plugin load problems included, in source order; its configuration is
-    /// the plan every command builds its chains from.
-    static func resolve(file path: String) -> ConfigurationValidation {
+    struct Resolution {
+        /// Every issue, plugin load problems included, in source order; its configuration is the
+        /// plan every command builds its chains from.
+        var validation: ConfigurationValidation
+        /// The kinds the configuration's `plugins:` added, by kind.
+        var pluginKinds: [StageFactory]
+        /// The problems reading the file and loading its plugins, before any pipeline was read:
+        /// what decides whether the stage kinds are known (`normd stages --config`).
+        var loadIssues: [ConfigIssue]
+    }
+
+    static func resolve(file path: String) -> Resolution {
         let diagnostics = ConfigDiagnostics()
         guard let root = YAMLConfigLoader.load(file: path, diagnostics: diagnostics) else {
             // Unreadable or not YAML: let NormConfig report it exactly as it always does.
-            return NormdConfiguration.validate(file: path, registry: BuiltinStages.registry())
+            let validation = NormdConfiguration.validate(file: path, registry: BuiltinStages.registry())
+            return Resolution(validation: validation, pluginKinds: [], loadIssues: validation.issues)
         }
-        let registry = stageKinds(root: root, file: path, diagnostics: diagnostics)
-        return NormdConfiguration.validate(root: root, registry: registry, diagnostics: diagnostics)
-    }
-
-    /// The built-in stages and the kinds of the configuration's `plugins:` (problems loading them go
-    /// to `diagnostics`, located at the `plugins[i]` entry).
-    static func stageKinds(root: ConfigNode, file path: String, diagnostics: ConfigDiagnostics) -> StageRegistry {
         var registry = BuiltinStages.registry()
         StagePlugins.load(from: root, configFile: path, into: &registry, diagnostics: diagnostics)
-        return registry
+        let loadIssues = diagnostics.issues
+        let builtin = Set(BuiltinStages.factories.map(\.kind))
+        let pluginKinds = registry.kinds.filter { !builtin.contains($0) }.compactMap(registry.factory)
+        return Resolution(validation: NormdConfiguration.validate(root: root, registry: registry, diagnostics: diagnostics),
+                          pluginKinds: pluginKinds, loadIssues: loadIssues)
     }
 }

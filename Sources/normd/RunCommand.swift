@@ -43,7 +43,7 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         DaemonSignals.prepareProcess()
         let logger = logging.makeLogger(label: "normd", defaultLevel: .info)
-        let validation = ConfiguredStages.resolve(file: config)
+        let validation = ConfiguredStages.resolve(file: config).validation
         for warning in validation.warnings { logger.warning("\(warning)") }
         guard let configuration = validation.configuration else {
             StandardError.print(validation.errors.map(\.description).joined(separator: "\n"))

@@ -5,7 +5,7 @@ import NpyFormat
 import Testing
 
 /// The configuration is resolved once: a plugin's `create` runs once per stage per load, whichever
-/// command loads it — `validate`, `apply` and `run` (before, validation built every chain and threw
+/// command loads it — `validate`, `stages --config`, `apply` and `run` (before, validation built every chain and threw
 /// it away, and `apply` and `run` then built it again, so `create` ran twice per stage).
 ///
 /// The plugin appends one line per `create` (with the width it was created for) to a file, so the
@@ -50,6 +50,19 @@ import Testing
         let result = try Normd.validate(configuration(plugin: library, daemon: false), in: scratch)
         #expect(result.stdout == "cfg.yaml: 1 pipeline, 2 stages: ok\n")
         #expect(result.status == 0)
+        #expect(creates(log) == ["create 3", "create 2"])
+    }
+
+    /// `stages --config` resolves the file like every other command (and lists the plugin's kind).
+    @Test func stagesCreatesEachStageOnce() throws {
+        let scratch = try ScratchDirectory()
+        let (library, log) = try countingPlugin(in: scratch)
+        try scratch.write(configuration(plugin: library, daemon: false), to: "cfg.yaml")
+        let result = try Normd.run(["stages", "--config", "cfg.yaml"], in: scratch)
+        #expect(result.stderr == "")
+        #expect(result.status == 0)
+        #expect(result.stdoutLines.suffix(2) == ["counted (plugin): run-time plugin stage from \(library)",
+                                                 "  parameters: unknown (read by the plugin itself)"])
         #expect(creates(log) == ["create 3", "create 2"])
     }
 
