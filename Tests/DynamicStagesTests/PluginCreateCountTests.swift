@@ -44,39 +44,42 @@ import Testing
         return text.split(separator: "\n").map(String.init)
     }
 
-    @Test func validateCreatesEachStageOnce() throws {
-        let scratch = try ScratchDirectory()
-        let (library, log) = try countingPlugin(in: scratch)
-        let result = try Normd.validate(configuration(plugin: library, daemon: false), in: scratch)
-        #expect(result.stdout == "cfg.yaml: 1 pipeline, 2 stages: ok\n")
-        #expect(result.status == 0)
-        #expect(creates(log) == ["create 3", "create 2"])
-    }
-
-    /// `stages --config` resolves the file like every other command (and lists the plugin's kind).
-    @Test func stagesCreatesEachStageOnce() throws {
-        let scratch = try ScratchDirectory()
-        let (library, log) = try countingPlugin(in: scratch)
-        try scratch.write(configuration(plugin: library, daemon: false), to: "cfg.yaml")
-        let result = try Normd.run(["stages", "--config", "cfg.yaml"], in: scratch)
-        #expect(result.stderr == "")
-        #expect(result.status == 0)
-        #expect(result.stdoutLines.suffix(2) == ["counted (plugin): run-time plugin stage from \(library)",
-                                                 "  parameters: unknown (read by the plugin itself)"])
-        #expect(creates(log) == ["create 3", "create 2"])
-    }
-
-    @Test func applyCreatesEachStageOnce() throws {
+    /// Runs `normd arguments` in a fresh directory holding the counting plugin, `cfg.yaml` (the
+    /// two stages, no endpoints) and a 6-row `in.npy`; returns the result, the creates logged and the
+    /// plugin's path.
+    private func counted(_ arguments: [String]) throws -> (result: Normd.Result, creates: [String], library: String) {
         let scratch = try ScratchDirectory()
         let (library, log) = try countingPlugin(in: scratch)
         try scratch.write(configuration(plugin: library, daemon: false), to: "cfg.yaml")
         var data = SampleData(features: 3)
         try Data(Npy.encode(data.batch(rows: 6))).write(to: URL(fileURLWithPath: scratch.path("in.npy")))
-        let result = try Normd.run(["apply", "--config", "cfg.yaml", "--input", "in.npy", "--output", "out.npy",
-                                    "--state", "state.json"], in: scratch)
+        let result = try Normd.run(arguments, in: scratch)
+        return (result, creates(log), library)
+    }
+
+    @Test func validateCreatesEachStageOnce() throws {
+        let (result, creates, _) = try counted(["validate", "--config", "cfg.yaml"])
+        #expect(result.stdout == "cfg.yaml: 1 pipeline, 2 stages: ok\n")
+        #expect(result.status == 0)
+        #expect(creates == ["create 3", "create 2"])
+    }
+
+    /// `stages --config` resolves the file like every other command (and lists the plugin's kind).
+    @Test func stagesCreatesEachStageOnce() throws {
+        let (result, creates, library) = try counted(["stages", "--config", "cfg.yaml"])
+        #expect(result.stderr == "")
+        #expect(result.status == 0)
+        #expect(Array(result.stdoutLines.suffix(2)) == ["counted (plugin): run-time plugin stage from \(library)",
+                                                        "  parameters: unknown (read by the plugin itself)"])
+        #expect(creates == ["create 3", "create 2"])
+    }
+
+    @Test func applyCreatesEachStageOnce() throws {
+        let (result, creates, _) = try counted(["apply", "--config", "cfg.yaml", "--input", "in.npy", "--output", "out.npy",
+                                             "--state", "state.json"])
         #expect(result.stderrLines == ["normd apply: pipeline 'p' (train): 6 rows in 2 batches, 0 downgraded to infer"])
         #expect(result.status == 0)
-        #expect(creates(log) == ["create 3", "create 2"])
+        #expect(creates == ["create 3", "create 2"])
     }
 
     @Test func runCreatesEachStageOnce() throws {
