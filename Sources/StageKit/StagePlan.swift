@@ -53,14 +53,6 @@ public struct StageIdentity: Sendable, Hashable, CustomStringConvertible {
     public var columns: ColumnSelection
     public var fingerprint: [String: String]
 
-    public init(pipeline: String, position: Int, kind: String, columns: ColumnSelection, fingerprint: [String: String]) {
-        self.pipeline = pipeline
-        self.position = position
-        self.kind = kind
-        self.columns = columns
-        self.fingerprint = fingerprint
-    }
-
     public var description: String {
         let parameters = fingerprint.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")
         return "pipeline '\(pipeline)', stages[\(position)] (\(kind)), columns \(columns) of \(columns.rowWidth), {\(parameters)}"
