@@ -99,7 +99,7 @@ public struct PipelineConfiguration: Sendable {
         var plans: [StagePlan]?
         if let stages, !stages.isNull, let features,
            withinBudget(reader, stages: stages, features: features, budget: &statisticsBudget) {
-            plans = StageChainBuilder.resolve(
+            plans = StageResolver.resolve(
                 stages: stages, path: stagesPath, pipeline: name ?? "", featureCount: features, batchSize: batch.size,
                 registry: registry, diagnostics: diagnostics)
         }

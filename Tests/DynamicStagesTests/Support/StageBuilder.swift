@@ -25,7 +25,7 @@ enum StageBuilder {
     static func chain(_ yaml: String, features: Int, batchSize: Int = 8, minTrainingRows: Int = 2) throws -> StageChain {
         let diagnostics = ConfigDiagnostics()
         let node = try #require(YAMLConfigLoader.parse(yaml, file: "stages.yaml", diagnostics: diagnostics))
-        let plans = StageChainBuilder.resolve(stages: node, path: ConfigPath([.key("stages")]), pipeline: "p", featureCount: features,
+        let plans = StageResolver.resolve(stages: node, path: ConfigPath([.key("stages")]), pipeline: "p", featureCount: features,
                                               batchSize: batchSize, registry: try registry(), diagnostics: diagnostics)
         try #require(diagnostics.issues.isEmpty, "\(diagnostics.issues)")
         return try StageChain(plans: try #require(plans), featureCount: features, minTrainingRows: minTrainingRows)

@@ -2,7 +2,7 @@ import BuiltinStages
 import NormCore
 import StageKit
 
-/// Builds one-stage chains through the real path (`StageChainBuilder.resolve` + `BuiltinStages.registry()`, then the plans).
+/// Builds one-stage chains through the real path (`StageResolver.resolve` + `BuiltinStages.registry()`, then the plans).
 enum ChainFactory {
     /// A batch size every case's train batches and ghost batches fit (multiple of 4).
     static let batchSize = 16
@@ -12,7 +12,7 @@ enum ChainFactory {
         stages: [ConfigNode], featureCount: Int, batchSize: Int = batchSize, minTrainingRows: Int = 2
     ) -> (chain: StageChain?, diagnostics: ConfigDiagnostics) {
         let diagnostics = ConfigDiagnostics()
-        let plans = StageChainBuilder.resolve(
+        let plans = StageResolver.resolve(
             stages: ConfigNode(.list(stages)), path: ConfigPath.root.appending("pipelines").appending(index: 0).appending("stages"),
             pipeline: "p", featureCount: featureCount, batchSize: batchSize, registry: BuiltinStages.registry(), diagnostics: diagnostics)
         // A built-in stage's creation cannot fail once resolved; a failure would show as a nil chain.

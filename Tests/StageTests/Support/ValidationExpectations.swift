@@ -2,10 +2,10 @@ import BuiltinStages
 import StageKit
 import Testing
 
-/// Resolves the sketch through `StageChainBuilder` and returns every issue as printed.
+/// Resolves the sketch through `StageResolver` and returns every issue as printed.
 func issues(_ entries: [(String, YAMLSketch)], featureCount: Int = 3, batchSize: Int = 16) -> (built: Bool, messages: [String]) {
     let diagnostics = ConfigDiagnostics()
-    let plans = StageChainBuilder.resolve(
+    let plans = StageResolver.resolve(
         stages: YAMLSketch.stages(entries), path: ConfigPath.root.appending("pipelines").appending(index: 0).appending("stages"),
         pipeline: "p", featureCount: featureCount, batchSize: batchSize, registry: BuiltinStages.registry(),
         diagnostics: diagnostics)

@@ -3,7 +3,7 @@
 ///
 /// Reads `type` and `columns` itself (they mean the same for every stage), hands the rest of each
 /// stage's mapping to its factory, and reports every problem of every stage before giving up.
-public enum StageChainBuilder {
+public enum StageResolver {
     /// - Parameter pipeline: the pipeline's name, recorded in each plan.
     /// - Returns: one plan per entry, or `nil` when any error was reported to `diagnostics`.
     public static func resolve(
