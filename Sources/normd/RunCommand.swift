@@ -59,7 +59,7 @@ struct RunCommand: AsyncParsableCommand {
         let daemonPipelines = configuration.pipelines
 
         // The first chain of each pipeline takes the stages validation created: nothing is created
-        // again, so only a stage that cannot be created at all (never seen) would stop the start here.
+        // again, so the start stops here only if that ever changes and a plugin's `create` fails.
         var chains: [StageChain] = []
         for pipeline in daemonPipelines {
             do {
