@@ -27,15 +27,15 @@ public enum BatchNormStage {
         summary: "batch normalization (convention: keras = tf_keras BatchNormalization incl. virtual_batch_size; torch = BatchNorm1d)",
         parameters: parameters
     ) { reader, context in
-        let errorsBefore = reader.diagnostics.errors.count
+        let mark = reader.diagnostics.mark()
         let convention = reader.choice(conventionSpec.key, among: conventions, default: conventionSpec.defaultText)
         reader.declare(parameters.applying(to: convention))
-        let stage: any Stage
+        let make: @Sendable () -> any Stage
         if convention == "torch" {
             let options = TorchBatchNormOptions.read(from: reader, context: context)
             reader.finish(hint: "convention: torch uses PyTorch's names",
                           aliases: ["epsilon": "eps", "center": "affine", "scale": "affine"])
-            stage = TorchBatchNormStage(featureCount: context.featureCount, options: options)
+            make = { TorchBatchNormStage(featureCount: context.featureCount, options: options) }
         } else {
             var options = KerasBatchNormOptions.read(
                 from: reader, context: context, momentumHint: "did you mean PyTorch's convention (convention: torch)?")
@@ -48,8 +48,8 @@ public enum BatchNormStage {
             }
             reader.finish(hint: "convention: keras uses tf_keras' names",
                           aliases: ["eps": "epsilon", "affine": "center' and 'scale"])
-            stage = KerasBatchNormStage(featureCount: context.featureCount, options: options)
+            make = { [options] in KerasBatchNormStage(featureCount: context.featureCount, options: options) }
         }
-        return reader.diagnostics.errors.count == errorsBefore ? stage : nil
+        return mark.noNewErrors ? StageBlueprint(make) : nil
     }
 }

@@ -108,9 +108,9 @@ public struct KerasBatchNormOptions: Sendable, Equatable {
     /// feature, each within the spec's rule; `nil` when absent or invalid (after reporting it).
     public static func readInitial(_ spec: ParameterSpec, from reader: ParameterReader, count: Int) -> [Double]? {
         guard let node = reader.value(spec.key), !node.isNull else { return nil }
-        let errorsBefore = reader.diagnostics.errors.count
+        let mark = reader.diagnostics.mark()
         let values = reader.perFeature(spec.key, count: count, default: spec.defaultNumber)
-        guard reader.diagnostics.errors.count == errorsBefore,
+        guard mark.noNewErrors,
               reader.require(spec.key, values.allSatisfy(spec.rule.admits), spec.rule.message) else { return nil }
         return values
     }

@@ -32,7 +32,7 @@ extension BatchRenormStage {
         summary: "batch renormalization (tf_keras BatchNormalization(renorm=True)), optional renorm_warmup schedule",
         parameters: parameters
     ) { reader, context in
-        let errorsBefore = reader.diagnostics.errors.count
+        let mark = reader.diagnostics.mark()
         reader.declare(parameters)
         readConvention(reader)
         let hint = "a PyTorch-style momentum m is 1 − m here"
@@ -45,9 +45,11 @@ extension BatchRenormStage {
         let warmup = reader.nested(warmupSpec.key).flatMap(readWarmup)
         if warmup != nil { warnAboutMissingBounds(clipping, reader: reader) }
         reader.finish()
-        guard reader.diagnostics.errors.count == errorsBefore else { return nil }
-        return BatchRenormStage(featureCount: context.featureCount, options: options, renormMomentum: renormMomentum,
-                                clipping: clipping, warmup: warmup)
+        guard mark.noNewErrors else { return nil }
+        return StageBlueprint {
+            BatchRenormStage(featureCount: context.featureCount, options: options, renormMomentum: renormMomentum,
+                             clipping: clipping, warmup: warmup)
+        }
     }
 
     private static func readConvention(_ reader: ParameterReader) {

@@ -16,14 +16,14 @@ extension MinMaxStage {
         summary: "min-max scaling to feature_range (scikit-learn MinMaxScaler.partial_fit + transform)",
         parameters: parameters
     ) { reader, context in
-        let errorsBefore = reader.diagnostics.errors.count
+        let mark = reader.diagnostics.mark()
         reader.declare(parameters)
         _ = reader.choice(conventionSpec.key, among: [convention], default: conventionSpec.defaultText)
         let range = readFeatureRange(reader)
         let clip = reader.flag(clipSpec)
         reader.finish()
-        guard reader.diagnostics.errors.count == errorsBefore, let range else { return nil }
-        return MinMaxStage(featureCount: context.featureCount, range: range, clip: clip)
+        guard mark.noNewErrors, let range else { return nil }
+        return StageBlueprint { MinMaxStage(featureCount: context.featureCount, range: range, clip: clip) }
     }
 
     /// `feature_range: [low, high]` with `low < high`; `nil` after reporting a problem.

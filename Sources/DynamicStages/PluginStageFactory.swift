@@ -1,25 +1,52 @@
 internal import CStageABI
 import StageKit
 
-/// Turns a plugin's stage table into an ordinary `StageFactory`, so plugin kinds are built, listed
-/// and reported exactly like built-in ones.
+/// Turns a plugin's stage table into an ordinary `StageFactory`, so plugin kinds are bound, built,
+/// listed and reported exactly like built-in ones.
 enum PluginStageFactory {
     /// The keys the host reads itself and never passes to a plugin.
     static let hostKeys: Set<String> = ["type", "columns"]
 
     static func make(_ table: PluginStageTable) -> StageFactory {
         StageFactory(kind: table.kind, summary: table.summary) { reader, context in
-            build(table, reader: reader, context: context)
+            bind(table, reader: reader, context: context)
         }
     }
 
-    /// Calls `create` with the stage's mapping as JSON. A refusal becomes a located issue at the key
-    /// the plugin named (or at the stage when it named none), like a built-in stage's error.
-    private static func build(_ table: PluginStageTable, reader: ParameterReader, context: StageBuildContext) -> (any Stage)? {
+    /// A plugin checks its configuration in `create`, so binding creates the first instance (which
+    /// the first chain then takes: one `create` per stage per load). A refusal becomes a located
+    /// issue at the key the plugin named (or at the stage when it named none), like a built-in
+    /// stage's error. Later instances get the same JSON; a refusal then is a run-time `StageError`.
+    private static func bind(_ table: PluginStageTable, reader: ParameterReader, context: StageBuildContext) -> StageBlueprint? {
         let entries = (reader.node.mapEntries ?? []).filter { !hostKeys.contains($0.key) }
         // The plugin decides which keys it knows; the host must not report them as unknown.
         for entry in entries { reader.accept(entry.key) }
         let json = ConfigNode(.map(entries)).json
+        let first: PluginStage
+        do throws(Refusal) {
+            first = try create(table, json: json, context: context)
+        } catch {
+            reader.error(error.key, error.message)
+            return nil
+        }
+        // The plugin's own parameters are opaque to the host: its configuration tells two apart.
+        return StageBlueprint(first: first, settings: ["configuration": .text(json)]) { () throws(StageError) in
+            do throws(Refusal) {
+                return try create(table, json: json, context: context)
+            } catch {
+                throw .failed(kind: table.kind, error.message)
+            }
+        }
+    }
+
+    /// Why `create` gave no instance, and the key the plugin blamed (`nil`: the stage as a whole).
+    struct Refusal: Error {
+        var message: String
+        var key: String?
+    }
+
+    /// One call of the plugin's `create` with the stage's mapping as JSON.
+    private static func create(_ table: PluginStageTable, json: String, context: StageBuildContext) throws(Refusal) -> PluginStage {
         let errors = ErrorBuffers()
         var error = errors.prepare()
         var instance: UnsafeMutableRawPointer?
@@ -29,12 +56,10 @@ enum PluginStageFactory {
             let text = message.isEmpty
                 ? "stage '\(table.kind)' of plugin '\(table.plugin)' refused its configuration (status \(status), no message)"
                 : message
-            reader.error(key.isEmpty ? nil : key, text)
-            return nil
+            throw Refusal(message: text, key: key.isEmpty ? nil : key)
         }
         guard let instance else {
-            reader.error(nil, "stage '\(table.kind)' of plugin '\(table.plugin)' reported success but returned no instance")
-            return nil
+            throw Refusal(message: "stage '\(table.kind)' of plugin '\(table.plugin)' reported success but returned no instance")
         }
         return PluginStage(table: table, instance: instance, featureCount: context.featureCount, errors: errors)
     }

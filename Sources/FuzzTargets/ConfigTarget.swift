@@ -3,8 +3,9 @@ import NormConfig
 import StageKit
 
 /// Validates the bytes as a configuration file, exactly as `normd validate` does for a file without
-/// `plugins:` (the built-in stage registry), then builds every valid pipeline's chain as `normd run`
-/// and `normd apply` would: what `validate` accepts must not crash the commands that use it.
+/// `plugins:` (the built-in stage registry), then builds every valid pipeline's chain from the
+/// resolved plan as `normd run` and `normd apply` would: what `validate` accepts must not crash the
+/// commands that use it.
 ///
 /// `plugins:` entries are not loaded (that would `dlopen` paths the fuzzer invents); the key is
 /// accepted and ignored by validation, as it is when the caller loads plugins separately.
@@ -20,11 +21,15 @@ public func fuzzConfig(_ data: UnsafeRawBufferPointer) -> Bool {
         guard !result.errors.isEmpty else { violated(.config, "refused without an error") }
         return false
     }
+    // Twice: the first chain takes the stages validation created, the second creates fresh ones
+    // from the parsed parameters (as a second run from the same plan, or a reload, would).
     for pipeline in configuration.pipelines {
-        do throws(ConfigurationError) {
-            _ = try pipeline.makeChain(registry: builtinRegistry)
-        } catch {
-            violated(.config, "validate accepted pipeline '\(pipeline.name)' but its chain does not build: \(error)")
+        for _ in 0..<2 {
+            do throws(StageError) {
+                _ = try pipeline.makeChain()
+            } catch {
+                violated(.config, "validate accepted pipeline '\(pipeline.name)' but its chain does not build: \(error)")
+            }
         }
     }
     return true

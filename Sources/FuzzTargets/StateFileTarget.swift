@@ -68,7 +68,7 @@ private func use(_ document: StateDocument) {
     for record in document.pipelines {
         let chain: StageChain
         do {
-            chain = try statePipeline.makeChain(registry: registry)
+            chain = try statePipeline.makeChain()
         } catch {
             violated(.state, "the fixed pipeline does not build: \(error)")
         }

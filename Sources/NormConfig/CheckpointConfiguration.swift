@@ -52,7 +52,7 @@ public struct CheckpointConfiguration: Sendable, Equatable {
     ///   - configFile: the configuration file's path, against whose directory a relative `path` resolves.
     /// - Returns: `nil` when an error was reported.
     static func read(from reader: ParameterReader, configFile: String?) -> CheckpointConfiguration? {
-        let errorsBefore = reader.diagnostics.errors.count
+        let mark = reader.diagnostics.mark()
         let pathIsAbsent = reader.value("path")?.isNull ?? true
         let path = reader.optionalString("path")
         if pathIsAbsent {
@@ -77,7 +77,7 @@ public struct CheckpointConfiguration: Sendable, Equatable {
         }
         let policy = reader.choice("on_mismatch", among: MismatchPolicy.allCases.map(\.rawValue), default: MismatchPolicy.refuse.rawValue)
         reader.finish()
-        guard reader.diagnostics.errors.count == errorsBefore, let path else { return nil }
+        guard mark.noNewErrors, let path else { return nil }
         return CheckpointConfiguration(directory: resolve(path, relativeTo: configFile), everyBatches: everyBatches,
                                        every: every, keep: keep, onMismatch: MismatchPolicy(rawValue: policy) ?? .refuse)
     }

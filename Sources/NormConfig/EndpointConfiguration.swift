@@ -133,7 +133,7 @@ public struct OutputEndpoint: Sendable, Equatable {
 
 extension InputEndpoint {
     static func read(from reader: ParameterReader) -> InputEndpoint? {
-        let errorsBefore = reader.diagnostics.errors.count
+        let mark = reader.diagnostics.mark()
         let socket = SocketKind(rawValue: reader.choice("socket", among: SocketKind.allCases.map(\.rawValue), default: "pull")) ?? .pull
         let bind = reader.bool("bind", default: socket == .pull)
         let endpoint = readEndpoint(reader, bind: bind)
@@ -176,7 +176,7 @@ extension InputEndpoint {
         }
         let options = SocketOptions.read(from: reader)
         reader.finish()
-        guard reader.diagnostics.errors.count == errorsBefore, let endpoint else { return nil }
+        guard mark.noNewErrors, let endpoint else { return nil }
         var input = InputEndpoint(endpoint: endpoint, socket: socket, bind: bind, codec: codec, topics: topics,
                                   maxMessageBytes: maxMessageBytes, options: options, path: reader.path)
         input.maxConnections = maxConnections
@@ -189,7 +189,7 @@ extension OutputEndpoint {
         allowsZero: true, floorRule: "must be >= 0", maximum: ConfigLimits.maxShutdownTimeout, example: "a duration like 5s or 500ms")
 
     static func read(from reader: ParameterReader, pipelineName: String?) -> OutputEndpoint? {
-        let errorsBefore = reader.diagnostics.errors.count
+        let mark = reader.diagnostics.mark()
         let socket = SocketKind(rawValue: reader.choice("socket", among: SocketKind.allCases.map(\.rawValue), default: "push")) ?? .push
         let bind = reader.bool("bind", default: true)
         let endpoint = readEndpoint(reader, bind: bind)
@@ -203,7 +203,7 @@ extension OutputEndpoint {
         let shutdownTimeout = reader.duration("shutdown_timeout", shutdownTimeoutBound) ?? .seconds(5)
         let options = SocketOptions.read(from: reader)
         reader.finish()
-        guard reader.diagnostics.errors.count == errorsBefore, let endpoint else { return nil }
+        guard mark.noNewErrors, let endpoint else { return nil }
         return OutputEndpoint(endpoint: endpoint, socket: socket, bind: bind, codec: codec, topic: topic,
                               shutdownTimeout: shutdownTimeout, options: options, path: reader.path)
     }

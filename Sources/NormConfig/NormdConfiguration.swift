@@ -1,6 +1,11 @@
 public import StageKit
 
-/// A validated normd configuration file.
+/// A validated normd configuration file, resolved: the plan every command runs from.
+///
+/// Validation resolves each pipeline's stages once (`StagePlan`: the factory bound to its parsed
+/// parameters and columns), so `validate`, `apply` and `run` consume the same plan, chains are built
+/// from it without the configuration tree or the stage registry, and a reload can compare two plans
+/// stage by stage (`stagePlans`, `StagePlan.identity`).
 ///
 /// Top-level sections are read by `read(root:registry:diagnostics:)`, one reader call each:
 /// `pipelines`, `checkpoint`, and `plugins` (accepted there, loaded into the registry beforehand by
@@ -15,6 +20,9 @@ public struct NormdConfiguration: Sendable {
         self.pipelines = pipelines
         self.checkpoint = checkpoint
     }
+
+    /// Every pipeline's stages, pipeline by pipeline, in order.
+    public var stagePlans: [StagePlan] { pipelines.flatMap(\.stages) }
 
     /// The pipeline called `name`.
     public func pipeline(named name: String) -> PipelineConfiguration? {

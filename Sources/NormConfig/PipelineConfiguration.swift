@@ -2,14 +2,15 @@ public import NormCore
 public import Pipeline
 public import StageKit
 
-/// One validated `pipelines:` entry: what the daemon needs to run it.
+/// One validated `pipelines:` entry, resolved: what the daemon needs to run it.
 ///
-/// Keeps the `stages:` subtree rather than a built chain, because a chain holds live statistics:
-/// every run (and every test) builds its own fresh chain with `makeChain(registry:)`.
+/// Keeps the resolved stages (`StagePlan`: bound factory, parsed parameters, columns) rather than
+/// a built chain, because a chain holds live statistics: every run (and every test) builds its own
+/// fresh chain with `makeChain()`, which cannot fail for a configuration reason.
 public struct PipelineConfiguration: Sendable {
     public var name: String
-    /// Width of every row.
-    public var features: Int
+    /// Width of every row (fixed: the stages were resolved for it).
+    public private(set) var features: Int
     /// The mode batches run in unless a caller says otherwise.
     public var mode: Mode
     public var batch: BatchConfiguration
@@ -21,9 +22,8 @@ public struct PipelineConfiguration: Sendable {
     public var invalidRows: InvalidRowPolicy
     /// Producers whose `seq` is tracked at most (`max_producers:`); the least recently seen is evicted.
     public var maxProducers = SequenceTracker.defaultCapacity
-    /// The `stages:` list as written, and where it sits (for messages).
-    public var stages: ConfigNode
-    public var stagesPath: ConfigPath
+    /// The `stages:` list, resolved, in order.
+    public private(set) var stages: [StagePlan]
     /// Where the pipeline's mapping starts.
     public var location: SourceLocation?
 
@@ -36,18 +36,14 @@ public struct PipelineConfiguration: Sendable {
     }
 
     /// Number of entries in `stages:`.
-    public var stageCount: Int { stages.listItems?.count ?? 0 }
+    public var stageCount: Int { stages.count }
 
-    /// Builds a fresh chain with initial statistics.
-    /// - Throws: `ConfigurationError` if the stages do not build with `registry` (e.g. it lacks a kind
-    ///   the configuration was validated with).
-    public func makeChain(registry: StageRegistry) throws(ConfigurationError) -> StageChain {
-        let diagnostics = ConfigDiagnostics()
-        guard let chain = StageChainBuilder.build(
-            stages: stages, path: stagesPath, featureCount: features, batchSize: batch.size,
-            minTrainingRows: batch.minRows, registry: registry, diagnostics: diagnostics)
-        else { throw ConfigurationError(issues: diagnostics.errors) }
-        return chain
+    /// A chain with initial statistics: the first time, of the stages created while validating (a
+    /// plugin's `create` runs once per stage per load); fresh ones after that.
+    /// - Throws: only a run-time failure to create a stage (a plugin's `create`), never a
+    ///   configuration error: everything was checked when the plan was resolved.
+    public func makeChain() throws(StageError) -> StageChain {
+        try StageChain(plans: stages, featureCount: features, minTrainingRows: batch.minRows)
     }
 
     /// Characters allowed in a pipeline name: it appears in file names, metrics labels and topics.
@@ -59,7 +55,7 @@ public struct PipelineConfiguration: Sendable {
     ///   and the following pipelines; this pipeline's `features × stages` is taken from it.
     static func read(from reader: ParameterReader, registry: StageRegistry, statisticsBudget: inout Int) -> PipelineConfiguration? {
         let diagnostics = reader.diagnostics
-        let errorsBefore = diagnostics.errors.count
+        let mark = diagnostics.mark()
 
         let name = reader.optionalString("name")
         if let name, reader.requireLength("name", name, atMost: ConfigLimits.maxNameBytes) {
@@ -98,18 +94,20 @@ public struct PipelineConfiguration: Sendable {
         reader.finish()
 
         // Stages can only be checked against a valid row width (their `columns` refer to it), and
-        // are built (allocating per-feature statistics) only within the file's budget.
+        // are bound (creating each stage once, with its per-feature statistics) only within the
+        // file's budget.
+        var plans: [StagePlan]?
         if let stages, !stages.isNull, let features,
            withinBudget(reader, stages: stages, features: features, budget: &statisticsBudget) {
-            _ = StageChainBuilder.build(
-                stages: stages, path: stagesPath, featureCount: features, batchSize: batch.size,
-                minTrainingRows: batch.minRows, registry: registry, diagnostics: diagnostics)
+            plans = StageResolver.resolve(
+                stages: stages, path: stagesPath, pipeline: name ?? "", featureCount: features, batchSize: batch.size,
+                registry: registry, diagnostics: diagnostics)
         }
-        guard diagnostics.errors.count == errorsBefore, let name, let features, let stages else { return nil }
+        guard mark.noNewErrors, let name, let features, let plans else { return nil }
         var configuration = PipelineConfiguration(
             name: name, features: features, mode: mode, batch: batch,
             inputs: inputs, output: output, invalidRows: invalidRows,
-            stages: stages, stagesPath: stagesPath, location: reader.node.location)
+            stages: plans, location: reader.node.location)
         configuration.maxProducers = maxProducers
         return configuration
     }

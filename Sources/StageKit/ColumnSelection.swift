@@ -2,7 +2,7 @@
 ///
 /// Written as a list of column indices and Python-style half-open slices, negatives counting from
 /// the end: `columns: [0, 3, "5:9", "-2:"]`. The selected columns keep row order and may not repeat.
-public struct ColumnSelection: Sendable, Equatable, CustomStringConvertible {
+public struct ColumnSelection: Sendable, Hashable, CustomStringConvertible {
     /// Sorted, distinct, 0-based column indices.
     public let indices: [Int]
     /// Width of the row the indices refer to.

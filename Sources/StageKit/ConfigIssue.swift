@@ -31,23 +31,40 @@ public struct ConfigIssue: Error, Sendable, Equatable, CustomStringConvertible {
 /// Collects every problem before failing, so one run of `normd validate` lists them all.
 public final class ConfigDiagnostics: @unchecked Sendable {
     public private(set) var issues: [ConfigIssue] = []
+    /// Errors among `issues` (counted by `append`, the only writer), so marks cost nothing.
+    private var errorCount = 0
 
     public init() {}
 
     public var errors: [ConfigIssue] { issues.filter { $0.severity == .error } }
     public var warnings: [ConfigIssue] { issues.filter { $0.severity == .warning } }
-    public var hasErrors: Bool { issues.contains { $0.severity == .error } }
+    public var hasErrors: Bool { errorCount > 0 }
 
     public func error(at location: SourceLocation?, path: ConfigPath, _ message: String) {
-        issues.append(ConfigIssue(.error, at: location, path: path, message))
+        append(ConfigIssue(.error, at: location, path: path, message))
     }
 
     public func warning(at location: SourceLocation?, path: ConfigPath, _ message: String) {
-        issues.append(ConfigIssue(.warning, at: location, path: path, message))
+        append(ConfigIssue(.warning, at: location, path: path, message))
     }
 
     public func append(_ issue: ConfigIssue) {
         issues.append(issue)
+        if issue.severity == .error { errorCount += 1 }
+    }
+
+    /// Where the error count stands now. Each reader of a part of the file (a stage, a pipeline,
+    /// an endpoint) takes a mark before reading and asks it afterwards whether its part was valid:
+    /// the other parts' errors, before and after, are not its business.
+    public func mark() -> Mark { Mark(diagnostics: self, errors: errorCount) }
+
+    /// See `mark()`.
+    public struct Mark {
+        fileprivate let diagnostics: ConfigDiagnostics
+        fileprivate let errors: Int
+
+        /// Whether no error was reported since the mark was taken (warnings do not count).
+        public var noNewErrors: Bool { diagnostics.errorCount == errors }
     }
 }
 

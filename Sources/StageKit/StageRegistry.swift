@@ -11,11 +11,12 @@ public struct StageBuildContext: Sendable {
     }
 }
 
-/// Builds one kind of stage from its configuration.
+/// Binds one kind of stage to its configuration.
 ///
-/// `build` reads its parameters through the reader, reports every problem to the reader's
+/// `bind` reads its parameters through the reader, reports every problem to the reader's
 /// diagnostics, and returns `nil` if any was an error — it never throws for bad config, so a single
-/// `normd validate` run lists all problems of all stages.
+/// `normd validate` run lists all problems of all stages. What it returns, a `StageBlueprint`,
+/// holds the parsed parameters: stages are built from it without reading the configuration again.
 public struct StageFactory: Sendable {
     public var kind: String
     /// One line for `normd stages` and error messages.
@@ -23,14 +24,14 @@ public struct StageFactory: Sendable {
     /// Every key the stage accepts, in reading order; empty for a plugin, whose keys only its
     /// own code knows.
     public var parameters: [ParameterSpec]
-    public var build: @Sendable (ParameterReader, StageBuildContext) -> (any Stage)?
+    public var bind: @Sendable (ParameterReader, StageBuildContext) -> StageBlueprint?
 
     public init(kind: String, summary: String, parameters: [ParameterSpec] = [],
-                build: @escaping @Sendable (ParameterReader, StageBuildContext) -> (any Stage)?) {
+                bind: @escaping @Sendable (ParameterReader, StageBuildContext) -> StageBlueprint?) {
         self.kind = kind
         self.summary = summary
         self.parameters = parameters
-        self.build = build
+        self.bind = bind
     }
 }
 

@@ -19,7 +19,7 @@ struct ApplyCommand: ParsableCommand {
         discussion: """
             Exit codes: 0 ok; 64 bad arguments (e.g. --pipeline missing or unknown); 65 bad input data \
             (not a .npy, wrong shape/width/order, non-finite value) or a damaged state file; 66 input \
-            missing; 73 cannot write; 78 invalid configuration or a state file that does not match it.
+            missing; 70 a stage validated moments before cannot be created (internal; not expected); 73 cannot write; 78 invalid configuration or a state file that does not match it.
             """
     )
 
@@ -66,12 +66,12 @@ struct ApplyCommand: ParsableCommand {
         // Before any work, so a bad target costs nothing; `write` checks again just before writing.
         try OutputTarget.check(output, option: "--output")
         if let state { try OutputTarget.check(state, option: "--state") }
-        let (pipeline, registry) = try selectPipeline(logger: logger)
+        let pipeline = try selectPipeline(logger: logger)
         let chain: StageChain
         do {
-            chain = try pipeline.makeChain(registry: registry)
+            chain = try pipeline.makeChain()
         } catch {
-            throw CommandFailure(ExitStatus.configError, error.description)
+            throw CommandFailure(ExitStatus.software, "pipeline '\(pipeline.name)': cannot create its stages: \(error)")
         }
         let batch = try InputFile.read(input, features: pipeline.features)
 
@@ -110,9 +110,9 @@ struct ApplyCommand: ParsableCommand {
                                           "downgraded": "\(run.downgraded)", "output": "\(output)"])
     }
 
-    /// The chosen pipeline and the stage registry (built-ins and the configuration's plugins) to build it with.
-    private func selectPipeline(logger: Logger) throws(CommandFailure) -> (PipelineConfiguration, StageRegistry) {
-        let (result, registry) = ConfiguredStages.validate(file: config)
+    /// The chosen pipeline, resolved (its stages bound to the built-ins and the configuration's plugins).
+    private func selectPipeline(logger: Logger) throws(CommandFailure) -> PipelineConfiguration {
+        let result = ConfiguredStages.resolve(file: config).validation
         for warning in result.warnings { logger.warning("\(warning.description)") }
         guard let configuration = result.configuration else {
             throw CommandFailure(ExitStatus.configError, "invalid configuration:\n" + result.errors.map(\.description).joined(separator: "\n"))
@@ -122,12 +122,12 @@ struct ApplyCommand: ParsableCommand {
             guard let chosen = configuration.pipeline(named: pipeline) else {
                 throw CommandFailure(ExitStatus.usage, "\(config) has no pipeline '\(pipeline)' (pipelines: \(names.joined(separator: ", ")))")
             }
-            return (chosen, registry)
+            return chosen
         }
         guard configuration.pipelines.count == 1 else {
             throw CommandFailure(ExitStatus.usage, "\(config) has \(names.count) pipelines; choose one with --pipeline (\(names.joined(separator: ", ")))")
         }
-        return (configuration.pipelines[0], registry)
+        return configuration.pipelines[0]
     }
 
     /// Restores `pipeline`'s statistics from `path` if the file and the pipeline's record exist.

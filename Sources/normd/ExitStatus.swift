@@ -10,6 +10,10 @@ enum ExitStatus {
     static let noInput = ExitCode(66)
     /// A socket could not be bound or connected (address in use, no such interface…).
     static let unavailable = ExitCode(69)
+    /// An internal failure: a stage of a configuration validated moments before cannot be created
+    /// (a plugin's `create` failing at run time). The first chain of a load takes the instances
+    /// validation created, so `run` and `apply` are not expected to see it.
+    static let software = ExitCode(70)
     /// An output file (or the state file) could not be written.
     static let cannotCreate = ExitCode(73)
     /// Invalid configuration, or a state file computed for a different configuration.

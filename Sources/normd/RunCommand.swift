@@ -16,7 +16,7 @@ struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Run the daemon on a configuration file.",
-        discussion: "Exit codes: 0 after a graceful shutdown (final checkpoint written, or none configured), 65 when checkpoint generations exist but none is readable, 69 when a socket cannot be bound or connected, 73 when the checkpoint directory cannot be created or written, or the final checkpoint failed, 78 on an invalid configuration, a checkpoint that does not match it, or a newest checkpoint generation written by a newer normd."
+        discussion: "Exit codes: 0 after a graceful shutdown (final checkpoint written, or none configured), 65 when checkpoint generations exist but none is readable, 69 when a socket cannot be bound or connected, 70 if a stage validated moments before cannot be created (internal; not expected), 73 when the checkpoint directory cannot be created or written, or the final checkpoint failed, 78 on an invalid configuration, a checkpoint that does not match it, or a newest checkpoint generation written by a newer normd."
     )
 
     @Option(name: .long, help: "The YAML configuration.")
@@ -43,7 +43,7 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         DaemonSignals.prepareProcess()
         let logger = logging.makeLogger(label: "normd", defaultLevel: .info)
-        let (validation, registry) = ConfiguredStages.validate(file: config)
+        let validation = ConfiguredStages.resolve(file: config).validation
         for warning in validation.warnings { logger.warning("\(warning)") }
         guard let configuration = validation.configuration else {
             StandardError.print(validation.errors.map(\.description).joined(separator: "\n"))
@@ -58,12 +58,16 @@ struct RunCommand: AsyncParsableCommand {
         }
         let daemonPipelines = configuration.pipelines
 
+        // The first chain of each pipeline takes the stages validation created: nothing is created
+        // again, so the start stops here only if that ever changes and a plugin's `create` fails.
         var chains: [StageChain] = []
-        do {
-            chains = try daemonPipelines.map { try $0.makeChain(registry: registry) }
-        } catch {
-            StandardError.print("\(error)")
-            throw ExitStatus.configError
+        for pipeline in daemonPipelines {
+            do {
+                chains.append(try pipeline.makeChain())
+            } catch {
+                StandardError.print("normd run: pipeline '\(pipeline.name)': cannot create its stages: \(error)")
+                throw ExitStatus.software
+            }
         }
         // Restore before any loop starts, so the first batch already uses the saved statistics.
         var checkpointWriter: CheckpointWriter?

@@ -1,6 +1,5 @@
 import ArgumentParser
 import BuiltinStages
-import DynamicStages
 import Foundation
 import NormConfig
 import StageKit
@@ -45,24 +44,21 @@ struct StagesCommand: ParsableCommand {
     }
 
     func run() throws {
-        var registry = BuiltinStages.registry()
+        var plugins: [StageFactory] = []
         if let config {
-            let diagnostics = ConfigDiagnostics()
-            if let root = YAMLConfigLoader.load(file: config, diagnostics: diagnostics) {
-                StagePlugins.load(from: root, configFile: config, into: &registry, diagnostics: diagnostics)
-            }
-            for issue in diagnostics.issues { StandardError.print(issue.description) }
-            if diagnostics.hasErrors {
-                let count = diagnostics.errors.count
-                StandardError.print("\(config): \(count) error\(count == 1 ? "" : "s")")
+            // The same resolution as every other command; only reading the file and loading its
+            // plugins decide what is listed (a pipeline's own errors are `normd validate`'s business).
+            let resolution = ConfiguredStages.resolve(file: config)
+            for issue in resolution.loadIssues { StandardError.print(issue.description) }
+            let errors = resolution.loadIssues.filter { $0.severity == .error }.count
+            if errors > 0 {
+                StandardError.print("\(config): \(errors) error\(errors == 1 ? "" : "s")")
                 throw ExitStatus.configError
             }
+            plugins = resolution.pluginKinds
         }
-        let builtin = Set(BuiltinStages.factories.map(\.kind))
         let listings = BuiltinStages.factories.map { Listing(kind: $0.kind, origin: "builtin", summary: $0.summary, parameters: $0.parameters) }
-            + registry.kinds.filter { !builtin.contains($0) }.compactMap(registry.factory).map {
-                Listing(kind: $0.kind, origin: "plugin", summary: $0.summary, parameters: nil)
-            }
+            + plugins.map { Listing(kind: $0.kind, origin: "plugin", summary: $0.summary, parameters: nil) }
         switch format {
         case .json:
             let encoder = JSONEncoder()

@@ -16,7 +16,7 @@ struct ValidateCommand: ParsableCommand {
 
     func run() throws {
         _ = logging.makeLogger(label: "normd.validate")
-        let result = ConfiguredStages.validate(file: config).validation
+        let result = ConfiguredStages.resolve(file: config).validation
         for issue in result.issues { StandardError.print(issue.description) }
         guard let configuration = result.configuration else {
             let count = result.errors.count

@@ -32,7 +32,7 @@ enum Fixtures {
     /// A chain of pipeline `name`, trained on `batches` deterministic batches of 4 rows.
     static func trainedChain(_ name: String, batches: Int) throws -> StageChain {
         let pipeline = try #require(try configuration().pipeline(named: name))
-        let chain = try pipeline.makeChain(registry: BuiltinStages.registry())
+        let chain = try pipeline.makeChain()
         for index in 0..<batches {
             var batch = FeatureBatch(rows: 4, features: pipeline.features)
             batch.withUnsafeMutableValues { values in

@@ -23,7 +23,7 @@ import Testing
         #expect(result.errors.map(\.description) == [])
         let configuration = try #require(result.configuration)
         for pipeline in configuration.pipelines {
-            _ = try pipeline.makeChain(registry: BuiltinStages.registry())
+            _ = try pipeline.makeChain()
         }
     }
 
@@ -33,6 +33,6 @@ import Testing
         let sensors = try #require(configuration.pipeline(named: "sensors"))
         #expect(sensors.features == 8)
         #expect(sensors.batch == BatchConfiguration(size: 64, minRows: 2, maxLatency: .milliseconds(50)))
-        #expect(try sensors.makeChain(registry: BuiltinStages.registry()).stages.map(\.kind) == ["min_max", "batch_norm"])
+        #expect(try sensors.makeChain().stages.map(\.kind) == ["min_max", "batch_norm"])
     }
 }

@@ -25,11 +25,10 @@ enum StageBuilder {
     static func chain(_ yaml: String, features: Int, batchSize: Int = 8, minTrainingRows: Int = 2) throws -> StageChain {
         let diagnostics = ConfigDiagnostics()
         let node = try #require(YAMLConfigLoader.parse(yaml, file: "stages.yaml", diagnostics: diagnostics))
-        let chain = StageChainBuilder.build(stages: node, path: ConfigPath([.key("stages")]), featureCount: features,
-                                            batchSize: batchSize, minTrainingRows: minTrainingRows,
-                                            registry: try registry(), diagnostics: diagnostics)
+        let plans = StageResolver.resolve(stages: node, path: ConfigPath([.key("stages")]), pipeline: "p", featureCount: features,
+                                              batchSize: batchSize, registry: try registry(), diagnostics: diagnostics)
         try #require(diagnostics.issues.isEmpty, "\(diagnostics.issues)")
-        return try #require(chain)
+        return try StageChain(plans: try #require(plans), featureCount: features, minTrainingRows: minTrainingRows)
     }
 
     /// The one stage of `yaml` (a single stage mapping), built fresh.

@@ -9,15 +9,19 @@ enum TestPlugin {
     /// A complete, valid plugin body with one stage of kind `kind`; the `tweak` lines run inside the
     /// entry before it returns, to break one field (e.g. `plugin.abi_version = 99;`).
     /// `process` is the body of the stage's `process` function (`values`, `rows`, `features`, `train`
-    /// in scope; `math.h` included), by default a no-op.
+    /// in scope; `math.h` included), by default a no-op. `create` runs first in the stage's `create`
+    /// (`json`, `features`, `batch_size` in scope; `stdio.h` included), by default nothing.
     static func source(kind: String = "probe", tweak: String = "",
-                       process: String = "(void)values; (void)rows; (void)features; (void)train;") -> String {
+                       process: String = "(void)values; (void)rows; (void)features; (void)train;",
+                       create: String = "") -> String {
         """
         #include "normd_stage.h"
         #include <math.h>
+        #include <stdio.h>
         #include <stdlib.h>
         static int create(const char *json, size_t features, size_t batch_size, void **instance, normd_stage_error *error) {
             (void)json; (void)features; (void)batch_size; (void)error;
+            \(create)
             *instance = malloc(1);
             return NORMD_STAGE_OK;
         }

@@ -2,7 +2,7 @@ import BuiltinStages
 import NormCore
 import StageKit
 
-/// Builds one-stage chains through the real path (`StageChainBuilder` + `BuiltinStages.registry()`).
+/// Builds one-stage chains through the real path (`StageResolver.resolve` + `BuiltinStages.registry()`, then the plans).
 enum ChainFactory {
     /// A batch size every case's train batches and ghost batches fit (multiple of 4).
     static let batchSize = 16
@@ -12,10 +12,11 @@ enum ChainFactory {
         stages: [ConfigNode], featureCount: Int, batchSize: Int = batchSize, minTrainingRows: Int = 2
     ) -> (chain: StageChain?, diagnostics: ConfigDiagnostics) {
         let diagnostics = ConfigDiagnostics()
-        let chain = StageChainBuilder.build(
+        let plans = StageResolver.resolve(
             stages: ConfigNode(.list(stages)), path: ConfigPath.root.appending("pipelines").appending(index: 0).appending("stages"),
-            featureCount: featureCount, batchSize: batchSize, minTrainingRows: minTrainingRows,
-            registry: BuiltinStages.registry(), diagnostics: diagnostics)
+            pipeline: "p", featureCount: featureCount, batchSize: batchSize, registry: BuiltinStages.registry(), diagnostics: diagnostics)
+        // A built-in stage's creation cannot fail once resolved; a failure would show as a nil chain.
+        let chain = plans.flatMap { try? StageChain(plans: $0, featureCount: featureCount, minTrainingRows: minTrainingRows) }
         return (chain, diagnostics)
     }
 

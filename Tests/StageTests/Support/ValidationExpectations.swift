@@ -2,14 +2,14 @@ import BuiltinStages
 import StageKit
 import Testing
 
-/// Builds the sketch through `StageChainBuilder` and returns every issue as printed.
+/// Resolves the sketch through `StageResolver` and returns every issue as printed.
 func issues(_ entries: [(String, YAMLSketch)], featureCount: Int = 3, batchSize: Int = 16) -> (built: Bool, messages: [String]) {
     let diagnostics = ConfigDiagnostics()
-    let chain = StageChainBuilder.build(
+    let plans = StageResolver.resolve(
         stages: YAMLSketch.stages(entries), path: ConfigPath.root.appending("pipelines").appending(index: 0).appending("stages"),
-        featureCount: featureCount, batchSize: batchSize, minTrainingRows: 2, registry: BuiltinStages.registry(),
+        pipeline: "p", featureCount: featureCount, batchSize: batchSize, registry: BuiltinStages.registry(),
         diagnostics: diagnostics)
-    return (chain != nil, diagnostics.issues.map(\.description))
+    return (plans != nil, diagnostics.issues.map(\.description))
 }
 
 /// Asserts the whole list of printed issues and whether the chain was built.

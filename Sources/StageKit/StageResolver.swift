@@ -1,13 +1,15 @@
-/// Builds a chain from the `stages:` list of a pipeline, whatever syntax it was written in.
+/// Resolves the `stages:` list of a pipeline, whatever syntax it was written in, into `StagePlan`s
+/// that build its chain (`StageChain(plans:featureCount:minTrainingRows:)`) without reading it again.
 ///
 /// Reads `type` and `columns` itself (they mean the same for every stage), hands the rest of each
 /// stage's mapping to its factory, and reports every problem of every stage before giving up.
-public enum StageChainBuilder {
-    /// - Returns: the chain, or `nil` when any error was reported to `diagnostics`.
-    public static func build(
-        stages node: ConfigNode, path: ConfigPath, featureCount: Int, batchSize: Int, minTrainingRows: Int,
+public enum StageResolver {
+    /// - Parameter pipeline: the pipeline's name, recorded in each plan.
+    /// - Returns: one plan per entry, or `nil` when any error was reported to `diagnostics`.
+    public static func resolve(
+        stages node: ConfigNode, path: ConfigPath, pipeline: String, featureCount: Int, batchSize: Int,
         registry: StageRegistry, diagnostics: ConfigDiagnostics
-    ) -> StageChain? {
+    ) -> [StagePlan]? {
         guard let items = node.listItems else {
             diagnostics.error(at: node.location, path: path, "expected a list of stages, got \(node.value.typeName)")
             return nil
@@ -16,8 +18,8 @@ public enum StageChainBuilder {
             diagnostics.error(at: node.location, path: path, "a pipeline needs at least one stage")
             return nil
         }
-        let errorsBefore = diagnostics.errors.count
-        var links: [ChainLink] = []
+        let mark = diagnostics.mark()
+        var plans: [StagePlan] = []
         for (index, item) in items.enumerated() {
             let stagePath = path.appending(index: index)
             let reader = ParameterReader(node: item, path: stagePath, diagnostics: diagnostics)
@@ -38,11 +40,11 @@ public enum StageChainBuilder {
             }
             guard let columns = ColumnSelection.read(from: reader, rowWidth: featureCount) else { continue }
             let context = StageBuildContext(featureCount: columns.count, batchSize: batchSize)
-            if let stage = factory.build(reader, context) {
-                links.append(ChainLink(stage: stage, columns: columns))
+            if let blueprint = factory.bind(reader, context) {
+                plans.append(StagePlan(pipeline: pipeline, position: index, columns: columns, blueprint: blueprint))
             }
         }
-        guard diagnostics.errors.count == errorsBefore, links.count == items.count else { return nil }
-        return StageChain(links: links, featureCount: featureCount, minTrainingRows: minTrainingRows)
+        guard mark.noNewErrors, plans.count == items.count else { return nil }
+        return plans
     }
 }
