@@ -41,7 +41,8 @@ let package = Package(
         .target(name: "MinMax", dependencies: ["NormCore", "StageKit"], path: "Plugins/MinMax", swiftSettings: strict),
         .target(name: "BatchNorm", dependencies: ["NormCore", "StageKit"], path: "Plugins/BatchNorm", swiftSettings: strict),
         .target(name: "BatchRenorm", dependencies: ["NormCore", "StageKit", "BatchNorm"], path: "Plugins/BatchRenorm", swiftSettings: strict),
-        .target(name: "BuiltinStages", dependencies: ["StageKit", "MinMax", "BatchNorm", "BatchRenorm"], swiftSettings: strict),
+        .target(name: "StandardScale", dependencies: ["NormCore", "StageKit"], path: "Plugins/StandardScale", swiftSettings: strict),
+        .target(name: "BuiltinStages", dependencies: ["StageKit", "MinMax", "BatchNorm", "BatchRenorm", "StandardScale"], swiftSettings: strict),
 
         // MARK: run-time stage plugins — a C ABI (header only), the loader, and examples in C and Swift
         .target(name: "CStageABI"),
@@ -79,7 +80,7 @@ let package = Package(
 
         // MARK: tests
         .testTarget(name: "NormCoreTests", dependencies: ["NormCore", "StageKit"], swiftSettings: strict),
-        .testTarget(name: "StageTests", dependencies: ["NormCore", "StageKit", "MinMax", "BatchNorm", "BatchRenorm", "BuiltinStages"], swiftSettings: strict),
+        .testTarget(name: "StageTests", dependencies: ["NormCore", "StageKit", "MinMax", "BatchNorm", "BatchRenorm", "StandardScale", "BuiltinStages"], swiftSettings: strict),
         .testTarget(name: "NormConfigTests", dependencies: ["NormCore", "StageKit", "NormConfig", "BuiltinStages"], swiftSettings: strict),
         .testTarget(name: "FormatTests", dependencies: ["NormCore", "StageKit", "NpyFormat", "Checkpoint", "WireFormat"], swiftSettings: strict),
         .testTarget(name: "PipelineTests", dependencies: ["NormCore", "StageKit", "Pipeline"], swiftSettings: strict),
