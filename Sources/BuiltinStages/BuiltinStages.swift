@@ -15,11 +15,11 @@ public enum BuiltinStages {
         return registry
     }
 
-    /// Every built-in stage's factory: `min_max`, `batch_norm` (keras or torch convention), `batch_renorm`, `standard_scale`.
+    /// Every built-in stage's factory: `min_max`, `standard_scale`, `batch_norm` (keras or torch convention), `batch_renorm`.
     public static let factories: [StageFactory] = [
         MinMaxStage.factory,
+        StandardScaleStage.factory,
         BatchNormStage.factory,
         BatchRenormStage.factory,
-        StandardScaleStage.factory,
     ]
 }

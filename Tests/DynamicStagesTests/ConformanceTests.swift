@@ -15,6 +15,9 @@ import Testing
     static let kinds: [Kind] = [
         Kind(yaml: "{type: min_max}"),
         Kind(yaml: "{type: min_max, feature_range: [-1, 1], clip: true}"),
+        Kind(yaml: "{type: standard_scale}"),
+        Kind(yaml: "{type: standard_scale, with_mean: false}"),
+        Kind(yaml: "{type: standard_scale, with_std: false}"),
         Kind(yaml: "{type: batch_norm, momentum: 0.9}"),
         Kind(yaml: "{type: batch_norm, virtual_batch_size: 4}"),
         Kind(yaml: "{type: batch_norm, convention: torch}"),
