@@ -14,7 +14,7 @@ internal import StageKit
 /// var   = M2 / n
 /// ```
 /// Never `E[x²] − E[x]²`: a feature around 1e4 with a spread of a few units would lose every digit.
-/// The batch's own moments come from `ColumnMoments` (two-pass, Float64 accumulation).
+/// The batch's own moments come from `ColumnMoments.exact` (two-pass, Float64 accumulation).
 struct RunningMoments: Equatable {
     var count: Int64
     var mean: [Double]

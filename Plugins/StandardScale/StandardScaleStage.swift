@@ -20,6 +20,10 @@ public import StageKit
 ///   options are in the fingerprint because they decide which statistics exist.
 /// - **Infer before any fit passes the data through unchanged**, like `min_max`: sklearn raises
 ///   `NotFittedError`, a daemon must not fail a request because no train batch has arrived yet.
+/// - The batch's moments are summed in Float64 (`ColumnMoments.exact`), as sklearn's
+///   `_safe_accumulator_op` does, not with the batch-norm stages' blocked Float32 sums: the statistics
+///   then agree with sklearn's to ~1e-12 relative instead of ~1e-7, so `normd.to_sklearn` hands a
+///   trainer the scaler its own `partial_fit` would have fitted.
 /// - The output is computed in the centered Float32 form `(x − mean₃₂)·(1/scale) + residual`
 ///   (`CenteredAffine`), so a feature around 1e4 does not cancel in Float32.
 public final class StandardScaleStage: StatisticsTransaction {
@@ -35,7 +39,6 @@ public final class StandardScaleStage: StatisticsTransaction {
     /// Reused per batch (no allocation once warm).
     private var scale: [Double]
     private var transform: CenteredAffine
-    private var meanHint: [Float] = []
 
     public init(featureCount: Int, withMean: Bool = true, withStd: Bool = true) {
         self.featureCount = featureCount
@@ -67,8 +70,7 @@ public final class StandardScaleStage: StatisticsTransaction {
         }
         guard batch.rows > 0 else { return }
         if mode == .train {
-            ColumnMoments.hint(from: moments.mean, into: &meanHint)
-            moments.merge(ColumnMoments(of: batch, nearMean: moments.count > 0 ? meanHint : nil))
+            moments.merge(ColumnMoments.exact(of: batch))
         }
         guard moments.count > 0, withMean || withStd else { return } // identity (see the type's documentation)
         moments.scale(into: &scale)
