@@ -20,6 +20,7 @@ let package = Package(
         // Example run-time stage plugins (Plugins/Examples), built as shared libraries for `plugins:`.
         .library(name: "NormdRobustScale", type: .dynamic, targets: ["RobustScalePlugin"]),
         .library(name: "NormdLog1p", type: .dynamic, targets: ["Log1pPlugin"]),
+        .library(name: "NormdClamp", type: .dynamic, targets: ["ClampPlugin"]),
         // For Benchmarks/Micro (its own package, depending on this one by path); nothing here uses it.
         .library(name: "NormdBenchmarkable", targets: ["NormCore", "StageKit", "Pipeline", "BuiltinStages", "WireFormat"]),
         // For Fuzz/ (its own package: the libFuzzer driver, built with the sanitizers by Scripts/fuzz.sh).
@@ -49,6 +50,8 @@ let package = Package(
         .target(name: "DynamicStages", dependencies: ["NormCore", "StageKit", "CStageABI"], swiftSettings: strict),
         .target(name: "RobustScalePlugin", dependencies: ["CStageABI"], path: "Plugins/Examples/RobustScale"),
         .target(name: "Log1pPlugin", dependencies: ["CStageABI"], path: "Plugins/Examples/Log1p", swiftSettings: strict),
+        // Reads its configuration through the host services of normd_stage.h (no JSON parser).
+        .target(name: "ClampPlugin", dependencies: ["CStageABI"], path: "Plugins/Examples/Clamp"),
 
         // MARK: formats and adapters
         .target(name: "NpyFormat", dependencies: ["NormCore"], swiftSettings: strict),

@@ -23,7 +23,10 @@ enum PluginStageFactory {
         let errors = ErrorBuffers()
         var error = errors.prepare()
         var instance: UnsafeMutableRawPointer?
-        let status = table.vtable.pointee.create(json, context.featureCount, context.batchSize, &instance, &error)
+        // The buffer is registered for the host's config reader while `create` runs (HostServices).
+        let status = HostServices.withConfig(entries, json: json) { buffer in
+            table.vtable.pointee.create(buffer, context.featureCount, context.batchSize, &instance, &error)
+        }
         guard status == NORMD_STAGE_OK else {
             let (message, key) = errors.reported
             let text = message.isEmpty

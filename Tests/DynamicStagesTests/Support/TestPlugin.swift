@@ -9,17 +9,19 @@ enum TestPlugin {
     /// A complete, valid plugin body with one stage of kind `kind`; the `tweak` lines run inside the
     /// entry before it returns, to break one field (e.g. `plugin.abi_version = 99;`).
     /// `process` is the body of the stage's `process` function (`values`, `rows`, `features`, `train`
-    /// in scope; `math.h` included), by default a no-op.
-    static func source(kind: String = "probe", tweak: String = "",
+    /// in scope; `math.h` included), by default a no-op; `create` the body of `create` (`json`,
+    /// `features`, `batch_size`, `instance`, `error` in scope; the instance must be `malloc`ed), and
+    /// `prelude` C text before both (types, globals, `normd_stage_plugin_host`).
+    static func source(kind: String = "probe", tweak: String = "", prelude: String = "",
+                       create: String = "(void)json; (void)features; (void)batch_size; (void)error; *instance = malloc(1); return NORMD_STAGE_OK;",
                        process: String = "(void)values; (void)rows; (void)features; (void)train;") -> String {
         """
         #include "normd_stage.h"
         #include <math.h>
         #include <stdlib.h>
+        \(prelude)
         static int create(const char *json, size_t features, size_t batch_size, void **instance, normd_stage_error *error) {
-            (void)json; (void)features; (void)batch_size; (void)error;
-            *instance = malloc(1);
-            return NORMD_STAGE_OK;
+            \(create)
         }
         static int process(void *instance, float *values, size_t rows, size_t features, int train, normd_stage_error *error) {
             (void)instance; (void)error;
