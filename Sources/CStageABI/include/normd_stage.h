@@ -250,7 +250,9 @@ typedef const normd_stage_plugin *(*normd_stage_plugin_entry_fn)(void);
  * host recognises the buffer of a `create` call in progress and reads the same mapping the JSON
  * was rendered from, WITH non-finite numbers (+-INFINITY, NAN) that the JSON cannot carry. Valid
  * only until that `create` returns; any other pointer reads as an empty mapping
- * (NORMD_CONFIG_NOT_A_CONFIG). Strings returned are host-owned and valid until `create` returns.
+ * (NORMD_CONFIG_NOT_A_CONFIG), never as freed memory — but do not keep the pointer: its address
+ * may later be the buffer of another `create` in progress, and then reads as that mapping.
+ * Strings returned are host-owned and valid until `create` returns.
  * Values are typed as the YAML wrote them (rules under CONFIGURATION): get_double accepts an
  * integer or a float (an integer beyond 2^53 is rounded), get_bool only true/false (yes/no/on/off
  * included), get_string only a string (a quoted "12" is a string, 12 is not).
