@@ -20,6 +20,7 @@ let package = Package(
         // Example run-time stage plugins (Plugins/Examples), built as shared libraries for `plugins:`.
         .library(name: "NormdRobustScale", type: .dynamic, targets: ["RobustScalePlugin"]),
         .library(name: "NormdLog1p", type: .dynamic, targets: ["Log1pPlugin"]),
+        .library(name: "NormdClamp", type: .dynamic, targets: ["ClampPlugin"]),
         // For Benchmarks/Micro (its own package, depending on this one by path); nothing here uses it.
         .library(name: "NormdBenchmarkable", targets: ["NormCore", "StageKit", "Pipeline", "BuiltinStages", "WireFormat"]),
         // For Fuzz/ (its own package: the libFuzzer driver, built with the sanitizers by Scripts/fuzz.sh).
@@ -41,13 +42,16 @@ let package = Package(
         .target(name: "MinMax", dependencies: ["NormCore", "StageKit"], path: "Plugins/MinMax", swiftSettings: strict),
         .target(name: "BatchNorm", dependencies: ["NormCore", "StageKit"], path: "Plugins/BatchNorm", swiftSettings: strict),
         .target(name: "BatchRenorm", dependencies: ["NormCore", "StageKit", "BatchNorm"], path: "Plugins/BatchRenorm", swiftSettings: strict),
-        .target(name: "BuiltinStages", dependencies: ["StageKit", "MinMax", "BatchNorm", "BatchRenorm"], swiftSettings: strict),
+        .target(name: "StandardScale", dependencies: ["NormCore", "StageKit"], path: "Plugins/StandardScale", swiftSettings: strict),
+        .target(name: "BuiltinStages", dependencies: ["StageKit", "MinMax", "BatchNorm", "BatchRenorm", "StandardScale"], swiftSettings: strict),
 
         // MARK: run-time stage plugins — a C ABI (header only), the loader, and examples in C and Swift
         .target(name: "CStageABI"),
         .target(name: "DynamicStages", dependencies: ["NormCore", "StageKit", "CStageABI"], swiftSettings: strict),
         .target(name: "RobustScalePlugin", dependencies: ["CStageABI"], path: "Plugins/Examples/RobustScale"),
         .target(name: "Log1pPlugin", dependencies: ["CStageABI"], path: "Plugins/Examples/Log1p", swiftSettings: strict),
+        // Reads its configuration through the host services of normd_stage.h (no JSON parser).
+        .target(name: "ClampPlugin", dependencies: ["CStageABI"], path: "Plugins/Examples/Clamp"),
 
         // MARK: formats and adapters
         .target(name: "NpyFormat", dependencies: ["NormCore"], swiftSettings: strict),
@@ -79,7 +83,7 @@ let package = Package(
 
         // MARK: tests
         .testTarget(name: "NormCoreTests", dependencies: ["NormCore", "StageKit"], swiftSettings: strict),
-        .testTarget(name: "StageTests", dependencies: ["NormCore", "StageKit", "MinMax", "BatchNorm", "BatchRenorm", "BuiltinStages"], swiftSettings: strict),
+        .testTarget(name: "StageTests", dependencies: ["NormCore", "StageKit", "MinMax", "BatchNorm", "BatchRenorm", "StandardScale", "BuiltinStages"], swiftSettings: strict),
         .testTarget(name: "NormConfigTests", dependencies: ["NormCore", "StageKit", "NormConfig", "BuiltinStages"], swiftSettings: strict),
         .testTarget(name: "FormatTests", dependencies: ["NormCore", "StageKit", "NpyFormat", "Checkpoint", "WireFormat"], swiftSettings: strict),
         .testTarget(name: "PipelineTests", dependencies: ["NormCore", "StageKit", "Pipeline"], swiftSettings: strict),

@@ -2,6 +2,7 @@ public import StageKit
 import BatchNorm
 import BatchRenorm
 import MinMax
+import StandardScale
 
 /// The stages compiled into normd, registered in one place (the `type:` names of the YAML).
 public enum BuiltinStages {
@@ -14,9 +15,10 @@ public enum BuiltinStages {
         return registry
     }
 
-    /// Every built-in stage's factory: `min_max`, `batch_norm` (keras or torch convention), `batch_renorm`.
+    /// Every built-in stage's factory: `min_max`, `standard_scale`, `batch_norm` (keras or torch convention), `batch_renorm`.
     public static let factories: [StageFactory] = [
         MinMaxStage.factory,
+        StandardScaleStage.factory,
         BatchNormStage.factory,
         BatchRenormStage.factory,
     ]

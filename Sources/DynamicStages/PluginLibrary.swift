@@ -19,6 +19,8 @@ public struct PluginLibrary: Sendable {
     public let path: String
     /// The plugin's own `plugin_name`, or the file name.
     public let pluginName: String
+    /// Whether the library exports `normd_stage_plugin_host` and was handed the host services.
+    public let takesHostServices: Bool
     let tables: [PluginStageTable]
 
     /// The stage kinds the library provides, in table order.
@@ -60,7 +62,9 @@ public struct PluginLibrary: Sendable {
             tables.append(table)
         }
         let pluginName = plugin.plugin_name.map { String(cString: $0) } ?? name
-        return PluginLibrary(name: name, path: path, pluginName: pluginName, tables: tables)
+        // Only after the handshake passed, and before any `create`.
+        let takesHostServices = HostServices.offer(to: handle)
+        return PluginLibrary(name: name, path: path, pluginName: pluginName, takesHostServices: takesHostServices, tables: tables)
     }
 
     private static func lastError() -> String {

@@ -24,7 +24,7 @@ enum PluginStageFactory {
         let json = ConfigNode(.map(entries)).json
         let first: PluginStage
         do throws(Refusal) {
-            first = try create(table, json: json, context: context)
+            first = try create(table, entries: entries, json: json, context: context)
         } catch {
             reader.error(error.key, error.message)
             return nil
@@ -32,7 +32,7 @@ enum PluginStageFactory {
         // The plugin's own parameters are opaque to the host: its configuration tells two apart.
         return StageBlueprint(first: first, settings: ["configuration": .text(json)]) { () throws(StageError) in
             do throws(Refusal) {
-                return try create(table, json: json, context: context)
+                return try create(table, entries: entries, json: json, context: context)
             } catch {
                 throw .failed(kind: table.kind, error.message)
             }
@@ -46,11 +46,15 @@ enum PluginStageFactory {
     }
 
     /// One call of the plugin's `create` with the stage's mapping as JSON.
-    private static func create(_ table: PluginStageTable, json: String, context: StageBuildContext) throws(Refusal) -> PluginStage {
+    private static func create(_ table: PluginStageTable, entries: [ConfigEntry], json: String,
+                               context: StageBuildContext) throws(Refusal) -> PluginStage {
         let errors = ErrorBuffers()
         var error = errors.prepare()
         var instance: UnsafeMutableRawPointer?
-        let status = table.vtable.pointee.create(json, context.featureCount, context.batchSize, &instance, &error)
+        // The buffer is registered for the host's config reader while `create` runs (HostServices).
+        let status = HostServices.withConfig(entries, json: json) { buffer in
+            table.vtable.pointee.create(buffer, context.featureCount, context.batchSize, &instance, &error)
+        }
         guard status == NORMD_STAGE_OK else {
             let (message, key) = errors.reported
             let text = message.isEmpty

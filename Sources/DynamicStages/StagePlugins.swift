@@ -1,5 +1,6 @@
 import Foundation
 public import StageKit
+import Synchronization
 
 /// Loads the configuration's `plugins:` and registers their stage kinds next to the built-ins.
 ///
@@ -34,12 +35,21 @@ public enum StagePlugins {
                 }
                 loadedPaths[library.path] = "'\(reference.name)' (\(reference.configPath))"
                 libraries.append(library)
+                loaded.withLock { list in
+                    if !list.contains(where: { $0.path == library.path }) { list.append(library) } // validated twice: listed once
+                }
             } catch {
                 diagnostics.error(at: reference.location, path: reference.configPath, error.description)
             }
         }
         return libraries
     }
+
+    /// Every library this process loaded, in load order (libraries are never unloaded), so `normd
+    /// run` can log what it runs with without the caller having to carry the list through validation.
+    public static var loadedLibraries: [PluginLibrary] { loaded.withLock { $0 } }
+
+    private static let loaded = Mutex<[PluginLibrary]>([])
 
     private static func open(_ reference: PluginReference, loadedPaths: [String: String]) throws(PluginLoadError) -> PluginLibrary {
         guard FileManager.default.fileExists(atPath: reference.path) else {

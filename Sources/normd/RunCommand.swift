@@ -1,5 +1,6 @@
 import ArgumentParser
 import Checkpoint
+import DynamicStages
 import Logging
 import NormConfig
 import Pipeline
@@ -49,6 +50,7 @@ struct RunCommand: AsyncParsableCommand {
             StandardError.print(validation.errors.map(\.description).joined(separator: "\n"))
             throw ExitStatus.configError
         }
+        PluginLoadLog.log(StagePlugins.loadedLibraries, to: logger)
         let offline = configuration.pipelines.filter { $0.output == nil }
         guard offline.isEmpty else {
             StandardError.print(offline.map {

@@ -2,7 +2,7 @@ import NormTesting
 import StageKit
 import Testing
 
-/// The conformance suite over every stage kind: the built-ins and both example plugins must keep
+/// The conformance suite over every stage kind: the built-ins and the example plugins must keep
 /// the same promises (state file round trip, pure infer, determinism, width, one-row batches).
 @Suite struct ConformanceTests {
     struct Kind: CustomTestStringConvertible, Sendable {
@@ -15,6 +15,9 @@ import Testing
     static let kinds: [Kind] = [
         Kind(yaml: "{type: min_max}"),
         Kind(yaml: "{type: min_max, feature_range: [-1, 1], clip: true}"),
+        Kind(yaml: "{type: standard_scale}"),
+        Kind(yaml: "{type: standard_scale, with_mean: false}"),
+        Kind(yaml: "{type: standard_scale, with_std: false}"),
         Kind(yaml: "{type: batch_norm, momentum: 0.9}"),
         Kind(yaml: "{type: batch_norm, virtual_batch_size: 4}"),
         Kind(yaml: "{type: batch_norm, convention: torch}"),
@@ -23,6 +26,7 @@ import Testing
         Kind(yaml: "{type: robust_scale, step: 0.2, eps: 0.001}"),
         Kind(yaml: "{type: log1p}", positiveOnly: true),
         Kind(yaml: "{type: log1p, offset: 2.5}", positiveOnly: true),
+        Kind(yaml: "{type: clamp, low: -2, high: .inf, factor: 0.5}"),
     ]
 
     @Test(arguments: kinds)

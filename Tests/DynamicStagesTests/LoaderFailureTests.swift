@@ -150,7 +150,7 @@ import Testing
         #expect(result.stderrLines == [
             "cfg.yaml:2:5: plugins[0]: plugin 'gone.so': no such file (\(scratch.path("gone.so")))",
             "cfg.yaml:3:5: plugins[1]: plugin 'v2.so' was built for stage ABI version 2, this normd speaks version 1; rebuild it against this normd's normd_stage.h",
-            "cfg.yaml:8:15: pipelines[0].stages[0].type: unknown stage type 'probe' (known: batch_norm, batch_renorm, min_max)",
+            "cfg.yaml:8:15: pipelines[0].stages[0].type: unknown stage type 'probe' (known: batch_norm, batch_renorm, min_max, standard_scale)",
             "cfg.yaml: 3 errors",
         ])
     }

@@ -14,7 +14,7 @@ import Testing
     /// A plugin of kind `counted` that logs each `create` to `creates.log` in `scratch`.
     private func countingPlugin(in scratch: ScratchDirectory) throws -> (library: String, log: String) {
         let log = scratch.path("creates.log")
-        let library = try TestPlugin.build(TestPlugin.source(kind: "counted", create: """
+        let library = try TestPlugin.build(TestPlugin.source(kind: "counted", onCreate: """
             FILE *log = fopen("\(log)", "a");
             if (log) { fprintf(log, "create %zu\\n", features); fclose(log); }
             """), named: "counted", in: scratch)

@@ -9,7 +9,7 @@ import Testing
 @Suite struct PluginRecreateTests {
     @Test func aSecondChainWhosePluginRefusesToCreateIsATypedStageError() throws {
         let scratch = try ScratchDirectory()
-        let library = try TestPlugin.build(TestPlugin.source(kind: "once", create: """
+        let library = try TestPlugin.build(TestPlugin.source(kind: "once", onCreate: """
             static int created = 0;
             if (created++ > 0) {
                 snprintf(error->message, error->message_size, "only one instance per process");

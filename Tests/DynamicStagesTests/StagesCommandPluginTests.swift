@@ -19,7 +19,7 @@ import Testing
             "log1p (plugin): log1p(x + offset), counting training rows; example Swift plugin",
             "  parameters: unknown (read by the plugin itself)",
         ])
-        #expect(lines.filter { !$0.hasPrefix(" ") }.map { $0.prefix { $0 != " " } } == ["min_max", "batch_norm", "batch_renorm", "log1p"])
+        #expect(lines.filter { !$0.hasPrefix(" ") }.map { $0.prefix { $0 != " " } } == ["min_max", "standard_scale", "batch_norm", "batch_renorm", "log1p"])
     }
 
     @Test func jsonGivesAPluginNullParameters() throws {
@@ -30,8 +30,8 @@ import Testing
         struct Listing: Decodable, Equatable { var kind: String; var origin: String; var parameters: [Parameter]? }
         struct Parameter: Decodable, Equatable { var key: String }
         let stages = try JSONDecoder().decode([String: [Listing]].self, from: Data(result.stdout.utf8))["stages"] ?? []
-        #expect(stages.map(\.kind) == ["min_max", "batch_norm", "batch_renorm", "robust_scale"])
-        #expect(stages.map(\.origin) == ["builtin", "builtin", "builtin", "plugin"])
+        #expect(stages.map(\.kind) == ["min_max", "standard_scale", "batch_norm", "batch_renorm", "robust_scale"])
+        #expect(stages.map(\.origin) == ["builtin", "builtin", "builtin", "builtin", "plugin"])
         #expect(stages.last?.parameters == nil)
         #expect(stages.first?.parameters?.map(\.key) == ["convention", "feature_range", "clip"])
     }

@@ -161,7 +161,7 @@ import Testing
         let cut = { (character: String, bytes: Int) in String(repeating: character, count: bytes) + "…(1048576 bytes)" }
         #expect(result.status == 78)
         #expect(result.stderrLines == [
-            "k.yaml:4:21: pipelines[0].stages[0].type: unknown stage type '\(cut("t", 128))' (known: batch_norm, batch_renorm, min_max)",
+            "k.yaml:4:21: pipelines[0].stages[0].type: unknown stage type '\(cut("t", 128))' (known: batch_norm, batch_renorm, min_max, standard_scale)",
             "k.yaml:5:7: pipelines[0].\(cut("k", 4096)): unknown key '\(cut("k", 128))'; expected one of: name, features, mode, batch, invalid_rows, max_producers, inputs, output, stages",
             "k.yaml: 2 errors",
         ])

@@ -13,7 +13,23 @@ import Testing
 
     @Test(arguments: caseFiles)
     func replayMatchesTheLibrary(caseFile: String) throws {
-        let reference = try ReferenceCase.load(ReferenceCase.directory.appendingPathComponent(caseFile))
+        try replay(ReferenceCase.directory.appendingPathComponent(caseFile))
+    }
+
+    static let projectCaseFiles: [String] = ReferenceCase.fileNames(in: ReferenceCase.projectDirectory)
+
+    /// The `standard_scale` cases made by the real scikit-learn (`Scripts/make_reference_cases.py`).
+    @Test func allSixProjectReferenceCasesArePresent() {
+        #expect(Self.projectCaseFiles.count == 6, "expected 6 cases in \(ReferenceCase.projectDirectory.path), found \(Self.projectCaseFiles)")
+    }
+
+    @Test(arguments: projectCaseFiles)
+    func replayMatchesScikitLearn(caseFile: String) throws {
+        try replay(ReferenceCase.projectDirectory.appendingPathComponent(caseFile))
+    }
+
+    private func replay(_ caseURL: URL) throws {
+        let reference = try ReferenceCase.load(caseURL)
         let scratch = try ScratchDirectory()
         let config = try scratch.write(try reference.configuration(), to: "normd.yaml")
         let state = scratch.path("state.json")

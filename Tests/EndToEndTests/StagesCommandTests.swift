@@ -36,6 +36,31 @@ import Testing
               "summary" : "min-max scaling to feature_range (scikit-learn MinMaxScaler.partial_fit + transform)"
             },
             {
+              "kind" : "standard_scale",
+              "origin" : "builtin",
+              "parameters" : [
+                {
+                  "default" : "sklearn",
+                  "doc" : "the only convention: sklearn (the library it follows)",
+                  "key" : "convention",
+                  "type" : "word"
+                },
+                {
+                  "default" : true,
+                  "doc" : "subtract the running mean",
+                  "key" : "with_mean",
+                  "type" : "bool"
+                },
+                {
+                  "default" : true,
+                  "doc" : "divide by the running standard deviation (1 for a constant feature)",
+                  "key" : "with_std",
+                  "type" : "bool"
+                }
+              ],
+              "summary" : "standardization to zero mean, unit variance (scikit-learn StandardScaler.partial_fit + transform)"
+            },
+            {
               "kind" : "batch_norm",
               "origin" : "builtin",
               "parameters" : [
@@ -394,6 +419,7 @@ import Testing
         let lines = result.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         #expect(lines.filter { !$0.hasPrefix(" ") && !$0.isEmpty } == [
             "min_max (builtin): min-max scaling to feature_range (scikit-learn MinMaxScaler.partial_fit + transform)",
+            "standard_scale (builtin): standardization to zero mean, unit variance (scikit-learn StandardScaler.partial_fit + transform)",
             "batch_norm (builtin): batch normalization (convention: keras = tf_keras BatchNormalization incl. virtual_batch_size; torch = BatchNorm1d)",
             "batch_renorm (builtin): batch renormalization (tf_keras BatchNormalization(renorm=True)), optional renorm_warmup schedule",
         ])
@@ -404,8 +430,9 @@ import Testing
             + "initial moving_variance, a number or one per selected feature; a restored checkpoint overrides it"))
         #expect(lines.contains("  feature_range  list of numbers  [0, 1]          all         [low, high], low < high"))
         #expect(lines.contains("  renorm_clipping.rmin  number                      none     > 0        all              lower bound of r, <= rmax"))
-        // 3 + 19 + 17 keys, a header and a title per stage, two blank separators, the final newline.
-        #expect(lines.count == 39 + 6 + 2 + 1)
+        #expect(lines.contains("  with_std    bool  true            all         divide by the running standard deviation (1 for a constant feature)"))
+        // 3 + 3 + 19 + 17 keys, a header and a title per stage, three blank separators, the final newline.
+        #expect(lines.count == 42 + 8 + 3 + 1)
     }
 
     @Test func anUnknownFormatIsAUsageError() throws {

@@ -59,6 +59,36 @@ import Testing
         #expect(lines.count == 4 + 8 + 2 + 8)
     }
 
+    /// `standard_scale` keeps sklearn's `StandardScaler` attributes; show and export list them.
+    @Test func showAndExportListStandardScale() throws {
+        let scratch = try ScratchDirectory()
+        let config = try scratch.write("""
+            pipelines:
+              - name: p
+                features: 3
+                stages:
+                  - {type: standard_scale, columns: [0, 2]}
+            """, to: "normd.yaml")
+        try NpyFixture.writeFloat32([[1, 9, 10], [3, 9, 10], [5, 9, 10], [7, 9, 10]], columns: 3, to: scratch.path("in.npy"))
+        let apply = try Normd.run(["apply", "--config", config, "--mode", "train", "--input", "in.npy", "--output", "out.npy",
+                                   "--state", "state.json"], in: scratch.url)
+        try #require(apply.status == 0, "\(apply.stderr)")
+        let show = try Normd.run(["state", "show", scratch.path("state.json")])
+        #expect(show.status == 0, "\(show.stderr)")
+        let lines = show.stdout.split(separator: "\n").map { $0.split(separator: " ").joined(separator: " ") }
+        #expect(Array(lines.dropFirst()) == [
+            "pipeline 'p' (3 features)",
+            "stages[0] standard_scale (sklearn) state_version 1 n_samples_seen=4",
+            "column mean var (biased) scale",
+            "0 4 5 2.23606798",
+            "2 10 0 1",
+        ])
+        let export = try Normd.run(["state", "export", scratch.path("state.json"), "--format", "json", "--output", scratch.path("flat.json")])
+        #expect(export.status == 0, "\(export.stderr)")
+        #expect(try String(contentsOfFile: scratch.path("flat.json"), encoding: .utf8) == #"{"p/0_standard_scale/mean":[4,10],"#
+            + #""p/0_standard_scale/n_samples_seen":4,"p/0_standard_scale/scale":[2.23606797749979,1],"p/0_standard_scale/var":[5,0]}"# + "\n")
+    }
+
     @Test func aMissingOrDamagedFileIsRefused() throws {
         let scratch = try ScratchDirectory()
         let missing = try Normd.run(["state", "show", scratch.path("nope.json")])

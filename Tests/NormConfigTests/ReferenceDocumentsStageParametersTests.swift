@@ -127,9 +127,10 @@ import Testing
     /// The parser itself: a changed reference.yaml layout must not turn this test into a no-op.
     @Test func readsEveryStageEntryOfTheReference() {
         let entries = Self.stageEntries(of: Self.reference)
-        #expect(entries.map(\.kind) == ["min_max", "batch_norm", "batch_norm", "batch_renorm", "batch_norm"])
+        #expect(entries.map(\.kind) == ["min_max", "standard_scale", "batch_norm", "batch_norm", "batch_renorm", "batch_norm"])
         #expect(entries.first?.keys["feature_range"] == .some("[0, 1]"))
+        #expect(entries[1].keys["with_std"] == .some("true"))
         #expect(entries.last?.keys["momentum"] == .some(nil))
-        #expect(entries[3].children["renorm_clipping"].map { Set($0.keys) } == ["rmax", "rmin", "dmax"])
+        #expect(entries[4].children["renorm_clipping"].map { Set($0.keys) } == ["rmax", "rmin", "dmax"])
     }
 }

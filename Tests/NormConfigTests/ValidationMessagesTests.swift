@@ -23,7 +23,7 @@ import Testing
                   - min_max
             """
         #expect(messages(yaml) == [
-            "test.yaml:5:14: pipelines[0].stages[0].type: expected a stage type (one of: batch_norm, batch_renorm, min_max), got null",
+            "test.yaml:5:14: pipelines[0].stages[0].type: expected a stage type (one of: batch_norm, batch_renorm, min_max, standard_scale), got null",
             "test.yaml:7:9: pipelines[0].stages[1]: expected a mapping of keys to values, got a string",
         ])
     }

@@ -13,7 +13,13 @@ import Testing
 
     @Test(arguments: ReferenceCase.fileNames().isEmpty ? ["<no case files in ../shared/reference/cases>"] : ReferenceCase.fileNames())
     func replaysTheLibrary(fileName: String) throws {
-        let reference = try ReferenceCase.load(fileName)
+        try Self.replay(fileName, from: .shared)
+    }
+
+    /// Replays one case step by step through a one-stage chain built from its configuration;
+    /// outputs and every state vector within the reference tolerance, counters exact.
+    static func replay(_ fileName: String, from folder: ReferenceCase.Folder) throws {
+        let reference = try ReferenceCase.load(fileName, from: folder)
         let built = ChainFactory.build(stages: [reference.stageConfig], featureCount: reference.featureCount)
         #expect(built.diagnostics.issues.map(\.description) == [], "building \(fileName)")
         let chain = try #require(built.chain)
@@ -41,5 +47,21 @@ import Testing
         }
         #expect(failures == [], "\(fileName): out of tolerance")
         print("[reference] \(fileName): worst output ratio \(outputs.worstRatio) at \(outputs.worstWhere); worst state ratio \(state.worstRatio) at \(state.worstWhere)")
+    }
+}
+
+/// Replays the cases this repository generates with the real scikit-learn
+/// (`Scripts/make_reference_cases.py` → `Tests/ReferenceCases`: `standard_scale`).
+@Suite struct ProjectReferenceCaseTests {
+    static let expectedCaseCount = 6
+
+    @Test func theCasesFolderHoldsEveryCase() {
+        let names = ReferenceCase.fileNames(in: .project)
+        #expect(names.count == Self.expectedCaseCount, "expected \(Self.expectedCaseCount) cases in \(ReferenceCase.Folder.project.path), found \(names)")
+    }
+
+    @Test(arguments: ReferenceCase.fileNames(in: .project).isEmpty ? ["<no case files in Tests/ReferenceCases>"] : ReferenceCase.fileNames(in: .project))
+    func replaysScikitLearn(fileName: String) throws {
+        try ReferenceCaseTests.replay(fileName, from: .project)
     }
 }

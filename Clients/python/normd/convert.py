@@ -154,18 +154,28 @@ def to_sklearn(stage: StageState) -> Any:
     Parameters
     ----------
     stage : StageState
-        A ``min_max`` stage.
+        A ``min_max`` or a ``standard_scale`` stage.
 
     Returns
     -------
     sklearn.preprocessing.MinMaxScaler
-        With ``feature_range``, ``clip``, ``data_min_``, ``data_max_``, ``data_range_``, ``scale_``,
-        ``min_``, ``n_samples_seen_`` and ``n_features_in_`` set from the file, so
+        For ``min_max``: with ``feature_range``, ``clip``, ``data_min_``, ``data_max_``, ``data_range_``,
+        ``scale_``, ``min_``, ``n_samples_seen_`` and ``n_features_in_`` set from the file, so
         ``transform(X[:, stage.columns])`` gives normd's numbers for those columns
         (``scale_``/``min_`` are float64, as normd keeps them).
+    sklearn.preprocessing.StandardScaler
+        For ``standard_scale``: with ``with_mean``, ``with_std``, ``mean_``, ``var_``, ``scale_``,
+        ``n_samples_seen_`` and ``n_features_in_`` set from the file — ``None`` where scikit-learn
+        leaves them ``None`` (``var_``/``scale_`` without ``with_std``, ``mean_`` too when both are
+        off) — so ``transform`` gives normd's numbers and ``partial_fit`` continues where normd stopped.
+        A stage that has seen no train row has ``n_samples_seen_ == 0`` and no statistics: the
+        scaler is then unfitted (scikit-learn raises ``NotFittedError``; normd passes data through).
     """
+    if stage.kind == "standard_scale":
+        return _standard_scaler(stage)
     if stage.kind != "min_max":
-        raise ConversionError("stage %d is %s; to_sklearn converts min_max stages" % (stage.index, stage.kind))
+        raise ConversionError("stage %d is %s; to_sklearn converts min_max and standard_scale stages"
+                              % (stage.index, stage.kind))
     from sklearn.preprocessing import MinMaxScaler  # scikit-learn is needed only for this converter
 
     low, high = (float(v) for v in _param(stage, "feature_range"))
@@ -174,4 +184,23 @@ def to_sklearn(stage: StageState) -> Any:
         setattr(scaler, name + "_", _statistic(stage, name).copy())
     scaler.n_samples_seen_ = int(stage.counters.get("n_samples_seen", 0))
     scaler.n_features_in_ = int(scaler.scale_.shape[0])
+    return scaler
+
+
+def _standard_scaler(stage: StageState) -> Any:
+    from sklearn.preprocessing import StandardScaler  # scikit-learn is needed only for this converter
+
+    with_mean, with_std = bool(_param(stage, "with_mean")), bool(_param(stage, "with_std"))
+    scaler = StandardScaler(with_mean=with_mean, with_std=with_std)
+    seen = int(stage.counters.get("n_samples_seen", 0))
+    if seen == 0:
+        return scaler  # unfitted, as sklearn's own scaler before partial_fit
+    scaler.mean_ = _statistic(stage, "mean").copy() if (with_mean or with_std) else None
+    scaler.var_ = _statistic(stage, "var").copy() if with_std else None
+    scaler.scale_ = _statistic(stage, "scale").copy() if with_std else None
+    scaler.n_samples_seen_ = np.int64(seen)  # what partial_fit sets (and expects to continue from)
+    # The width: the statistics', or (both options off: none kept) the fingerprint's, or the columns'.
+    width = (scaler.mean_.shape[0] if scaler.mean_ is not None
+             else stage.fingerprint.get("featureCount", len(stage.columns or [])))
+    scaler.n_features_in_ = int(width)
     return scaler

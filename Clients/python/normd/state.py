@@ -38,7 +38,7 @@ class StageState:
     index : int
         Position in the pipeline's ``stages:`` list.
     kind : str
-        The stage type (``min_max``, ``batch_norm``, ``batch_renorm``, or a plugin's kind).
+        The stage type (``min_max``, ``standard_scale``, ``batch_norm``, ``batch_renorm``, or a plugin's kind).
     convention : str or None
         ``"sklearn"``, ``"keras"`` (tf_keras) or ``"torch"``, as the fingerprint records it (``None`` in an ``.npz``).
     statistics : dict of str to numpy.ndarray

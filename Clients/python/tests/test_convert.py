@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sklearn.preprocessing import MinMaxScaler
+from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
 import normd
 from conftest import CASES, apply, pipeline_yaml
@@ -54,8 +54,57 @@ def test_to_sklearn_refuses_other_stages(tmp_path):
     config.write_text(pipeline_yaml(features=2))
     state = tmp_path / "state.json"
     apply(config, np.random.default_rng(0).normal(size=(8, 2)), tmp_path, batch_size=8, state=state)
-    with pytest.raises(normd.ConversionError, match="stage 1 is batch_norm; to_sklearn converts min_max stages"):
+    with pytest.raises(normd.ConversionError, match="stage 1 is batch_norm; to_sklearn converts min_max and standard_scale stages"):
         normd.to_sklearn(normd.state.load(state)["p"].stage(1))
+
+
+@pytest.mark.parametrize("with_mean, with_std", [(True, True), (False, True), (True, False), (False, False)])
+def test_to_sklearn_gives_a_fitted_standard_scaler_that_transforms_and_continues_as_the_daemon(tmp_path, with_mean, with_std):
+    config = tmp_path / "normd.yaml"
+    options = "with_mean: %s, with_std: %s" % (str(with_mean).lower(), str(with_std).lower())
+    config.write_text(pipeline_yaml(features=5, stages="      - {type: standard_scale, %s, columns: [0, 2, 3]}\n" % options))
+    rng = np.random.default_rng(16)
+    batches = [rng.normal(100, 7, size=(n, 5)).astype(np.float32) for n in (16, 9, 12)]
+    for b in batches:
+        b[:, 3] = 2.5  # a constant column: var 0, scale 1
+    state = tmp_path / "state.json"
+    reference = StandardScaler(with_mean=with_mean, with_std=with_std)
+    for index, batch in enumerate(batches):
+        out = apply(config, batch, tmp_path, batch_size=len(batch), state=state)
+        reference.partial_fit(batch[:, [0, 2, 3]])
+        # The daemon's output equals scaler.transform after the same partial_fit calls; columns 1 and 4 pass through.
+        np.testing.assert_allclose(out[:, [0, 2, 3]], reference.transform(batch[:, [0, 2, 3]]), rtol=1e-5, atol=1e-4,
+                                   err_msg="batch %d" % index)
+        np.testing.assert_array_equal(out[:, [1, 4]], batch[:, [1, 4]])
+
+    scaler = normd.to_sklearn(normd.state.load(state)["p"].stage("standard_scale"))
+    assert isinstance(scaler, StandardScaler) and (scaler.with_mean, scaler.with_std) == (with_mean, with_std)
+    assert scaler.n_samples_seen_ == reference.n_samples_seen_ == 37 and scaler.n_features_in_ == 3
+    for name in ("mean_", "var_", "scale_"):
+        if getattr(reference, name) is None:
+            assert getattr(scaler, name) is None, name
+        else:
+            np.testing.assert_allclose(getattr(scaler, name), getattr(reference, name), rtol=1e-9, atol=1e-12, err_msg=name)
+    served = rng.normal(100, 9, size=(20, 5)).astype(np.float32)
+    daemon_infer = apply(config, served, tmp_path, batch_size=20, mode="infer", state=state)
+    np.testing.assert_allclose(scaler.transform(served[:, [0, 2, 3]]), daemon_infer[:, [0, 2, 3]], rtol=1e-5, atol=1e-4)
+    # partial_fit continues from normd's statistics exactly as from sklearn's own.
+    more = rng.normal(100, 7, size=(10, 3)).astype(np.float32)
+    scaler.partial_fit(more)
+    reference.partial_fit(more)
+    assert scaler.n_samples_seen_ == 47
+    if with_mean or with_std:
+        np.testing.assert_allclose(scaler.mean_, reference.mean_, rtol=1e-9)
+
+
+def test_to_sklearn_of_an_untrained_standard_scale_is_an_unfitted_scaler(tmp_path):
+    config = tmp_path / "normd.yaml"
+    config.write_text(pipeline_yaml(features=2, stages="      - {type: standard_scale}\n"))
+    state = tmp_path / "state.json"
+    # One row is below batch.min_rows (2): the train batch runs as infer and fits nothing.
+    apply(config, np.ones((1, 2), dtype=np.float32), tmp_path, batch_size=1, state=state)
+    scaler = normd.to_sklearn(normd.state.load(state)["p"].stage(0))
+    assert not hasattr(scaler, "n_samples_seen_") and not hasattr(scaler, "mean_")
 
 
 # ---- reference cases (torch, tf_keras) --------------------------------------------------------------

@@ -16,6 +16,31 @@
  *   `struct_size` = sizeof as the plugin was compiled, and the host refuses a struct smaller than
  *   it needs ("built against another header") and ignores bytes beyond the fields it knows.
  *   A stage's `state_version` versions its saved statistics, independently of the ABI.
+ *   New optional services come as new optional symbols a plugin MAY export (see HOST SERVICES): a
+ *   host that does not know a symbol never looks for it, a plugin that does not export it is never
+ *   offered the service, so old plugins keep loading and new plugins keep loading on old hosts.
+ *
+ * CONFIGURATION (what `create` receives)
+ *   The stage's YAML mapping without the host's keys `type` and `columns`, as one JSON object, keys
+ *   in the order written. YAML is resolved first (YAML 1.1 core schema, as normd reads every key),
+ *   then rendered as JSON:
+ *     - null: `~`, `null`, an empty value                       -> null
+ *     - booleans: true/false, yes/no, on/off (any capitalisation) -> true / false
+ *     - integers: decimal, 0x1F, 0o17 and 017 (octal), 0b101, `_` separators (1_000), base 60
+ *       (1:30 = 90)                                               -> a JSON integer
+ *       an integer beyond 64 bits (signed)                       -> a JSON float: 1.2345678901234568e+29
+ *                                                                  (precision lost)
+ *     - floats: 1e3, 2.5, -0.0                                    -> the shortest round-trip form
+ *                                                                  (1000.0, 2.5, -0.0)
+ *     - NON-FINITE: .inf, -.inf, .nan (any capitalisation) and a float beyond Float64's range (1e400)
+ *                                                                -> null, INDISTINGUISHABLE in the JSON
+ *                                                                  from `~`: JSON has no non-finite numbers.
+ *                                                                  Read them through the host's
+ *                                                                  config reader (HOST SERVICES), which
+ *                                                                  returns them as +-INFINITY / NAN.
+ *     - dates (2020-01-01) are not resolved                      -> a string
+ *     - strings: JSON-escaped (\" \\ \n \r \t, other control characters as \u00XX), UTF-8.
+ *   Lists and nested mappings follow the same rules.
  *
  * OWNERSHIP
  *   - Everything the entry returns (header, vtables, strings) is owned by the plugin and must stay
@@ -73,9 +98,12 @@ enum {
 /**
  * Host-owned error buffers, zero-filled before every call. Write a NUL-terminated message (and,
  * for a configuration error, the offending top-level key of the stage's mapping, e.g. "quantile")
- * truncated to the sizes given. The host prints the message at that key's file:line:col:
+ * truncated to the sizes given. The host prints the message at the file:line:col of that key's
+ * VALUE (where the fix goes; the key's own position for a key written without a value), followed
+ * by the key's path:
  *   `normd.yaml:12:19: pipelines[0].stages[1].quantile: must be in (0, 1), got 1.5`
- * Leave `key` empty when no single key is at fault.
+ *                  ^^ the column of `1.5`, not of `quantile`
+ * Leave `key` empty when no single key is at fault: the message then points at the stage's mapping.
  */
 typedef struct normd_stage_error {
     char *message;
@@ -200,9 +228,82 @@ typedef struct normd_stage_plugin {
 /** The type of the entry function, for hosts that look it up with dlsym. */
 typedef const normd_stage_plugin *(*normd_stage_plugin_entry_fn)(void);
 
+/*
+ * HOST SERVICES (optional; added within ABI version 1)
+ *
+ * Functions the host offers a plugin, so a plugin in C needs no JSON parser. A plugin that wants
+ * them exports
+ *
+ *     void normd_stage_plugin_host(const normd_host_services *host);
+ *
+ * The host looks the symbol up after the handshake (abi_version, struct sizes, stage tables) and,
+ * when present, calls it once, before any `create`, on the loading thread. Keep the pointer: the
+ * struct stays valid and unchanged while the process runs. A host older than this header never
+ * calls it, so a plugin must check that it was called (the pointer is still NULL) and, if it needs
+ * the services, refuse in `create` with a message saying so. `normd run` logs for each library
+ * whether it took the services (`host_services=yes|no`).
+ *
+ * Growing: fields are only ever appended. `struct_size` is sizeof(normd_host_services) as the HOST
+ * was compiled; before using a field check NORMD_HOST_HAS(host, field).
+ *
+ * The config reader: pass the `config_json` pointer `create` received, unchanged, as `config`. The
+ * host recognises the buffer of a `create` call in progress and reads the same mapping the JSON
+ * was rendered from, WITH non-finite numbers (+-INFINITY, NAN) that the JSON cannot carry. Valid
+ * only until that `create` returns; any other pointer reads as an empty mapping
+ * (NORMD_CONFIG_NOT_A_CONFIG), never as freed memory — but do not keep the pointer: its address
+ * may later be the buffer of another `create` in progress, and then reads as that mapping.
+ * Strings returned are host-owned and valid until `create` returns.
+ * Values are typed as the YAML wrote them (rules under CONFIGURATION): get_double accepts an
+ * integer or a float (an integer beyond 2^53 is rounded), get_bool only true/false (yes/no/on/off
+ * included), get_string only a string (a quoted "12" is a string, 12 is not).
+ */
+
+/** What the config reader's getters return. */
+enum {
+    /** The key is there with a value of the asked type; *out holds it. */
+    NORMD_CONFIG_OK = 0,
+    /** The mapping has no such key; *out is unchanged. */
+    NORMD_CONFIG_ABSENT = 1,
+    /** The key is there with an explicit null (`key: ~`, `key: null`, `key:`); *out is unchanged. */
+    NORMD_CONFIG_NULL = 2,
+    /** The value is of another type (a string for get_double, a list, a mapping…); *out is unchanged. */
+    NORMD_CONFIG_WRONG_TYPE = 3,
+    /** `config` is not the `config_json` of a `create` call in progress. */
+    NORMD_CONFIG_NOT_A_CONFIG = 4
+};
+
+typedef struct normd_host_services {
+    /** sizeof(normd_host_services) as the host was compiled. */
+    uint32_t struct_size;
+    /** Reserved, 0. */
+    uint32_t reserved;
+    /** Number of top-level keys of the mapping (without `type` and `columns`); 0 for a foreign pointer. */
+    size_t (*config_key_count)(const char *config);
+    /** The `index`-th key in the order written, or NULL when out of range. */
+    const char *(*config_key)(const char *config, size_t index);
+    /** A number: integers and floats, non-finite ones included (`.inf` is INFINITY). */
+    int (*config_get_double)(const char *config, const char *key, double *out);
+    /** true/false (YAML 1.1: yes/no/on/off too) as 1/0. */
+    int (*config_get_bool)(const char *config, const char *key, int *out);
+    /** A string, NUL-terminated UTF-8 (host-owned, valid until `create` returns). */
+    int (*config_get_string)(const char *config, const char *key, const char **out);
+} normd_host_services;
+
+/** Whether the host's struct has `field` (fields appended by later headers are absent on older hosts). */
+#define NORMD_HOST_HAS(host, field) \
+    ((host) != NULL && offsetof(normd_host_services, field) + sizeof((host)->field) <= (host)->struct_size)
+
+/** The optional symbol through which the host offers its services. */
+#define NORMD_STAGE_HOST_SYMBOL "normd_stage_plugin_host"
+
+/** The type of that function, for hosts that look it up with dlsym. */
+typedef void (*normd_stage_plugin_host_fn)(const normd_host_services *host);
+
 #ifndef NORMD_STAGE_HOST
 /** Implemented by the plugin (in C, or in Swift with @_cdecl("normd_stage_plugin_entry")). */
 const normd_stage_plugin *normd_stage_plugin_entry(void);
+/** Optionally implemented by the plugin, to receive the host services (see HOST SERVICES). */
+void normd_stage_plugin_host(const normd_host_services *host);
 #endif
 
 #ifdef __cplusplus

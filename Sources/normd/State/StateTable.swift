@@ -10,13 +10,14 @@ enum StateTable {
     /// Statistic columns in this order first (means before variances); any other name follows, sorted.
     static let preferredOrder = [
         "moving_mean", "moving_variance", "moving_stddev", "renorm_mean", "renorm_stddev",
-        "running_mean", "running_var", "data_min", "data_max", "data_range", "scale", "min",
+        "running_mean", "running_var", "data_min", "data_max", "data_range", "mean", "var", "scale", "min",
     ]
 
     static func header(for name: String) -> String {
         switch name {
         case "moving_variance": "moving_variance (biased)"
         case "running_var": "running_var (unbiased)"
+        case "var": "var (biased)" // sklearn StandardScaler's var_
         default: name
         }
     }

@@ -18,6 +18,8 @@ enum BuildProducts {
     static var robustScale: String { directory.appendingPathComponent("libNormdRobustScale.so").path }
     /// The Swift example (`Plugins/Examples/Log1p`), kind `log1p`.
     static var log1p: String { directory.appendingPathComponent("libNormdLog1p.so").path }
+    /// The C example that reads its configuration through the host services (`Plugins/Examples/Clamp`), kind `clamp`.
+    static var clamp: String { directory.appendingPathComponent("libNormdClamp.so").path }
     /// `normd_stage.h`'s directory, for compiling test plugins.
     static var abiHeaders: String { repositoryRoot.appendingPathComponent("Sources/CStageABI/include").path }
 

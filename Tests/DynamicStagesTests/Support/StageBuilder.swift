@@ -4,17 +4,19 @@ import NormConfig
 import StageKit
 import Testing
 
-/// Builds stages and chains in-process from YAML, with the built-ins and both example plugins
+/// Builds stages and chains in-process from YAML, with the built-ins and the example plugins
 /// registered — the same path `normd` takes, without a subprocess.
 enum StageBuilder {
     /// Built-ins plus the example plugins, loaded once per test process (normd never unloads them).
     static func registry() throws -> StageRegistry {
         try BuildProducts.require(BuildProducts.robustScale)
         try BuildProducts.require(BuildProducts.log1p)
+        try BuildProducts.require(BuildProducts.clamp)
         var registry = BuiltinStages.registry()
         let diagnostics = ConfigDiagnostics()
         let root = ConfigNode(.map([ConfigEntry(key: "plugins", value: ConfigNode(.list([
             ConfigNode(.string(BuildProducts.robustScale)), ConfigNode(.string(BuildProducts.log1p)),
+            ConfigNode(.string(BuildProducts.clamp)),
         ])))]))
         StagePlugins.load(from: root, configFile: "/in-process.yaml", into: &registry, diagnostics: diagnostics)
         try #require(diagnostics.issues.isEmpty, "\(diagnostics.issues)")

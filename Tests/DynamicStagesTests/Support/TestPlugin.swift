@@ -9,21 +9,27 @@ enum TestPlugin {
     /// A complete, valid plugin body with one stage of kind `kind`; the `tweak` lines run inside the
     /// entry before it returns, to break one field (e.g. `plugin.abi_version = 99;`).
     /// `process` is the body of the stage's `process` function (`values`, `rows`, `features`, `train`
-    /// in scope; `math.h` included), by default a no-op. `create` runs first in the stage's `create`
-    /// (`json`, `features`, `batch_size` in scope; `stdio.h` included), by default nothing.
-    static func source(kind: String = "probe", tweak: String = "",
-                       process: String = "(void)values; (void)rows; (void)features; (void)train;",
-                       create: String = "") -> String {
-        """
+    /// in scope; `math.h` included), by default a no-op; `create` the body of `create` (`json`,
+    /// `features`, `batch_size`, `instance`, `error` in scope; the instance must be `malloc`ed), and
+    /// `prelude` C text before both (types, globals, `normd_stage_plugin_host`). `onCreate` runs first
+    /// in the default `create` body (`stdio.h` included), e.g. to count calls.
+    static func source(kind: String = "probe", tweak: String = "", prelude: String = "", onCreate: String = "",
+                       create: String? = nil,
+                       process: String = "(void)values; (void)rows; (void)features; (void)train;") -> String {
+        let create = create ?? """
+            (void)json; (void)features; (void)batch_size; (void)error;
+            \(onCreate)
+            *instance = malloc(1);
+            return NORMD_STAGE_OK;
+            """
+        return """
         #include "normd_stage.h"
         #include <math.h>
         #include <stdio.h>
         #include <stdlib.h>
+        \(prelude)
         static int create(const char *json, size_t features, size_t batch_size, void **instance, normd_stage_error *error) {
-            (void)json; (void)features; (void)batch_size; (void)error;
             \(create)
-            *instance = malloc(1);
-            return NORMD_STAGE_OK;
         }
         static int process(void *instance, float *values, size_t rows, size_t features, int train, normd_stage_error *error) {
             (void)instance; (void)error;

@@ -16,14 +16,18 @@ struct ReferenceCase {
     /// The library's own parameter names and values (JSON values).
     var params: [String: Any]
     var features: Int
+    /// normd's `columns:` selector of the stage (project cases only; JSON list), or nil: every column.
+    var columns: Any?
     var gamma: [Double]?
     var beta: [Double]?
     var steps: [Step]
 
     static let directory = Normd.repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared/reference/cases")
+    /// The cases this repository generates with the real scikit-learn (`Scripts/make_reference_cases.py`).
+    static let projectDirectory = Normd.repositoryRoot.appendingPathComponent("Tests/ReferenceCases")
 
     /// The case files, sorted; empty when the directory is missing (the count test then fails).
-    static func fileNames() -> [String] {
+    static func fileNames(in directory: URL = directory) -> [String] {
         ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []).filter { $0.hasSuffix(".json") }.sorted()
     }
 
@@ -41,7 +45,7 @@ struct ReferenceCase {
             name: object["name"] as? String ?? url.lastPathComponent,
             stageType: stage["type"] as? String ?? "?", convention: stage["convention"] as? String ?? "?",
             params: stage["params"] as? [String: Any] ?? [:], features: (object["n_features"] as? NSNumber)?.intValue ?? 0,
-            gamma: doubles(object["gamma"]), beta: doubles(object["beta"]), steps: steps)
+            columns: object["columns"], gamma: doubles(object["gamma"]), beta: doubles(object["beta"]), steps: steps)
     }
 
     /// A one-pipeline normd configuration with this case's stage; parameter values are written as
@@ -59,6 +63,7 @@ struct ReferenceCase {
         for key in params.keys.sorted() {
             lines.append("        \(key): \(try json(params[key]!))")
         }
+        if let columns { lines.append("        columns: \(try json(columns))") }
         if let gamma { lines.append("        gamma: \(try json(gamma))") }
         if let beta { lines.append("        beta: \(try json(beta))") }
         return lines.joined(separator: "\n") + "\n"

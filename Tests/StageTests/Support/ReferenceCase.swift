@@ -24,20 +24,31 @@ struct ReferenceCase: CustomTestStringConvertible, Sendable {
 
     var testDescription: String { fileName }
 
-    /// The cases folder, found from this file: Tests/StageTests/Support/X.swift → repository root →
-    /// `../shared/reference/cases`.
-    static var folder: URL {
-        URL(fileURLWithPath: #filePath)
-            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
-            .appendingPathComponent("../shared/reference/cases").standardizedFileURL
+    /// Where cases live: `shared`, the library runs every engineer replays
+    /// (`../shared/reference/cases`); `project`, the cases this repository generates itself with
+    /// `Scripts/make_reference_cases.py` (`Tests/ReferenceCases`), in the same layout.
+    enum Folder: String, Sendable {
+        case shared = "../shared/reference/cases"
+        case project = "Tests/ReferenceCases"
+
+        /// Found from this file: Tests/StageTests/Support/X.swift → repository root → `rawValue`.
+        var url: URL {
+            URL(fileURLWithPath: #filePath)
+                .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+                .deletingLastPathComponent()
+                .appendingPathComponent(rawValue).standardizedFileURL
+        }
+
+        var path: String { url.path }
     }
+
+    static var folder: URL { Folder.shared.url }
 
     static var folderPath: String { folder.path }
 
-    /// Names of every `*.json` file in the cases folder (empty when the folder is missing).
-    static func fileNames() -> [String] {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+    /// Names of every `*.json` file in `folder` (empty when the folder is missing).
+    static func fileNames(in folder: Folder = .shared) -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.url.path)) ?? []
         return names.filter { $0.hasSuffix(".json") }.sorted()
     }
 
@@ -48,8 +59,8 @@ struct ReferenceCase: CustomTestStringConvertible, Sendable {
         }
     }
 
-    static func load(_ fileName: String) throws -> ReferenceCase {
-        let data = try Data(contentsOf: folder.appendingPathComponent(fileName))
+    static func load(_ fileName: String, from folder: Folder = .shared) throws -> ReferenceCase {
+        let data = try Data(contentsOf: folder.url.appendingPathComponent(fileName))
         guard let root = try JSONSerialization.jsonObject(with: data) as? [String: Any],
               let stage = root["stage"] as? [String: Any],
               let type = stage["type"] as? String,
@@ -61,6 +72,8 @@ struct ReferenceCase: CustomTestStringConvertible, Sendable {
 
         var entries: [(String, ConfigNode)] = [("type", ConfigNode(.string(type))), ("convention", ConfigNode(.string(convention)))]
         for key in params.keys.sorted() { entries.append((key, JSONConfig.node(params[key] as Any))) }
+        // normd's `columns:` selector (project cases only): the library saw those columns.
+        if let columns = root["columns"] { entries.append(("columns", JSONConfig.node(columns))) }
         for key in ["gamma", "beta"] where !(root[key] is NSNull) && root[key] != nil {
             entries.append((key, JSONConfig.node(root[key] as Any)))
         }

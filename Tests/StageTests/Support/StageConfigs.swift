@@ -11,6 +11,11 @@ struct StageConfig: CustomTestStringConvertible, Sendable {
         StageConfig(name: "min_max", parameters: [("type", .text("min_max"))]),
         StageConfig(name: "min_max clip [-1, 1]", parameters: [
             ("type", .text("min_max")), ("feature_range", .numbers([-1, 1])), ("clip", .flag(true))]),
+        StageConfig(name: "standard_scale", parameters: [("type", .text("standard_scale"))]),
+        StageConfig(name: "standard_scale without mean", parameters: [
+            ("type", .text("standard_scale")), ("with_mean", .flag(false))]),
+        StageConfig(name: "standard_scale without std", parameters: [
+            ("type", .text("standard_scale")), ("with_std", .flag(false))]),
         StageConfig(name: "batch_norm keras", parameters: [
             ("type", .text("batch_norm")), ("momentum", .number(0.9)), ("gamma", .numbers([1, 2, 0.5, 3])), ("beta", .number(0.25))]),
         StageConfig(name: "batch_norm keras ghost 4", parameters: [
