@@ -25,8 +25,11 @@ actor ReloadCoordinator {
     private let writer: CheckpointWriter?
     private let logger: Logger
     private var busy = false
-    /// Reloads that succeeded and failed since the start (for metrics).
+    /// Reloads that succeeded and failed since the start, and whether the last one succeeded
+    /// (`nil` before the first): what `normd_config_reloads_total` and
+    /// `normd_config_last_reload_successful` export.
     private(set) var succeeded = 0, failed = 0
+    private(set) var lastSucceeded: Bool?
 
     /// Longest a reload waits for the generation that saves the statistics of stages about to reset.
     static let checkpointWait: Duration = .seconds(30)
@@ -49,6 +52,7 @@ actor ReloadCoordinator {
         switch result {
         case .success(let kept, let reset, _, _):
             succeeded += 1
+            lastSucceeded = true
             for stage in kept {
                 logger.info("reload: statistics kept", metadata: ["pipeline": "\(stage.pipeline)", "stage": "\(stage.stage)", "kind": "\(stage.kind)"])
             }
@@ -58,6 +62,7 @@ actor ReloadCoordinator {
             logger.info("reload succeeded", metadata: result.logMetadata)
         case .failure(let problems):
             failed += 1
+            lastSucceeded = false
             for problem in problems { logger.error("\(problem)") }
             logger.error("reload failed", metadata: result.logMetadata.merging(["configuration": "unchanged"]) { $1 })
         }
