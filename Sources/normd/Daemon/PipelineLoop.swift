@@ -18,7 +18,11 @@ import ZeroMQ
 /// returns once that context's sockets have delivered their queues or their linger expired, so
 /// timing it tells whether *this* pipeline's output drained — one shared context could not say which.
 final class PipelineLoop: Sendable {
+    /// The configuration the pipeline started with (its name and endpoints never change on reload).
     let configuration: PipelineConfiguration
+    /// The configuration it runs now: `configuration` until a reload changed stages, batching or mode.
+    var liveConfiguration: PipelineConfiguration { live.withLock { $0 } }
+    private let live: Mutex<PipelineConfiguration>
     /// The pipeline's counts, readable from any thread.
     let board = CounterBoard()
     private let logger: Logger
@@ -39,6 +43,7 @@ final class PipelineLoop: Sendable {
 
     init(configuration: PipelineConfiguration, chain: StageChain, logger: Logger, checkpoints: CheckpointHook? = nil) {
         self.configuration = configuration
+        self.live = Mutex(configuration)
         self.checkpoints = checkpoints
         var logger = logger
         logger[metadataKey: "pipeline"] = "\(configuration.name)"
@@ -113,7 +118,7 @@ final class PipelineLoop: Sendable {
     /// carry a kept stage's statistics over (it then runs on with its old chain), or `nil`; a thread
     /// that has already ended takes nothing and returns `nil` (it is stopping anyway).
     func reload(to configuration: PipelineConfiguration, chain: StageChain, keeping kept: [Int]) async -> String? {
-        await withCheckedContinuation { (done: CheckedContinuation<String?, Never>) in
+        let problem = await withCheckedContinuation { (done: CheckedContinuation<String?, Never>) in
             let order = ReloadOrder(configuration: configuration, chain: chain, kept: kept, done: done)
             let taken = lifecycle.withLock { state -> Bool in
                 guard !state.finished else { return false }
@@ -122,6 +127,8 @@ final class PipelineLoop: Sendable {
             }
             if !taken { done.resume(returning: nil) }
         }
+        if problem == nil { live.withLock { $0 = configuration } }
+        return problem
     }
 
     /// The waiting reload, if any, taken by the pipeline's thread (which must then resume its `done`).
