@@ -193,4 +193,66 @@ import Testing
         #expect(finalCounts(daemon)?.contains(" batches=2 rows_published=8 partial_batches=0 ") == true, "\(daemon.log)")
         #expect((try? String(contentsOfFile: scratch.path("client.out"), encoding: .utf8)) == "[4, 4]\n")
     }
+
+    /// Six reloads (batch.size 8 → 4 → 3 → 8 …, momentum too) while a producer streams 5-row messages
+    /// and a consumer reads: every row sent is accepted, published and received once, batch numbers
+    /// run without a gap or repeat, and the counts never reset.
+    @Test func reloadsUnderLoadLoseAndRepeatNoRow() throws {
+        let scratch = try ScratchDirectory()
+        let config = try scratch.write(Self.config(size: 8), to: "normd.yaml")
+        let daemon = try DaemonUnderTest(config: config, logDirectory: scratch.url)
+        let stop = scratch.path("stop"), done = scratch.path("done")
+        let client = try PythonScript.start("""
+            import zmq, os
+            c = zmq.Context()
+            push = c.socket(zmq.PUSH); push.setsockopt(zmq.LINGER, 2000); push.connect("\(daemon.inputEndpoint)")
+            pull = c.socket(zmq.PULL); pull.setsockopt(zmq.RCVTIMEO, 200); pull.connect("\(daemon.outputEndpoint)")
+            rng = np.random.default_rng(5)
+            sent = received = 0
+            batches = []
+            def receive():
+                global received
+                while True:
+                    try: header, payload = pull.recv_multipart(zmq.NOBLOCK)
+                    except zmq.Again: return
+                    batches.append(json.loads(header)["batch"]); received += len(payload) // (4 * \(Self.features))
+            while not os.path.exists("\(stop)"):
+                push.send_json({"dtype": "float32", "shape": [5, \(Self.features)]}, zmq.SNDMORE)
+                push.send(rng.normal(size=(5, \(Self.features))).astype('<f4').tobytes())
+                sent += 5
+                receive()
+            while True:
+                try: header, payload = pull.recv_multipart()
+                except zmq.Again:
+                    if os.path.exists("\(done)"): break
+                    continue
+                batches.append(json.loads(header)["batch"]); received += len(payload) // (4 * \(Self.features))
+            print(json.dumps({"sent": sent, "received": received, "in_order": batches == list(range(len(batches))), "batches": len(batches)}))
+            """, output: FileHandle(forWritingAtPath: try scratch.write("", to: "client.out")))
+        let sizes = [4, 3, 8, 4, 3, 8]
+        for (index, size) in sizes.enumerated() {
+            Thread.sleep(forTimeInterval: 0.2)
+            try Self.config(size: size, momentum: index % 2 == 0 ? 0.5 : 0.9).write(toFile: config, atomically: true, encoding: .utf8)
+            daemon.send(SIGHUP)
+            _ = try waitFor("reload \(index + 1)", timeout: .seconds(30)) {
+                daemon.logLines.filter { $0.hasPrefix("level=info msg=\"reload succeeded\"") }.count == index + 1 ? true : nil
+            }
+        }
+        _ = FileManager.default.createFile(atPath: stop, contents: nil)
+        Thread.sleep(forTimeInterval: 1)
+        #expect(daemon.terminate() == 0)
+        _ = FileManager.default.createFile(atPath: done, contents: nil)
+        client.waitUntilExit()
+        let output = (try? String(contentsOfFile: scratch.path("client.out"), encoding: .utf8)) ?? ""
+        let result = try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any], "\(output)")
+        let sent = try #require(result["sent"] as? Int)
+        #expect(sent >= 1000, "the producer should have streamed through the reloads: \(result)")
+        #expect(result["received"] as? Int == sent, "\(result)")
+        #expect(result["in_order"] as? Bool == true, "\(result)")
+        #expect(daemon.logLines.filter { $0.hasPrefix("level=error") }.isEmpty, "\(daemon.log)")
+        let counts = try #require(finalCounts(daemon), "\(daemon.log)")
+        #expect(counts.hasPrefix("messages_accepted=\(sent / 5) rows_accepted=\(sent) "), "\(counts)")
+        #expect(counts.contains(" batches=\(result["batches"] as? Int ?? -1) rows_published=\(sent) "), "\(counts)")
+        #expect(counts.contains(" batches_dropped=0 batches_failed=0"), "\(counts)")
+    }
 }
