@@ -148,6 +148,37 @@ import Testing
         #expect(final["p/1_batch_renorm/train_batches"] as? Int == 4)
     }
 
+    /// `mode: infer` by reload freezes the statistics from the next batch; the output headers say so.
+    @Test func aReloadToInferModeFreezesTheStatistics() throws {
+        let scratch = try ScratchDirectory()
+        let config = try scratch.write(Self.config(size: 8, checkpoint: ""), to: "normd.yaml")
+        let daemon = try DaemonUnderTest(config: config, logDirectory: scratch.url)
+        _ = try TensorClient.exchange(daemon, indices: 0..<2, rows: 8, features: Self.features)
+        let infer = Self.config(size: 8, checkpoint: "").replacingOccurrences(of: "    features: ", with: "    mode: infer\n    features: ")
+        let outcome = try reload(daemon, to: infer, file: config)
+        #expect(outcome.message == "reload succeeded" && outcome["reset"] == "", "\(daemon.log)")
+        let modes = try PythonScript.run("""
+            import zmq
+            \(TensorClient.batchFunction)
+            c = zmq.Context()
+            push = c.socket(zmq.PUSH); push.setsockopt(zmq.LINGER, 1000); push.connect("\(daemon.inputEndpoint)")
+            pull = c.socket(zmq.PULL); pull.setsockopt(zmq.RCVTIMEO, 10000); pull.connect("\(daemon.outputEndpoint)")
+            out = []
+            for i in range(2, 4):
+                push.send_json({"dtype": "float32", "shape": [8, \(Self.features)]}, zmq.SNDMORE)
+                push.send(batch(i, 8, \(Self.features)))
+                header, payload = pull.recv_multipart()
+                out.append(json.loads(header)["mode"])
+            print(json.dumps(out))
+            """)
+        #expect(modes == "[\"infer\", \"infer\"]\n")
+        #expect(daemon.terminate() == 0)
+        let final = try exported(scratch.path("state"), in: scratch)
+        #expect(final["p/1_batch_renorm/train_batches"] as? Int == 2, "infer batches must not train")
+        #expect(final["p/0_min_max/n_samples_seen"] as? Int == 16)
+        #expect(finalCounts(daemon)?.hasPrefix("messages_accepted=4 rows_accepted=32 ") == true, "\(daemon.log)")
+    }
+
     /// Rows waiting in the batcher at the reload stay: 5 rows wait under batch.size 8; the reload to
     /// 4 emits a batch of 4 at once and keeps 1, which the next 3 rows complete. Nothing is lost or
     /// batched twice, and changing an endpoint is refused ("needs a restart").
