@@ -103,6 +103,20 @@ public final class CheckpointWriter: StateSnapshotSink, Sendable {
         wake.signal()
     }
 
+    /// Replaces a pipeline's record (stages, fingerprints, params, statistics) after a reload changed
+    /// its chain, and schedules a generation: later snapshots carry only statistics, so the record
+    /// must describe the new stages before the first of them arrives.
+    public func adopt(_ record: PipelineStateRecord) {
+        state.withLock {
+            $0.document.upsert(record)
+            $0.dirty = true
+        }
+        wake.signal()
+    }
+
+    /// The newest generation this writer wrote, if any (a reload waits for the next one).
+    public var lastWrittenGeneration: UInt64? { state.withLock { $0.lastWritten?.number } }
+
     /// Checkpoint writes that failed since the start.
     public var writeFailures: Int { state.withLock { $0.failures } }
 

@@ -48,20 +48,21 @@ public final class PipelineEngine {
         }
     }
 
-    public let settings: Settings
-    public let chain: StageChain
+    /// Replaced only by `replace(chain:settings:)`, between batches (a reload).
+    public internal(set) var settings: Settings
+    public internal(set) var chain: StageChain
     /// Where other threads (the stats reporter) read this pipeline's counts.
     public let board: CounterBoard
     public private(set) var counts = PipelineCounts()
-    private var batcher: RowBatcher
+    var batcher: RowBatcher
     private var sequences: SequenceTracker
     private var nextBatch: UInt64 = 0
     /// A copy of the batch about to train, kept so a batch a stage fails on can be re-run in infer
     /// mode from its original rows (the chain leaves the batch half-processed). Reused: no allocation
     /// once warm; costs one memcpy per train batch.
-    private var retryCopy: FeatureBatch
+    var retryCopy: FeatureBatch
     private let sink: any BatchSink
-    private let stageKinds: [String]
+    var stageKinds: [String]
     private var logger: Logger
     /// Where copies of the statistics go for checkpoints, and when (see `enableCheckpoints`).
     var snapshotSink: (any StateSnapshotSink)?
@@ -169,7 +170,7 @@ public final class PipelineEngine {
         return runs
     }
 
-    private func process(_ batch: inout FeatureBatch, origins: [RowOrigin], partial: Bool) {
+    func process(_ batch: inout FeatureBatch, origins: [RowOrigin], partial: Bool) {
         if partial { counts.partialBatches += 1 }
         let retryable = settings.mode == .train
         if retryable { copy(batch, into: &retryCopy) }

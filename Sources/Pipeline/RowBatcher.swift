@@ -55,4 +55,35 @@ public struct RowBatcher {
         origins.removeAll(keepingCapacity: true)
         oldestArrival = nil
     }
+
+    /// Takes over `other`'s waiting rows, in order and with their origins (a reload that changed
+    /// `batch.size`: no accepted row is lost or batched twice), and calls `emit` for every batch that
+    /// fills up at this batcher's size. The rows keep `other`'s oldest arrival, so `max_latency`
+    /// still counts from the first of them (a row that moves into a later batch is flushed early, never late).
+    public mutating func takePending(from other: RowBatcher, emit: (inout FeatureBatch, [RowOrigin]) -> Void) {
+        precondition(other.features == features)
+        let features = self.features
+        for origin in other.origins {
+            var next = origin.rows.lowerBound
+            while next < origin.rows.upperBound {
+                if batch.rows == 0 { oldestArrival = other.oldestArrival }
+                let take = min(batchSize - batch.rows, origin.rows.upperBound - next)
+                let start = batch.rows
+                batch.reset(rows: start + take)
+                let from = next
+                other.batch.withUnsafeValues { source in
+                    batch.withUnsafeMutableValues { destination in
+                        for offset in 0..<(take * features) {
+                            destination[start * features + offset] = source[from * features + offset]
+                        }
+                    }
+                }
+                let messageStart = origin.messageRows.lowerBound + (next - origin.rows.lowerBound)
+                origins.append(RowOrigin(input: origin.input, producer: origin.producer, seq: origin.seq,
+                                         rows: start..<(start + take), messageRows: messageStart..<(messageStart + take)))
+                next += take
+                if batch.rows == batchSize { flush(emit: emit) }
+            }
+        }
+    }
 }

@@ -214,6 +214,12 @@ public final class StageChain {
 
     public func saveState() -> [StageState] { links.map { $0.stage.saveState() } }
 
+    /// Numbers this chain's statistics after `previous`, another chain's (a reload's replacement):
+    /// outputs' `stats_version` keeps going up across a reload instead of starting again at 0.
+    public func continueStatsVersion(after previous: UInt64) {
+        statsVersion = previous &+ 1
+    }
+
     /// Restores every stage; on any error nothing is partially restored.
     public func restoreState(_ states: [StageState]) throws(StageError) {
         guard states.count == links.count else {

@@ -112,7 +112,8 @@ struct RunCommand: AsyncParsableCommand {
 
         let reporter = CountsReporter(loops: loops, interval: .milliseconds(Int(countsInterval * 1000)), logger: logger,
                                       checkpoints: checkpointWriter)
-        let handler = DaemonSignals(loops: loops, writer: checkpointWriter, reporter: reporter, logger: logger)
+        let reloader = ReloadCoordinator(file: config, running: configuration, loops: loops, writer: checkpointWriter, logger: logger)
+        let handler = DaemonSignals(loops: loops, writer: checkpointWriter, reporter: reporter, reloader: reloader, logger: logger)
         let signalTask = Task { await handler.handle(signals) }
         // A pipeline that ends (stopped by a signal, or failed) shuts the group down; the group
         // itself traps no signal (DaemonSignals does, so it also sees a second one).

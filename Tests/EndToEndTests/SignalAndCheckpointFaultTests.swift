@@ -35,15 +35,18 @@ import Testing
 
     // MARK: signals
 
-    @Test func sighupAndSigusr2AreLoggedAndIgnoredAndSigusr1WritesACheckpointNow() throws {
+    /// SIGHUP on an unchanged file reloads it keeping every stage (ReloadTests covers changes).
+    @Test func sighupReloadsSigusr2IsLoggedAndIgnoredAndSigusr1WritesACheckpointNow() throws {
         let scratch = try ScratchDirectory()
         let config = try scratch.write(Self.config(in: scratch), to: "normd.yaml")
         let daemon = try DaemonUnderTest(config: config, logDirectory: scratch.url)
         try Self.exchange(daemon, 0..<2)
 
         daemon.send(SIGHUP)
-        try Self.waitForLine(daemon, "reload not supported") {
-            $0 == "level=warning msg=\"reload not supported; running on, configuration unchanged\" signal=SIGHUP"
+        try Self.waitForLine(daemon, "reload succeeded") {
+            let line = LogLine($0)
+            return line.message == "reload succeeded" && line["result"] == "success" && line["reset"] == ""
+                && line["kept"]?.isEmpty == false && line["added"] == "" && line["removed"] == ""
         }
         daemon.send(SIGUSR2)
         try Self.waitForLine(daemon, "SIGUSR2 ignored") { $0 == "level=notice msg=\"signal has no meaning to normd; ignored\" signal=SIGUSR2" }

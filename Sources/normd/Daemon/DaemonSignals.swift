@@ -11,7 +11,7 @@ import UnixSignals
 /// |---|---|
 /// | SIGTERM, SIGINT | graceful stop: intake stops, the last batch is flushed, the output gets at most `shutdown_timeout`, the final checkpoint is written |
 /// | the second SIGTERM/SIGINT | the same, but the output wait is skipped (its batches are counted as dropped); the final checkpoint is still written |
-/// | SIGHUP | `reload not supported`, logged; the daemon runs on unchanged |
+/// | SIGHUP | reload the configuration file, all or nothing (`ReloadCoordinator`): statistics of unchanged stages are kept, counts never reset; an invalid file changes nothing |
 /// | SIGUSR1 | a checkpoint now (when `checkpoint:` is configured) and a counts line per pipeline |
 /// | SIGUSR2 | no meaning; logged and ignored (a stray signal must not kill a daemon holding unsaved statistics) |
 /// | SIGPIPE | ignored: a write to a closed stderr or socket fails with EPIPE instead |
@@ -29,10 +29,12 @@ final class DaemonSignals: Sendable {
     private let writer: CheckpointWriter?
     private let reporter: CountsReporter
     private let logger: Logger
+    private let reloader: ReloadCoordinator?
     private let stopSignals = Atomic<Int>(0)
 
-    init(loops: [PipelineLoop], writer: CheckpointWriter?, reporter: CountsReporter, logger: Logger) {
+    init(loops: [PipelineLoop], writer: CheckpointWriter?, reporter: CountsReporter, reloader: ReloadCoordinator? = nil, logger: Logger) {
         self.loops = loops
+        self.reloader = reloader
         self.writer = writer
         self.reporter = reporter
         self.logger = logger
@@ -54,7 +56,9 @@ final class DaemonSignals: Sendable {
         for await signal in signals {
             switch signal {
             case .sigterm, .sigint: stop(signal)
-            case .sighup: logger.warning("reload not supported; running on, configuration unchanged", metadata: ["signal": "\(signal)"])
+            // Its own task: a reload waits for every pipeline's batch boundary, a stop signal must not wait for it.
+            case .sighup:
+                if let reloader { Task { _ = await reloader.reload(requestedBy: "SIGHUP") } }
             // Its own task: waiting for the pipelines' snapshots must not delay a stop signal.
             case .sigusr1: Task { await checkpointNow() }
             default: logger.notice("signal has no meaning to normd; ignored", metadata: ["signal": "\(signal)"])

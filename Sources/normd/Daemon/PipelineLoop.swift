@@ -18,7 +18,11 @@ import ZeroMQ
 /// returns once that context's sockets have delivered their queues or their linger expired, so
 /// timing it tells whether *this* pipeline's output drained — one shared context could not say which.
 final class PipelineLoop: Sendable {
+    /// The configuration the pipeline started with (its name and endpoints never change on reload).
     let configuration: PipelineConfiguration
+    /// The configuration it runs now: `configuration` until a reload changed stages, batching or mode.
+    var liveConfiguration: PipelineConfiguration { live.withLock { $0 } }
+    private let live: Mutex<PipelineConfiguration>
     /// The pipeline's counts, readable from any thread.
     let board = CounterBoard()
     private let logger: Logger
@@ -32,10 +36,14 @@ final class PipelineLoop: Sendable {
     private struct Lifecycle {
         var finished = false
         var waiters: [CheckedContinuation<Void, Never>] = []
+        /// A reload's new chain, waiting for the thread's next batch boundary (one at a time:
+        /// `ReloadCoordinator` serializes reloads).
+        var reload: ReloadOrder?
     }
 
     init(configuration: PipelineConfiguration, chain: StageChain, logger: Logger, checkpoints: CheckpointHook? = nil) {
         self.configuration = configuration
+        self.live = Mutex(configuration)
         self.checkpoints = checkpoints
         var logger = logger
         logger[metadataKey: "pipeline"] = "\(configuration.name)"
@@ -64,7 +72,8 @@ final class PipelineLoop: Sendable {
                 }
                 do {
                     runner = try PipelineRunner(configuration: configuration, chain: chain.chain, context: context,
-                                                board: board, stopFlag: stopFlag, logger: logger, checkpoints: checkpoints)
+                                                board: board, stopFlag: stopFlag, logger: logger, checkpoints: checkpoints,
+                                                reloads: { [self] in self.takeReloadOrder() })
                 } catch {
                     context.terminate()  // every socket was closed by the failed set-up
                     ready.resume(throwing: error)
@@ -103,6 +112,33 @@ final class PipelineLoop: Sendable {
         return true
     }
 
+    /// Hands a reload's chain to the pipeline's thread and returns once the thread has taken it over
+    /// at a batch boundary (between two `zmq_poll` wake-ups, so within `PipelineRunner.wakeInterval`
+    /// unless the thread waits on a full output). Returns the problem when the thread could not
+    /// carry a kept stage's statistics over (it then runs on with its old chain), or `nil`; a thread
+    /// that has already ended takes nothing and returns `nil` (it is stopping anyway).
+    func reload(to configuration: PipelineConfiguration, chain: StageChain, keeping kept: [Int]) async -> String? {
+        let problem = await withCheckedContinuation { (done: CheckedContinuation<String?, Never>) in
+            let order = ReloadOrder(configuration: configuration, chain: chain, kept: kept, done: done)
+            let taken = lifecycle.withLock { state -> Bool in
+                guard !state.finished else { return false }
+                state.reload = order
+                return true
+            }
+            if !taken { done.resume(returning: nil) }
+        }
+        if problem == nil { live.withLock { $0 = configuration } }
+        return problem
+    }
+
+    /// The waiting reload, if any, taken by the pipeline's thread (which must then resume its `done`).
+    private func takeReloadOrder() -> ReloadOrder? {
+        lifecycle.withLock { state -> ReloadOrder? in
+            defer { state.reload = nil }
+            return state.reload
+        }
+    }
+
     /// Returns when the thread has flushed, closed its sockets and ended.
     func waitUntilFinished() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
@@ -116,12 +152,13 @@ final class PipelineLoop: Sendable {
     }
 
     private func markFinished() {
-        let waiters = lifecycle.withLock { state -> [CheckedContinuation<Void, Never>] in
+        let (waiters, reload) = lifecycle.withLock { state -> ([CheckedContinuation<Void, Never>], ReloadOrder?) in
             state.finished = true
-            defer { state.waiters = [] }
-            return state.waiters
+            defer { state.waiters = []; state.reload = nil }
+            return (state.waiters, state.reload)
         }
         waiters.forEach { $0.resume() }
+        reload?.done.resume(returning: nil)
     }
 }
 
@@ -155,4 +192,14 @@ final class StopFlag: Sendable {
 struct ChainBox: @unchecked Sendable {
     let chain: StageChain
     init(_ chain: StageChain) { self.chain = chain }
+}
+
+/// A reload's new chain for one pipeline: built (fresh statistics) off the pipeline's thread, taken
+/// over on it. `kept` lists the positions whose statistics the thread copies from the old chain.
+struct ReloadOrder: @unchecked Sendable {
+    let configuration: PipelineConfiguration
+    /// Not yet used by anyone: the pipeline's thread owns it from the hand-over on.
+    let chain: StageChain
+    let kept: [Int]
+    let done: CheckedContinuation<String?, Never>
 }

@@ -1,3 +1,4 @@
+import Checkpoint
 import Logging
 import NormConfig
 import Pipeline
@@ -21,6 +22,10 @@ final class PipelineRunner {
     /// This pipeline's own context, terminated by `run()` once every socket is closed.
     private let context: ZMQContext
     private let snapshotRequests: SnapshotRequests?
+    /// Told about a reloaded chain's stages (their fingerprints and params go into later generations).
+    private let checkpointWriter: CheckpointWriter?
+    /// Where a reload's new chain waits for this thread (`PipelineLoop.reload`).
+    private let reloads: @Sendable () -> ReloadOrder?
     /// Set once intake has stopped: the final reads are bounded by RCVHWM, not by the stop flag.
     private var shuttingDown = false
     private let sink: ZMQBatchSink
@@ -35,7 +40,8 @@ final class PipelineRunner {
     /// Creates, configures and binds/connects every socket; logs each endpoint actually bound
     /// (so `tcp://127.0.0.1:*` can be used and its port read from the log).
     init(configuration: PipelineConfiguration, chain: StageChain, context: ZMQContext, board: CounterBoard,
-         stopFlag: StopFlag, logger: Logger, checkpoints: CheckpointHook? = nil) throws {
+         stopFlag: StopFlag, logger: Logger, checkpoints: CheckpointHook? = nil,
+         reloads: @escaping @Sendable () -> ReloadOrder? = { nil }) throws {
         guard let outputEndpoint = configuration.output else {
             throw DaemonError.internalState("pipeline \(configuration.name) has no output")
         }
@@ -44,6 +50,8 @@ final class PipelineRunner {
         self.logger = logger
         self.context = context
         self.snapshotRequests = checkpoints?.requests
+        self.checkpointWriter = checkpoints?.sink as? CheckpointWriter
+        self.reloads = reloads
         var inputs: [ZMQSocket] = []
         var inputEndpoints: [String] = []
         do {
@@ -75,11 +83,7 @@ final class PipelineRunner {
         self.inputEndpoints = inputEndpoints
         self.decoders = configuration.inputs.map { MessageDecoder(codec: $0.codec, features: configuration.features) }
         self.sink = ZMQBatchSink(socket: output, endpoint: outputEndpoint, stopFlag: stopFlag, logger: logger)
-        self.engine = PipelineEngine(
-            settings: .init(name: configuration.name, mode: configuration.mode, batchSize: configuration.batch.size,
-                            maxLatency: configuration.batch.maxLatency, invalidRows: configuration.invalidRows,
-                            maxProducers: configuration.maxProducers),
-            chain: chain, sink: sink, board: board, logger: logger)
+        self.engine = PipelineEngine(settings: Self.settings(of: configuration), chain: chain, sink: sink, board: board, logger: logger)
         if let checkpoints { engine.enableCheckpoints(sink: checkpoints.sink, cadence: checkpoints.cadence) }
     }
 
@@ -150,11 +154,39 @@ final class PipelineRunner {
                 engine.offerFinalSnapshot()  // only if anything changed; the writer writes a generation anyway
                 snapshotRequests?.markServed(wanted)
             }
+            if let order = reloads() { takeOver(order) }
             if now - lastCountsPublished > .milliseconds(500) {
                 engine.publishCounts()
                 lastCountsPublished = now
             }
         }
+    }
+
+    /// The engine's settings for `configuration` (at start, and after a reload).
+    private static func settings(of configuration: PipelineConfiguration) -> PipelineEngine.Settings {
+        .init(name: configuration.name, mode: configuration.mode, batchSize: configuration.batch.size,
+              maxLatency: configuration.batch.maxLatency, invalidRows: configuration.invalidRows,
+              maxProducers: configuration.maxProducers)
+    }
+
+    /// A reload, at a batch boundary: no batch is in the chain, rows waiting in the batcher stay.
+    /// The kept stages' statistics are copied into the new chain first (all of them, or none and the
+    /// old chain runs on); its `stats_version` continues after the old one; the checkpoint writer
+    /// learns the new stages before any snapshot of them; then the engine takes the new chain.
+    private func takeOver(_ order: ReloadOrder) {
+        let old = engine.chain
+        let saved = old.saveState()
+        do {
+            for index in order.kept { try order.chain.links[index].stage.restoreState(saved[index]) }
+        } catch {
+            logger.error("reload: cannot carry statistics over; this pipeline runs on with its old stages", metadata: ["error": "\(error)"])
+            order.done.resume(returning: "pipeline '\(order.configuration.name)': cannot carry its statistics over: \(error); it runs on with its old stages")
+            return
+        }
+        order.chain.continueStatsVersion(after: old.statsVersion)
+        checkpointWriter?.adopt(PipelineStateRecord(name: order.configuration.name, chain: order.chain))
+        engine.replace(chain: order.chain, settings: Self.settings(of: order.configuration))
+        order.done.resume(returning: nil)
     }
 
     /// Reads up to `limit` queued messages without blocking; returns how many were read.

@@ -1,0 +1,22 @@
+public import StageKit
+import NormCore
+
+/// A reload's hand-over, on the pipeline's own thread between two batches (nothing is in the chain).
+extension PipelineEngine {
+    /// Makes `chain` and `settings` the ones the next batch runs with. The counts, batch numbers and
+    /// sequence tracking carry on; rows waiting in the batcher stay and go into the next batch of the
+    /// new `batch.size` (when that is smaller than what waits, full batches are emitted at once,
+    /// through the new chain). The caller has already carried the kept stages' statistics over.
+    /// - Precondition: same pipeline name and row width (changing those needs a restart).
+    public func replace(chain newChain: StageChain, settings newSettings: Settings) {
+        precondition(newChain.featureCount == chain.featureCount && newSettings.name == settings.name)
+        settings = newSettings
+        chain = newChain
+        stageKinds = newChain.stages.map(\.kind)
+        retryCopy = FeatureBatch(rows: 0, features: newChain.featureCount)
+        let waiting = batcher
+        batcher = RowBatcher(batchSize: newSettings.batchSize, features: newChain.featureCount)
+        batcher.takePending(from: waiting) { batch, origins in process(&batch, origins: origins, partial: false) }
+        publishCounts()
+    }
+}
