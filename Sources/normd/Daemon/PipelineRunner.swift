@@ -1,4 +1,6 @@
+import Checkpoint
 import Logging
+import NormCore
 import NormConfig
 import Pipeline
 import StageKit
@@ -21,6 +23,7 @@ final class PipelineRunner {
     /// This pipeline's own context, terminated by `run()` once every socket is closed.
     private let context: ZMQContext
     private let snapshotRequests: SnapshotRequests?
+    private let control: PipelineControl
     /// Set once intake has stopped: the final reads are bounded by RCVHWM, not by the stop flag.
     private var shuttingDown = false
     private let sink: ZMQBatchSink
@@ -35,7 +38,7 @@ final class PipelineRunner {
     /// Creates, configures and binds/connects every socket; logs each endpoint actually bound
     /// (so `tcp://127.0.0.1:*` can be used and its port read from the log).
     init(configuration: PipelineConfiguration, chain: StageChain, context: ZMQContext, board: CounterBoard,
-         stopFlag: StopFlag, logger: Logger, checkpoints: CheckpointHook? = nil) throws {
+         stopFlag: StopFlag, logger: Logger, checkpoints: CheckpointHook? = nil, control: PipelineControl) throws {
         guard let outputEndpoint = configuration.output else {
             throw DaemonError.internalState("pipeline \(configuration.name) has no output")
         }
@@ -44,6 +47,7 @@ final class PipelineRunner {
         self.logger = logger
         self.context = context
         self.snapshotRequests = checkpoints?.requests
+        self.control = control
         var inputs: [ZMQSocket] = []
         var inputEndpoints: [String] = []
         do {
@@ -74,7 +78,7 @@ final class PipelineRunner {
         self.inputs = inputs
         self.inputEndpoints = inputEndpoints
         self.decoders = configuration.inputs.map { MessageDecoder(codec: $0.codec, features: configuration.features) }
-        self.sink = ZMQBatchSink(socket: output, endpoint: outputEndpoint, stopFlag: stopFlag, logger: logger)
+        self.sink = ZMQBatchSink(socket: output, endpoint: outputEndpoint, stopFlag: stopFlag, logger: logger, control: control)
         self.engine = PipelineEngine(
             settings: .init(name: configuration.name, mode: configuration.mode, batchSize: configuration.batch.size,
                             maxLatency: configuration.batch.maxLatency, invalidRows: configuration.invalidRows,
@@ -150,11 +154,25 @@ final class PipelineRunner {
                 engine.offerFinalSnapshot()  // only if anything changed; the writer writes a generation anyway
                 snapshotRequests?.markServed(wanted)
             }
+            serveControlRequests()
             if now - lastCountsPublished > .milliseconds(500) {
                 engine.publishCounts()
                 lastCountsPublished = now
             }
         }
+    }
+
+    /// Between two batches: a mode switch takes effect here (its `from_batch` is the next batch's
+    /// number, exactly), a statistics copy is taken here. One atomic load each when nothing waits.
+    private func serveControlRequests() {
+        control.modeRequests.serve { mode in
+            control.mode = mode
+            let from = engine.switchMode(to: mode)
+            logger.notice("mode switched", metadata: ["mode": "\(mode.rawValue)", "from_batch": "\(from)"])
+            return from
+        }
+        control.statisticsRequests.serve { _ in PipelineStateRecord(name: configuration.name, chain: engine.chain) }
+        control.pendingRows.set(engine.pendingRows)
     }
 
     /// Reads up to `limit` queued messages without blocking; returns how many were read.
@@ -180,19 +198,24 @@ final class PipelineRunner {
         // The frames' bytes are valid only inside this closure: the decoded message points into them
         // and is consumed (its rows copied into the batcher) before it returns.
         parts.withUnsafeFrameBuffers(collectingInto: &frames) { frames, size in
+            control.received(input: index, bytes: size)
             guard size <= configuration.inputs[index].maxMessageBytes else {
                 engine.recordUndecodable(reason: "oversize")
+                control.rejected(input: index, reason: "oversize")
                 logRejection(input: index, reason: "oversize",
                              "message is \(size) bytes, above max_message_bytes (\(configuration.inputs[index].maxMessageBytes))")
                 return
             }
             do throws(WireError) {
                 let message = try decoders[index].decode(frames)
+                control.inputs[index].rows.add(message.rows)
                 if let rejection = engine.accept(message, input: index, arrival: arrival) {
+                    control.rejected(input: index, reason: rejection.reason)
                     logRejection(input: index, reason: rejection.reason, rejection.description)
                 }
             } catch {
                 engine.recordUndecodable(reason: error.reason)
+                control.rejected(input: index, reason: error.reason)
                 logRejection(input: index, reason: error.reason, error.description)
             }
         }
