@@ -288,6 +288,35 @@ import Testing
         #expect(distinct.last == ["200", #"{"status":"ready"}"#], "\(distinct)")
     }
 
+    @Test func healthAndReadinessAre503WhileShuttingDown() throws {
+        let scratch = try ScratchDirectory()
+        // No consumer: the full batch blocks the PUSH output, so the shutdown waits shutdown_timeout.
+        let config = Self.config(checkpoint: false).replacingOccurrences(
+            of: "output: {endpoint: \"tcp://127.0.0.1:*\", socket: push, bind: true}",
+            with: "output: {endpoint: \"tcp://127.0.0.1:*\", socket: push, bind: true, shutdown_timeout: 10s}")
+        #expect(config != Self.config(checkpoint: false))
+        let daemon = try DaemonUnderTest(config: try scratch.write(config, to: "normd.yaml"), logDirectory: scratch.url)
+        let http = try AdminHTTP(daemon)
+        _ = try PythonScript.run("""
+            import zmq
+            c = zmq.Context(); push = c.socket(zmq.PUSH); push.setsockopt(zmq.LINGER, 5000); push.connect("\(daemon.inputEndpoint)")
+            push.send_json({"dtype": "float32", "shape": [8, 3]}, zmq.SNDMORE); push.send(np.ones((8, 3), '<f4'))
+            push.close(); c.term()
+            """)
+        #expect(try http.get("/healthz").body == #"{"status":"ok"}"#)
+        daemon.send(SIGTERM)
+        let deadline = ContinuousClock.now + .seconds(5)
+        var health = try http.get("/healthz")
+        while health.status == 200 && ContinuousClock.now < deadline {
+            Thread.sleep(forTimeInterval: 0.02)
+            health = try http.get("/healthz")
+        }
+        #expect(health.status == 503 && health.body == #"{"reasons":["shutting down"],"status":"unhealthy"}"#, "\(health)")
+        let ready = try http.get("/readyz")
+        #expect(ready.status == 503 && ready.body == #"{"reasons":["shutting down"],"status":"not_ready"}"#, "\(ready)")
+        #expect(daemon.waitForExit() == 0)
+    }
+
     @Test func controlFalseRefusesThePostsAndNoCheckpointIs409() throws {
         let scratch = try ScratchDirectory()
         let closed = try DaemonUnderTest(config: try scratch.write(Self.config(admin: "{listen: \"127.0.0.1:0\", control: false}"), to: "closed.yaml"),
