@@ -3,6 +3,7 @@
 //
 // Dependency direction (enforced by the target graph):
 //   normd → {ZeroMQ, WireFormat, NormConfig, Checkpoint, NpyFormat, BuiltinStages} → {Pipeline, StageKit} → NormCore
+//   normd → AdminServer (HTTP + Prometheus; knows neither ZeroMQ nor the pipelines, only its AdminBackend protocol)
 // The core (NormCore, StageKit, Pipeline) imports neither Yams nor libzmq nor the file system.
 // `Plugins/` holds *stage* plugins (ordinary library targets with an explicit `path:`), not SwiftPM package plugins.
 import PackageDescription
@@ -31,6 +32,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // MARK: core — no I/O
@@ -67,12 +70,21 @@ let package = Package(
         .target(name: "FuzzTargets", dependencies: ["NormCore", "StageKit", "NpyFormat", "WireFormat", "NormConfig", "Checkpoint", "BuiltinStages"],
                 swiftSettings: strict),
 
+        // MARK: the admin HTTP server (metrics, health, control)
+        .target(name: "AdminServer", dependencies: [
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ], swiftSettings: strict),
+
         // MARK: composition root
         .executableTarget(
             name: "normd",
             dependencies: [
                 "NormCore", "StageKit", "Pipeline", "BuiltinStages", "NpyFormat", "NormConfig", "Checkpoint",
-                "WireFormat", "ZeroMQ", "DynamicStages",
+                "WireFormat", "ZeroMQ", "DynamicStages", "AdminServer",
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

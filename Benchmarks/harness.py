@@ -21,7 +21,9 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import urllib.request
 
 import numpy as np
 
@@ -31,9 +33,10 @@ BATCH = 256
 LATENCY_RATE = {1: 10_000, 64: 500}
 
 
-def normd_config(path, features, port_in, port_out):
+def normd_config(path, features, port_in, port_out, admin_port=None):
+    admin = f'admin: {{listen: "127.0.0.1:{admin_port}"}}\n' if admin_port else ""
     with open(path, "w") as f:
-        f.write(f"""pipelines:
+        f.write(admin + f"""pipelines:
   - name: bench
     features: {features}
     mode: train
@@ -81,6 +84,23 @@ def loadavg():
         return " ".join(f.read().split()[:3])
 
 
+class Scraper(threading.Thread):
+    """GET /metrics every `interval` seconds while the system runs (`normd-admin`), as Prometheus would, only faster."""
+
+    def __init__(self, url, interval=0.1):
+        super().__init__(daemon=True)
+        self.url, self.interval, self.stop, self.scrapes, self.failures = url, interval, threading.Event(), 0, 0
+
+    def run(self):
+        while not self.stop.wait(self.interval):
+            try:
+                with urllib.request.urlopen(self.url, timeout=5) as answer:
+                    answer.read()
+                self.scrapes += 1
+            except OSError:
+                self.failures += 1
+
+
 class Runner:
     def __init__(self, args, work):
         self.args, self.work = args, work
@@ -102,11 +122,15 @@ class Runner:
             ready = "sidecar ready"
         else:
             config = os.path.join(self.work, "normd.yaml")
-            normd_config(config, features, port_in, port_out)
+            # normd-admin: the admin server on, scraped every 100 ms (BENCHMARKS.md, "Admin server")
+            normd_config(config, features, port_in, port_out, admin_port=port_out + 1000 if system == "normd-admin" else None)
             cmd = [self.args.normd, "run", "--config", config, "--counts-interval", "3600"]
             ready = "output bound"
         proc = subprocess.Popen(cmd, stdout=err, stderr=err)
         wait_for(log, ready)
+        if system == "normd-admin":
+            self.scraper = Scraper(f"http://127.0.0.1:{port_out + 1000}/metrics")
+            self.scraper.start()
         return proc, log
 
     def phase(self, features, rows, rate, duration, consumer_endpoint, producer_endpoint):
@@ -168,9 +192,15 @@ class Runner:
                 "fill_p50_ms": float(np.percentile(fill, 50)) if len(fill) else float("nan"),
             })
             result["peak_rss_mb"] = peak_rss_mb(proc.pid) if proc else None
+            if system == "normd-admin":
+                result["scrapes"], result["scrape_failures"] = self.scraper.scrapes, self.scraper.failures
             result["load_after"] = loadavg()
             return result
         finally:
+            if getattr(self, "scraper", None):
+                self.scraper.stop.set()
+                self.scraper.join()
+                self.scraper = None
             if proc:
                 proc.send_signal(signal.SIGTERM)
                 try:
@@ -187,17 +217,19 @@ def fmt(value, spec, scale=1.0):
 def print_table(results, header_lines):
     for line in header_lines:
         print(line)
-    columns = ["workload", "system", "rows/s", "MB/s", "msg/s", "x fwd", "x py", "p50 us", "p99 us", "fill p50 ms", "peak RSS MB"]
+    columns = ["workload", "system", "rows/s", "MB/s", "msg/s", "x fwd", "x py", "x normd", "p50 us", "p99 us", "fill p50 ms", "peak RSS MB"]
     rows = []
     for r in results:
         key = (r["features"], r["rows_per_message"])
         fwd = next((x for x in results if (x["features"], x["rows_per_message"]) == key and x["system"] == "forwarder"), None)
         py = next((x for x in results if (x["features"], x["rows_per_message"]) == key and x["system"] == "python"), None)
+        plain = next((x for x in results if (x["features"], x["rows_per_message"]) == key and x["system"] == "normd"), None)
         rows.append([
             f"{r['features']}f x {r['rows_per_message']}r", r["system"],
             fmt(r["rows_per_s"], ",.0f"), fmt(r["mb_per_s"], ",.0f"), fmt(r["messages_per_s"], ",.0f"),
             fmt(r["rows_per_s"] / fwd["rows_per_s"] if fwd else None, ".2f"),
             fmt(r["rows_per_s"] / py["rows_per_s"] if py else None, ".2f"),
+            fmt(r["rows_per_s"] / plain["rows_per_s"] if plain and r["system"] == "normd-admin" else None, ".3f"),
             fmt(r["p50_us"], ",.0f"), fmt(r["p99_us"], ",.0f"), fmt(r["fill_p50_ms"], ".2f"),
             fmt(r["peak_rss_mb"], ".1f"),
         ])
@@ -208,6 +240,8 @@ def print_table(results, header_lines):
     for row in rows:
         print(line(row))
     for r in results:
+        if r["system"] == "normd-admin":
+            print(f"{r['features']}f x {r['rows_per_message']}r normd-admin: {r.get('scrapes')} scrapes of /metrics, {r.get('scrape_failures')} failed")
         if "warning" in r:
             print(f"warning: {r['features']}f x {r['rows_per_message']}r {r['system']}: {r['warning']}")
 
@@ -217,7 +251,7 @@ def main():
     parser.add_argument("--normd", required=True)
     parser.add_argument("--cbin", required=True)
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--systems", default="direct,forwarder,python,normd")
+    parser.add_argument("--systems", default="direct,forwarder,python,normd,normd-admin")
     parser.add_argument("--workloads", default=None, help="e.g. 128x1,128x64")
     parser.add_argument("--duration", type=float, default=None)
     parser.add_argument("--json", default=None, help="also write the results here")

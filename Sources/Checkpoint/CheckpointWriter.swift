@@ -1,5 +1,6 @@
 import Foundation
 public import Logging
+public import NormCore
 public import Pipeline
 import StageKit
 import Synchronization
@@ -45,6 +46,17 @@ public final class CheckpointWriter: StateSnapshotSink, Sendable {
         /// Why a write was asked for out of cadence (`SIGUSR1`): logged with the generation.
         var requestedBy: String?
         var final: FinalCheckpoint?
+        /// Writes that succeeded this run, and the wall-clock time of the last one.
+        var successes = 0
+        var lastSuccess: Double?
+        /// Callers of `writeNow(requestedBy:) async` waiting for the generation that covers them.
+        var waiters: [CheckedContinuation<WriteOutcome, Never>] = []
+    }
+
+    /// What one requested write came to.
+    public enum WriteOutcome: Sendable, Equatable {
+        case written(CheckpointDirectory.Generation)
+        case failed(String)
     }
 
     public let directory: CheckpointDirectory
@@ -117,8 +129,40 @@ public final class CheckpointWriter: StateSnapshotSink, Sendable {
     /// The newest generation this writer wrote, if any (a reload waits for the next one).
     public var lastWrittenGeneration: UInt64? { state.withLock { $0.lastWritten?.number } }
 
+    /// Writes a generation now, like `writeNow(requestedBy:)`, and returns once it is durable (or
+    /// its write failed). A request that arrives while a write is under way waits for the next one,
+    /// so the generation it gets holds every snapshot offered before it asked.
+    public func writeNowAndWait(requestedBy: String) async -> WriteOutcome {
+        await withCheckedContinuation { (continuation: CheckedContinuation<WriteOutcome, Never>) in
+            let refused = state.withLock { state -> Bool in
+                if state.stopping || state.threadEnded { return true }
+                state.waiters.append(continuation)
+                state.dirty = true
+                state.requestedBy = requestedBy
+                return false
+            }
+            if refused { continuation.resume(returning: .failed("the daemon is shutting down")) } else { wake.signal() }
+        }
+    }
+
+    /// Records a pipeline's live mode override (`PipelineStateRecord.mode`) for the next generation,
+    /// and asks for one, so a restart comes back in that mode.
+    public func setMode(_ mode: Mode, of pipeline: String) {
+        let known = state.withLock { state -> Bool in
+            guard let index = state.document.pipelines.firstIndex(where: { $0.name == pipeline }) else { return false }
+            state.document.pipelines[index].mode = mode
+            state.dirty = true
+            return true
+        }
+        if known { wake.signal() }
+    }
+
     /// Checkpoint writes that failed since the start.
     public var writeFailures: Int { state.withLock { $0.failures } }
+
+    /// Checkpoint writes that succeeded since the start, and when the last one did, in
+    /// seconds since 1970 (`nil`: none yet).
+    public var writeSuccesses: (count: Int, lastUnixTime: Double?) { state.withLock { ($0.successes, $0.lastSuccess) } }
 
     /// Writes the final generation (if anything changed since the last one, or the last one is gone)
     /// and stops the thread. Call after every pipeline has flushed and offered its final snapshot.
@@ -142,19 +186,26 @@ public final class CheckpointWriter: StateSnapshotSink, Sendable {
     private func runLoop() {
         while true {
             wake.wait()
-            let (job, stopping) = state.withLock { state -> ((StateDocument, UInt64)?, Bool) in
+            let (job, stopping, waiters) = state.withLock { state -> ((StateDocument, UInt64)?, Bool, [CheckedContinuation<WriteOutcome, Never>]) in
                 // At the end, a generation this run wrote that has vanished (directory deleted or
                 // replaced) is not a checkpoint: write again rather than name a missing file.
                 if state.stopping, !state.dirty, let last = state.lastWritten, !FileManager.default.fileExists(atPath: last.path) {
                     state.dirty = true
                 }
-                guard state.dirty else { return (nil, state.stopping) }
+                guard state.dirty else { return (nil, state.stopping, []) }
                 state.dirty = false
-                return ((state.document, state.nextGeneration), state.stopping)
+                defer { state.waiters = [] }
+                return ((state.document, state.nextGeneration), state.stopping, state.waiters)
             }
             if let (document, number) = job {
                 let outcome = write(document, generation: number)
                 if stopping { state.withLock { $0.final = outcome } }
+                let answer: WriteOutcome = switch outcome {
+                case .written(let generation): .written(generation)
+                case .failed(let why): .failed(why)
+                case .unchanged: .failed("nothing written")
+                }
+                waiters.forEach { $0.resume(returning: answer) }
             }
             if stopping { break }
         }
@@ -180,6 +231,8 @@ public final class CheckpointWriter: StateSnapshotSink, Sendable {
             let (recoveredAfter, requestedBy) = state.withLock { state -> (Int?, String?) in
                 state.nextGeneration = number + 1
                 state.lastWritten = generation
+                state.successes += 1
+                state.lastSuccess = Date().timeIntervalSince1970
                 defer { state.failing = false; state.requestedBy = nil }
                 return (state.failing ? state.failures : nil, state.requestedBy)
             }

@@ -39,9 +39,8 @@ public struct PipelineStateRecord: Sendable, Equatable, Codable {
     /// Row width of the pipeline the statistics were computed for.
     public var features: Int
     public var stages: [StageStateRecord]
-    /// The live mode override (format 2, optional): set by the operations interface when an operator
-    /// switches a running pipeline between train and infer, so a restart keeps it. Nothing sets it
-    /// yet; it is read, validated and written back unchanged.
+    /// The live mode override (format 2, optional): set through the admin server's
+    /// `POST /pipelines/{name}/mode` (`CheckpointWriter.setMode`), so a restart keeps it.
     public var mode: Mode?
     /// The step of the pipeline's sync group (format 2, optional), for the distributed-sync issue.
     /// Nothing sets it yet; it is read, validated (≥ 0) and written back unchanged.

@@ -139,10 +139,20 @@ public enum StateFile {
     /// The body bytes normd writes (sorted keys, no whitespace): stable for tests and diffs. The
     /// format-2 checksum does not depend on this choice; it covers whatever bytes are stored.
     static func canonicalBytes(of document: StateDocument) throws(StateFileError) -> [UInt8] {
+        try canonicalBytes(of: document as any Encodable)
+    }
+
+    /// One pipeline's record exactly as it appears in `body.pipelines` (the admin server's
+    /// `GET /pipelines/{name}/statistics`).
+    public static func canonicalBytes(of record: PipelineStateRecord) throws(StateFileError) -> [UInt8] {
+        try canonicalBytes(of: record as any Encodable)
+    }
+
+    private static func canonicalBytes(of value: any Encodable) throws(StateFileError) -> [UInt8] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         do {
-            return Array(try encoder.encode(document))
+            return Array(try encoder.encode(value))
         } catch {
             throw .unencodable(detail: describe(error))
         }
@@ -151,13 +161,7 @@ public enum StateFile {
     /// Format 1's checksum input: the re-encoding of the decoded body with the format-1 keys only
     /// (format 2's `params`, `mode` and `sync_step` did not exist, and a format-1 file has none).
     static func canonicalVersion1Bytes(of document: StateDocument) throws(StateFileError) -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        do {
-            return Array(try encoder.encode(Version1Body(document)))
-        } catch {
-            throw .unencodable(detail: describe(error))
-        }
+        try canonicalBytes(of: Version1Body(document))
     }
 
     private static func describe(_ error: any Error) -> String {

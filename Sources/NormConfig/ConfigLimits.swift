@@ -40,6 +40,8 @@ public enum ConfigLimits {
     public static let maxTopicBytes = 256
     /// Bytes of the checkpoint `path` (PATH_MAX on Linux).
     public static let maxPathBytes = 4_096
+    /// Bytes of `admin.listen` (`HOST:PORT`; a DNS name is at most 253 bytes, plus the port).
+    public static let maxAdminListenBytes = 261
 
     /// Features per row (2²⁰). Validation builds every stage, allocating its per-feature statistics.
     public static let maxFeatures = 1 << 20

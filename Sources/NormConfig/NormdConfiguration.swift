@@ -15,10 +15,13 @@ public struct NormdConfiguration: Sendable {
     public var pipelines: [PipelineConfiguration]
     /// `checkpoint:`; `nil` when absent (the daemon then keeps statistics in memory only).
     public var checkpoint: CheckpointConfiguration?
+    /// `admin:`; `nil` when absent (no HTTP server).
+    public var admin: AdminConfiguration?
 
-    public init(pipelines: [PipelineConfiguration], checkpoint: CheckpointConfiguration? = nil) {
+    public init(pipelines: [PipelineConfiguration], checkpoint: CheckpointConfiguration? = nil, admin: AdminConfiguration? = nil) {
         self.pipelines = pipelines
         self.checkpoint = checkpoint
+        self.admin = admin
     }
 
     /// Every pipeline's stages, pipeline by pipeline, in order.
@@ -76,9 +79,10 @@ public struct NormdConfiguration: Sendable {
         let pipelines = readPipelines(reader, registry: registry)
         reader.accept("plugins") // loaded before the pipelines by the caller (DynamicStages), into `registry`
         let checkpoint = reader.nested("checkpoint").flatMap { CheckpointConfiguration.read(from: $0, configFile: root.location?.file) }
+        let admin = reader.nested("admin").flatMap { AdminConfiguration.read(from: $0) }
         reader.finish()
         guard let pipelines else { return nil }
-        return NormdConfiguration(pipelines: pipelines, checkpoint: checkpoint)
+        return NormdConfiguration(pipelines: pipelines, checkpoint: checkpoint, admin: admin)
     }
 
     private static func readPipelines(_ reader: ParameterReader, registry: StageRegistry) -> [PipelineConfiguration]? {

@@ -12,6 +12,11 @@ public struct PublishedBatch {
     /// Changes whenever the statistics change (train batches, restores).
     public var statsVersion: UInt64
     public var origins: [RowOrigin]
+    /// The stage chain's time for this batch (a failed train batch: both runs).
+    public var processDuration: Duration
+    /// When the row that completed the batch arrived (a partial batch: its newest row), so the
+    /// sink can measure arrival-to-publication latency.
+    public var completedAt: ContinuousClock.Instant
 }
 
 /// Where a pipeline's batches go. The daemon's ZeroMQ output implements it; tests use a collector.

@@ -55,16 +55,33 @@ public struct PipelineCounts: Sendable, Equatable {
 
     /// One log line's worth: `accepted=… rejected={wrong_width: 2} …`.
     public var summary: String {
-        func table(_ counts: [String: Int]) -> String {
-            counts.isEmpty ? "0" : "{" + counts.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ") + "}"
+        fields.map { "\($0.key)=\($0.value)" }.joined(separator: " ") + shutdownSummary
+    }
+
+    /// One count of the counts line: a number, or a table by reason.
+    public enum Field: Sendable, Equatable, CustomStringConvertible {
+        case number(Int)
+        case byReason([String: Int])
+
+        /// As the counts line writes it: `3`, `0` for an empty table, `{non_finite: 2, wrong_width: 1}`.
+        public var description: String {
+            switch self {
+            case .number(let value): "\(value)"
+            case .byReason(let table) where table.isEmpty: "0"
+            case .byReason(let table): "{" + table.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ") + "}"
+            }
         }
-        return "messages_accepted=\(messagesAccepted) rows_accepted=\(rowsAccepted) "
-            + "messages_rejected=\(table(messagesRejected)) rows_dropped=\(table(rowsDropped)) "
-            + "seq_gaps=\(sequenceGaps) messages_missed=\(messagesMissed) seq_restarts=\(sequenceRestarts) "
-            + "producers_evicted=\(producersEvicted) connections_refused=\(connectionsRefused) connections_dropped=\(connectionsDropped) "
-            + "batches=\(batchesPublished) rows_published=\(rowsPublished) partial_batches=\(partialBatches) "
-            + "downgraded=\(batchesDowngraded) batches_dropped=\(batchesDropped) batches_failed=\(batchesFailed)"
-            + shutdownSummary
+    }
+
+    /// The counts line's keys and values, in its order (also `GET /pipelines`' `counts`).
+    public var fields: [(key: String, value: Field)] {
+        [("messages_accepted", .number(messagesAccepted)), ("rows_accepted", .number(rowsAccepted)),
+         ("messages_rejected", .byReason(messagesRejected)), ("rows_dropped", .byReason(rowsDropped)),
+         ("seq_gaps", .number(sequenceGaps)), ("messages_missed", .number(messagesMissed)), ("seq_restarts", .number(sequenceRestarts)),
+         ("producers_evicted", .number(producersEvicted)), ("connections_refused", .number(connectionsRefused)),
+         ("connections_dropped", .number(connectionsDropped)),
+         ("batches", .number(batchesPublished)), ("rows_published", .number(rowsPublished)), ("partial_batches", .number(partialBatches)),
+         ("downgraded", .number(batchesDowngraded)), ("batches_dropped", .number(batchesDropped)), ("batches_failed", .number(batchesFailed))]
     }
 
     /// ` unsent_at_shutdown=0`, or ` unsent_at_shutdown=unknown handed_over_unconfirmed=N`; empty while running.

@@ -48,7 +48,8 @@ public final class PipelineEngine {
         }
     }
 
-    /// Replaced only by `replace(chain:settings:)`, between batches (a reload).
+    /// Replaced only by `replace(chain:settings:)`, between batches (a reload); `mode` also changes
+    /// through `switchMode(to:)`, between two batches.
     public internal(set) var settings: Settings
     public internal(set) var chain: StageChain
     /// Where other threads (the stats reporter) read this pipeline's counts.
@@ -57,6 +58,9 @@ public final class PipelineEngine {
     var batcher: RowBatcher
     private var sequences: SequenceTracker
     private var nextBatch: UInt64 = 0
+    /// When the newest accepted message arrived: for a full batch, the row that completed it; for a
+    /// partial one, its newest row (published as `PublishedBatch.completedAt`).
+    private var lastArrival: ContinuousClock.Instant?
     /// A copy of the batch about to train, kept so a batch a stage fails on can be re-run in infer
     /// mode from its original rows (the chain leaves the batch half-processed). Reused: no allocation
     /// once warm; costs one memcpy per train batch.
@@ -119,6 +123,7 @@ public final class PipelineEngine {
             counts.producersEvicted = sequences.evictions
         }
         counts.messagesAccepted += 1
+        lastArrival = arrival
         for range in ranges {
             counts.rowsAccepted += range.count
             batcher.append(message, rows: range, input: input, arrival: arrival) { batch, origins in
@@ -138,6 +143,13 @@ public final class PipelineEngine {
     public func flushPartial() {
         batcher.flush { batch, origins in process(&batch, origins: origins, partial: true) }
         publishCounts()
+    }
+
+    /// Switches the mode from the next batch on; returns that batch's number (`from_batch`): the
+    /// first output batch produced in `mode`. Call between batches (the socket loop does, on its thread).
+    public func switchMode(to mode: Mode) -> UInt64 {
+        settings.mode = mode
+        return nextBatch
     }
 
     /// Makes the current counts visible to other threads.
@@ -175,6 +187,7 @@ public final class PipelineEngine {
         let retryable = settings.mode == .train
         if retryable { copy(batch, into: &retryCopy) }
         var outcome: ChainOutcome
+        let started = ContinuousClock.now
         do {
             // Every row was checked finite in `accept` (non-finite messages are rejected or their
             // bad rows dropped), so the chain skips its own whole-batch pass.
@@ -198,7 +211,8 @@ public final class PipelineEngine {
         }
         if outcome.downgrade != nil { counts.batchesDowngraded += 1 }
         let info = PublishedBatch(pipeline: settings.name, sequence: nextBatch, outcome: outcome,
-                                  stageKinds: stageKinds, statsVersion: chain.statsVersion, origins: origins)
+                                  stageKinds: stageKinds, statsVersion: chain.statsVersion, origins: origins,
+                                  processDuration: ContinuousClock.now - started, completedAt: lastArrival ?? started)
         nextBatch += 1
         if sink.publish(batch, info) {
             counts.batchesPublished += 1

@@ -1,3 +1,4 @@
+import AdminServer
 import ArgumentParser
 import Checkpoint
 import DynamicStages
@@ -58,7 +59,7 @@ struct RunCommand: AsyncParsableCommand {
             }.joined(separator: "\n"))
             throw ExitStatus.configError
         }
-        let daemonPipelines = configuration.pipelines
+        var daemonPipelines = configuration.pipelines
 
         // The first chain of each pipeline takes the stages validation created: nothing is created
         // again, so the start stops here only if that ever changes and a plugin's `create` fails.
@@ -70,6 +71,13 @@ struct RunCommand: AsyncParsableCommand {
                 StandardError.print("normd run: pipeline '\(pipeline.name)': cannot create its stages: \(error)")
                 throw ExitStatus.software
             }
+        }
+        // The group starts now when `admin:` is configured, so /readyz answers during the restore.
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: [ServiceGroupConfiguration.ServiceConfiguration](), logger: logger))
+        let admin = configuration.admin.map { _ in DaemonAdmin(pipelines: daemonPipelines, stageKinds: chains.map { $0.stages.map(\.kind) }, logger: logger) }
+        var adminRun: Task<Void, any Error>?
+        if let settings = configuration.admin, let admin {
+            adminRun = try await AdminStartup.start(settings, backend: admin, group: group, logger: logger)
         }
         // Restore before any loop starts, so the first batch already uses the saved statistics.
         var checkpointWriter: CheckpointWriter?
@@ -85,6 +93,8 @@ struct RunCommand: AsyncParsableCommand {
                 throw error.status
             }
         }
+        let modes = RestoredModes.apply(checkpointWriter?.document, to: &daemonPipelines, logger: logger)
+        admin?.statisticsRestored(writer: checkpointWriter, overrides: modes)
 
         // Trapped before the first socket exists: from here on a stop signal is always graceful.
         let signals = await UnixSignalsSequence(trapping: DaemonSignals.trapped)
@@ -92,9 +102,11 @@ struct RunCommand: AsyncParsableCommand {
         do {
             for (pipeline, chain) in zip(daemonPipelines, chains) {
                 let loop = PipelineLoop(configuration: pipeline, chain: chain, logger: logger,
-                                        checkpoints: checkpointWriter.map { CheckpointHook(sink: $0, cadence: cadence) })
+                                        checkpoints: checkpointWriter.map { CheckpointHook(sink: $0, cadence: cadence) },
+                                        metrics: admin?.metrics.pipelines[pipeline.name])
                 loops.append(loop)
                 try await loop.start()
+                admin?.started(loop)
             }
         } catch {
             logger.critical("cannot start: \(error)")
@@ -112,7 +124,10 @@ struct RunCommand: AsyncParsableCommand {
 
         let reporter = CountsReporter(loops: loops, interval: .milliseconds(Int(countsInterval * 1000)), logger: logger,
                                       checkpoints: checkpointWriter)
-        let reloader = ReloadCoordinator(file: config, running: configuration, loops: loops, writer: checkpointWriter, logger: logger)
+        let reloader = ReloadCoordinator(file: config, running: configuration, loops: loops, writer: checkpointWriter, logger: logger) {
+            [admin] result in admin?.record(reload: result)
+        }
+        admin?.attach(reloader: reloader)
         let handler = DaemonSignals(loops: loops, writer: checkpointWriter, reporter: reporter, reloader: reloader, logger: logger)
         let signalTask = Task { await handler.handle(signals) }
         // A pipeline that ends (stopped by a signal, or failed) shuts the group down; the group
@@ -121,8 +136,15 @@ struct RunCommand: AsyncParsableCommand {
             loops.map { .init(service: PipelineService(loop: $0), successTerminationBehavior: .gracefullyShutdownGroup,
                               failureTerminationBehavior: .gracefullyShutdownGroup) }
             + [.init(service: reporter), .init(service: announcement, successTerminationBehavior: .ignore)]
-        let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: services, logger: logger))
-        try await group.run()
+        for service in services { await group.addServiceUnlessShutdown(service) }
+        // An admin server that fails while running stops the daemon gracefully; exit 69 after the final checkpoint.
+        var adminFailure: AdminServer.ListenError?
+        do {
+            if let adminRun { try await adminRun.value } else { try await group.run() }
+        } catch let error as AdminServer.ListenError {
+            logger.critical("stopping: \(error)")
+            adminFailure = error
+        }
 
         reporter.report(final: true)
         // Every loop has flushed its last batch, offered its final snapshot, closed its sockets and
@@ -130,6 +152,7 @@ struct RunCommand: AsyncParsableCommand {
         let final = await checkpointWriter?.finish()
         defer { signalTask.cancel() }  // signals stay trapped until the last line is written
         try stopped(final, writeFailures: checkpointWriter?.writeFailures ?? 0, logger: logger)
+        if adminFailure != nil { throw ExitStatus.unavailable }
     }
 
     /// The last log line: which generation the shutdown wrote, or that none was — and exit 73 when

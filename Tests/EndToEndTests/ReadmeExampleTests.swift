@@ -22,6 +22,7 @@ import Testing
         // The same configuration on free ports, so the test never collides with a running daemon.
         let config = defaultConfig.replacingOccurrences(of: "tcp://127.0.0.1:5555", with: "tcp://127.0.0.1:*")
             .replacingOccurrences(of: "tcp://127.0.0.1:5556", with: "tcp://127.0.0.1:*")
+            .replacingOccurrences(of: "127.0.0.1:9464", with: "127.0.0.1:0")  // the admin server: any free port
         #expect(config != defaultConfig, "Config/normd.yaml no longer uses the README's endpoints")
         let daemon = try DaemonProcess.started(config: config, scratch: scratch)
 

@@ -88,10 +88,7 @@ final class DaemonSignals: Sendable {
             logger.notice("no checkpoint configured; none written", metadata: ["signal": "SIGUSR1"])
             return
         }
-        for loop in loops where !(await loop.offerSnapshotNow(timeout: .seconds(1))) {
-            logger.notice("pipeline busy; the checkpoint holds its last offered statistics",
-                          metadata: ["pipeline": "\(loop.configuration.name)", "signal": "SIGUSR1"])
-        }
+        await CheckpointNow.offerSnapshots(of: loops, logKey: "signal", requestedBy: "SIGUSR1", logger: logger)
         writer.writeNow(requestedBy: "SIGUSR1")
     }
 }

@@ -1,3 +1,4 @@
+import AdminServer
 import Foundation
 import Logging
 import NormConfig
@@ -25,6 +26,8 @@ final class PipelineLoop: Sendable {
     private let live: Mutex<PipelineConfiguration>
     /// The pipeline's counts, readable from any thread.
     let board = CounterBoard()
+    /// What the admin server reads and asks of this pipeline's thread.
+    let control: PipelineControl
     private let logger: Logger
     private let stopFlag = StopFlag()
     private let lifecycle = Mutex(Lifecycle())
@@ -41,9 +44,12 @@ final class PipelineLoop: Sendable {
         var reload: ReloadOrder?
     }
 
-    init(configuration: PipelineConfiguration, chain: StageChain, logger: Logger, checkpoints: CheckpointHook? = nil) {
+    init(configuration: PipelineConfiguration, chain: StageChain, logger: Logger, checkpoints: CheckpointHook? = nil,
+         metrics: NormdMetrics.PipelineMetrics? = nil) {
         self.configuration = configuration
         self.live = Mutex(configuration)
+        self.control = PipelineControl(inputs: configuration.inputs.count, mode: configuration.mode, statsVersion: chain.statsVersion,
+                                       histograms: metrics)
         self.checkpoints = checkpoints
         var logger = logger
         logger[metadataKey: "pipeline"] = "\(configuration.name)"
@@ -58,7 +64,7 @@ final class PipelineLoop: Sendable {
             throw DaemonError.internalState("pipeline \(configuration.name) started twice")
         }
         let configuration = self.configuration, logger = self.logger
-        let board = self.board, stopFlag = self.stopFlag, checkpoints = self.checkpoints
+        let board = self.board, stopFlag = self.stopFlag, checkpoints = self.checkpoints, control = self.control
         try await withCheckedThrowingContinuation { (ready: CheckedContinuation<Void, any Error>) in
             let thread = Thread { [self] in
                 defer { self.markFinished() }
@@ -73,7 +79,7 @@ final class PipelineLoop: Sendable {
                 do {
                     runner = try PipelineRunner(configuration: configuration, chain: chain.chain, context: context,
                                                 board: board, stopFlag: stopFlag, logger: logger, checkpoints: checkpoints,
-                                                reloads: { [self] in self.takeReloadOrder() })
+                                                reloads: { [self] in self.takeReloadOrder() }, control: control)
                 } catch {
                     context.terminate()  // every socket was closed by the failed set-up
                     ready.resume(throwing: error)
@@ -138,6 +144,12 @@ final class PipelineLoop: Sendable {
             return state.reload
         }
     }
+
+    /// Whether the thread has ended (stopped, or failed).
+    var isFinished: Bool { lifecycle.withLock { $0.finished } }
+
+    /// Whether a stop was asked for (the thread may still be flushing).
+    var isStopping: Bool { stopFlag.isSet }
 
     /// Returns when the thread has flushed, closed its sockets and ended.
     func waitUntilFinished() async {

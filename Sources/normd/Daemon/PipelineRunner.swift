@@ -1,5 +1,6 @@
 import Checkpoint
 import Logging
+import NormCore
 import NormConfig
 import Pipeline
 import StageKit
@@ -26,6 +27,10 @@ final class PipelineRunner {
     private let checkpointWriter: CheckpointWriter?
     /// Where a reload's new chain waits for this thread (`PipelineLoop.reload`).
     private let reloads: @Sendable () -> ReloadOrder?
+    private let control: PipelineControl
+    /// The `mode` the configuration says (at start, or after the latest reload), to tell whether a
+    /// reload changed it: only then does it replace a mode switched through the admin endpoint.
+    private var configuredMode: Mode
     /// Set once intake has stopped: the final reads are bounded by RCVHWM, not by the stop flag.
     private var shuttingDown = false
     private let sink: ZMQBatchSink
@@ -41,7 +46,7 @@ final class PipelineRunner {
     /// (so `tcp://127.0.0.1:*` can be used and its port read from the log).
     init(configuration: PipelineConfiguration, chain: StageChain, context: ZMQContext, board: CounterBoard,
          stopFlag: StopFlag, logger: Logger, checkpoints: CheckpointHook? = nil,
-         reloads: @escaping @Sendable () -> ReloadOrder? = { nil }) throws {
+         reloads: @escaping @Sendable () -> ReloadOrder? = { nil }, control: PipelineControl) throws {
         guard let outputEndpoint = configuration.output else {
             throw DaemonError.internalState("pipeline \(configuration.name) has no output")
         }
@@ -52,6 +57,7 @@ final class PipelineRunner {
         self.snapshotRequests = checkpoints?.requests
         self.checkpointWriter = checkpoints?.sink as? CheckpointWriter
         self.reloads = reloads
+        self.control = control
         var inputs: [ZMQSocket] = []
         var inputEndpoints: [String] = []
         do {
@@ -82,7 +88,8 @@ final class PipelineRunner {
         self.inputs = inputs
         self.inputEndpoints = inputEndpoints
         self.decoders = configuration.inputs.map { MessageDecoder(codec: $0.codec, features: configuration.features) }
-        self.sink = ZMQBatchSink(socket: output, endpoint: outputEndpoint, stopFlag: stopFlag, logger: logger)
+        self.sink = ZMQBatchSink(socket: output, endpoint: outputEndpoint, stopFlag: stopFlag, logger: logger, control: control)
+        self.configuredMode = configuration.mode
         self.engine = PipelineEngine(settings: Self.settings(of: configuration), chain: chain, sink: sink, board: board, logger: logger)
         if let checkpoints { engine.enableCheckpoints(sink: checkpoints.sink, cadence: checkpoints.cadence) }
     }
@@ -155,6 +162,7 @@ final class PipelineRunner {
                 snapshotRequests?.markServed(wanted)
             }
             if let order = reloads() { takeOver(order) }
+            serveControlRequests()
             if now - lastCountsPublished > .milliseconds(500) {
                 engine.publishCounts()
                 lastCountsPublished = now
@@ -184,9 +192,29 @@ final class PipelineRunner {
             return
         }
         order.chain.continueStatsVersion(after: old.statsVersion)
-        checkpointWriter?.adopt(PipelineStateRecord(name: order.configuration.name, chain: order.chain))
-        engine.replace(chain: order.chain, settings: Self.settings(of: order.configuration))
+        // A mode switched through the admin endpoint lasts until a reload changes the configured mode.
+        var settings = Self.settings(of: order.configuration)
+        if order.configuration.mode == configuredMode { settings.mode = engine.settings.mode }
+        configuredMode = order.configuration.mode
+        var record = PipelineStateRecord(name: order.configuration.name, chain: order.chain)
+        if settings.mode != configuredMode { record.mode = settings.mode }
+        checkpointWriter?.adopt(record)
+        engine.replace(chain: order.chain, settings: settings)
+        control.mode = settings.mode
         order.done.resume(returning: nil)
+    }
+
+    /// Between two batches: a mode switch takes effect here (its `from_batch` is the next batch's
+    /// number, exactly), a statistics copy is taken here. One atomic load each when nothing waits.
+    private func serveControlRequests() {
+        control.modeRequests.serve { mode in
+            control.mode = mode
+            let from = engine.switchMode(to: mode)
+            logger.notice("mode switched", metadata: ["mode": "\(mode.rawValue)", "from_batch": "\(from)"])
+            return from
+        }
+        control.statisticsRequests.serve { _ in PipelineStateRecord(name: configuration.name, chain: engine.chain) }
+        control.pendingRows.set(engine.pendingRows)
     }
 
     /// Reads up to `limit` queued messages without blocking; returns how many were read.
@@ -212,19 +240,24 @@ final class PipelineRunner {
         // The frames' bytes are valid only inside this closure: the decoded message points into them
         // and is consumed (its rows copied into the batcher) before it returns.
         parts.withUnsafeFrameBuffers(collectingInto: &frames) { frames, size in
+            control.received(input: index, bytes: size)
             guard size <= configuration.inputs[index].maxMessageBytes else {
                 engine.recordUndecodable(reason: "oversize")
+                control.rejected(input: index, reason: "oversize")
                 logRejection(input: index, reason: "oversize",
                              "message is \(size) bytes, above max_message_bytes (\(configuration.inputs[index].maxMessageBytes))")
                 return
             }
             do throws(WireError) {
                 let message = try decoders[index].decode(frames)
+                control.inputs[index].rows.add(message.rows)
                 if let rejection = engine.accept(message, input: index, arrival: arrival) {
+                    control.rejected(input: index, reason: rejection.reason)
                     logRejection(input: index, reason: rejection.reason, rejection.description)
                 }
             } catch {
                 engine.recordUndecodable(reason: error.reason)
+                control.rejected(input: index, reason: error.reason)
                 logRejection(input: index, reason: error.reason, error.description)
             }
         }

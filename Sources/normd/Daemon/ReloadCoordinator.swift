@@ -34,7 +34,12 @@ actor ReloadCoordinator {
     /// Longest a reload waits for the generation that saves the statistics of stages about to reset.
     static let checkpointWait: Duration = .seconds(30)
 
-    init(file: String, running: NormdConfiguration, loops: [PipelineLoop], writer: CheckpointWriter?, logger: Logger) {
+    /// Told about every finished reload (the admin metrics).
+    private let finished: @Sendable (ReloadResult) -> Void
+
+    init(file: String, running: NormdConfiguration, loops: [PipelineLoop], writer: CheckpointWriter?, logger: Logger,
+         finished: @escaping @Sendable (ReloadResult) -> Void = { _ in }) {
+        self.finished = finished
         self.file = file
         self.running = running
         self.loops = loops
@@ -66,6 +71,7 @@ actor ReloadCoordinator {
             for problem in problems { logger.error("\(problem)") }
             logger.error("reload failed", metadata: result.logMetadata.merging(["configuration": "unchanged"]) { $1 })
         }
+        finished(result)
         return result
     }
 

@@ -30,11 +30,14 @@ final class ZMQBatchSink: BatchSink {
     private let poller: ZMQPoller
     private var dropLog = RateLimitedLog(perInterval: 10, interval: .seconds(10))
     private var recent = RecentSends()
+    /// Per-batch meters and histograms for the admin server.
+    private let control: PipelineControl?
     /// libzmq's engine buffer per connection (`ZMQ_OUT_BATCH_SIZE`, 8 KiB in libzmq 4.3).
     static let engineBufferBytes = 8192
 
-    init(socket: ZMQSocket, endpoint: OutputEndpoint, stopFlag: StopFlag, logger: Logger) {
+    init(socket: ZMQSocket, endpoint: OutputEndpoint, stopFlag: StopFlag, logger: Logger, control: PipelineControl? = nil) {
         self.socket = socket
+        self.control = control
         self.endpoint = endpoint
         self.stopFlag = stopFlag
         self.logger = logger
@@ -49,6 +52,8 @@ final class ZMQBatchSink: BatchSink {
         let outcome: SendOutcome = encoder.encode(batch, metadata: metadata) { frames in send(frames) }
         switch outcome {
         case .sent:
+            control?.published(mode: info.outcome.mode, statsVersion: info.statsVersion, process: info.processDuration,
+                               latency: .now - info.completedAt)
             return true
         case .refused(let why):
             if let suppressed = dropLog.admit() {
@@ -117,7 +122,10 @@ final class ZMQBatchSink: BatchSink {
                     }
                     wait = min(wait, left)
                 }
+                let blockedSince = ContinuousClock.now
                 _ = try? poller.poll(timeoutMilliseconds: wait.roundedUpMilliseconds)
+                let (seconds, attoseconds) = (ContinuousClock.now - blockedSince).components
+                control?.outputBlockedNanos.add(Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000))
             }
         }
     }

@@ -1,5 +1,10 @@
 import Foundation
 import Logging
+// With NIO in the graph (the admin server), `timespec` can resolve to CDispatch's copy of the
+// header: importing it lets the members resolve in debug and release alike (as in FileKind).
+#if canImport(CDispatch)
+import CDispatch
+#endif
 
 /// Writes one logfmt line per event to stderr:
 /// `ts=2026-11-25T15:40:01.123Z level=info msg="input bound" pipeline=sensors endpoint=tcp://127.0.0.1:41234`.

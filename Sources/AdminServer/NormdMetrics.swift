@@ -1,0 +1,136 @@
+public import Prometheus
+
+/// Every metric normd exports (Docs/METRICS.md), registered once, at start: swift-prometheus calls
+/// `fatalError` on a second registration that differs, and a label value that appears only after
+/// its first event would make `rate()` miss that event — so every known `reason`, `mode` and
+/// `result` is registered at 0 from the start.
+///
+/// Counters the pipelines already count (`PipelineCounts`) are set from their published snapshot at
+/// each scrape (`set(_:to:)`, under the scrape lock): the data path never touches this registry for
+/// them. Histograms and `normd_output_blocked_seconds_total` are recorded by the pipeline's thread
+/// once per batch (not per row or message): a histogram record takes swift-prometheus' own lock,
+/// uncontended except while a scrape copies that one histogram's ~20 buckets.
+public final class NormdMetrics: Sendable {
+    public let registry = PrometheusCollectorRegistry()
+
+    /// Counters with an `input` label.
+    public struct InputMetrics: Sendable {
+        public let messagesReceived: Counter
+        public let rowsReceived: Counter
+        public let bytesReceived: Counter
+        /// By `reason`; every known reason present.
+        public let messagesRejected: [String: Counter]
+    }
+
+    public struct PipelineMetrics: Sendable {
+        public let inputs: [InputMetrics]
+        public let rowsDropped: [String: Counter]
+        public let sequenceGaps: Counter
+        public let messagesMissed: Counter
+        public let sequenceRestarts: Counter
+        /// By `mode` (`train`, `infer`): the mode each batch actually ran in.
+        public let batchesPublished: [String: Counter]
+        public let rowsPublished: Counter
+        public let batchesPartial: Counter
+        public let batchesDowngraded: Counter
+        public let batchesDropped: Counter
+        public let batchesFailed: Counter
+        public let outputBlockedSeconds: Counter
+        public let statsVersion: Gauge
+        public let pendingRows: Gauge
+        public let batchProcessSeconds: DurationHistogram
+        public let batchLatencySeconds: DurationHistogram
+    }
+
+    public let pipelines: [String: PipelineMetrics]
+    /// By `result` (`success`, `failure`).
+    public let checkpointWrites: [String: Counter]
+    public let checkpointLastSuccess: Gauge
+    /// By `result`: reloads by SIGHUP or `POST /reload`.
+    public let configReloads: [String: Counter]
+    public let configLastReloadSuccessful: Gauge
+
+    /// Buckets of `normd_batch_process_seconds`: 1 µs … 1 s, about three per decade (a 64-row
+    /// batch of 8 features takes a few µs, a 65 536-row batch of 1024 features hundreds of ms).
+    public static let processBuckets: [Duration] = decades(from: -6, to: 0)
+    /// Buckets of `normd_batch_latency_seconds`: 10 µs … 10 s (a partial batch waits up to
+    /// `max_latency`, a blocked PUSH output as long as its consumer stalls).
+    public static let latencyBuckets: [Duration] = decades(from: -5, to: 1)
+    public static let rowDropReasons = ["non_finite", "stage_failed"]
+    public static let modes = ["train", "infer"]
+    public static let results = ["success", "failure"]
+
+    /// - Parameters:
+    ///   - pipelines: each pipeline's name and number of inputs.
+    ///   - rejectionReasons: every `reason` a message can be rejected for.
+    ///   - version: `normd --version`'s text; `libzmq`: the library's version.
+    public init(pipelines: [(name: String, inputs: Int)], rejectionReasons: [String], version: String, libzmq: String) {
+        let registry = self.registry
+        func counter(_ name: String, _ help: String, _ labels: [(String, String)]) -> Counter {
+            registry.makeCounter(name: name, labels: labels, help: help)
+        }
+        func byLabel(_ name: String, _ help: String, _ labels: [(String, String)], _ key: String, _ values: [String]) -> [String: Counter] {
+            Dictionary(uniqueKeysWithValues: values.map { ($0, counter(name, help, labels + [(key, $0)])) })
+        }
+        var table: [String: PipelineMetrics] = [:]
+        for (name, inputCount) in pipelines {
+            let p = [("pipeline", name)]
+            let inputs = (0..<inputCount).map { index -> InputMetrics in
+                let labels = p + [("input", "\(index)")]
+                return InputMetrics(
+                    messagesReceived: counter("normd_messages_received_total", "Messages read from the input, accepted or not.", labels),
+                    rowsReceived: counter("normd_rows_received_total", "Rows in the messages read that could be decoded, accepted or not.", labels),
+                    bytesReceived: counter("normd_bytes_received_total", "Bytes of every message read (all frames).", labels),
+                    messagesRejected: byLabel("normd_messages_rejected_total", "Messages refused, by reason.", labels, "reason", rejectionReasons))
+            }
+            table[name] = PipelineMetrics(
+                inputs: inputs,
+                rowsDropped: byLabel("normd_rows_dropped_total", "Rows of accepted messages that were not published, by reason.", p, "reason", Self.rowDropReasons),
+                sequenceGaps: counter("normd_sequence_gaps_total", "Producer seq numbers that skipped ahead.", p),
+                messagesMissed: counter("normd_messages_missed_total", "Messages the seq gaps add up to.", p),
+                sequenceRestarts: counter("normd_sequence_restarts_total", "Producer sequences that went backwards (a restart).", p),
+                batchesPublished: byLabel("normd_batches_published_total", "Batches handed to the output, by the mode they ran in.", p, "mode", Self.modes),
+                rowsPublished: counter("normd_rows_published_total", "Rows in the published batches.", p),
+                batchesPartial: counter("normd_batches_partial_total", "Batches flushed before they were full (max_latency, shutdown).", p),
+                batchesDowngraded: counter("normd_batches_downgraded_total", "Train batches that ran in infer mode.", p),
+                batchesDropped: counter("normd_batches_dropped_total", "Batches the output could not take.", p),
+                batchesFailed: counter("normd_batches_failed_total", "Batches a stage failed on.", p),
+                outputBlockedSeconds: counter("normd_output_blocked_seconds_total", "Time spent waiting on a PUSH peer that applies back-pressure.", p),
+                statsVersion: registry.makeGauge(name: "normd_stats_version", labels: p, help: "The statistics' version (changes with every train batch and restore)."),
+                pendingRows: registry.makeGauge(name: "normd_pending_rows", labels: p, help: "Rows waiting in the partial batch."),
+                batchProcessSeconds: registry.makeDurationHistogram(name: "normd_batch_process_seconds", labels: p, buckets: Self.processBuckets,
+                                                                    help: "The stage chain's time per batch."),
+                batchLatencySeconds: registry.makeDurationHistogram(name: "normd_batch_latency_seconds", labels: p, buckets: Self.latencyBuckets,
+                                                                    help: "From the arrival of a batch's completing row to its publication."))
+        }
+        self.pipelines = table
+        checkpointWrites = byLabel("normd_checkpoint_writes_total", "Checkpoint generations written, by result.", [], "result", Self.results)
+        checkpointLastSuccess = registry.makeGauge(name: "normd_checkpoint_last_success_timestamp_seconds",
+                                                   help: "Unix time of the last checkpoint generation written (0: none yet this run).")
+        configReloads = byLabel("normd_config_reloads_total", "Configuration reloads (SIGHUP or POST /reload), by result.", [], "result", Self.results)
+        configLastReloadSuccessful = registry.makeGauge(name: "normd_config_last_reload_successful",
+                                                        help: "1 if the last reload succeeded (or none was tried), else 0.")
+        configLastReloadSuccessful.set(1.0)
+        registry.makeGauge(name: "normd_build_info", labels: [("version", version), ("libzmq", libzmq)],
+                           help: "Always 1; the labels say which normd and libzmq run.").set(1.0)
+    }
+
+    /// Sets a counter to a total counted elsewhere. Only the scrape (which holds the scrape lock
+    /// while it sets and emits) calls this, so no reader sees the reset in between.
+    public static func set(_ counter: Counter, to total: Int) {
+        counter.reset()
+        counter.increment(by: Int64(max(0, total)))
+    }
+
+    /// 1, 2.5, 5 × 10^k for k in `from..<to`, then 10^to.
+    static func decades(from low: Int, to high: Int) -> [Duration] {
+        var buckets: [Duration] = []
+        for exponent in low..<high {
+            let unit = Duration.nanoseconds(Int64(pow10(exponent + 9)))
+            buckets += [unit, unit * 2.5, unit * 5]
+        }
+        return buckets + [.nanoseconds(Int64(pow10(high + 9)))]
+    }
+
+    private static func pow10(_ exponent: Int) -> Int { (0..<exponent).reduce(1) { value, _ in value * 10 } }
+}
