@@ -360,9 +360,20 @@ import Testing
         let metrics = try http.metrics()
         #expect(metrics["normd_config_reloads_total{result=\"success\"}"] == 1 && metrics["normd_config_reloads_total{result=\"failure\"}"] == 1
                 && metrics["normd_config_last_reload_successful"] == 1, "\(metrics.filter { $0.key.hasPrefix("normd_config") })")
+        // A mode switched through the endpoint survives a reload that leaves the configured mode alone.
+        let switched = try http.post("/pipelines/p/mode", #"{"mode":"infer"}"#)
+        #expect(switched.status == 200)
+        _ = try scratch.write(original.replacingOccurrences(of: "momentum: 0.9", with: "momentum: 0.6")
+            .replacingOccurrences(of: "size: 8,", with: "size: 4,"), to: "normd.yaml")
+        #expect(try http.post("/reload").status == 200)
+        #expect((try http.get("/pipelines").json as? [NSDictionary])?.first?["mode"] as? String == "infer")
         // The new batch size is live: a message of 8 rows now comes out as batches of 4.
+        let frozen = try http.get("/pipelines/p/statistics").body
         let after = try TensorClient.exchange(daemon, indices: 2..<3, rows: Self.rows, features: Self.features)
         #expect(after.map(\.count) == [4 * Self.features])
+        // Still infer in the engine, not only in the answer: these batches left the statistics alone.
+        _ = try http.metrics(until: { $0["normd_rows_published_total{pipeline=\"p\"}"] == Double(3 * Self.rows) })
+        #expect(try http.get("/pipelines/p/statistics").body == frozen)
         #expect(daemon.terminate() == 0)
     }
 
