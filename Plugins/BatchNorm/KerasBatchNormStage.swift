@@ -53,7 +53,7 @@ public final class KerasBatchNormStage: StatisticsTransaction {
         asideVariance = movingVariance
     }
 
-    public var kind: String { BatchNormStage.kind }
+    public var kind: String { BatchNormFactory.kind }
     public var stateVersion: UInt32 { 1 }
     public var trainingRowMultiple: Int { options.virtualBatchSize ?? 1 }
     public var fingerprint: [String: String] {
@@ -61,7 +61,7 @@ public final class KerasBatchNormStage: StatisticsTransaction {
          "virtual_batch_size": options.virtualBatchSize.map(String.init) ?? "none"]
     }
 
-    public func process(_ batch: inout FeatureBatch, mode: Mode) throws {
+    public func process(_ batch: inout FeatureBatch, mode: Mode) throws(StageError) {
         guard try KerasBatchPrecondition.check(batch, featureCount: featureCount, rowMultiple: trainingRowMultiple,
                                                mode: mode, kind: kind) else { return }
         switch mode {
@@ -93,16 +93,16 @@ public final class KerasBatchNormStage: StatisticsTransaction {
     public var statisticsAreFinite: Bool { movingMean.allFinite && movingVariance.allFinite }
 
     public func saveState() -> StageState {
-        StageState(kind: kind, version: stateVersion,
-                   vectors: ["moving_mean": movingMean, "moving_variance": movingVariance])
+        StageState(kind: kind, stateVersion: stateVersion,
+                   statistics: ["moving_mean": movingMean, "moving_variance": movingVariance])
     }
 
-    public func restoreState(_ state: StageState) throws {
+    public func restoreState(_ state: StageState) throws(StageError) {
         try state.checkCompatible(kind: kind, upTo: stateVersion)
-        let mean = try state.vector("moving_mean", count: featureCount)
-        let variance = try state.vector("moving_variance", count: featureCount)
+        let mean = try state.statistic("moving_mean", count: featureCount)
+        let variance = try state.statistic("moving_variance", count: featureCount)
         guard variance.allSatisfy({ $0 >= 0 }) else {
-            throw StageError.invalidState(kind: kind, "'moving_variance' holds a negative value")
+            throw .invalidState(kind: kind, "'moving_variance' holds a negative value")
         }
         movingMean = mean
         movingVariance = variance

@@ -52,7 +52,7 @@ public final class TorchBatchNormStage: StatisticsTransaction {
         asideVariance = runningVariance
     }
 
-    public var kind: String { BatchNormStage.kind }
+    public var kind: String { BatchNormFactory.kind }
     public var stateVersion: UInt32 { 1 }
     public var trainingRowMultiple: Int { 1 }
     public var fingerprint: [String: String] {
@@ -60,9 +60,9 @@ public final class TorchBatchNormStage: StatisticsTransaction {
          "virtual_batch_size": "none", "track_running_stats": String(options.tracksRunningStats)]
     }
 
-    public func process(_ batch: inout FeatureBatch, mode: Mode) throws {
+    public func process(_ batch: inout FeatureBatch, mode: Mode) throws(StageError) {
         guard batch.features == featureCount else {
-            throw StageError.widthMismatch(expected: featureCount, got: batch.features)
+            throw .widthMismatch(expected: featureCount, got: batch.features)
         }
         guard batch.rows > 0 else { return }
         guard mode == .train || !options.tracksRunningStats else {
@@ -106,27 +106,27 @@ public final class TorchBatchNormStage: StatisticsTransaction {
     public var statisticsAreFinite: Bool { runningMean.allFinite && runningVariance.allFinite }
 
     public func saveState() -> StageState {
-        guard options.tracksRunningStats else { return StageState(kind: kind, version: stateVersion) }
-        return StageState(kind: kind, version: stateVersion,
-                          vectors: ["running_mean": runningMean, "running_var": runningVariance],
+        guard options.tracksRunningStats else { return StageState(kind: kind, stateVersion: stateVersion) }
+        return StageState(kind: kind, stateVersion: stateVersion,
+                          statistics: ["running_mean": runningMean, "running_var": runningVariance],
                           counters: ["num_batches_tracked": batchesTracked])
     }
 
-    public func restoreState(_ state: StageState) throws {
+    public func restoreState(_ state: StageState) throws(StageError) {
         try state.checkCompatible(kind: kind, upTo: stateVersion)
         guard options.tracksRunningStats else {
-            guard state.vectors.isEmpty && state.counters.isEmpty else {
-                throw StageError.invalidState(kind: kind, "this stage keeps no running statistics (track_running_stats: false)")
+            guard state.statistics.isEmpty && state.counters.isEmpty else {
+                throw .invalidState(kind: kind, "this stage keeps no running statistics (track_running_stats: false)")
             }
             return
         }
-        let mean = try state.vector("running_mean", count: featureCount)
-        let variance = try state.vector("running_var", count: featureCount)
+        let mean = try state.statistic("running_mean", count: featureCount)
+        let variance = try state.statistic("running_var", count: featureCount)
         let tracked = try state.counter("num_batches_tracked")
         guard variance.allSatisfy({ $0 >= 0 }) else {
-            throw StageError.invalidState(kind: kind, "'running_var' holds a negative value")
+            throw .invalidState(kind: kind, "'running_var' holds a negative value")
         }
-        guard tracked >= 0 else { throw StageError.invalidState(kind: kind, "'num_batches_tracked' is negative") }
+        guard tracked >= 0 else { throw .invalidState(kind: kind, "'num_batches_tracked' is negative") }
         runningMean = mean
         runningVariance = variance
         batchesTracked = tracked

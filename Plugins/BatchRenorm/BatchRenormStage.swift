@@ -78,7 +78,7 @@ public final class BatchRenormStage: StatisticsTransaction {
         warmup?.clipping(atTrainBatch: trainBatches, target: clipping) ?? clipping
     }
 
-    public func process(_ batch: inout FeatureBatch, mode: Mode) throws {
+    public func process(_ batch: inout FeatureBatch, mode: Mode) throws(StageError) {
         guard try KerasBatchPrecondition.check(batch, featureCount: featureCount, rowMultiple: trainingRowMultiple,
                                                mode: mode, kind: kind) else { return }
         switch mode {
@@ -143,20 +143,20 @@ public final class BatchRenormStage: StatisticsTransaction {
     public var statisticsAreFinite: Bool { statistics.allFinite }
 
     public func saveState() -> StageState {
-        StageState(kind: kind, version: stateVersion, vectors: statistics.vectors, counters: ["train_batches": trainBatches])
+        StageState(kind: kind, stateVersion: stateVersion, statistics: statistics.byName, counters: ["train_batches": trainBatches])
     }
 
-    public func restoreState(_ state: StageState) throws {
+    public func restoreState(_ state: StageState) throws(StageError) {
         try state.checkCompatible(kind: kind, upTo: stateVersion)
         var loaded: [String: [Double]] = [:]
         for name in RenormStatistics.names {
-            loaded[name] = try state.vector(name, count: featureCount)
+            loaded[name] = try state.statistic(name, count: featureCount)
         }
         for name in ["moving_variance", "moving_stddev", "renorm_stddev"] where loaded[name, default: []].contains(where: { $0 < 0 }) {
-            throw StageError.invalidState(kind: kind, "'\(name)' holds a negative value")
+            throw .invalidState(kind: kind, "'\(name)' holds a negative value")
         }
         let batches = state.counters["train_batches"] ?? 0
-        guard batches >= 0 else { throw StageError.invalidState(kind: kind, "'train_batches' is negative") }
+        guard batches >= 0 else { throw .invalidState(kind: kind, "'train_batches' is negative") }
         statistics = RenormStatistics(
             movingMean: loaded["moving_mean", default: []], movingVariance: loaded["moving_variance", default: []],
             movingStddev: loaded["moving_stddev", default: []], renormMean: loaded["renorm_mean", default: []],

@@ -17,7 +17,7 @@ public enum BuiltinStages {
     /// Every built-in stage's factory: `min_max`, `batch_norm` (keras or torch convention), `batch_renorm`.
     public static let factories: [StageFactory] = [
         MinMaxStage.factory,
-        BatchNormStage.factory,
+        BatchNormFactory.factory,
         BatchRenormStage.factory,
     ]
 }
