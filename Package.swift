@@ -99,7 +99,7 @@ let package = Package(
         .testTarget(name: "NormConfigTests", dependencies: ["NormCore", "StageKit", "NormConfig", "BuiltinStages"], swiftSettings: strict),
         .testTarget(name: "FormatTests", dependencies: ["NormCore", "StageKit", "NpyFormat", "Checkpoint", "WireFormat"], swiftSettings: strict),
         .testTarget(name: "PipelineTests", dependencies: ["NormCore", "StageKit", "Pipeline"], swiftSettings: strict),
-        .testTarget(name: "WireFormatTests", dependencies: ["NormCore", "WireFormat", "NpyFormat"], swiftSettings: strict),
+        .testTarget(name: "WireFormatTests", dependencies: ["NormCore", "StageKit", "Pipeline", "WireFormat", "NpyFormat"], swiftSettings: strict),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"], swiftSettings: strict),
         .testTarget(name: "CheckpointTests", dependencies: ["NormCore", "StageKit", "Pipeline", "Checkpoint", "NormConfig", "BuiltinStages", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         // Every committed fuzz input (Tests/FuzzCorpus) through the fuzz targets, without the sanitizers.

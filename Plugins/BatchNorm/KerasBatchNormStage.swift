@@ -33,48 +33,39 @@ public final class KerasBatchNormStage: StatisticsTransaction {
     public let options: KerasBatchNormOptions
     public private(set) var movingMean: [Double]
     public private(set) var movingVariance: [Double]
-    /// Reused per batch (no allocation once warm).
-    private var coefficients: CenteredAffine
+    private var kernel: BatchNormKernel
     /// Storage for `setStatisticsAside()`, allocated once.
     private var asideMean: [Double]
     private var asideVariance: [Double]
-    /// Scratch for the Float32 copy of `moving_mean`, the shift hint that lets the moments skip a pass (see
-    /// `ColumnMoments.init(of:…:nearMean:)`). Derived from the state before every batch — never from
-    /// the previous batch — so a restored stage computes bit-for-bit what the original would.
-    private var meanHint: [Float] = []
 
     public init(featureCount: Int, options: KerasBatchNormOptions) {
         self.featureCount = featureCount
         self.options = options
         movingMean = options.initialMean ?? [Double](repeating: 0, count: featureCount)
         movingVariance = options.initialVariance ?? [Double](repeating: 1, count: featureCount)
-        coefficients = CenteredAffine(featureCount: featureCount)
+        kernel = BatchNormKernel(featureCount: featureCount, options)
         asideMean = movingMean
         asideVariance = movingVariance
     }
 
-    public var kind: String { BatchNormStage.kind }
+    public var kind: String { BatchNormFactory.kind }
     public var stateVersion: UInt32 { 1 }
-    public var trainingRowMultiple: Int { options.virtualBatchSize ?? 1 }
+    public var trainingRowMultiple: Int { kernel.trainingRowMultiple }
     public var fingerprint: [String: String] {
         ["kind": kind, "convention": Self.convention, "featureCount": String(featureCount),
          "virtual_batch_size": options.virtualBatchSize.map(String.init) ?? "none"]
     }
 
-    public func process(_ batch: inout FeatureBatch, mode: Mode) throws {
-        guard try KerasBatchPrecondition.check(batch, featureCount: featureCount, rowMultiple: trainingRowMultiple,
-                                               mode: mode, kind: kind) else { return }
+    public func process(_ batch: inout FeatureBatch, mode: Mode) throws(StageError) {
+        guard try kernel.admits(batch, mode: mode, kind: kind) else { return }
         switch mode {
         case .train:
-            ColumnMoments.hint(from: movingMean, into: &meanHint)
-            let statistics = KerasBatchStatistics(of: batch, virtualBatchSize: options.virtualBatchSize, nearMean: meanHint)
-            statistics.normalize(&batch, coefficients: &coefficients, gamma: options.gamma, beta: options.beta, epsilon: options.epsilon)
-            KerasBatchStatistics.movingAverage(&movingMean, toward: statistics.combined.mean, momentum: options.momentum)
-            KerasBatchStatistics.movingAverage(&movingVariance, toward: statistics.combined.variance, momentum: options.momentum)
+            let moments = kernel.moments(of: batch, nearRunningMean: movingMean)
+            kernel.normalize(&batch, with: moments)
+            BatchNormKernel.assignMovingAverage(&movingMean, toward: moments.combined.mean, momentum: options.momentum)
+            BatchNormKernel.assignMovingAverage(&movingVariance, toward: moments.combined.variance, momentum: options.momentum)
         case .infer:
-            NormalizationCoefficients.centered(
-                into: &coefficients, mean: movingMean, variance: movingVariance, gamma: options.gamma, beta: options.beta, epsilon: options.epsilon)
-            AffineTransform.apply(to: &batch, coefficients)
+            kernel.normalize(&batch, mean: movingMean, variance: movingVariance)
         }
     }
 
@@ -93,16 +84,16 @@ public final class KerasBatchNormStage: StatisticsTransaction {
     public var statisticsAreFinite: Bool { movingMean.allFinite && movingVariance.allFinite }
 
     public func saveState() -> StageState {
-        StageState(kind: kind, version: stateVersion,
-                   vectors: ["moving_mean": movingMean, "moving_variance": movingVariance])
+        StageState(kind: kind, stateVersion: stateVersion,
+                   statistics: ["moving_mean": movingMean, "moving_variance": movingVariance])
     }
 
-    public func restoreState(_ state: StageState) throws {
+    public func restoreState(_ state: StageState) throws(StageError) {
         try state.checkCompatible(kind: kind, upTo: stateVersion)
-        let mean = try state.vector("moving_mean", count: featureCount)
-        let variance = try state.vector("moving_variance", count: featureCount)
+        let mean = try state.statistic("moving_mean", count: featureCount)
+        let variance = try state.statistic("moving_variance", count: featureCount)
         guard variance.allSatisfy({ $0 >= 0 }) else {
-            throw StageError.invalidState(kind: kind, "'moving_variance' holds a negative value")
+            throw .invalidState(kind: kind, "'moving_variance' holds a negative value")
         }
         movingMean = mean
         movingVariance = variance

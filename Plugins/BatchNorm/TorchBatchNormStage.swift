@@ -31,28 +31,23 @@ public final class TorchBatchNormStage: StatisticsTransaction {
     public private(set) var runningMean: [Double]
     public private(set) var runningVariance: [Double]
     public private(set) var batchesTracked: Int64 = 0
-    /// Reused per batch (no allocation once warm).
-    private var coefficients: CenteredAffine
+    private var kernel: BatchNormKernel
     /// Storage for `setStatisticsAside()`, allocated once.
     private var asideMean: [Double]
     private var asideVariance: [Double]
     private var asideTracked: Int64 = 0
-    /// Scratch for the Float32 copy of `running_mean` (none without running statistics), the shift hint that lets the moments skip a pass (see
-    /// `ColumnMoments.init(of:…:nearMean:)`). Derived from the state before every batch — never from
-    /// the previous batch — so a restored stage computes bit-for-bit what the original would.
-    private var meanHint: [Float] = []
 
     public init(featureCount: Int, options: TorchBatchNormOptions) {
         self.featureCount = featureCount
         self.options = options
         runningMean = options.initialMean ?? [Double](repeating: 0, count: featureCount)
         runningVariance = options.initialVariance ?? [Double](repeating: 1, count: featureCount)
-        coefficients = CenteredAffine(featureCount: featureCount)
+        kernel = BatchNormKernel(featureCount: featureCount, options)
         asideMean = runningMean
         asideVariance = runningVariance
     }
 
-    public var kind: String { BatchNormStage.kind }
+    public var kind: String { BatchNormFactory.kind }
     public var stateVersion: UInt32 { 1 }
     public var trainingRowMultiple: Int { 1 }
     public var fingerprint: [String: String] {
@@ -60,33 +55,20 @@ public final class TorchBatchNormStage: StatisticsTransaction {
          "virtual_batch_size": "none", "track_running_stats": String(options.tracksRunningStats)]
     }
 
-    public func process(_ batch: inout FeatureBatch, mode: Mode) throws {
-        guard batch.features == featureCount else {
-            throw StageError.widthMismatch(expected: featureCount, got: batch.features)
-        }
-        guard batch.rows > 0 else { return }
+    public func process(_ batch: inout FeatureBatch, mode: Mode) throws(StageError) {
+        guard try kernel.admits(batch, mode: mode, kind: kind) else { return }
         guard mode == .train || !options.tracksRunningStats else {
-            normalize(&batch, mean: runningMean, variance: runningVariance)
+            kernel.normalize(&batch, mean: runningMean, variance: runningVariance)
             return
         }
-        if options.tracksRunningStats { ColumnMoments.hint(from: runningMean, into: &meanHint) }
-        let moments = ColumnMoments(of: batch, nearMean: options.tracksRunningStats ? meanHint : nil)
-        normalize(&batch, mean: moments.mean, variance: moments.variance)
+        let moments = kernel.moments(of: batch, nearRunningMean: options.tracksRunningStats ? runningMean : nil)
+        kernel.normalize(&batch, with: moments)
         if mode == .train && options.tracksRunningStats {
             batchesTracked = batchesTracked == .max ? .max : batchesTracked + 1 // saturating: a restored counter may be Int64.max
             let weight = options.momentum ?? 1 / Double(batchesTracked)
-            let unbiased = moments.unbiasedVariance
-            for f in 0..<featureCount {
-                runningMean[f] = (1 - weight) * runningMean[f] + weight * moments.mean[f]
-                runningVariance[f] = (1 - weight) * runningVariance[f] + weight * unbiased[f]
-            }
+            BatchNormKernel.updateRunningAverage(&runningMean, toward: moments.combined.mean, weight: weight)
+            BatchNormKernel.updateRunningAverage(&runningVariance, toward: moments.combined.unbiasedVariance, weight: weight)
         }
-    }
-
-    private func normalize(_ batch: inout FeatureBatch, mean: [Double], variance: [Double]) {
-        NormalizationCoefficients.centered(
-            into: &coefficients, mean: mean, variance: variance, gamma: options.gamma, beta: options.beta, epsilon: options.eps)
-        AffineTransform.apply(to: &batch, coefficients)
     }
 
     public var parameters: [String: StageParameter] { options.parameters }
@@ -106,27 +88,27 @@ public final class TorchBatchNormStage: StatisticsTransaction {
     public var statisticsAreFinite: Bool { runningMean.allFinite && runningVariance.allFinite }
 
     public func saveState() -> StageState {
-        guard options.tracksRunningStats else { return StageState(kind: kind, version: stateVersion) }
-        return StageState(kind: kind, version: stateVersion,
-                          vectors: ["running_mean": runningMean, "running_var": runningVariance],
+        guard options.tracksRunningStats else { return StageState(kind: kind, stateVersion: stateVersion) }
+        return StageState(kind: kind, stateVersion: stateVersion,
+                          statistics: ["running_mean": runningMean, "running_var": runningVariance],
                           counters: ["num_batches_tracked": batchesTracked])
     }
 
-    public func restoreState(_ state: StageState) throws {
+    public func restoreState(_ state: StageState) throws(StageError) {
         try state.checkCompatible(kind: kind, upTo: stateVersion)
         guard options.tracksRunningStats else {
-            guard state.vectors.isEmpty && state.counters.isEmpty else {
-                throw StageError.invalidState(kind: kind, "this stage keeps no running statistics (track_running_stats: false)")
+            guard state.statistics.isEmpty && state.counters.isEmpty else {
+                throw .invalidState(kind: kind, "this stage keeps no running statistics (track_running_stats: false)")
             }
             return
         }
-        let mean = try state.vector("running_mean", count: featureCount)
-        let variance = try state.vector("running_var", count: featureCount)
+        let mean = try state.statistic("running_mean", count: featureCount)
+        let variance = try state.statistic("running_var", count: featureCount)
         let tracked = try state.counter("num_batches_tracked")
         guard variance.allSatisfy({ $0 >= 0 }) else {
-            throw StageError.invalidState(kind: kind, "'running_var' holds a negative value")
+            throw .invalidState(kind: kind, "'running_var' holds a negative value")
         }
-        guard tracked >= 0 else { throw StageError.invalidState(kind: kind, "'num_batches_tracked' is negative") }
+        guard tracked >= 0 else { throw .invalidState(kind: kind, "'num_batches_tracked' is negative") }
         runningMean = mean
         runningVariance = variance
         batchesTracked = tracked

@@ -41,15 +41,10 @@ public final class BatchRenormStage: StatisticsTransaction {
     public let warmup: RenormWarmup?
     private var statistics: RenormStatistics
     public private(set) var trainBatches: Int64 = 0
-    /// Reused per batch (no allocation once warm).
-    private var coefficients: CenteredAffine
+    private var kernel: BatchNormKernel
     /// Storage for `setStatisticsAside()`, allocated once.
     private var aside: RenormStatistics
     private var asideTrainBatches: Int64 = 0
-    /// Scratch for the Float32 copy of `renorm_mean`, the shift hint that lets the moments skip a pass (see
-    /// `ColumnMoments.init(of:…:nearMean:)`). Derived from the state before every batch — never from
-    /// the previous batch — so a restored stage computes bit-for-bit what the original would.
-    private var meanHint: [Float] = []
 
     public init(featureCount: Int, options: KerasBatchNormOptions, renormMomentum: Double = 0.99,
                 clipping: RenormClipping = .none, warmup: RenormWarmup? = nil) {
@@ -59,13 +54,13 @@ public final class BatchRenormStage: StatisticsTransaction {
         self.clipping = clipping
         self.warmup = warmup
         statistics = RenormStatistics(featureCount: featureCount)
-        coefficients = CenteredAffine(featureCount: featureCount)
+        kernel = BatchNormKernel(featureCount: featureCount, options)
         aside = RenormStatistics(featureCount: featureCount)
     }
 
     public var kind: String { Self.kind }
     public var stateVersion: UInt32 { 1 }
-    public var trainingRowMultiple: Int { options.virtualBatchSize ?? 1 }
+    public var trainingRowMultiple: Int { kernel.trainingRowMultiple }
     /// Includes `epsilon`: the stored `moving_variance` is `moving_stddev² − ε`, so it means something
     /// else under another epsilon.
     public var fingerprint: [String: String] {
@@ -78,23 +73,18 @@ public final class BatchRenormStage: StatisticsTransaction {
         warmup?.clipping(atTrainBatch: trainBatches, target: clipping) ?? clipping
     }
 
-    public func process(_ batch: inout FeatureBatch, mode: Mode) throws {
-        guard try KerasBatchPrecondition.check(batch, featureCount: featureCount, rowMultiple: trainingRowMultiple,
-                                               mode: mode, kind: kind) else { return }
+    public func process(_ batch: inout FeatureBatch, mode: Mode) throws(StageError) {
+        guard try kernel.admits(batch, mode: mode, kind: kind) else { return }
         switch mode {
         case .train:
             train(&batch)
         case .infer:
-            NormalizationCoefficients.centered(
-                into: &coefficients, mean: statistics.movingMean, variance: statistics.movingVariance,
-                gamma: options.gamma, beta: options.beta, epsilon: options.epsilon)
-            AffineTransform.apply(to: &batch, coefficients)
+            kernel.normalize(&batch, mean: statistics.movingMean, variance: statistics.movingVariance)
         }
     }
 
     private func train(_ batch: inout FeatureBatch) {
-        ColumnMoments.hint(from: statistics.renormMean, into: &meanHint)
-        let moments = KerasBatchStatistics(of: batch, virtualBatchSize: options.virtualBatchSize, nearMean: meanHint)
+        let moments = kernel.moments(of: batch, nearRunningMean: statistics.renormMean)
         let epsilon = options.epsilon
         let bounds = currentClipping
         let batchMean = moments.combined.mean
@@ -106,12 +96,12 @@ public final class BatchRenormStage: StatisticsTransaction {
             r[f] = bounds.clampR(batchStddev[f] / reference)
             d[f] = bounds.clampD((batchMean[f] - statistics.renormMean[f]) / reference)
         }
-        moments.normalize(&batch, coefficients: &coefficients, gamma: options.gamma, beta: options.beta, epsilon: epsilon, r: r, d: d)
+        kernel.normalize(&batch, with: moments, r: r, d: d)
 
-        KerasBatchStatistics.movingAverage(&statistics.renormMean, toward: batchMean, momentum: renormMomentum)
-        KerasBatchStatistics.movingAverage(&statistics.renormStddev, toward: batchStddev, momentum: renormMomentum)
-        KerasBatchStatistics.movingAverage(&statistics.movingMean, toward: batchMean, momentum: options.momentum)
-        KerasBatchStatistics.movingAverage(&statistics.movingStddev, toward: batchStddev, momentum: options.momentum)
+        BatchNormKernel.assignMovingAverage(&statistics.renormMean, toward: batchMean, momentum: renormMomentum)
+        BatchNormKernel.assignMovingAverage(&statistics.renormStddev, toward: batchStddev, momentum: renormMomentum)
+        BatchNormKernel.assignMovingAverage(&statistics.movingMean, toward: batchMean, momentum: options.momentum)
+        BatchNormKernel.assignMovingAverage(&statistics.movingStddev, toward: batchStddev, momentum: options.momentum)
         statistics.movingVariance = statistics.movingStddev.map { max($0 * $0 - epsilon, 0) }
         trainBatches = trainBatches == .max ? .max : trainBatches + 1 // saturating: a restored counter may be Int64.max
     }
@@ -143,20 +133,20 @@ public final class BatchRenormStage: StatisticsTransaction {
     public var statisticsAreFinite: Bool { statistics.allFinite }
 
     public func saveState() -> StageState {
-        StageState(kind: kind, version: stateVersion, vectors: statistics.vectors, counters: ["train_batches": trainBatches])
+        StageState(kind: kind, stateVersion: stateVersion, statistics: statistics.byName, counters: ["train_batches": trainBatches])
     }
 
-    public func restoreState(_ state: StageState) throws {
+    public func restoreState(_ state: StageState) throws(StageError) {
         try state.checkCompatible(kind: kind, upTo: stateVersion)
         var loaded: [String: [Double]] = [:]
         for name in RenormStatistics.names {
-            loaded[name] = try state.vector(name, count: featureCount)
+            loaded[name] = try state.statistic(name, count: featureCount)
         }
         for name in ["moving_variance", "moving_stddev", "renorm_stddev"] where loaded[name, default: []].contains(where: { $0 < 0 }) {
-            throw StageError.invalidState(kind: kind, "'\(name)' holds a negative value")
+            throw .invalidState(kind: kind, "'\(name)' holds a negative value")
         }
         let batches = state.counters["train_batches"] ?? 0
-        guard batches >= 0 else { throw StageError.invalidState(kind: kind, "'train_batches' is negative") }
+        guard batches >= 0 else { throw .invalidState(kind: kind, "'train_batches' is negative") }
         statistics = RenormStatistics(
             movingMean: loaded["moving_mean", default: []], movingVariance: loaded["moving_variance", default: []],
             movingStddev: loaded["moving_stddev", default: []], renormMean: loaded["renorm_mean", default: []],

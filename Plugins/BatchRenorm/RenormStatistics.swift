@@ -44,7 +44,7 @@ struct RenormStatistics: Equatable {
     /// State vector names, as tf_keras names its variables.
     static let names = ["moving_mean", "moving_variance", "moving_stddev", "renorm_mean", "renorm_stddev"]
 
-    var vectors: [String: [Double]] {
+    var byName: [String: [Double]] {
         ["moving_mean": movingMean, "moving_variance": movingVariance, "moving_stddev": movingStddev,
          "renorm_mean": renormMean, "renorm_stddev": renormStddev]
     }

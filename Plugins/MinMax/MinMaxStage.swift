@@ -59,7 +59,7 @@ public final class MinMaxStage: StatisticsTransaction {
         ["kind": Self.kind, "convention": Self.convention, "featureCount": String(featureCount)]
     }
 
-    public func process(_ batch: inout FeatureBatch, mode: Mode) throws {
+    public func process(_ batch: inout FeatureBatch, mode: Mode) throws(StageError) {
         guard batch.features == featureCount else {
             throw StageError.widthMismatch(expected: featureCount, got: batch.features)
         }
@@ -101,10 +101,10 @@ public final class MinMaxStage: StatisticsTransaction {
     }
 
     public func saveState() -> StageState {
-        var state = StageState(kind: Self.kind, version: stateVersion, counters: ["n_samples_seen": samplesSeen])
+        var state = StageState(kind: Self.kind, stateVersion: stateVersion, counters: ["n_samples_seen": samplesSeen])
         if let fitted {
             let coefficients = fitted.coefficients(for: range)
-            state.vectors = [
+            state.statistics = [
                 "data_min": fitted.minimum,
                 "data_max": fitted.maximum,
                 "data_range": fitted.range,
@@ -117,11 +117,11 @@ public final class MinMaxStage: StatisticsTransaction {
 
     /// Restores `data_min`, `data_max` and `n_samples_seen`; `data_range`, `scale` and `min` are
     /// derived from them (and from this stage's `feature_range`), so they are not read back.
-    public func restoreState(_ state: StageState) throws {
+    public func restoreState(_ state: StageState) throws(StageError) {
         try state.checkCompatible(kind: Self.kind, upTo: stateVersion)
         let seen = try state.counter("n_samples_seen")
         guard seen >= 0 else { throw StageError.invalidState(kind: Self.kind, "'n_samples_seen' is negative") }
-        let hasVectors = state.vectors["data_min"] != nil || state.vectors["data_max"] != nil
+        let hasVectors = state.statistics["data_min"] != nil || state.statistics["data_max"] != nil
         guard hasVectors else {
             guard seen == 0 else {
                 throw StageError.invalidState(kind: Self.kind, "'n_samples_seen' is \(seen) but 'data_min' and 'data_max' are missing")
@@ -130,8 +130,8 @@ public final class MinMaxStage: StatisticsTransaction {
             samplesSeen = 0
             return
         }
-        let minimum = try state.vector("data_min", count: featureCount)
-        let maximum = try state.vector("data_max", count: featureCount)
+        let minimum = try state.statistic("data_min", count: featureCount)
+        let maximum = try state.statistic("data_max", count: featureCount)
         guard zip(minimum, maximum).allSatisfy({ $0 <= $1 }) else {
             throw StageError.invalidState(kind: Self.kind, "'data_min' exceeds 'data_max'")
         }

@@ -64,9 +64,9 @@ public final class StandardScaleStage: StatisticsTransaction {
         ["with_mean": .flag(withMean), "with_std": .flag(withStd)]
     }
 
-    public func process(_ batch: inout FeatureBatch, mode: Mode) throws {
+    public func process(_ batch: inout FeatureBatch, mode: Mode) throws(StageError) {
         guard batch.features == featureCount else {
-            throw StageError.widthMismatch(expected: featureCount, got: batch.features)
+            throw .widthMismatch(expected: featureCount, got: batch.features)
         }
         guard batch.rows > 0 else { return }
         if mode == .train {
@@ -99,32 +99,32 @@ public final class StandardScaleStage: StatisticsTransaction {
     private var keepsMean: Bool { withMean || withStd }
 
     public func saveState() -> StageState {
-        var state = StageState(kind: Self.kind, version: stateVersion, counters: ["n_samples_seen": moments.count])
+        var state = StageState(kind: Self.kind, stateVersion: stateVersion, counters: ["n_samples_seen": moments.count])
         guard moments.count > 0 else { return state }
-        if keepsMean { state.vectors["mean"] = moments.mean }
+        if keepsMean { state.statistics["mean"] = moments.mean }
         if withStd {
             var scale: [Double] = []
             moments.scale(into: &scale)
-            state.vectors["var"] = moments.variance
-            state.vectors["scale"] = scale
+            state.statistics["var"] = moments.variance
+            state.statistics["scale"] = scale
         }
         return state
     }
 
     /// Restores `n_samples_seen`, `mean` and `var`; `scale` is derived from them, so it is not read back.
-    public func restoreState(_ state: StageState) throws {
+    public func restoreState(_ state: StageState) throws(StageError) {
         try state.checkCompatible(kind: Self.kind, upTo: stateVersion)
         let seen = try state.counter("n_samples_seen")
-        guard seen >= 0 else { throw StageError.invalidState(kind: Self.kind, "'n_samples_seen' is negative") }
+        guard seen >= 0 else { throw .invalidState(kind: Self.kind, "'n_samples_seen' is negative") }
         let zeros = [Double](repeating: 0, count: featureCount)
         guard seen > 0 else {
             moments = RunningMoments(count: 0, mean: zeros, variance: zeros)
             return
         }
-        let mean = keepsMean ? try state.vector("mean", count: featureCount) : zeros
-        let variance = withStd ? try state.vector("var", count: featureCount) : zeros
+        let mean = keepsMean ? try state.statistic("mean", count: featureCount) : zeros
+        let variance = withStd ? try state.statistic("var", count: featureCount) : zeros
         guard variance.allSatisfy({ $0 >= 0 }) else {
-            throw StageError.invalidState(kind: Self.kind, "'var' holds a negative value")
+            throw .invalidState(kind: Self.kind, "'var' holds a negative value")
         }
         moments = RunningMoments(count: seen, mean: mean, variance: variance)
     }

@@ -19,7 +19,7 @@ public enum BuiltinStages {
     public static let factories: [StageFactory] = [
         MinMaxStage.factory,
         StandardScaleStage.factory,
-        BatchNormStage.factory,
+        BatchNormFactory.factory,
         BatchRenormStage.factory,
     ]
 }

@@ -7,8 +7,8 @@ extension PipelineStateRecord {
         self.init(name: name, features: chain.featureCount, stages: chain.links.enumerated().map { index, link in
             let state = link.stage.saveState()
             return StageStateRecord(
-                index: index, kind: link.stage.kind, stateVersion: state.version, columns: link.columns.indices,
-                fingerprint: link.stage.fingerprint, statistics: state.vectors, counters: state.counters,
+                index: index, kind: link.stage.kind, stateVersion: state.stateVersion, columns: link.columns.indices,
+                fingerprint: link.stage.fingerprint, statistics: state.statistics, counters: state.counters,
                 params: link.stage.parameters)
         })
     }
@@ -46,7 +46,7 @@ extension PipelineStateRecord {
                 throw refuse("saved statistics were computed with different parameters: " + differences.joined(separator: "; "))
             }
         }
-        let states = stages.map { StageState(kind: $0.kind, version: $0.stateVersion, vectors: $0.statistics, counters: $0.counters) }
+        let states = stages.map { StageState(kind: $0.kind, stateVersion: $0.stateVersion, statistics: $0.statistics, counters: $0.counters) }
         do {
             try chain.restoreState(states)
         } catch {

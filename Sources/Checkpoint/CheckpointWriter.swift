@@ -91,8 +91,8 @@ public final class CheckpointWriter: StateSnapshotSink, Sendable {
             guard let index = state.document.pipelines.firstIndex(where: { $0.name == snapshot.pipeline }),
                   state.document.pipelines[index].stages.count == snapshot.states.count else { return false }
             for (stage, saved) in snapshot.states.enumerated() {
-                state.document.pipelines[index].stages[stage].stateVersion = saved.version
-                state.document.pipelines[index].stages[stage].statistics = saved.vectors
+                state.document.pipelines[index].stages[stage].stateVersion = saved.stateVersion
+                state.document.pipelines[index].stages[stage].statistics = saved.statistics
                 state.document.pipelines[index].stages[stage].counters = saved.counters
             }
             state.dirty = true

@@ -39,7 +39,7 @@ public final class PluginStage: Stage {
         table.vtable.pointee.destroy(instance)
     }
 
-    public func process(_ batch: inout FeatureBatch, mode: Mode) throws {
+    public func process(_ batch: inout FeatureBatch, mode: Mode) throws(StageError) {
         guard batch.features == featureCount else {
             throw StageError.widthMismatch(expected: featureCount, got: batch.features)
         }
@@ -59,15 +59,15 @@ public final class PluginStage: Stage {
         let collector = StateBridge.Collector()
         var writer = StateBridge.writer(for: collector)
         withExtendedLifetime(collector) { table.vtable.pointee.save_state(instance, &writer) }
-        return StageState(kind: kind, version: stateVersion, vectors: collector.vectors, counters: collector.counters)
+        return StageState(kind: kind, stateVersion: stateVersion, statistics: collector.vectors, counters: collector.counters)
     }
 
-    public func restoreState(_ state: StageState) throws {
+    public func restoreState(_ state: StageState) throws(StageError) {
         try state.checkCompatible(kind: kind, upTo: stateVersion)
         let source = StateBridge.Source(state)
         var reader = StateBridge.reader(for: source)
         var error = errors.prepare()
-        let status = withExtendedLifetime(source) { table.vtable.pointee.load_state(instance, &reader, state.version, &error) }
+        let status = withExtendedLifetime(source) { table.vtable.pointee.load_state(instance, &reader, state.stateVersion, &error) }
         guard status == NORMD_STAGE_OK else {
             throw StageError.invalidState(kind: kind, describe(status: status, action: "load_state"))
         }

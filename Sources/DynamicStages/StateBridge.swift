@@ -39,12 +39,12 @@ enum StateBridge {
             vector_count: { context, name in
                 guard let context, let name else { return -1 }
                 let state = Unmanaged<Source>.fromOpaque(context).takeUnretainedValue().state
-                return state.vectors[String(cString: name)].map { Int64($0.count) } ?? -1
+                return state.statistics[String(cString: name)].map { Int64($0.count) } ?? -1
             },
             get_vector: { context, name, out, count in
                 guard let context, let name else { return -1 }
                 let state = Unmanaged<Source>.fromOpaque(context).takeUnretainedValue().state
-                guard let values = state.vectors[String(cString: name)] else { return -1 }
+                guard let values = state.statistics[String(cString: name)] else { return -1 }
                 let copied = min(count, values.count)
                 if let out, copied > 0 { values.withUnsafeBufferPointer { out.update(from: $0.baseAddress!, count: copied) } }
                 return Int64(copied)

@@ -85,15 +85,13 @@ public enum StageConformance {
             for mode in [Mode.train, .infer] {
                 let before = trained.saveState()
                 var wide = FeatureBatch(rows: trainRows, features: featureCount + 1)
-                do {
+                do throws(StageError) {
                     try trained.process(&wide, mode: mode)
                     fail("wrong width", "a \(featureCount + 1)-feature batch was accepted in \(mode) mode")
-                } catch let error as StageError {
+                } catch {
                     if error != .widthMismatch(expected: featureCount, got: featureCount + 1) {
                         fail("wrong width", "threw \(error) instead of a width mismatch")
                     }
-                } catch {
-                    fail("wrong width", "threw \(error) instead of StageError.widthMismatch")
                 }
                 if trained.saveState() != before { fail("wrong width", "a refused batch changed the state") }
             }

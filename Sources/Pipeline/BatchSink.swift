@@ -2,21 +2,40 @@ public import NormCore
 public import StageKit
 
 /// A normalized batch on its way out, with what a consumer needs to interpret it.
-public struct PublishedBatch {
+///
+/// This is also what the output header says (WireFormat's `BatchEncoder` encodes it directly, with
+/// no copy into a wire-side type): `pipeline`, `batch` (= `sequence`), `mode` and `downgraded` (from
+/// `outcome`), `stages` (= `stageKinds`), `stats_version`, `sources` (= `origins`).
+public struct PublishedBatch: Sendable, Equatable {
+    /// The pipeline's name from the configuration.
     public var pipeline: String
-    /// 0, 1, 2, … per pipeline and run.
+    /// 0, 1, 2, … per pipeline and run; a consumer sees a gap when a batch is dropped.
     public var sequence: UInt64
     /// The mode the batch actually ran in, and why it was downgraded if it was.
     public var outcome: ChainOutcome
+    /// The stage kinds in chain order, e.g. `["min_max", "batch_norm"]`.
     public var stageKinds: [String]
     /// Changes whenever the statistics change (train batches, restores).
     public var statsVersion: UInt64
+    /// Where the rows came from, in row order.
     public var origins: [RowOrigin]
     /// The stage chain's time for this batch (a failed train batch: both runs).
     public var processDuration: Duration
     /// When the row that completed the batch arrived (a partial batch: its newest row), so the
     /// sink can measure arrival-to-publication latency.
     public var completedAt: ContinuousClock.Instant
+
+    public init(pipeline: String, sequence: UInt64, outcome: ChainOutcome, stageKinds: [String], statsVersion: UInt64,
+                origins: [RowOrigin], processDuration: Duration = .zero, completedAt: ContinuousClock.Instant = .now) {
+        self.pipeline = pipeline
+        self.sequence = sequence
+        self.outcome = outcome
+        self.stageKinds = stageKinds
+        self.statsVersion = statsVersion
+        self.origins = origins
+        self.processDuration = processDuration
+        self.completedAt = completedAt
+    }
 }
 
 /// Where a pipeline's batches go. The daemon's ZeroMQ output implements it; tests use a collector.

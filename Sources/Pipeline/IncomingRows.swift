@@ -19,18 +19,26 @@ public protocol IncomingRows {
     func copyRows(_ range: Range<Int>, into destination: UnsafeMutableBufferPointer<Float>)
 }
 
-/// Where rows of an output batch came from, so a trainer can rejoin labels.
+/// A run of batch rows that came from one input message, so a consumer can rejoin labels it keeps by
+/// `(producer, seq)`: batch rows `rows` are rows `messageRows` of message `seq` from `producer`.
+/// The output header's `sources` list is these, in row order (`input` is not sent).
+///
+/// A message can be split across two batches (its tail starts the next batch); then each batch has an
+/// origin for its part and `messageRows` says which part.
 public struct RowOrigin: Sendable, Equatable {
     /// Which configured input the message arrived on.
     public var input: Int
+    /// The message's producer, if it named one (JSON `null` in the header otherwise).
     public var producer: String?
+    /// The message's sequence number, if it sent one (JSON `null` in the header otherwise).
     public var seq: UInt64?
-    /// The rows' positions in the output batch.
+    /// The rows' positions in the output batch, half-open (`[start, stop]` in JSON).
     public var rows: Range<Int>
-    /// The same rows' positions in the producer's message.
+    /// The same rows' positions in the producer's message, half-open (`[start, stop]` in JSON).
     public var messageRows: Range<Int>
 
     public init(input: Int, producer: String?, seq: UInt64?, rows: Range<Int>, messageRows: Range<Int>) {
+        precondition(rows.count == messageRows.count, "an origin covers as many batch rows as message rows")
         self.input = input
         self.producer = producer
         self.seq = seq

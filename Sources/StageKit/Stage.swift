@@ -26,10 +26,16 @@ public protocol Stage: AnyObject {
 
     /// Normalizes `batch` in place. In `.train` mode it uses and folds in the batch's statistics;
     /// in `.infer` mode it uses the running statistics and changes nothing.
-    func process(_ batch: inout FeatureBatch, mode: Mode) throws
+    ///
+    /// Throws only `StageError` (typed), so the chain can wrap a failure with the stage's position
+    /// without re-describing errors of unknown type; a stage with a message of its own (a run-time
+    /// plugin) throws `.failed(kind:_:)`.
+    func process(_ batch: inout FeatureBatch, mode: Mode) throws(StageError)
 
     func saveState() -> StageState
-    func restoreState(_ state: StageState) throws
+    /// Takes over `state` (as `saveState()` of this kind wrote it, now or in an older layout), or
+    /// throws `.invalidState` and changes nothing.
+    func restoreState(_ state: StageState) throws(StageError)
 }
 
 extension Stage {
@@ -38,24 +44,34 @@ extension Stage {
 
 /// A stage's statistics, named as the framework it follows names them (`moving_mean`,
 /// `running_var`, `data_min`, …) so a trainer can load them without a translation table.
+///
+/// Named as the state file names the same things (`state_version`, `statistics`, `counters`; see
+/// Checkpoint's `StageStateRecord` and Docs/STATE_FORMAT.md), so a field means one thing from the
+/// stage to the file.
 public struct StageState: Sendable, Equatable, Codable {
     public var kind: String
-    public var version: UInt32
+    /// The layout of `statistics`/`counters`: the stage's `stateVersion` when it saved them.
+    public var stateVersion: UInt32
     /// Per-feature Float64 statistics.
-    public var vectors: [String: [Double]]
+    public var statistics: [String: [Double]]
     /// Integer counters (`num_batches_tracked`, `n_samples_seen`).
     public var counters: [String: Int64]
 
-    public init(kind: String, version: UInt32, vectors: [String: [Double]] = [:], counters: [String: Int64] = [:]) {
+    public init(kind: String, stateVersion: UInt32, statistics: [String: [Double]] = [:], counters: [String: Int64] = [:]) {
         self.kind = kind
-        self.version = version
-        self.vectors = vectors
+        self.stateVersion = stateVersion
+        self.statistics = statistics
         self.counters = counters
     }
 
-    /// The vector `name`, checked to have `count` finite entries.
-    public func vector(_ name: String, count: Int) throws(StageError) -> [Double] {
-        guard let values = vectors[name] else {
+    enum CodingKeys: String, CodingKey {
+        case kind, statistics, counters
+        case stateVersion = "state_version"
+    }
+
+    /// The per-feature statistic `name`, checked to have `count` finite entries.
+    public func statistic(_ name: String, count: Int) throws(StageError) -> [Double] {
+        guard let values = statistics[name] else {
             throw .invalidState(kind: kind, "missing '\(name)'")
         }
         guard values.count == count else {
@@ -77,8 +93,8 @@ public struct StageState: Sendable, Equatable, Codable {
         guard kind == expectedKind else {
             throw .invalidState(kind: expectedKind, "the saved state belongs to a '\(kind)' stage")
         }
-        guard self.version <= version else {
-            throw .invalidState(kind: kind, "state version \(self.version) is newer than this normd understands (\(version))")
+        guard stateVersion <= version else {
+            throw .invalidState(kind: kind, "state version \(stateVersion) is newer than this normd understands (\(version))")
         }
     }
 }

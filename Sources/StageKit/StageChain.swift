@@ -142,24 +142,18 @@ public final class StageChain {
     /// is the last stage's: nothing learns from that) and non-finite statistics.
     private func run(_ link: ChainLink, index: Int, on batch: inout FeatureBatch, mode: Mode, checked: Bool) throws(StageError) {
         let checkOutput = checked && index < links.count - 1
-        do {
-            if link.columns.isAll {
-                try link.stage.process(&batch, mode: mode)
-                if checkOutput, !Self.allFinite(batch), let bad = batch.firstNonFinite() {
-                    throw StageError.nonFiniteOutput(kind: link.stage.kind, row: bad.row, column: bad.column, value: bad.value)
-                }
-            } else {
-                gather(batch, into: &scratch[index], columns: link.columns)
-                try link.stage.process(&scratch[index], mode: mode)
-                if checkOutput, !Self.allFinite(scratch[index]), let bad = scratch[index].firstNonFinite() {
-                    throw StageError.nonFiniteOutput(kind: link.stage.kind, row: bad.row, column: link.columns.indices[bad.column], value: bad.value)
-                }
-                scatter(scratch[index], into: &batch, columns: link.columns)
+        if link.columns.isAll {
+            try link.stage.process(&batch, mode: mode)
+            if checkOutput, !Self.allFinite(batch), let bad = batch.firstNonFinite() {
+                throw .nonFiniteOutput(kind: link.stage.kind, row: bad.row, column: bad.column, value: bad.value)
             }
-        } catch let error as StageError {
-            throw error
-        } catch {
-            throw .failed(kind: link.stage.kind, String(describing: error))
+        } else {
+            gather(batch, into: &scratch[index], columns: link.columns)
+            try link.stage.process(&scratch[index], mode: mode)
+            if checkOutput, !Self.allFinite(scratch[index]), let bad = scratch[index].firstNonFinite() {
+                throw .nonFiniteOutput(kind: link.stage.kind, row: bad.row, column: link.columns.indices[bad.column], value: bad.value)
+            }
+            scatter(scratch[index], into: &batch, columns: link.columns)
         }
         if checked && !statisticsAreFinite(index) {
             throw .nonFiniteStatistics(kind: link.stage.kind)
@@ -209,7 +203,7 @@ public final class StageChain {
 
     private func statisticsAreFinite(_ index: Int) -> Bool {
         if let stage = transactional[index] { return stage.statisticsAreFinite }
-        return links[index].stage.saveState().vectors.values.allSatisfy(\.allFinite)
+        return links[index].stage.saveState().statistics.values.allSatisfy(\.allFinite)
     }
 
     public func saveState() -> [StageState] { links.map { $0.stage.saveState() } }
@@ -226,11 +220,11 @@ public final class StageChain {
             throw .invalidState(kind: "chain", "the saved state has \(states.count) stages, the pipeline has \(links.count)")
         }
         let backup = saveState()
-        do {
+        do throws(StageError) {
             for (link, state) in zip(links, states) { try link.stage.restoreState(state) }
         } catch {
             for (link, state) in zip(links, backup) { try? link.stage.restoreState(state) }
-            throw (error as? StageError) ?? .invalidState(kind: "chain", String(describing: error))
+            throw error
         }
         statsVersion &+= 1
     }

@@ -1,5 +1,7 @@
 public import NormCore
 import NpyFormat
+public import Pipeline
+import StageKit
 
 /// Encodes normalized batches into the frames normd publishes.
 ///
@@ -26,16 +28,17 @@ public struct BatchEncoder: Sendable {
         text.reserveCapacity(1024)
     }
 
-    /// Encodes `batch` and calls `body` with its frames, which are valid only inside `body`
-    /// (send them there; ZeroMQ copies on `zmq_send`).
+    /// Encodes `batch` with the header `info` describes and calls `body` with its frames, which are
+    /// valid only inside `body` (send them there; ZeroMQ copies on `zmq_send`). `info` is read in
+    /// place: the pipeline's own description of the batch is the header, with no per-batch copy.
     public mutating func encode<Result>(
-        _ batch: FeatureBatch, metadata: BatchMetadata,
+        _ batch: FeatureBatch, _ info: PublishedBatch,
         _ body: (UnsafeBufferPointer<UnsafeRawBufferPointer>) throws -> Result
     ) rethrows -> Result {
         switch codec {
         case .tensor:
             text.removeAll(keepingCapacity: true)
-            writeHeader(rows: batch.rows, features: batch.features, metadata: metadata)
+            writeHeader(rows: batch.rows, features: batch.features, info)
             text.append(0x7D)
             return try text.withUnsafeBytes { header in
                 try batch.withUnsafeValues { values in
@@ -53,7 +56,7 @@ public struct BatchEncoder: Sendable {
             return try npyFrame.withUnsafeBytes { try withFrames($0, nil, body) }
         case .json:
             text.removeAll(keepingCapacity: true)
-            writeHeader(rows: batch.rows, features: batch.features, metadata: metadata)
+            writeHeader(rows: batch.rows, features: batch.features, info)
             writeData(batch)
             text.append(0x7D)
             return try text.withUnsafeBytes { try withFrames($0, nil, body) }
@@ -86,27 +89,27 @@ public struct BatchEncoder: Sendable {
 
     /// `{"dtype":"<f4","shape":[r,c],"pipeline":…,"batch":…,"mode":…,"stages":[…],"stats_version":…,
     /// "sources":[…]` and `"downgraded"` when set — without the closing brace.
-    private mutating func writeHeader(rows: Int, features: Int, metadata: BatchMetadata) {
+    private mutating func writeHeader(rows: Int, features: Int, _ info: PublishedBatch) {
         text.appendRaw("{\"dtype\":\"<f4\",\"shape\":[")
         text.appendDecimal(rows)
         text.append(0x2C)
         text.appendDecimal(features)
         text.appendRaw("],\"pipeline\":")
-        text.appendJSONString(metadata.pipeline)
+        text.appendJSONString(info.pipeline)
         text.appendRaw(",\"batch\":")
-        text.appendDecimal(metadata.batch)
+        text.appendDecimal(info.sequence)
         text.appendRaw(",\"mode\":")
-        text.appendRaw(metadata.mode == .train ? "\"train\"" : "\"infer\"")
+        text.appendRaw(info.outcome.mode == .train ? "\"train\"" : "\"infer\"")
         text.appendRaw(",\"stages\":[")
-        for index in metadata.stages.indices {
+        for index in info.stageKinds.indices {
             if index > 0 { text.append(0x2C) }
-            text.appendJSONString(metadata.stages[index])
+            text.appendJSONString(info.stageKinds[index])
         }
         text.appendRaw("],\"stats_version\":")
-        text.appendDecimal(metadata.statsVersion)
+        text.appendDecimal(info.statsVersion)
         text.appendRaw(",\"sources\":[")
-        for index in metadata.sources.indices {
-            let source = metadata.sources[index]
+        for index in info.origins.indices {
+            let source = info.origins[index]
             if index > 0 { text.append(0x2C) }
             text.appendRaw("{\"producer\":")
             text.appendJSONStringOrNull(source.producer)
@@ -119,9 +122,9 @@ public struct BatchEncoder: Sendable {
             text.append(0x7D)
         }
         text.append(0x5D)
-        if let downgraded = metadata.downgraded {
+        if let downgrade = info.outcome.downgrade {
             text.appendRaw(",\"downgraded\":")
-            text.appendJSONString(downgraded)
+            text.appendJSONString(downgrade.description)
         }
     }
 

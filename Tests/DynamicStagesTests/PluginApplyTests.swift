@@ -66,7 +66,7 @@ import Testing
         #expect(record.stages[0].fingerprint == ["kind": "log1p", "offset": "1.0"])
         #expect(record.stages[1].counters == ["n_samples_seen": 10])
         #expect(record.stages[1].statistics.keys.sorted() == ["mad", "median"])
-        #expect(record.stages[1].statistics == chain.stages[1].saveState().vectors)
+        #expect(record.stages[1].statistics == chain.stages[1].saveState().statistics)
 
         // A second run restores them: infer output equals the trained in-process chain's.
         let inferred = try Normd.run(["apply", "--config", "cfg.yaml", "--mode", "infer", "--input", "later.npy",

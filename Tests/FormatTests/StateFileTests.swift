@@ -20,19 +20,19 @@ final class RecordingStage: Stage {
         self.mean = [Double](repeating: 0, count: featureCount)
     }
 
-    func process(_ batch: inout FeatureBatch, mode: Mode) throws {
+    func process(_ batch: inout FeatureBatch, mode: Mode) throws(StageError) {
         guard mode == .train else { return }
         for column in 0..<featureCount { mean[column] += Double(batch[0, column]) }
         batches += 1
     }
 
     func saveState() -> StageState {
-        StageState(kind: kind, version: stateVersion, vectors: ["moving_mean": mean], counters: ["num_batches_tracked": batches])
+        StageState(kind: kind, stateVersion: stateVersion, statistics: ["moving_mean": mean], counters: ["num_batches_tracked": batches])
     }
 
-    func restoreState(_ state: StageState) throws {
+    func restoreState(_ state: StageState) throws(StageError) {
         try state.checkCompatible(kind: kind, upTo: stateVersion)
-        mean = try state.vector("moving_mean", count: featureCount)
+        mean = try state.statistic("moving_mean", count: featureCount)
         batches = try state.counter("num_batches_tracked")
     }
 }
@@ -63,7 +63,7 @@ final class RecordingStage: Stage {
         #expect(try StateFile.decode(bytes, path: "s.json") == document)
         let restored = chain()
         try #require(document.pipeline(named: "sensors")).restore(into: restored)
-        #expect(restored.saveState() == [StageState(kind: "recording", version: 1, vectors: ["moving_mean": [0.1, -2.5, 1e6].map { Double(Float($0)) }],
+        #expect(restored.saveState() == [StageState(kind: "recording", stateVersion: 1, statistics: ["moving_mean": [0.1, -2.5, 1e6].map { Double(Float($0)) }],
                                                     counters: ["num_batches_tracked": 1])])
         // Updating one pipeline keeps the other.
         document.upsert(PipelineStateRecord(name: "sensors", chain: chain()))

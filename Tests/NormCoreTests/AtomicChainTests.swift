@@ -19,7 +19,7 @@ final class SummingStage: Stage {
         sums = [Double](repeating: 0, count: featureCount)
     }
 
-    func process(_ batch: inout FeatureBatch, mode: Mode) throws {
+    func process(_ batch: inout FeatureBatch, mode: Mode) throws(StageError) {
         calls += 1
         if mode == .train {
             for row in 0..<batch.rows { for f in 0..<featureCount { sums[f] += Double(batch[row, f]) } }
@@ -29,11 +29,11 @@ final class SummingStage: Stage {
     }
 
     func saveState() -> StageState {
-        StageState(kind: kind, version: stateVersion, vectors: ["sum": sums], counters: ["batches": batches])
+        StageState(kind: kind, stateVersion: stateVersion, statistics: ["sum": sums], counters: ["batches": batches])
     }
 
-    func restoreState(_ state: StageState) throws {
-        sums = try state.vector("sum", count: featureCount)
+    func restoreState(_ state: StageState) throws(StageError) {
+        sums = try state.statistic("sum", count: featureCount)
         batches = try state.counter("batches")
     }
 }
@@ -48,7 +48,6 @@ enum Failure {
 /// Fails every train batch the way `failure` says (after changing its own statistics, so the
 /// rollback is visible); in infer mode it adds 1 unless `failsInInfer`.
 final class FailingStage: Stage {
-    struct Boom: Error, CustomStringConvertible { var description: String { "boom" } }
     let kind = "failing"
     let stateVersion: UInt32 = 1
     let featureCount: Int
@@ -63,21 +62,21 @@ final class FailingStage: Stage {
         learned = [Double](repeating: 0, count: featureCount)
     }
 
-    func process(_ batch: inout FeatureBatch, mode: Mode) throws {
+    func process(_ batch: inout FeatureBatch, mode: Mode) throws(StageError) {
         guard mode == .train else {
             batch.withUnsafeMutableValues { values in for i in values.indices { values[i] += 1 } }
             return
         }
         learned[0] += 1
         switch failure {
-        case .throwsError: throw Boom()
+        case .throwsError: throw .failed(kind: kind, "boom")
         case .writesNaN: batch[1, 0] = .nan
         case .poisonsStatistics: learned[0] = .nan
         }
     }
 
-    func saveState() -> StageState { StageState(kind: kind, version: stateVersion, vectors: ["learned": learned]) }
-    func restoreState(_ state: StageState) throws { learned = state.vectors["learned"] ?? learned }
+    func saveState() -> StageState { StageState(kind: kind, stateVersion: stateVersion, statistics: ["learned": learned]) }
+    func restoreState(_ state: StageState) throws(StageError) { learned = state.statistics["learned"] ?? learned }
 }
 
 @Suite("StageChain is atomic")
@@ -161,9 +160,9 @@ struct AtomicChainTests {
             self.row = row
             self.column = column
         }
-        func process(_ batch: inout FeatureBatch, mode: Mode) throws { batch[row, column] = value }
-        func saveState() -> StageState { StageState(kind: kind, version: 1) }
-        func restoreState(_ state: StageState) throws {}
+        func process(_ batch: inout FeatureBatch, mode: Mode) throws(StageError) { batch[row, column] = value }
+        func saveState() -> StageState { StageState(kind: kind, stateVersion: 1) }
+        func restoreState(_ state: StageState) throws(StageError) {}
     }
 
     @Test("a non-finite value anywhere in a large batch is found: in the 16-lane part and in the tail", arguments: [

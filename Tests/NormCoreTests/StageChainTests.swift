@@ -17,17 +17,17 @@ final class RecordingStage: Stage {
         self.trainingRowMultiple = trainingRowMultiple
     }
 
-    func process(_ batch: inout FeatureBatch, mode: Mode) throws {
+    func process(_ batch: inout FeatureBatch, mode: Mode) throws(StageError) {
         modes.append(mode)
         if mode == .train { trainedRows += batch.rows }
         batch.withUnsafeMutableValues { values in for i in values.indices { values[i] *= 10 } }
     }
 
     func saveState() -> StageState {
-        StageState(kind: kind, version: stateVersion, counters: ["trained_rows": Int64(trainedRows)])
+        StageState(kind: kind, stateVersion: stateVersion, counters: ["trained_rows": Int64(trainedRows)])
     }
 
-    func restoreState(_ state: StageState) throws {
+    func restoreState(_ state: StageState) throws(StageError) {
         try state.checkCompatible(kind: kind, upTo: stateVersion)
         trainedRows = Int(try state.counter("trained_rows"))
     }
@@ -102,7 +102,7 @@ struct StageChainTests {
         try chain.process(&batch, mode: .train)
         let good = chain.saveState()
         var broken = good
-        broken[1] = StageState(kind: "other", version: 1)
+        broken[1] = StageState(kind: "other", stateVersion: 1)
         a.trainedRows = 99
         #expect(throws: StageError.self) { try chain.restoreState(broken) }
         #expect(a.trainedRows == 99, "the first stage was rolled back to what it held before")

@@ -31,12 +31,12 @@ final class MarkingStage: Stage {
     var fingerprint: [String: String] { [:] }
     var trainBatches = 0
     init(featureCount: Int) { self.featureCount = featureCount }
-    func process(_ batch: inout FeatureBatch, mode: Mode) throws {
+    func process(_ batch: inout FeatureBatch, mode: Mode) throws(StageError) {
         if mode == .train { trainBatches += 1 }
         batch.withUnsafeMutableValues { for i in $0.indices { $0[i] += 1000 } }
     }
-    func saveState() -> StageState { StageState(kind: kind, version: 1) }
-    func restoreState(_ state: StageState) throws {}
+    func saveState() -> StageState { StageState(kind: kind, stateVersion: 1) }
+    func restoreState(_ state: StageState) throws(StageError) {}
 }
 
 final class CollectingSink: BatchSink {
@@ -151,7 +151,6 @@ struct PipelineEngineTests {
 /// Fails every train batch (after adding 1 to its values, so a half-processed batch would show);
 /// in infer mode adds 1, or fails too when `failsInInfer`.
 final class TrainFailingStage: Stage {
-    struct Boom: Error, CustomStringConvertible { var description: String { "boom" } }
     let kind = "failing"
     let stateVersion: UInt32 = 1
     let featureCount: Int
@@ -162,12 +161,12 @@ final class TrainFailingStage: Stage {
         self.featureCount = featureCount
         self.failsInInfer = failsInInfer
     }
-    func process(_ batch: inout FeatureBatch, mode: Mode) throws {
+    func process(_ batch: inout FeatureBatch, mode: Mode) throws(StageError) {
         batch.withUnsafeMutableValues { for i in $0.indices { $0[i] += 1 } }
-        if mode == .train || failsInInfer { throw Boom() }
+        if mode == .train || failsInInfer { throw .failed(kind: kind, "boom") }
     }
-    func saveState() -> StageState { StageState(kind: kind, version: 1) }
-    func restoreState(_ state: StageState) throws {}
+    func saveState() -> StageState { StageState(kind: kind, stateVersion: 1) }
+    func restoreState(_ state: StageState) throws(StageError) {}
 }
 
 @Suite("PipelineEngine: a stage that fails")

@@ -29,8 +29,8 @@ import Testing
         ], featureCount: 4))
         try expectInferUses(chain, mean: Self.mean, variance: 4, epsilon: 1e-3)
         let state = chain.saveState()[0]
-        #expect(state.vectors["moving_mean"] == Self.mean)
-        #expect(state.vectors["moving_variance"] == [4, 4, 4, 4])
+        #expect(state.statistics["moving_mean"] == Self.mean)
+        #expect(state.statistics["moving_variance"] == [4, 4, 4, 4])
         #expect(chain.stages[0].parameters["moving_mean_initializer"] == .numbers(Self.mean))
         #expect(chain.stages[0].parameters["moving_variance_initializer"] == .numbers([4, 4, 4, 4]))
     }
@@ -41,7 +41,7 @@ import Testing
             ("running_mean_init", .numbers(Self.mean)), ("running_var_init", .number(9)),
         ], featureCount: 4))
         try expectInferUses(chain, mean: Self.mean, variance: 9, epsilon: 1e-5)
-        #expect(chain.saveState()[0].vectors["running_var"] == [9, 9, 9, 9])
+        #expect(chain.saveState()[0].statistics["running_var"] == [9, 9, 9, 9])
     }
 
     @Test func aRestoredStateOverridesTheInitializers() throws {

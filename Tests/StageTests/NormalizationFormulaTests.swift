@@ -64,7 +64,7 @@ import Testing
         try chain.process(&batch, mode: .infer)
         #expect(batch == original)
         let state = chain.saveState()[0]
-        #expect(state.vectors.isEmpty && state.counters == ["n_samples_seen": 0])
+        #expect(state.statistics.isEmpty && state.counters == ["n_samples_seen": 0])
     }
 
     @Test func torchWithoutRunningStatisticsNormalizesInferBatchesWithTheirOwnMoments() throws {
@@ -77,7 +77,7 @@ import Testing
         try chain.process(&batch, mode: .infer)
         let output = columnSummary(batch)
         for f in 0..<4 { #expect(abs(output.mean[f] - Self.beta[f]) < 1e-4) }
-        #expect(chain.saveState()[0].vectors.isEmpty && chain.saveState()[0].counters.isEmpty)
+        #expect(chain.saveState()[0].statistics.isEmpty && chain.saveState()[0].counters.isEmpty)
     }
 
     @Test func kerasGhostBatchesAreStridedAndNormalizedSeparately() throws {

@@ -35,9 +35,9 @@ import Testing
                                         at: "step \(index) output")
 
             let saved = chain.saveState()[0]
-            #expect(Set(saved.vectors.keys) == Set(step.stateVectors.keys), "step \(index) state vectors")
+            #expect(Set(saved.statistics.keys) == Set(step.stateVectors.keys), "step \(index) state vectors")
             for (name, expected) in step.stateVectors {
-                let got = saved.vectors[name] ?? []
+                let got = saved.statistics[name] ?? []
                 #expect(got.count == expected.count, "step \(index) \(name) length")
                 failures += state.compare(got, expected, at: "step \(index) \(name)")
             }

@@ -44,7 +44,7 @@ import Testing
             try configured.process(&b, mode: .train)
             #expect(a == b, "batch \(index + 3)")
         }
-        #expect(warm.saveState().vectors == configured.saveState().vectors)
+        #expect(warm.saveState().statistics == configured.saveState().statistics)
     }
 
     @Test func betweenStartAndEndTheBoundsMoveLinearly() {

@@ -7,16 +7,15 @@ import Testing
 
 /// Fails every train batch after the stage before it has learned from it.
 private final class ThrowingStage: Stage {
-    struct Boom: Error {}
     let kind = "throwing"
     let stateVersion: UInt32 = 1
     let featureCount: Int
     let trainingRowMultiple = 1
     var fingerprint: [String: String] { [:] }
     init(featureCount: Int) { self.featureCount = featureCount }
-    func process(_ batch: inout FeatureBatch, mode: Mode) throws { if mode == .train { throw Boom() } }
-    func saveState() -> StageState { StageState(kind: kind, version: 1) }
-    func restoreState(_ state: StageState) throws {}
+    func process(_ batch: inout FeatureBatch, mode: Mode) throws(StageError) { if mode == .train { throw .failed(kind: kind, "boom") } }
+    func saveState() -> StageState { StageState(kind: kind, stateVersion: 1) }
+    func restoreState(_ state: StageState) throws(StageError) {}
 }
 
 /// Every built-in stage puts its statistics back exactly when a later stage fails the batch, and

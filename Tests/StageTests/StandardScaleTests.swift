@@ -26,13 +26,13 @@ import Testing
             try stage.process(&batch, mode: .train)
             let state = stage.saveState()
             #expect(state.counters == ["n_samples_seen": 3])
-            return state.vectors.keys.sorted()
+            return state.statistics.keys.sorted()
         }
         #expect(try names(withMean: true, withStd: true) == ["mean", "scale", "var"])
         #expect(try names(withMean: false, withStd: true) == ["mean", "scale", "var"])
         #expect(try names(withMean: true, withStd: false) == ["mean"])
         #expect(try names(withMean: false, withStd: false) == [])
-        #expect(StandardScaleStage(featureCount: 2).saveState() == StageState(kind: "standard_scale", version: 1, counters: ["n_samples_seen": 0]))
+        #expect(StandardScaleStage(featureCount: 2).saveState() == StageState(kind: "standard_scale", stateVersion: 1, counters: ["n_samples_seen": 0]))
     }
 
     /// sklearn's formula on numbers small enough to check by hand, and a constant column scaled by 1.
@@ -45,9 +45,9 @@ import Testing
         try stage.process(&second, mode: .train)
         // mean 4, var ((9 + 1 + 1 + 9) / 4) = 5 for column 0; column 1 constant: mean 4, var 0, scale 1.
         let state = stage.saveState()
-        #expect(state.vectors["mean"] == [4, 4])
-        #expect(state.vectors["var"] == [5, 0])
-        #expect(state.vectors["scale"] == [Double(5).squareRoot(), 1])
+        #expect(state.statistics["mean"] == [4, 4])
+        #expect(state.statistics["var"] == [5, 0])
+        #expect(state.statistics["scale"] == [Double(5).squareRoot(), 1])
         var infer = FeatureBatch(rowsOf: [[4, 6]], features: 2)
         try stage.process(&infer, mode: .infer)
         #expect(infer.values == [0, 2])
@@ -69,20 +69,20 @@ import Testing
                 return "\(error)"
             }
         }
-        let fitted = StageState(kind: "standard_scale", version: 1, vectors: ["mean": [1, 2], "var": [1, 0]], counters: ["n_samples_seen": 4])
+        let fitted = StageState(kind: "standard_scale", stateVersion: 1, statistics: ["mean": [1, 2], "var": [1, 0]], counters: ["n_samples_seen": 4])
         #expect(refusal(fitted) == nil)
         var negative = fitted
-        negative.vectors["var"] = [1, -1]
+        negative.statistics["var"] = [1, -1]
         #expect(refusal(negative) == "cannot restore standard_scale state: 'var' holds a negative value")
         var noVariance = fitted
-        noVariance.vectors["var"] = nil
+        noVariance.statistics["var"] = nil
         #expect(refusal(noVariance) == "cannot restore standard_scale state: missing 'var'")
         #expect(refusal(noVariance, withStd: false) == nil)
         var seenBelowZero = fitted
         seenBelowZero.counters["n_samples_seen"] = -1
         #expect(refusal(seenBelowZero) == "cannot restore standard_scale state: 'n_samples_seen' is negative")
         var newer = fitted
-        newer.version = 2
+        newer.stateVersion = 2
         #expect(refusal(newer) == "cannot restore standard_scale state: state version 2 is newer than this normd understands (1)")
     }
 

@@ -1,28 +1,31 @@
 import Foundation
 import NormCore
 import NpyFormat
+import Pipeline
+import StageKit
 import Testing
 import WireFormat
 
 @Suite("BatchEncoder: frames a Python consumer reads back")
 struct BatchEncoderTests {
-    static let metadata = BatchMetadata(
-        pipeline: "cam \"front\" \\ line\nnext é", batch: 41, mode: .infer, stages: ["batch_renorm", "clip"],
+    /// What the pipeline hands the sink; the encoder writes the header from it directly.
+    static let info = PublishedBatch(
+        pipeline: "cam \"front\" \\ line\nnext é", sequence: 41,
+        outcome: ChainOutcome(mode: .infer, downgrade: .tooFewRows(rows: 3, minimum: 8)), stageKinds: ["batch_renorm", "clip"],
         statsVersion: 7,
-        sources: [
-            SourceSpan(producer: "cam-1", seq: 17, rows: 0..<2, messageRows: 3..<5),
-            SourceSpan(producer: nil, seq: nil, rows: 2..<3, messageRows: 0..<1),
-        ],
-        downgraded: "partial batch of 3 rows is below batch.min_rows 8")
+        origins: [
+            RowOrigin(input: 0, producer: "cam-1", seq: 17, rows: 0..<2, messageRows: 3..<5),
+            RowOrigin(input: 1, producer: nil, seq: nil, rows: 2..<3, messageRows: 0..<1),
+        ])
 
     /// The header as `json.dumps(json.loads(header), sort_keys=True)` prints it.
-    static let expectedHeader = #"{"batch": 41, "downgraded": "partial batch of 3 rows is below batch.min_rows 8", "dtype": "<f4", "mode": "infer", "pipeline": "cam \"front\" \\ line\nnext \u00e9", "shape": [3, 4], "sources": [{"message_rows": [3, 5], "producer": "cam-1", "rows": [0, 2], "seq": 17}, {"message_rows": [0, 1], "producer": null, "rows": [2, 3], "seq": null}], "stages": ["batch_renorm", "clip"], "stats_version": 7}"#
+    static let expectedHeader = #"{"batch": 41, "downgraded": "3 rows is below batch.min_rows (8)", "dtype": "<f4", "mode": "infer", "pipeline": "cam \"front\" \\ line\nnext \u00e9", "shape": [3, 4], "sources": [{"message_rows": [3, 5], "producer": "cam-1", "rows": [0, 2], "seq": 17}, {"message_rows": [0, 1], "producer": null, "rows": [2, 3], "seq": null}], "stages": ["batch_renorm", "clip"], "stats_version": 7}"#
 
     /// Values that stress the float text: negative zero, a subnormal, extremes, non-terminating decimals.
     static let values: [Float] = [0.1, -0, Float(bitPattern: 1), .greatestFiniteMagnitude, -.leastNormalMagnitude, 1 / 3, 16_777_216, -2.5, 7e-10, 123456.79, 1, 0]
 
-    static func encode(_ encoder: inout BatchEncoder, _ batch: FeatureBatch, _ metadata: BatchMetadata = metadata) -> [[UInt8]] {
-        encoder.encode(batch, metadata: metadata) { frames in frames.map { Array($0) } }
+    static func encode(_ encoder: inout BatchEncoder, _ batch: FeatureBatch, _ info: PublishedBatch = info) -> [[UInt8]] {
+        encoder.encode(batch, info) { frames in frames.map { Array($0) } }
     }
 
     /// What NumPy reads: `{"topic", "header" (sorted dump), "shape", "bits" (uint32 view)}`.
@@ -51,9 +54,9 @@ struct BatchEncoderTests {
     @Test("tensor without a topic: [header][payload]; train mode; no downgraded key; exact header bytes")
     func tensorWithoutTopic() throws {
         var encoder = BatchEncoder()
-        let metadata = BatchMetadata(pipeline: "p", batch: 0, mode: .train, stages: [], statsVersion: UInt64.max,
-                                     sources: [SourceSpan(producer: "a", seq: 0, rows: 0..<1, messageRows: 0..<1)])
-        let frames = Self.encode(&encoder, FeatureBatch(rowsOf: [[1, 2]], features: 2), metadata)
+        let info = PublishedBatch(pipeline: "p", sequence: 0, outcome: ChainOutcome(mode: .train), stageKinds: [], statsVersion: UInt64.max,
+                                  origins: [RowOrigin(input: 0, producer: "a", seq: 0, rows: 0..<1, messageRows: 0..<1)])
+        let frames = Self.encode(&encoder, FeatureBatch(rowsOf: [[1, 2]], features: 2), info)
         #expect(frames.count == 2)
         #expect(String(decoding: frames[0], as: UTF8.self)
             == #"{"dtype":"<f4","shape":[1,2],"pipeline":"p","batch":0,"mode":"train","stages":[],"stats_version":18446744073709551615,"sources":[{"producer":"a","seq":0,"rows":[0,1],"message_rows":[0,1]}]}"#)
@@ -65,7 +68,7 @@ struct BatchEncoderTests {
         var encoder = BatchEncoder()
         let batch = FeatureBatch(rows: 2, features: 2, values: [1, 2, 3, 4])
         let storage = batch.withUnsafeValues { UnsafeRawPointer($0.baseAddress) }
-        let payload = encoder.encode(batch, metadata: Self.metadata) { frames in frames[1].baseAddress }
+        let payload = encoder.encode(batch, Self.info) { frames in frames[1].baseAddress }
         #expect(payload == storage)
     }
 
@@ -124,11 +127,11 @@ struct BatchEncoderTests {
     @Test("json: non-finite values are written as NaN/Infinity, which json.loads accepts; 0 rows is data []")
     func jsonEdgeCases() throws {
         var encoder = BatchEncoder(codec: .json)
-        let metadata = BatchMetadata(pipeline: "p", batch: 1, mode: .train, stages: ["minmax"], statsVersion: 2, sources: [])
-        let frames = Self.encode(&encoder, FeatureBatch(rowsOf: [[.nan, .infinity, -.infinity]], features: 3), metadata)
+        let info = PublishedBatch(pipeline: "p", sequence: 1, outcome: ChainOutcome(mode: .train), stageKinds: ["minmax"], statsVersion: 2, origins: [])
+        let frames = Self.encode(&encoder, FeatureBatch(rowsOf: [[.nan, .infinity, -.infinity]], features: 3), info)
         #expect(String(decoding: frames[0], as: UTF8.self)
             == #"{"dtype":"<f4","shape":[1,3],"pipeline":"p","batch":1,"mode":"train","stages":["minmax"],"stats_version":2,"sources":[],"data":[[NaN,Infinity,-Infinity]]}"#)
-        let empty = Self.encode(&encoder, FeatureBatch(rows: 0, features: 3), metadata)
+        let empty = Self.encode(&encoder, FeatureBatch(rows: 0, features: 3), info)
         #expect(String(decoding: empty[0], as: UTF8.self).hasSuffix(#""sources":[],"data":[]}"#))
         let read = try Python.check(frames + empty, """
             print(json.dumps([repr(json.loads(f)["data"]) for f in frames]))

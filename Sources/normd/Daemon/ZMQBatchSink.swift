@@ -26,7 +26,6 @@ final class ZMQBatchSink: BatchSink {
     private let stopFlag: StopFlag
     private let logger: Logger
     private var encoder: BatchEncoder
-    private var metadata = BatchMetadata(pipeline: "", batch: 0, mode: .train, stages: [], statsVersion: 0, sources: [], downgraded: nil)
     private let poller: ZMQPoller
     private var dropLog = RateLimitedLog(perInterval: 10, interval: .seconds(10))
     private var recent = RecentSends()
@@ -47,9 +46,8 @@ final class ZMQBatchSink: BatchSink {
     }
 
     func publish(_ batch: FeatureBatch, _ info: PublishedBatch) -> Bool {
-        // Refilled in place: a warm sink allocates nothing per batch.
-        metadata.refill(from: info)
-        let outcome: SendOutcome = encoder.encode(batch, metadata: metadata) { frames in send(frames) }
+        // The header is written straight from `info`: a warm sink allocates nothing per batch.
+        let outcome: SendOutcome = encoder.encode(batch, info) { frames in send(frames) }
         switch outcome {
         case .sent:
             control?.published(mode: info.outcome.mode, statsVersion: info.statsVersion, process: info.processDuration,

@@ -13,12 +13,12 @@ final class LeakyStage: Stage {
 
     init(featureCount: Int) { self.featureCount = featureCount }
 
-    func process(_ batch: inout FeatureBatch, mode: Mode) throws {
+    func process(_ batch: inout FeatureBatch, mode: Mode) throws(StageError) {
         guard batch.features == featureCount else { throw StageError.widthMismatch(expected: featureCount, got: batch.features) }
         batches += 1
     }
 
-    func saveState() -> StageState { StageState(kind: kind, version: stateVersion, counters: ["batches": batches]) }
+    func saveState() -> StageState { StageState(kind: kind, stateVersion: stateVersion, counters: ["batches": batches]) }
 
-    func restoreState(_ state: StageState) throws { batches = try state.counter("batches") }
+    func restoreState(_ state: StageState) throws(StageError) { batches = try state.counter("batches") }
 }

@@ -41,11 +41,9 @@ func makeChain(features: Int) -> StageChain {
 /// What the daemon's ZMQBatchSink does per batch, minus the socket.
 final class EncodingSink: BatchSink {
     var encoder = BatchEncoder(codec: .tensor)
-    var metadata = BatchMetadata(pipeline: "", batch: 0, mode: .train, stages: [], statsVersion: 0, sources: [])
     var bytes = 0
     func publish(_ batch: FeatureBatch, _ info: PublishedBatch) -> Bool {
-        metadata.refill(from: info)
-        bytes &+= encoder.encode(batch, metadata: metadata) { frames in frames.reduce(0) { $0 + $1.count } }
+        bytes &+= encoder.encode(batch, info) { frames in frames.reduce(0) { $0 + $1.count } }
         return true
     }
 }
@@ -114,15 +112,16 @@ func chainEncodeBenchmark(features: Int) {
         let chain = makeChain(features: features)
         var batch = FeatureBatch(rows: batchRows, features: features, values: sampleValues(count: batchRows * features))
         var encoder = BatchEncoder(codec: .tensor)
-        let origins = (0..<batchRows).map { SourceSpan(producer: "bench", seq: UInt64($0), rows: $0..<($0 + 1), messageRows: 0..<1) }
-        var metadata = BatchMetadata(pipeline: "bench", batch: 0, mode: .train, stages: chain.stages.map(\.kind), statsVersion: 0, sources: origins)
+        let origins = (0..<batchRows).map { RowOrigin(input: 0, producer: "bench", seq: UInt64($0), rows: $0..<($0 + 1), messageRows: 0..<1) }
+        var info = PublishedBatch(pipeline: "bench", sequence: 0, outcome: ChainOutcome(mode: .train), stageKinds: chain.stages.map(\.kind),
+                                  statsVersion: 0, origins: origins)
         var bytes = 0
         for _ in 0..<4 { _ = try chain.process(&batch, mode: .train) }
         benchmark.startMeasurement()
         for _ in benchmark.scaledIterations {
             _ = try chain.process(&batch, mode: .train)
-            metadata.batch &+= 1
-            bytes &+= encoder.encode(batch, metadata: metadata) { frames in frames.reduce(0) { $0 + $1.count } }
+            info.sequence &+= 1
+            bytes &+= encoder.encode(batch, info) { frames in frames.reduce(0) { $0 + $1.count } }
         }
         benchmark.stopMeasurement()
         blackHole(bytes)

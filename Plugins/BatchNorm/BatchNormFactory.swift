@@ -3,8 +3,9 @@ public import StageKit
 /// `type: batch_norm`: one YAML type, two frameworks. The `convention` key picks whose parameter
 /// names, defaults and update rules apply — `keras` (default; alias `tf_keras`) builds a
 /// `KerasBatchNormStage`, `torch` a `TorchBatchNormStage`. They are separate classes because they
-/// share no parameter names and no state names (a trainer reloads `moving_*` or `running_*`).
-public enum BatchNormStage {
+/// share no parameter names and no state names (a trainer reloads `moving_*` or `running_*`); their
+/// arithmetic is one `BatchNormKernel`. This enum is no stage itself, only the kind's factory.
+public enum BatchNormFactory {
     public static let kind = "batch_norm"
     public static let conventions = ["keras", "tf_keras", "torch"]
 
