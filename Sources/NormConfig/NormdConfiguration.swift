@@ -15,10 +15,13 @@ public struct NormdConfiguration: Sendable {
     public var pipelines: [PipelineConfiguration]
     /// `checkpoint:`; `nil` when absent (the daemon then keeps statistics in memory only).
     public var checkpoint: CheckpointConfiguration?
+    /// `security: curve:`; `nil` when absent (plain sockets). See SecurityConfiguration.swift.
+    public var curve: CurveSecurity?
 
-    public init(pipelines: [PipelineConfiguration], checkpoint: CheckpointConfiguration? = nil) {
+    public init(pipelines: [PipelineConfiguration], checkpoint: CheckpointConfiguration? = nil, curve: CurveSecurity? = nil) {
         self.pipelines = pipelines
         self.checkpoint = checkpoint
+        self.curve = curve
     }
 
     /// Every pipeline's stages, pipeline by pipeline, in order.
@@ -76,9 +79,11 @@ public struct NormdConfiguration: Sendable {
         let pipelines = readPipelines(reader, registry: registry)
         reader.accept("plugins") // loaded before the pipelines by the caller (DynamicStages), into `registry`
         let checkpoint = reader.nested("checkpoint").flatMap { CheckpointConfiguration.read(from: $0, configFile: root.location?.file) }
+        let curve = readSecurity(reader, configFile: root.location?.file)
         reader.finish()
         guard let pipelines else { return nil }
-        return NormdConfiguration(pipelines: pipelines, checkpoint: checkpoint)
+        checkEndpointSecurity(pipelines, curve: curve, diagnostics: reader.diagnostics)
+        return NormdConfiguration(pipelines: pipelines, checkpoint: checkpoint, curve: curve)
     }
 
     private static func readPipelines(_ reader: ParameterReader, registry: StageRegistry) -> [PipelineConfiguration]? {

@@ -89,10 +89,11 @@ struct RunCommand: AsyncParsableCommand {
         // Trapped before the first socket exists: from here on a stop signal is always graceful.
         let signals = await UnixSignalsSequence(trapping: DaemonSignals.trapped)
         var loops: [PipelineLoop] = []
+        let curve = configuration.curve.map(CurveGate.init)
         do {
             for (pipeline, chain) in zip(daemonPipelines, chains) {
                 let loop = PipelineLoop(configuration: pipeline, chain: chain, logger: logger,
-                                        checkpoints: checkpointWriter.map { CheckpointHook(sink: $0, cadence: cadence) })
+                                        checkpoints: checkpointWriter.map { CheckpointHook(sink: $0, cadence: cadence) }, curve: curve)
                 loops.append(loop)
                 try await loop.start()
             }
@@ -112,7 +113,7 @@ struct RunCommand: AsyncParsableCommand {
 
         let reporter = CountsReporter(loops: loops, interval: .milliseconds(Int(countsInterval * 1000)), logger: logger,
                                       checkpoints: checkpointWriter)
-        let handler = DaemonSignals(loops: loops, writer: checkpointWriter, reporter: reporter, logger: logger)
+        let handler = DaemonSignals(loops: loops, writer: checkpointWriter, reporter: reporter, logger: logger, curve: curve)
         let signalTask = Task { await handler.handle(signals) }
         // A pipeline that ends (stopped by a signal, or failed) shuts the group down; the group
         // itself traps no signal (DaemonSignals does, so it also sees a second one).

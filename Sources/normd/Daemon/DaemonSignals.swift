@@ -30,8 +30,11 @@ final class DaemonSignals: Sendable {
     private let reporter: CountsReporter
     private let logger: Logger
     private let stopSignals = Atomic<Int>(0)
+    /// `security: curve:`, whose authorized_keys SIGHUP re-reads (issue 11).
+    private let curve: CurveGate?
 
-    init(loops: [PipelineLoop], writer: CheckpointWriter?, reporter: CountsReporter, logger: Logger) {
+    init(loops: [PipelineLoop], writer: CheckpointWriter?, reporter: CountsReporter, logger: Logger, curve: CurveGate? = nil) {
+        self.curve = curve
         self.loops = loops
         self.writer = writer
         self.reporter = reporter
@@ -54,11 +57,27 @@ final class DaemonSignals: Sendable {
         for await signal in signals {
             switch signal {
             case .sigterm, .sigint: stop(signal)
-            case .sighup: logger.warning("reload not supported; running on, configuration unchanged", metadata: ["signal": "\(signal)"])
+            case .sighup:
+                reloadAuthorizedKeys()  // CURVE RELOAD HOOK (issue 11): move into the reload plan when `reload` merges
+                logger.warning("reload not supported; running on, configuration unchanged", metadata: ["signal": "\(signal)"])
             // Its own task: waiting for the pipelines' snapshots must not delay a stop signal.
             case .sigusr1: Task { await checkpointNow() }
             default: logger.notice("signal has no meaning to normd; ignored", metadata: ["signal": "\(signal)"])
             }
+        }
+    }
+
+    /// Re-reads `security.curve.authorized_keys` (the only thing SIGHUP reloads until hot reload
+    /// lands); a failure keeps the old keys and is logged.
+    private func reloadAuthorizedKeys() {
+        guard let curve else { return }
+        do {
+            let change = try curve.reloadAuthorizedKeys()
+            logger.notice("authorized_keys re-read", metadata: [
+                "signal": "SIGHUP", "added": "\(change.added)", "removed": "\(change.removed)",
+            ])
+        } catch {
+            logger.error("authorized_keys not re-read; the previous keys stay: \(error.message)", metadata: ["signal": "SIGHUP"])
         }
     }
 

@@ -28,15 +28,19 @@ final class PipelineLoop: Sendable {
     private let parkedChain: Mutex<ChainBox?>
     /// Where the pipeline's statistics snapshots go; `nil` without `checkpoint:`.
     private let checkpoints: CheckpointHook?
+    /// `security: curve:`, shared by every pipeline; `nil` without it.
+    private let curve: CurveGate?
 
     private struct Lifecycle {
         var finished = false
         var waiters: [CheckedContinuation<Void, Never>] = []
     }
 
-    init(configuration: PipelineConfiguration, chain: StageChain, logger: Logger, checkpoints: CheckpointHook? = nil) {
+    init(configuration: PipelineConfiguration, chain: StageChain, logger: Logger, checkpoints: CheckpointHook? = nil,
+         curve: CurveGate? = nil) {
         self.configuration = configuration
         self.checkpoints = checkpoints
+        self.curve = curve
         var logger = logger
         logger[metadataKey: "pipeline"] = "\(configuration.name)"
         self.logger = logger
@@ -50,7 +54,7 @@ final class PipelineLoop: Sendable {
             throw DaemonError.internalState("pipeline \(configuration.name) started twice")
         }
         let configuration = self.configuration, logger = self.logger
-        let board = self.board, stopFlag = self.stopFlag, checkpoints = self.checkpoints
+        let board = self.board, stopFlag = self.stopFlag, checkpoints = self.checkpoints, curve = self.curve
         try await withCheckedThrowingContinuation { (ready: CheckedContinuation<Void, any Error>) in
             let thread = Thread { [self] in
                 defer { self.markFinished() }
@@ -64,7 +68,8 @@ final class PipelineLoop: Sendable {
                 }
                 do {
                     runner = try PipelineRunner(configuration: configuration, chain: chain.chain, context: context,
-                                                board: board, stopFlag: stopFlag, logger: logger, checkpoints: checkpoints)
+                                                board: board, stopFlag: stopFlag, logger: logger, checkpoints: checkpoints,
+                                                curve: curve)
                 } catch {
                     context.terminate()  // every socket was closed by the failed set-up
                     ready.resume(throwing: error)
