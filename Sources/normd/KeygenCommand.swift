@@ -19,7 +19,7 @@ struct KeygenCommand: ParsableCommand {
     @Argument(help: "The key pair's name (a file name: no '/').")
     var name: String
 
-    @Option(name: .long, help: "The directory to write into (default: the current directory).")
+    @Option(name: .long, help: "The directory to write into, created if missing (default: the current directory).")
     var dir: String = "."
 
     func run() throws {
@@ -30,6 +30,10 @@ struct KeygenCommand: ParsableCommand {
         guard ZMQCurve.isAvailable else {
             StandardError.print("normd keygen: this libzmq was built without CURVE (zmq_has(\"curve\") is 0)")
             throw ExitStatus.software
+        }
+        do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
+            StandardError.print("normd keygen: cannot create \(dir): \(error.localizedDescription)")
+            throw ExitStatus.cannotCreate
         }
         let publicPath = dir + "/" + name + ".key", secretPath = dir + "/" + name + ".key_secret"
         for path in [publicPath, secretPath] where FileManager.default.fileExists(atPath: path) {

@@ -191,6 +191,24 @@ import Testing
         #expect(try daemon.terminate() == 0)
     }
 
+    /// Config/secure_tcp.yaml works as its comment says: keys from `normd keygen`, a client's
+    /// public key copied into `authorized/`, then `normd validate` accepts it.
+    @Test func theShippedSecureTcpConfigValidatesAfterItsSetUpSteps() throws {
+        let scratch = try ScratchDirectory()
+        let shipped = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Config/secure_tcp.yaml")
+        let config = try scratch.write(try String(contentsOf: shipped, encoding: .utf8), to: "secure_tcp.yaml")
+        try FileManager.default.createDirectory(at: scratch.url.appendingPathComponent("authorized"), withIntermediateDirectories: true)
+        for name in ["server", "trainer"] {
+            let keygen = try Subprocess("keygen", executable: Normd.binary, arguments: ["keygen", name, "--dir", "keys"], in: scratch.url)
+            #expect(try keygen.waitForExit(timeout: .seconds(15)) == 0)
+        }
+        try FileManager.default.copyItem(at: scratch.url.appendingPathComponent("keys/trainer.key"),
+                                         to: scratch.url.appendingPathComponent("authorized/trainer.key"))
+        let validate = try Subprocess("validate", executable: Normd.binary, arguments: ["validate", "--config", config], in: scratch.url)
+        #expect(try validate.waitForExit(timeout: .seconds(15)) == 0, "\(validate.stderr)")
+    }
+
     @Test func revokedKeyIsCutOffAfterSIGHUP() throws {
         let scratch = try ScratchDirectory()
         let daemon = try Self.started(scratch)
