@@ -281,6 +281,10 @@ public enum ZCert {
 
     /// The `name = "value"` lines of a zcert file whose value is a Z85 key.
     private static func read(_ path: String) throws(KeyFileError) -> [String: String] {
+        // Only a regular file: opening a FIFO (or a device) named by mistake would block validation.
+        var status = stat()
+        guard stat(path, &status) == 0 else { throw KeyFileError("cannot read \(path): \(String(cString: strerror(errno)))") }
+        guard status.st_mode & S_IFMT == S_IFREG else { throw KeyFileError("\(path) is not a regular file") }
         guard let handle = FileHandle(forReadingAtPath: path) else {
             throw KeyFileError("cannot read \(path): \(String(cString: strerror(errno)))")
         }

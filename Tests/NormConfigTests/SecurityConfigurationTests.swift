@@ -81,6 +81,15 @@ import Testing
         ])
     }
 
+    @Test func aFifoAmongTheAuthorizedKeysIsRefusedWithoutBlocking() throws {
+        let keys = try Keys()
+        let fifo = keys.directory + "/authorized/stuck.key"
+        #expect(mkfifo(fifo, 0o644) == 0)
+        #expect(Self.issues(keys.security()) == [
+            "test.yaml:4:22: security.curve.authorized_keys: \(fifo) is not a regular file",
+        ])
+    }
+
     @Test func allowIPsMustBeNumericAddresses() throws {
         let keys = try Keys()
         #expect(Self.issues(keys.security(extra: "    allow_ips: [127.0.0.1, \"::1\", example.com]\n")) == [
