@@ -15,6 +15,12 @@ final class CurveGate: Sendable {
     let settings: CurveSecurity
     private let keys: Mutex<Set<String>>
     private let allowIPs: Set<String>
+    /// Re-reads that removed a key. While 0, every admitted connection's key is still listed (the
+    /// set only ever grew), so the receive loops skip the per-message check: one relaxed load.
+    private let revocations = Atomic<Int>(0)
+
+    /// Whether a message's User-Id must be checked: some key was removed since the start.
+    var mayHaveRevokedPeers: Bool { revocations.load(ordering: .relaxed) > 0 }
 
     init(_ settings: CurveSecurity) {
         self.settings = settings
@@ -41,10 +47,12 @@ final class CurveGate: Sendable {
     @discardableResult
     func reloadAuthorizedKeys() throws(KeyFileError) -> (added: Int, removed: Int) {
         let fresh = try settings.rereadAuthorizedKeys()
-        return keys.withLock { current in
+        let change = keys.withLock { current in
             defer { current = fresh }
-            return (fresh.subtracting(current).count, current.subtracting(fresh).count)
+            return (added: fresh.subtracting(current).count, removed: current.subtracting(fresh).count)
         }
+        if change.removed > 0 { revocations.add(1, ordering: .relaxed) }
+        return change
     }
 
     /// The first 8 characters of a Z85 key: enough to tell keys apart in a log, and public anyway

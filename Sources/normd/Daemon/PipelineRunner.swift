@@ -189,7 +189,7 @@ final class PipelineRunner {
 
     private func accept(input index: Int, arrival: ContinuousClock.Instant) {
         // Revocation: ZAP ran only at the handshake; a key removed since then is refused here.
-        if checksUserID[index], let curve, !(parts.first?.property("User-Id").map(curve.isAuthorized) ?? false) {
+        if checksUserID[index], let curve, curve.mayHaveRevokedPeers, !(parts.first?.property("User-Id").map(curve.isAuthorized) ?? false) {
             engine.recordUndecodable(reason: "revoked_key")  // messages_rejected: received, not accepted
             board.recordAuthFailure("revoked_key")          // auth_failures: who sent it is why
             logRejection(input: index, reason: "revoked_key",
