@@ -27,9 +27,10 @@ import Testing
 
     /// One min_max pipeline: 16 rows `4i + j` normalize to exactly `i / 15` in train mode, so a
     /// batch that arrives can be checked value by value.
-    static func config() -> String {
+    static func config(security: String = security, output: String? = nil) -> String {
         var pipeline = PipelineYAML()
         pipeline.stages = ["{type: min_max, feature_range: [0, 1]}"]
+        if let output { pipeline.output = output }
         return security + PipelineYAML.config(pipeline)
     }
 
@@ -132,6 +133,62 @@ import Testing
         let counts = try daemon.finalCounts(of: "sensors")
         #expect(counts["messages_accepted"] == "1" && counts["rows_accepted"] == "16" && counts["messages_rejected"] == "0", "\(counts)")
         #expect(counts["auth_failures"] == "{unknown_key: 1}", "\(counts)")
+    }
+
+    @Test func aListedKeyFromAnAddressNotInAllowIPsIsRefused() throws {
+        let scratch = try ScratchDirectory()
+        let daemon = try Self.started(scratch, config: Self.config(security: Self.security + "    allow_ips: [10.9.9.9]\n"))
+        _ = try Self.python("""
+            send_batches('alice', '\(try daemon.inputEndpoint(of: "sensors"))', 1)
+            print('{}')
+            """, in: scratch)
+        try daemon.waitForCounts(of: "sensors", "auth_failures={address_denied: 1}") { $0["auth_failures"] == "{address_denied: 1}" }
+        #expect(try daemon.terminate() == 0)
+        let counts = try daemon.finalCounts(of: "sensors")
+        #expect(counts["messages_accepted"] == "0" && counts["rows_accepted"] == "0" && counts["auth_failures"] == "{address_denied: 1}",
+                "\(counts)")
+        let refusal = try #require(daemon.logLines.first { $0["reason"] == "address_denied" }, "\(daemon.stderr)")
+        #expect(refusal.message?.hasPrefix("connection refused: address 127.0.0.1 is not in allow_ips (key ") == true, "\(refusal)")
+    }
+
+    /// `curve_server_key`: normd's output connects to a consumer that is itself a CURVE server
+    /// (bound by pyzmq with its own key pair), as that server's CURVE client with the daemon's keys.
+    @Test func aConnectingOutputWithCurveServerKeyIsAClientOfThatServer() throws {
+        let scratch = try ScratchDirectory()
+        try Self.makeKeys(in: scratch)
+        let ready = scratch.url.appendingPathComponent("port").path
+        let consumer = try PythonScript.start(Self.clientPrelude + """
+            import os
+            s = c.socket(zmq.PULL)
+            pub, sec = zmq.auth.load_certificate('keys/mallory.key_secret')  # the upstream server's own pair
+            s.curve_server = True; s.curve_secretkey = sec; s.curve_publickey = pub
+            port = s.bind_to_random_port('tcp://127.0.0.1')
+            open('port.tmp', 'w').write(str(port)); os.rename('port.tmp', 'port')
+            s.RCVTIMEO = 15000
+            try:
+                f = s.recv_multipart(); h = json.loads(f[0])
+                got = [np.frombuffer(f[1], h['dtype']).reshape(h['shape']).tolist()] + receive(s, 500)
+            except zmq.Again:
+                got = []
+            open('received.json', 'w').write(json.dumps({'got': got}))
+            """, in: scratch.url)
+        defer { if consumer.isRunning { consumer.terminate() } }
+        let port = try waitFor("the consumer's port", timeout: .seconds(15)) { try? String(contentsOfFile: ready, encoding: .utf8) }
+        let daemon = try DaemonProcess.started(config: Self.config(
+            output: "{endpoint: \"tcp://127.0.0.1:\(port)\", socket: push, bind: false, codec: tensor, curve_server_key: keys/mallory.key}"),
+            scratch: scratch)
+        // The harness's inputEndpoint(of:) also wants an "output bound" line; this output connects.
+        let input = try #require(daemon.logLines.first { $0.message == "input bound" }?["endpoint"], "\(daemon.stderr)")
+        _ = try Self.python("""
+            send_batches('alice', '\(input)', 1)
+            print('{}')
+            """, in: scratch)
+        try daemon.waitForCounts(of: "sensors", "batches=1") { $0.int("batches") == 1 }
+        consumer.waitUntilExit()
+        let received = try String(contentsOf: scratch.url.appendingPathComponent("received.json"), encoding: .utf8)
+        let result = try JSONSerialization.jsonObject(with: Data(received.utf8)) as? [String: Any]
+        #expect(Self.normalized(result?["got"], count: 1), "\(received)")
+        #expect(try daemon.terminate() == 0)
     }
 
     @Test func plainClientGetsNothingAndTheDaemonStaysHealthy() throws {
