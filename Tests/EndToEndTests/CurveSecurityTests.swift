@@ -45,9 +45,9 @@ import Testing
             s.curve_publickey = pub; s.curve_secretkey = sec; s.curve_serverkey = server
             return s
         c = zmq.Context()
-        def send_batches(name, endpoint, batches):
+        def send_batches(name, endpoint, batches, scale=1):
             p = curve(c.socket(zmq.PUSH), name); p.setsockopt(zmq.LINGER, 3000); p.connect(endpoint)
-            rows = np.arange(64, dtype='<f4').reshape(16, 4)
+            rows = np.arange(64, dtype='<f4').reshape(16, 4) * scale
             for _ in range(batches):
                 p.send(json.dumps({'dtype': '<f4', 'shape': [16, 4]}).encode(), zmq.SNDMORE); p.send(rows)
             p.close()
@@ -117,12 +117,12 @@ import Testing
         let scratch = try ScratchDirectory()
         let daemon = try Self.started(scratch)
         _ = try Self.python("""
-            send_batches('mallory', '\(try daemon.inputEndpoint(of: "sensors"))', 3)
+            send_batches('mallory', '\(try daemon.inputEndpoint(of: "sensors"))', 3, scale=-10)
             print('{}')
             """, in: scratch)
         try daemon.waitForCounts(of: "sensors", "auth_failures={unknown_key: 1}") { $0["auth_failures"] == "{unknown_key: 1}" }
-        // Then an authorized producer: the statistics it sees are its rows alone (i/15 exactly),
-        // so nothing of mallory's reached them.
+        // Then an authorized producer: its batch normalizes to i/15 only if the min/max statistics
+        // hold its rows alone — one of mallory's rows (down to -630) would have moved the minimum.
         let result = try Self.python("""
             good = curve(c.socket(zmq.PULL), 'alice'); good.connect('\(try daemon.outputEndpoint(of: "sensors"))')
             send_batches('alice', '\(try daemon.inputEndpoint(of: "sensors"))', 1)
