@@ -11,7 +11,7 @@ import UnixSignals
 /// |---|---|
 /// | SIGTERM, SIGINT | graceful stop: intake stops, the last batch is flushed, the output gets at most `shutdown_timeout`, the final checkpoint is written |
 /// | the second SIGTERM/SIGINT | the same, but the output wait is skipped (its batches are counted as dropped); the final checkpoint is still written |
-/// | SIGHUP | `reload not supported`, logged; the daemon runs on unchanged |
+/// | SIGHUP | with `security: curve:`, `authorized_keys` is re-read (issue 11); then `reload not supported`, logged; the configuration is unchanged |
 /// | SIGUSR1 | a checkpoint now (when `checkpoint:` is configured) and a counts line per pipeline |
 /// | SIGUSR2 | no meaning; logged and ignored (a stray signal must not kill a daemon holding unsaved statistics) |
 /// | SIGPIPE | ignored: a write to a closed stderr or socket fails with EPIPE instead |
