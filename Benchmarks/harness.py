@@ -3,7 +3,9 @@
 Called by Benchmarks/run.sh (which builds everything first); see BENCHMARKS.md.
 
 Systems: `direct` (producer -> consumer, the load generator's own ceiling), `forwarder` (bare C
-zmq_proxy, the ceiling), `python` (pyzmq + NumPy sidecar, the alternative), `normd`.
+zmq_proxy, the ceiling), `python` (pyzmq + NumPy sidecar, the alternative), `normd`, and on request
+(`--systems normd,normd-curve`) `normd-curve`: normd with `security: curve:` (keys from `normd
+keygen`), the C producer and consumer as its CURVE clients.
 For each workload (features x rows per message, batch 256) and system, one process of the system
 serves two phases:
   1. max rate: the producer sends as fast as PUSH back-pressure allows for D seconds; the consumer's
@@ -18,6 +20,7 @@ import json
 import os
 import platform
 import signal
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -33,10 +36,28 @@ BATCH = 256
 LATENCY_RATE = {1: 10_000, 64: 500}
 
 
-def normd_config(path, features, port_in, port_out, admin_port=None):
+def curve_keys(normd, work):
+    """normd-curve: the daemon's and the client's pairs from `normd keygen`; returns (security YAML, client env)."""
+    keys = os.path.join(work, "keys")
+    if not os.path.exists(os.path.join(keys, "server.key")):
+        for name in ("server", "client"):
+            subprocess.run([normd, "keygen", name, "--dir", keys], check=True, stdout=subprocess.DEVNULL)
+        os.makedirs(os.path.join(work, "authorized"), exist_ok=True)
+        shutil.copy(os.path.join(keys, "client.key"), os.path.join(work, "authorized", "client.key"))
+
+    def field(path, name):
+        return next(l.split('"')[1] for l in open(path) if l.strip().startswith(name))
+    env = {"BENCH_CURVE_SERVER": field(os.path.join(keys, "server.key"), "public-key"),
+           "BENCH_CURVE_PUBLIC": field(os.path.join(keys, "client.key_secret"), "public-key"),
+           "BENCH_CURVE_SECRET": field(os.path.join(keys, "client.key_secret"), "secret-key")}
+    security = f"security:\n  curve:\n    secret_key_file: {keys}/server.key_secret\n    authorized_keys: {work}/authorized\n"
+    return security, env
+
+
+def normd_config(path, features, port_in, port_out, security="", admin_port=None):
     admin = f'admin: {{listen: "127.0.0.1:{admin_port}"}}\n' if admin_port else ""
     with open(path, "w") as f:
-        f.write(admin + f"""pipelines:
+        f.write(admin + security + f"""pipelines:
   - name: bench
     features: {features}
     mode: train
@@ -122,8 +143,13 @@ class Runner:
             ready = "sidecar ready"
         else:
             config = os.path.join(self.work, "normd.yaml")
+            security = ""
+            if system == "normd-curve":
+                security, env = curve_keys(self.args.normd, self.work)
+                os.environ.update(env)  # the C producer and consumer read them (common.h); run() clears them
             # normd-admin: the admin server on, scraped every 100 ms (BENCHMARKS.md, "Admin server")
-            normd_config(config, features, port_in, port_out, admin_port=port_out + 1000 if system == "normd-admin" else None)
+            normd_config(config, features, port_in, port_out, security,
+                         admin_port=port_out + 1000 if system == "normd-admin" else None)
             cmd = [self.args.normd, "run", "--config", config, "--counts-interval", "3600"]
             ready = "output bound"
         proc = subprocess.Popen(cmd, stdout=err, stderr=err)
@@ -149,6 +175,8 @@ class Runner:
         return produced, consumed, sent, records
 
     def run(self, system, features, rows, duration):
+        for key in ("BENCH_CURVE_SERVER", "BENCH_CURVE_PUBLIC", "BENCH_CURVE_SECRET"):
+            os.environ.pop(key, None)  # only normd-curve's clients use CURVE
         port_in, port_out = self.ports()
         proc = None
         if system == "direct":

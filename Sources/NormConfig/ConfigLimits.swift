@@ -42,6 +42,11 @@ public enum ConfigLimits {
     public static let maxPathBytes = 4_096
     /// Bytes of `admin.listen` (`HOST:PORT`; a DNS name is at most 253 bytes, plus the port).
     public static let maxAdminListenBytes = 261
+    /// Client keys read from `security.curve.authorized_keys` (each a file read at validation and
+    /// on every re-read; the ZAP handler looks keys up in a set).
+    public static let maxAuthorizedKeys = 10_000
+    /// Entries of `security.curve.allow_ips`.
+    public static let maxAllowIPs = 1_024
 
     /// Features per row (2²⁰). Validation builds every stage, allocating its per-feature statistics.
     public static let maxFeatures = 1 << 20

@@ -94,6 +94,8 @@ public struct InputEndpoint: Sendable, Equatable {
     /// `max_connections × high_water_mark × max_message_bytes`.
     public var maxConnections = InputEndpoint.defaultMaxConnections
     public var options: SocketOptions
+    /// `curve:` / `curve_server_key:` (SecurityConfiguration.swift).
+    public var security = EndpointSecurity()
     public var path: ConfigPath
 
     public static let defaultMaxConnections = 64
@@ -128,6 +130,8 @@ public struct OutputEndpoint: Sendable, Equatable {
     /// How long a blocked send may wait at shutdown before the last batch is counted as dropped.
     public var shutdownTimeout: Duration
     public var options: SocketOptions
+    /// `curve:` / `curve_server_key:` (SecurityConfiguration.swift).
+    public var security = EndpointSecurity()
     public var path: ConfigPath
 }
 
@@ -175,11 +179,13 @@ extension InputEndpoint {
             maxConnections = limit
         }
         let options = SocketOptions.read(from: reader)
+        let security = EndpointSecurity.read(from: reader)
         reader.finish()
         guard mark.noNewErrors, let endpoint else { return nil }
         var input = InputEndpoint(endpoint: endpoint, socket: socket, bind: bind, codec: codec, topics: topics,
                                   maxMessageBytes: maxMessageBytes, options: options, path: reader.path)
         input.maxConnections = maxConnections
+        input.security = security
         return input
     }
 }
@@ -202,10 +208,13 @@ extension OutputEndpoint {
         if topic == nil && socket != .push { topic = pipelineName }
         let shutdownTimeout = reader.duration("shutdown_timeout", shutdownTimeoutBound) ?? .seconds(5)
         let options = SocketOptions.read(from: reader)
+        let security = EndpointSecurity.read(from: reader)
         reader.finish()
         guard mark.noNewErrors, let endpoint else { return nil }
-        return OutputEndpoint(endpoint: endpoint, socket: socket, bind: bind, codec: codec, topic: topic,
-                              shutdownTimeout: shutdownTimeout, options: options, path: reader.path)
+        var output = OutputEndpoint(endpoint: endpoint, socket: socket, bind: bind, codec: codec, topic: topic,
+                                    shutdownTimeout: shutdownTimeout, options: options, path: reader.path)
+        output.security = security
+        return output
     }
 }
 

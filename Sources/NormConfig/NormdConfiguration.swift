@@ -17,11 +17,15 @@ public struct NormdConfiguration: Sendable {
     public var checkpoint: CheckpointConfiguration?
     /// `admin:`; `nil` when absent (no HTTP server).
     public var admin: AdminConfiguration?
+    /// `security: curve:`; `nil` when absent (plain sockets). See SecurityConfiguration.swift.
+    public var curve: CurveSecurity?
 
-    public init(pipelines: [PipelineConfiguration], checkpoint: CheckpointConfiguration? = nil, admin: AdminConfiguration? = nil) {
+    public init(pipelines: [PipelineConfiguration], checkpoint: CheckpointConfiguration? = nil, admin: AdminConfiguration? = nil,
+                curve: CurveSecurity? = nil) {
         self.pipelines = pipelines
         self.checkpoint = checkpoint
         self.admin = admin
+        self.curve = curve
     }
 
     /// Every pipeline's stages, pipeline by pipeline, in order.
@@ -80,9 +84,11 @@ public struct NormdConfiguration: Sendable {
         reader.accept("plugins") // loaded before the pipelines by the caller (DynamicStages), into `registry`
         let checkpoint = reader.nested("checkpoint").flatMap { CheckpointConfiguration.read(from: $0, configFile: root.location?.file) }
         let admin = reader.nested("admin").flatMap { AdminConfiguration.read(from: $0) }
+        let curve = readSecurity(reader, configFile: root.location?.file)
         reader.finish()
         guard let pipelines else { return nil }
-        return NormdConfiguration(pipelines: pipelines, checkpoint: checkpoint, admin: admin)
+        checkEndpointSecurity(pipelines, curve: curve, diagnostics: reader.diagnostics)
+        return NormdConfiguration(pipelines: pipelines, checkpoint: checkpoint, admin: admin, curve: curve)
     }
 
     private static func readPipelines(_ reader: ParameterReader, registry: StageRegistry) -> [PipelineConfiguration]? {

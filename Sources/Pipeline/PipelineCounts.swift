@@ -21,6 +21,9 @@ public struct PipelineCounts: Sendable, Equatable {
     /// Connections the transport closed while the peer was still there (a frame above
     /// `maxmsgsize`, or missed heartbeats): whatever that peer had queued is lost.
     public var connectionsDropped = 0
+    /// CURVE peers refused, by reason: `unknown_key`, `address_denied` (at the handshake, by the
+    /// ZAP handler) and `revoked_key` (a message from a key removed since its connection was admitted).
+    public var authFailures: [String: Int] = [:]
     /// Producers dropped from `seq` tracking to stay within `max_producers` (least recently seen first).
     public var producersEvicted = 0
     public var batchesPublished = 0
@@ -79,7 +82,7 @@ public struct PipelineCounts: Sendable, Equatable {
          ("messages_rejected", .byReason(messagesRejected)), ("rows_dropped", .byReason(rowsDropped)),
          ("seq_gaps", .number(sequenceGaps)), ("messages_missed", .number(messagesMissed)), ("seq_restarts", .number(sequenceRestarts)),
          ("producers_evicted", .number(producersEvicted)), ("connections_refused", .number(connectionsRefused)),
-         ("connections_dropped", .number(connectionsDropped)),
+         ("connections_dropped", .number(connectionsDropped)), ("auth_failures", .byReason(authFailures)),
          ("batches", .number(batchesPublished)), ("rows_published", .number(rowsPublished)), ("partial_batches", .number(partialBatches)),
          ("downgraded", .number(batchesDowngraded)), ("batches_dropped", .number(batchesDropped)), ("batches_failed", .number(batchesFailed))]
     }
@@ -113,6 +116,7 @@ public final class CounterBoard: Sendable {
     private let latest = Mutex(PipelineCounts())
     private let connectionsRefused = Atomic<Int>(0)
     private let connectionsDropped = Atomic<Int>(0)
+    private let authFailures = Mutex<[String: Int]>([:])
 
     public init() {}
 
@@ -128,8 +132,14 @@ public final class CounterBoard: Sendable {
         connectionsDropped.add(1, ordering: .relaxed)
     }
 
+    /// A CURVE peer refused for `reason` (rare: a lock is fine, and the reasons are few and fixed).
+    public func recordAuthFailure(_ reason: String) {
+        authFailures.withLock { $0[reason, default: 0] = $0[reason, default: 0].saturatingAdd(1) }
+    }
+
     public var snapshot: PipelineCounts {
         var counts = latest.withLock { $0 }
+        counts.authFailures = authFailures.withLock { $0 }
         counts.connectionsRefused = connectionsRefused.load(ordering: .relaxed)
         counts.connectionsDropped = connectionsDropped.load(ordering: .relaxed)
         return counts

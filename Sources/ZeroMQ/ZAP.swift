@@ -40,15 +40,28 @@ public enum ZAP {
         /// 200 allows the connection, 300 is a temporary failure, 400 refuses, 500 is an internal error.
         public var status: Int
         public var text: String
+        /// The User-Id of an allowed connection: libzmq attaches it to every message received on
+        /// the connection (`zmq_msg_gets("User-Id")`), so a handler can recognise the peer later.
+        public var userID = ""
+        /// A short label for the handler's own counting (e.g. `unknown_key`); never sent.
+        public var reason = ""
+
+        public init(status: Int, text: String, userID: String = "", reason: String = "") {
+            self.status = status
+            self.text = text
+            self.userID = userID
+            self.reason = reason
+        }
 
         public static let allow = Decision(status: 200, text: "OK")
-        public static func refuse(_ text: String) -> Decision { Decision(status: 400, text: text) }
+        public static func allow(userID: String) -> Decision { Decision(status: 200, text: "OK", userID: userID) }
+        public static func refuse(_ text: String, reason: String = "") -> Decision { Decision(status: 400, text: text, reason: reason) }
 
         public var isAllowed: Bool { status == 200 }
 
         /// The reply frames to `request`: `[version][request id][status][text][user id][metadata]`.
         public func replyFrames(to request: Request) -> [[UInt8]] {
-            [Array("1.0".utf8), request.requestID, Array(String(status).utf8), Array(text.utf8), [], []]
+            [Array("1.0".utf8), request.requestID, Array(String(status).utf8), Array(text.utf8), Array(userID.utf8), []]
         }
     }
 }

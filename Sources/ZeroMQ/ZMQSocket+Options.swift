@@ -156,7 +156,7 @@ extension ZMQSocket {
 // MARK: - Raw access
 
 extension ZMQSocket {
-    private func setInt32(_ option: Int32, _ name: String, _ value: Int) throws {
+    func setInt32(_ option: Int32, _ name: String, _ value: Int) throws {
         guard let value = Int32(exactly: value) else {
             throw ZMQError(errno: EINVAL, operation: "setsockopt \(name) \(value)")
         }
@@ -172,7 +172,7 @@ extension ZMQSocket {
         try withUnsafeBytes(of: value) { try setBytes(option, label, $0) }
     }
 
-    private func setBytes(_ option: Int32, _ name: String, _ bytes: UnsafeRawBufferPointer) throws {
+    func setBytes(_ option: Int32, _ name: String, _ bytes: UnsafeRawBufferPointer) throws {
         let handle = try openHandle("setsockopt \(name)")
         // An empty buffer may have no base address; libzmq wants a valid pointer even for 0 bytes.
         var empty: UInt8 = 0

@@ -99,11 +99,12 @@ struct RunCommand: AsyncParsableCommand {
         // Trapped before the first socket exists: from here on a stop signal is always graceful.
         let signals = await UnixSignalsSequence(trapping: DaemonSignals.trapped)
         var loops: [PipelineLoop] = []
+        let curve = configuration.curve.map(CurveGate.init)
         do {
             for (pipeline, chain) in zip(daemonPipelines, chains) {
                 let loop = PipelineLoop(configuration: pipeline, chain: chain, logger: logger,
                                         checkpoints: checkpointWriter.map { CheckpointHook(sink: $0, cadence: cadence) },
-                                        metrics: admin?.metrics.pipelines[pipeline.name])
+                                        metrics: admin?.metrics.pipelines[pipeline.name], curve: curve)
                 loops.append(loop)
                 try await loop.start()
                 admin?.started(loop)
@@ -128,7 +129,8 @@ struct RunCommand: AsyncParsableCommand {
             [admin] result in admin?.record(reload: result)
         }
         admin?.attach(reloader: reloader)
-        let handler = DaemonSignals(loops: loops, writer: checkpointWriter, reporter: reporter, reloader: reloader, logger: logger)
+        let handler = DaemonSignals(loops: loops, writer: checkpointWriter, reporter: reporter, reloader: reloader, logger: logger,
+                                    curve: curve)
         let signalTask = Task { await handler.handle(signals) }
         // A pipeline that ends (stopped by a signal, or failed) shuts the group down; the group
         // itself traps no signal (DaemonSignals does, so it also sees a second one).

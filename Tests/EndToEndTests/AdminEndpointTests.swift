@@ -47,7 +47,7 @@ import Testing
         #expect(summary["stages"] as? [String] == ["min_max", "batch_norm"])
         #expect(summary["counts"] as? NSDictionary == [
             "messages_accepted": 3, "rows_accepted": 24, "messages_rejected": [:], "rows_dropped": [:], "seq_gaps": 0,
-            "messages_missed": 0, "seq_restarts": 0, "producers_evicted": 0, "connections_refused": 0, "connections_dropped": 0,
+            "messages_missed": 0, "seq_restarts": 0, "producers_evicted": 0, "connections_refused": 0, "connections_dropped": 0, "auth_failures": [:],
             "batches": 3, "rows_published": 24, "partial_batches": 0, "downgraded": 0, "batches_dropped": 0, "batches_failed": 0,
         ] as NSDictionary)
         let lastBatchAt = try #require(summary["last_batch_at"] as? String)

@@ -77,7 +77,7 @@ import Testing
             "broken.yaml:13:15: pipelines[1].features: expected an integer, got a string \"four\"",
             "broken.yaml:16:5: pipelines[2].features: missing; the number of features per row (an integer > 0) is required",
             "broken.yaml:17:11: pipelines[2].mode: must be one of 'train', 'infer', got \"training\"",
-            "broken.yaml:19:1: extra: unknown key 'extra'; expected one of: pipelines, plugins, checkpoint, admin",
+            "broken.yaml:19:1: extra: unknown key 'extra'; expected one of: pipelines, plugins, checkpoint, admin, security",
             "broken.yaml: 9 errors",
         ])
     }

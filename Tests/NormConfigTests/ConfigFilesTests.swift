@@ -9,8 +9,10 @@ import Testing
     static let configDirectory = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Config")
 
+    /// secure_tcp.yaml names key files that must be generated first (a secret key cannot be
+    /// shipped: git does not keep its 0600 mode): CurveSecurityTests validates it after `normd keygen`.
     static let files: [String] = ((try? FileManager.default.contentsOfDirectory(atPath: configDirectory.path)) ?? [])
-        .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted()
+        .filter { ($0.hasSuffix(".yaml") || $0.hasSuffix(".yml")) && $0 != "secure_tcp.yaml" }.sorted()
 
     @Test func configDirectoryHasTheShippedFiles() {
         #expect(Self.files.contains("normd.yaml") && Self.files.contains("reference.yaml") && Self.files.contains("torch_style.yaml"),

@@ -98,6 +98,6 @@ import Testing
     /// Aliases within the node limit still work (the check counts, it does not forbid them).
     @Test func aliasesWithinTheLimitAreExpanded() throws {
         let yaml = "defaults: &bn {type: batch_norm, momentum: 0.9}\npipelines:\n  - {name: p, features: 2, stages: [*bn, *bn]}\n"
-        #expect(messages(yaml) == ["test.yaml:1:1: defaults: unknown key 'defaults'; expected one of: pipelines, plugins, checkpoint, admin"])
+        #expect(messages(yaml) == ["test.yaml:1:1: defaults: unknown key 'defaults'; expected one of: pipelines, plugins, checkpoint, admin, security"])
     }
 }

@@ -29,16 +29,19 @@ struct ConnectionCap: AdmissionPolicy {
     }
 }
 
-/// Allows a connection only if every policy does (the first refusal is the answer).
+/// Allows a connection only if every policy does (the first refusal is the answer); an allowing
+/// policy's User-Id (``CurveAllowList``: the client key) is kept in the answer.
 struct AllPolicies: AdmissionPolicy {
     var policies: [any AdmissionPolicy]
 
     func decide(_ request: AdmissionRequest) -> ZAP.Decision {
+        var allowed = ZAP.Decision.allow
         for policy in policies {
             let decision = policy.decide(request)
             if !decision.isAllowed { return decision }
+            if !decision.userID.isEmpty { allowed.userID = decision.userID }
         }
-        return .allow
+        return allowed
     }
 }
 
@@ -281,11 +284,14 @@ final class ConnectionGuard: @unchecked Sendable {
             return
         }
         if let fd { entry.connections[fd]?.state = .refused }
-        entry.input.board.recordConnectionRefused()
+        // A policy's reason (CURVE: `unknown_key`, `address_denied`) is an authentication failure;
+        // without one it is the connection cap.
+        if decision.reason.isEmpty { entry.input.board.recordConnectionRefused() } else { entry.input.board.recordAuthFailure(decision.reason) }
         guard let suppressed = entry.refusalLog.admit() else { return }
         var metadata: Logger.Metadata = [
             "peer": "\(fd.flatMap { entry.connections[$0]?.peer } ?? request.address)", "status": "\(decision.status)",
         ]
+        if !decision.reason.isEmpty { metadata["reason"] = "\(decision.reason)" }
         if suppressed > 0 { metadata["suppressed"] = "\(suppressed)" }
         entry.input.logger.warning("connection refused: \(decision.text)", metadata: metadata)
     }

@@ -11,7 +11,7 @@ import UnixSignals
 /// |---|---|
 /// | SIGTERM, SIGINT | graceful stop: intake stops, the last batch is flushed, the output gets at most `shutdown_timeout`, the final checkpoint is written |
 /// | the second SIGTERM/SIGINT | the same, but the output wait is skipped (its batches are counted as dropped); the final checkpoint is still written |
-/// | SIGHUP | reload the configuration file, all or nothing (`ReloadCoordinator`): statistics of unchanged stages are kept, counts never reset; an invalid file changes nothing |
+/// | SIGHUP | with `security: curve:`, `authorized_keys` is re-read first (issue 11; keys that cannot be read leave the previous ones); then the configuration file is reloaded, all or nothing (`ReloadCoordinator`): statistics of unchanged stages are kept, counts never reset; an invalid file changes nothing |
 /// | SIGUSR1 | a checkpoint now (when `checkpoint:` is configured) and a counts line per pipeline |
 /// | SIGUSR2 | no meaning; logged and ignored (a stray signal must not kill a daemon holding unsaved statistics) |
 /// | SIGPIPE | ignored: a write to a closed stderr or socket fails with EPIPE instead |
@@ -31,8 +31,12 @@ final class DaemonSignals: Sendable {
     private let logger: Logger
     private let reloader: ReloadCoordinator?
     private let stopSignals = Atomic<Int>(0)
+    /// `security: curve:`, whose authorized_keys SIGHUP re-reads (issue 11).
+    private let curve: CurveGate?
 
-    init(loops: [PipelineLoop], writer: CheckpointWriter?, reporter: CountsReporter, reloader: ReloadCoordinator? = nil, logger: Logger) {
+    init(loops: [PipelineLoop], writer: CheckpointWriter?, reporter: CountsReporter, reloader: ReloadCoordinator? = nil, logger: Logger,
+         curve: CurveGate? = nil) {
+        self.curve = curve
         self.loops = loops
         self.reloader = reloader
         self.writer = writer
@@ -58,11 +62,26 @@ final class DaemonSignals: Sendable {
             case .sigterm, .sigint: stop(signal)
             // Its own task: a reload waits for every pipeline's batch boundary, a stop signal must not wait for it.
             case .sighup:
+                reloadAuthorizedKeys()  // issue 11: a revoked key is cut off even if the reload below fails
                 if let reloader { Task { _ = await reloader.reload(requestedBy: "SIGHUP") } }
             // Its own task: waiting for the pipelines' snapshots must not delay a stop signal.
             case .sigusr1: Task { await checkpointNow() }
             default: logger.notice("signal has no meaning to normd; ignored", metadata: ["signal": "\(signal)"])
             }
+        }
+    }
+
+    /// Re-reads `security.curve.authorized_keys` (the only thing SIGHUP reloads until hot reload
+    /// lands); a failure keeps the old keys and is logged.
+    private func reloadAuthorizedKeys() {
+        guard let curve else { return }
+        do {
+            let change = try curve.reloadAuthorizedKeys()
+            logger.notice("authorized_keys re-read", metadata: [
+                "signal": "SIGHUP", "added": "\(change.added)", "removed": "\(change.removed)",
+            ])
+        } catch {
+            logger.error("authorized_keys not re-read; the previous keys stay: \(error.message)", metadata: ["signal": "SIGHUP"])
         }
     }
 

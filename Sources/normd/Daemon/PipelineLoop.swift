@@ -35,6 +35,8 @@ final class PipelineLoop: Sendable {
     private let parkedChain: Mutex<ChainBox?>
     /// Where the pipeline's statistics snapshots go; `nil` without `checkpoint:`.
     private let checkpoints: CheckpointHook?
+    /// `security: curve:`, shared by every pipeline; `nil` without it.
+    private let curve: CurveGate?
 
     private struct Lifecycle {
         var finished = false
@@ -45,12 +47,13 @@ final class PipelineLoop: Sendable {
     }
 
     init(configuration: PipelineConfiguration, chain: StageChain, logger: Logger, checkpoints: CheckpointHook? = nil,
-         metrics: NormdMetrics.PipelineMetrics? = nil) {
+         metrics: NormdMetrics.PipelineMetrics? = nil, curve: CurveGate? = nil) {
         self.configuration = configuration
         self.live = Mutex(configuration)
         self.control = PipelineControl(inputs: configuration.inputs.count, mode: configuration.mode, statsVersion: chain.statsVersion,
                                        histograms: metrics)
         self.checkpoints = checkpoints
+        self.curve = curve
         var logger = logger
         logger[metadataKey: "pipeline"] = "\(configuration.name)"
         self.logger = logger
@@ -64,7 +67,7 @@ final class PipelineLoop: Sendable {
             throw DaemonError.internalState("pipeline \(configuration.name) started twice")
         }
         let configuration = self.configuration, logger = self.logger
-        let board = self.board, stopFlag = self.stopFlag, checkpoints = self.checkpoints, control = self.control
+        let board = self.board, stopFlag = self.stopFlag, checkpoints = self.checkpoints, control = self.control, curve = self.curve
         try await withCheckedThrowingContinuation { (ready: CheckedContinuation<Void, any Error>) in
             let thread = Thread { [self] in
                 defer { self.markFinished() }
@@ -79,7 +82,7 @@ final class PipelineLoop: Sendable {
                 do {
                     runner = try PipelineRunner(configuration: configuration, chain: chain.chain, context: context,
                                                 board: board, stopFlag: stopFlag, logger: logger, checkpoints: checkpoints,
-                                                reloads: { [self] in self.takeReloadOrder() }, control: control)
+                                                reloads: { [self] in self.takeReloadOrder() }, control: control, curve: curve)
                 } catch {
                     context.terminate()  // every socket was closed by the failed set-up
                     ready.resume(throwing: error)

@@ -41,12 +41,17 @@ final class PipelineRunner {
     private var parts = ZMQMultipart(reservingCapacity: 3)
     private var frames: [UnsafeRawBufferPointer] = []
     private var rejectionLog = RateLimitedLog(perInterval: 20, interval: .seconds(10))
+    /// `security: curve:`; `nil` without it.
+    private let curve: CurveGate?
+    private let board: CounterBoard
+    /// Per input: whether it is a CURVE server, whose messages carry the client key as User-Id.
+    private let checksUserID: [Bool]
 
     /// Creates, configures and binds/connects every socket; logs each endpoint actually bound
     /// (so `tcp://127.0.0.1:*` can be used and its port read from the log).
     init(configuration: PipelineConfiguration, chain: StageChain, context: ZMQContext, board: CounterBoard,
          stopFlag: StopFlag, logger: Logger, checkpoints: CheckpointHook? = nil,
-         reloads: @escaping @Sendable () -> ReloadOrder? = { nil }, control: PipelineControl) throws {
+         reloads: @escaping @Sendable () -> ReloadOrder? = { nil }, control: PipelineControl, curve: CurveGate? = nil) throws {
         guard let outputEndpoint = configuration.output else {
             throw DaemonError.internalState("pipeline \(configuration.name) has no output")
         }
@@ -58,6 +63,9 @@ final class PipelineRunner {
         self.checkpointWriter = checkpoints?.sink as? CheckpointWriter
         self.reloads = reloads
         self.control = control
+        self.curve = curve
+        self.board = board
+        self.checksUserID = configuration.inputs.map { SocketFactory.isCurveServer($0.security, curve) }
         var inputs: [ZMQSocket] = []
         var inputEndpoints: [String] = []
         do {
@@ -66,8 +74,8 @@ final class PipelineRunner {
             for (index, input) in configuration.inputs.enumerated() {
                 var inputLogger = logger
                 inputLogger[metadataKey: "input"] = "\(index)"
-                let guarding = SocketFactory.Guarding(pipeline: configuration.name, index: index, maxConnections: input.maxConnections,
-                                                      board: board, logger: inputLogger)
+                let guarding = SocketFactory.Guarding(pipeline: configuration.name, index: index, board: board, logger: inputLogger,
+                                                      curve: curve)
                 let socket = try SocketFactory.input(input, context: context, batchBytes: batchBytes, guarded: guarding)
                 inputs.append(socket)
                 inputEndpoints.append(input.bind ? (try? socket.lastEndpoint) ?? input.endpoint : input.endpoint)
@@ -76,7 +84,10 @@ final class PipelineRunner {
                     "endpoint": "\(inputEndpoints[index])",
                 ])
             }
-            output = try SocketFactory.output(outputEndpoint, context: context, batchBytes: batchBytes)
+            var outputLogger = logger
+            outputLogger[metadataKey: "output"] = "\(outputEndpoint.endpoint)"
+            output = try SocketFactory.output(outputEndpoint, context: context, batchBytes: batchBytes,
+                                              guarded: .init(pipeline: configuration.name, index: -1, board: board, logger: outputLogger, curve: curve))
             logger.info("output \(outputEndpoint.bind ? "bound" : "connecting")", metadata: [
                 "socket": "\(outputEndpoint.socket.rawValue)", "codec": "\(outputEndpoint.codec.rawValue)",
                 "endpoint": "\(outputEndpoint.bind ? (try? output.lastEndpoint) ?? outputEndpoint.endpoint : outputEndpoint.endpoint)",
@@ -237,6 +248,14 @@ final class PipelineRunner {
     }
 
     private func accept(input index: Int, arrival: ContinuousClock.Instant) {
+        // Revocation: ZAP ran only at the handshake; a key removed since then is refused here.
+        if checksUserID[index], let curve, curve.mayHaveRevokedPeers, !(parts.first?.property("User-Id").map(curve.isAuthorized) ?? false) {
+            engine.recordUndecodable(reason: "revoked_key")  // messages_rejected: received, not accepted
+            board.recordAuthFailure("revoked_key")          // auth_failures: who sent it is why
+            logRejection(input: index, reason: "revoked_key",
+                         "client key \(parts.first?.property("User-Id").map(CurveGate.prefix) ?? "?") is no longer in authorized_keys")
+            return
+        }
         // The frames' bytes are valid only inside this closure: the decoded message points into them
         // and is consumed (its rows copied into the batcher) before it returns.
         parts.withUnsafeFrameBuffers(collectingInto: &frames) { frames, size in

@@ -12,8 +12,10 @@ enum SocketFactory {
     /// which one-row producers rely on for throughput.
     ///
     /// A frame above the input's `max_message_bytes` (or `maxmsgsize`) is refused by libzmq before
-    /// it is buffered. A bound input is guarded (``guardConnections(of:_:)``): at most
-    /// `max_connections` peers at once, dropped connections counted and logged.
+    /// it is buffered. A bound input is guarded (``guardConnections(of:_:socketName:limit:policy:)``): at most
+    /// `max_connections` peers at once, dropped connections counted and logged. With `security:
+    /// curve:` every input is a CURVE server whose peers the guard checks against the allow-list
+    /// (unless `curve: false`, or `curve_server_key` makes it a CURVE client of an upstream server).
     static func input(_ input: InputEndpoint, context: ZMQContext, batchBytes: Int, guarded: Guarding? = nil) throws -> ZMQSocket {
         let socket = try ZMQSocket(context: context, type: input.socket == .pull ? .pull : .sub)
         do {
@@ -21,7 +23,15 @@ enum SocketFactory {
             try socket.setMaxMessageSize(input.frameLimit)
             try socket.setReceiveHighWaterMark(input.options.highWaterMark ?? max(1000, input.options.queueBytes / max(1, batchBytes)))
             for topic in input.topics { try socket.subscribe(topic) }
-            if input.bind, let guarded { try guardConnections(of: socket, guarded) }
+            if let guarded {
+                let curveServer = try secure(socket, input.security, guarded.curve)
+                var policies: [any AdmissionPolicy] = input.bind ? [ConnectionCap()] : []
+                if curveServer, let curve = guarded.curve { policies.append(CurveAllowList(gate: curve)) }
+                if !policies.isEmpty {
+                    try guardConnections(of: socket, guarded, socketName: "\(guarded.index)",
+                                         limit: input.bind ? input.maxConnections : Int.max, policy: AllPolicies(policies: policies))
+                }
+            }
             if input.bind { try socket.bind(input.endpoint) } else { try socket.connect(input.endpoint) }
         } catch {
             socket.close()
@@ -30,21 +40,41 @@ enum SocketFactory {
         return socket
     }
 
-    /// Who guards a bound input's connections, and where its refusals and drops are counted.
+    /// Whether a socket of an input or output is a CURVE server (its peers are checked by the ZAP
+    /// handler, and an input checks each message's User-Id).
+    static func isCurveServer(_ security: EndpointSecurity, _ curve: CurveGate?) -> Bool {
+        curve != nil && security.curve && security.serverKey == nil
+    }
+
+    /// Makes the socket a CURVE server, or a CURVE client of `curve_server_key` with the daemon's
+    /// key pair, or leaves it plain (`curve: false`, or no `security:`). Before bind/connect.
+    /// - Returns: whether it is a CURVE server.
+    private static func secure(_ socket: ZMQSocket, _ security: EndpointSecurity, _ curve: CurveGate?) throws -> Bool {
+        guard let curve, security.curve else { return false }
+        if let serverKey = security.serverKey {
+            try socket.setCurveClient(serverKey: serverKey, publicKey: curve.settings.publicKey, secretKey: curve.settings.secretKey)
+            return false
+        }
+        try socket.setCurveServer(secretKey: curve.settings.secretKey)
+        return true
+    }
+
+    /// Who guards a socket's connections, and where its refusals and drops are counted.
     struct Guarding {
         var pipeline: String
         var index: Int
-        var maxConnections: Int
         var board: CounterBoard
         var logger: Logger
-        var policy: any AdmissionPolicy = ConnectionCap()
+        /// `security: curve:`, when configured.
+        var curve: CurveGate?
     }
 
     /// Sets a ZAP domain (so libzmq asks the context's ``ConnectionGuard`` about each connection),
     /// starts the socket's monitor and registers both with the guard — before `bind`, so no
     /// connection is accepted unseen.
-    private static func guardConnections(of socket: ZMQSocket, _ guarding: Guarding) throws {
-        let domain = "normd/\(guarding.pipeline)/\(guarding.index)"
+    private static func guardConnections(of socket: ZMQSocket, _ guarding: Guarding, socketName: String, limit: Int,
+                                         policy: any AdmissionPolicy) throws {
+        let domain = "normd/\(guarding.pipeline)/\(socketName)"
         let monitorEndpoint = "inproc://normd-monitor/\(domain)"
         try socket.setZAPDomain(domain)
         try socket.startMonitor(endpoint: monitorEndpoint, events: [.accepted, .disconnected, .monitorStopped])
@@ -52,7 +82,7 @@ enum SocketFactory {
         do {
             try monitor.setLinger(milliseconds: 0)
             try monitor.connect(monitorEndpoint)
-            try ConnectionGuard.register(GuardedInput(domain: domain, limit: guarding.maxConnections, policy: guarding.policy,
+            try ConnectionGuard.register(GuardedInput(domain: domain, limit: limit, policy: policy,
                                                       board: guarding.board, logger: guarding.logger, monitor: monitor),
                                          context: socket.context)
         } catch {
@@ -61,7 +91,9 @@ enum SocketFactory {
         }
     }
 
-    static func output(_ output: OutputEndpoint, context: ZMQContext, batchBytes: Int) throws -> ZMQSocket {
+    /// With `security: curve:` the output is a CURVE server too (unless `curve: false` or
+    /// `curve_server_key`), guarded by the same allow-list: only authorized consumers receive.
+    static func output(_ output: OutputEndpoint, context: ZMQContext, batchBytes: Int, guarded: Guarding? = nil) throws -> ZMQSocket {
         let type: ZMQSocketType = switch output.socket {
         case .push: .push
         case .pub: .pub
@@ -75,6 +107,10 @@ enum SocketFactory {
             if output.socket == .xpub { try socket.setXPubNoDrop(true) }
             // A connecting PUSH must not queue batches for a peer that is not there yet.
             if output.socket == .push && !output.bind { try socket.setImmediate(true) }
+            if let guarded, try secure(socket, output.security, guarded.curve), let curve = guarded.curve {
+                try guardConnections(of: socket, guarded, socketName: "output", limit: Int.max,
+                                     policy: AllPolicies(policies: [CurveAllowList(gate: curve)]))
+            }
             if output.bind { try socket.bind(output.endpoint) } else { try socket.connect(output.endpoint) }
         } catch {
             socket.close()
