@@ -40,6 +40,8 @@ public final class NormdMetrics: Sendable {
         public let pendingRows: Gauge
         public let batchProcessSeconds: DurationHistogram
         public let batchLatencySeconds: DurationHistogram
+        /// By `reason` (`unknown_key`, `address_denied`, `revoked_key`): peers or messages CURVE refused (issue 11).
+        public let authFailures: [String: Counter]
     }
 
     public let pipelines: [String: PipelineMetrics]
@@ -59,6 +61,8 @@ public final class NormdMetrics: Sendable {
     public static let rowDropReasons = ["non_finite", "stage_failed"]
     public static let modes = ["train", "infer"]
     public static let results = ["success", "failure"]
+    /// The counts line's `auth_failures` reasons (Docs/SECURITY.md).
+    public static let authFailureReasons = ["unknown_key", "address_denied", "revoked_key"]
 
     /// - Parameters:
     ///   - pipelines: each pipeline's name and number of inputs.
@@ -101,7 +105,9 @@ public final class NormdMetrics: Sendable {
                 batchProcessSeconds: registry.makeDurationHistogram(name: "normd_batch_process_seconds", labels: p, buckets: Self.processBuckets,
                                                                     help: "The stage chain's time per batch."),
                 batchLatencySeconds: registry.makeDurationHistogram(name: "normd_batch_latency_seconds", labels: p, buckets: Self.latencyBuckets,
-                                                                    help: "From the arrival of a batch's completing row to its publication."))
+                                                                    help: "From the arrival of a batch's completing row to its publication."),
+                authFailures: byLabel("normd_auth_failures_total", "Connections and messages refused by CURVE authentication, by reason.",
+                                      p, "reason", Self.authFailureReasons))
         }
         self.pipelines = table
         checkpointWrites = byLabel("normd_checkpoint_writes_total", "Checkpoint generations written, by result.", [], "result", Self.results)

@@ -125,7 +125,8 @@ struct RunCommand: AsyncParsableCommand {
 
         let reporter = CountsReporter(loops: loops, interval: .milliseconds(Int(countsInterval * 1000)), logger: logger,
                                       checkpoints: checkpointWriter)
-        let reloader = ReloadCoordinator(file: config, running: configuration, loops: loops, writer: checkpointWriter, logger: logger) {
+        let reloader = ReloadCoordinator(file: config, running: configuration, loops: loops, writer: checkpointWriter, logger: logger,
+                                         curve: curve) {
             [admin] result in admin?.record(reload: result)
         }
         admin?.attach(reloader: reloader)

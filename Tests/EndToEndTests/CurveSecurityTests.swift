@@ -135,6 +135,22 @@ import Testing
         #expect(counts["auth_failures"] == "{unknown_key: 1}", "\(counts)")
     }
 
+    /// With the admin server on, refusals are `normd_auth_failures_total{pipeline,reason}`, every reason registered at 0.
+    @Test func authFailuresAreExportedAsAMetric() throws {
+        let scratch = try ScratchDirectory()
+        let daemon = try Self.started(scratch, config: Self.config(security: "admin: {listen: \"127.0.0.1:0\"}\n" + Self.security))
+        _ = try Self.python("""
+            send_batches('mallory', '\(try daemon.inputEndpoint(of: "sensors"))', 1)
+            print('{}')
+            """, in: scratch)
+        try daemon.waitForCounts(of: "sensors", "auth_failures={unknown_key: 1}") { $0["auth_failures"] == "{unknown_key: 1}" }
+        let metrics = try AdminHTTP(daemon).metrics().filter { $0.key.hasPrefix("normd_auth_failures_total") }
+        #expect(metrics == ["normd_auth_failures_total{pipeline=\"sensors\",reason=\"unknown_key\"}": 1,
+                            "normd_auth_failures_total{pipeline=\"sensors\",reason=\"address_denied\"}": 0,
+                            "normd_auth_failures_total{pipeline=\"sensors\",reason=\"revoked_key\"}": 0], "\(metrics)")
+        #expect(try daemon.terminate() == 0)
+    }
+
     @Test func aListedKeyFromAnAddressNotInAllowIPsIsRefused() throws {
         let scratch = try ScratchDirectory()
         let daemon = try Self.started(scratch, config: Self.config(security: Self.security + "    allow_ips: [10.9.9.9]\n"))
@@ -266,9 +282,12 @@ import Testing
         #expect(try validate.waitForExit(timeout: .seconds(15)) == 0, "\(validate.stderr)")
     }
 
-    @Test func revokedKeyIsCutOffAfterSIGHUP() throws {
+    /// SIGHUP and `POST /reload` both re-read `authorized_keys` first.
+    @Test(arguments: ["SIGHUP", "POST /reload"])
+    func revokedKeyIsCutOffAfterAReload(_ trigger: String) throws {
         let scratch = try ScratchDirectory()
-        let daemon = try Self.started(scratch)
+        let admin = trigger == "SIGHUP" ? "" : "admin: {listen: \"127.0.0.1:0\"}\n"
+        let daemon = try Self.started(scratch, config: Self.config(security: admin + Self.security))
         let input = try daemon.inputEndpoint(of: "sensors"), output = try daemon.outputEndpoint(of: "sensors")
         // One connection for the whole test: revocation must cut off a peer admitted before it.
         // The producer sends one batch, then two more once `next` exists — on the same connection;
@@ -295,8 +314,14 @@ import Testing
             throw error
         }
         try FileManager.default.removeItem(at: scratch.url.appendingPathComponent("authorized/alice.key"))
-        daemon.send(SIGHUP)
-        _ = try daemon.waitForLine("'authorized_keys re-read'") { $0.message == "authorized_keys re-read" && $0["removed"] == "1" }
+        if trigger == "SIGHUP" {
+            daemon.send(SIGHUP)
+        } else {
+            #expect(try AdminHTTP(daemon).post("/reload").status == 200)  // the configuration itself is unchanged
+        }
+        _ = try daemon.waitForLine("'authorized_keys re-read'") {
+            $0.message == "authorized_keys re-read" && $0["removed"] == "1" && $0["requested_by"] == trigger
+        }
         try scratch.write("", to: "next")
         try daemon.waitForCounts(of: "sensors", "messages_rejected={revoked_key: 2}") { $0["messages_rejected"] == "{revoked_key: 2}" }
         producer.waitUntilExit()

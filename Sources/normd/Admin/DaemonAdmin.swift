@@ -167,6 +167,7 @@ final class DaemonAdmin: AdminBackend {
                 }
             }
             for (reason, counter) in metrics.rowsDropped { NormdMetrics.set(counter, to: counts.rowsDropped[reason] ?? 0) }
+            for (reason, counter) in metrics.authFailures { NormdMetrics.set(counter, to: counts.authFailures[reason] ?? 0) }
             NormdMetrics.set(metrics.sequenceGaps, to: counts.sequenceGaps)
             NormdMetrics.set(metrics.messagesMissed, to: counts.messagesMissed)
             NormdMetrics.set(metrics.sequenceRestarts, to: counts.sequenceRestarts)

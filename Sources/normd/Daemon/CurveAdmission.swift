@@ -79,3 +79,19 @@ struct CurveAllowList: AdmissionPolicy {
         return .allow(userID: key)
     }
 }
+
+extension CurveGate {
+    /// Re-reads `security.curve.authorized_keys` at the start of every reload (SIGHUP, `POST /reload`),
+    /// before the configuration is resolved, so a revoked key is cut off even when the rest of the
+    /// reload is refused; keys that cannot be read leave the previous ones, logged.
+    func rereadAuthorizedKeys(requestedBy: String, logger: Logger) {
+        do {
+            let change = try reloadAuthorizedKeys()
+            logger.notice("authorized_keys re-read", metadata: [
+                "requested_by": "\(requestedBy)", "added": "\(change.added)", "removed": "\(change.removed)",
+            ])
+        } catch {
+            logger.error("authorized_keys not re-read; the previous keys stay: \(error.message)", metadata: ["requested_by": "\(requestedBy)"])
+        }
+    }
+}

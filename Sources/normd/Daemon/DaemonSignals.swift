@@ -61,27 +61,17 @@ final class DaemonSignals: Sendable {
             switch signal {
             case .sigterm, .sigint: stop(signal)
             // Its own task: a reload waits for every pipeline's batch boundary, a stop signal must not wait for it.
+            // The reload re-reads `authorized_keys` first (issue 11), as `POST /reload` does.
             case .sighup:
-                reloadAuthorizedKeys()  // issue 11: a revoked key is cut off even if the reload below fails
-                if let reloader { Task { _ = await reloader.reload(requestedBy: "SIGHUP") } }
+                if let reloader {
+                    Task { _ = await reloader.reload(requestedBy: "SIGHUP") }
+                } else {
+                    curve?.rereadAuthorizedKeys(requestedBy: "SIGHUP", logger: logger)
+                }
             // Its own task: waiting for the pipelines' snapshots must not delay a stop signal.
             case .sigusr1: Task { await checkpointNow() }
             default: logger.notice("signal has no meaning to normd; ignored", metadata: ["signal": "\(signal)"])
             }
-        }
-    }
-
-    /// Re-reads `security.curve.authorized_keys` (the only thing SIGHUP reloads until hot reload
-    /// lands); a failure keeps the old keys and is logged.
-    private func reloadAuthorizedKeys() {
-        guard let curve else { return }
-        do {
-            let change = try curve.reloadAuthorizedKeys()
-            logger.notice("authorized_keys re-read", metadata: [
-                "signal": "SIGHUP", "added": "\(change.added)", "removed": "\(change.removed)",
-            ])
-        } catch {
-            logger.error("authorized_keys not re-read; the previous keys stay: \(error.message)", metadata: ["signal": "SIGHUP"])
         }
     }
 

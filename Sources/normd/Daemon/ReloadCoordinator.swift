@@ -37,9 +37,13 @@ actor ReloadCoordinator {
     /// Told about every finished reload (the admin metrics).
     private let finished: @Sendable (ReloadResult) -> Void
 
+    /// With `security: curve:`, whose `authorized_keys` every reload re-reads first.
+    private let curve: CurveGate?
+
     init(file: String, running: NormdConfiguration, loops: [PipelineLoop], writer: CheckpointWriter?, logger: Logger,
-         finished: @escaping @Sendable (ReloadResult) -> Void = { _ in }) {
+         curve: CurveGate? = nil, finished: @escaping @Sendable (ReloadResult) -> Void = { _ in }) {
         self.finished = finished
+        self.curve = curve
         self.file = file
         self.running = running
         self.loops = loops
@@ -53,6 +57,7 @@ actor ReloadCoordinator {
         busy = true
         defer { busy = false }
         logger.info("reloading the configuration", metadata: ["config": "\(file)", "requested_by": "\(requestedBy)"])
+        curve?.rereadAuthorizedKeys(requestedBy: requestedBy, logger: logger)
         let result = await attempt()
         switch result {
         case .success(let kept, let reset, _, _):

@@ -11,6 +11,12 @@ struct AdminHTTP {
         base = "http://" + (try #require(line?["address"], "no admin listening line: \(daemon.log)"))
     }
 
+    /// The same for a ``DaemonProcess``.
+    init(_ daemon: DaemonProcess) throws {
+        let line = daemon.logLines.first { $0.message == "admin listening" }
+        base = "http://" + (try #require(line?["address"], "no admin listening line: \(daemon.stderr)"))
+    }
+
     struct Answer {
         var status: Int
         var contentType: String
