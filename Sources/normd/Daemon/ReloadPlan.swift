@@ -12,7 +12,8 @@ import StageKit
 /// at a restart.
 ///
 /// Not taken over by a reload (refused, "needs a restart"): adding, removing or reordering pipelines;
-/// a pipeline's `features`, `inputs`, `output` or `max_producers`; the `checkpoint:` section.
+/// a pipeline's `features`, `inputs`, `output` or `max_producers`; the `checkpoint:` and `admin:` sections;
+/// `security:` other than the keys in `authorized_keys` (which every reload re-reads).
 struct ReloadPlan {
     struct PipelineChange {
         var configuration: PipelineConfiguration
@@ -46,6 +47,17 @@ struct ReloadPlan {
         }
         if running.checkpoint != next.checkpoint {
             restart(nil, ConfigPath.root.appending("checkpoint"), "changing the checkpoint section")
+        }
+        if running.admin != next.admin {
+            restart(nil, ConfigPath.root.appending("admin"), "changing the admin section")
+        }
+        // The keys themselves are re-read by every reload (CurveGate); the daemon's own key pair, the
+        // directory and allow_ips are bound into the sockets and ZAP handlers at start.
+        func boundSecurity(_ configuration: NormdConfiguration) -> [String]? {
+            configuration.curve.map { [$0.publicKey, $0.secretKeyFile, $0.authorizedKeysDirectory] + $0.allowIPs }
+        }
+        if boundSecurity(running) != boundSecurity(next) {
+            restart(nil, ConfigPath.root.appending("security"), "changing the security section (other than the keys in authorized_keys)")
         }
         let refuseResets = next.checkpoint?.onMismatch == .refuse
         var changes: [PipelineChange] = []
