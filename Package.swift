@@ -60,8 +60,9 @@ let package = Package(
         .target(name: "NpyFormat", dependencies: ["NormCore"], swiftSettings: strict),
         .target(name: "NormConfig", dependencies: ["NormCore", "StageKit", "Pipeline", "WireFormat", .product(name: "Yams", package: "Yams")], swiftSettings: strict),
         .target(name: "Checkpoint", dependencies: ["NormCore", "StageKit", "Pipeline", "NpyFormat", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
-        // The conformance suite every stage kind passes, built-in or loaded (used by the tests).
-        .target(name: "NormTesting", dependencies: ["NormCore", "StageKit", "Checkpoint"], swiftSettings: strict),
+        // The test kit every test target uses: the conformance suite every stage kind passes, the
+        // `normd` subprocess runners, the reference-case loader, sample data, fake stages and sinks.
+        .target(name: "NormTesting", dependencies: ["NormCore", "StageKit", "Pipeline", "Checkpoint"], swiftSettings: strict),
         .target(name: "WireFormat", dependencies: ["NormCore", "StageKit", "NpyFormat", "Pipeline"], swiftSettings: strict),
         .systemLibrary(name: "CZeroMQ", path: "Sources/CZeroMQ"),
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"], swiftSettings: strict),
@@ -94,18 +95,19 @@ let package = Package(
         ),
 
         // MARK: tests
-        .testTarget(name: "NormCoreTests", dependencies: ["NormCore", "StageKit"], swiftSettings: strict),
-        .testTarget(name: "StageTests", dependencies: ["NormCore", "StageKit", "MinMax", "BatchNorm", "BatchRenorm", "StandardScale", "BuiltinStages"], swiftSettings: strict),
-        .testTarget(name: "NormConfigTests", dependencies: ["NormCore", "StageKit", "NormConfig", "BuiltinStages"], swiftSettings: strict),
-        .testTarget(name: "FormatTests", dependencies: ["NormCore", "StageKit", "NpyFormat", "Checkpoint", "WireFormat"], swiftSettings: strict),
-        .testTarget(name: "PipelineTests", dependencies: ["NormCore", "StageKit", "Pipeline"], swiftSettings: strict),
-        .testTarget(name: "WireFormatTests", dependencies: ["NormCore", "StageKit", "Pipeline", "WireFormat", "NpyFormat"], swiftSettings: strict),
-        .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"], swiftSettings: strict),
-        .testTarget(name: "CheckpointTests", dependencies: ["NormCore", "StageKit", "Pipeline", "Checkpoint", "NormConfig", "BuiltinStages", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
+        .testTarget(name: "NormCoreTests", dependencies: ["NormCore"], swiftSettings: strict),
+        .testTarget(name: "StageKitTests", dependencies: ["NormCore", "StageKit", "NormTesting"], swiftSettings: strict),
+        .testTarget(name: "StageTests", dependencies: ["NormCore", "StageKit", "MinMax", "BatchNorm", "BatchRenorm", "StandardScale", "BuiltinStages", "NormTesting"], swiftSettings: strict),
+        .testTarget(name: "NormConfigTests", dependencies: ["NormCore", "StageKit", "NormConfig", "BuiltinStages", "NormTesting"], swiftSettings: strict),
+        .testTarget(name: "FormatTests", dependencies: ["NormCore", "StageKit", "NpyFormat", "Checkpoint", "WireFormat", "NormTesting"], swiftSettings: strict),
+        .testTarget(name: "PipelineTests", dependencies: ["NormCore", "StageKit", "Pipeline", "NormTesting"], swiftSettings: strict),
+        .testTarget(name: "WireFormatTests", dependencies: ["NormCore", "StageKit", "Pipeline", "WireFormat", "NpyFormat", "NormTesting"], swiftSettings: strict),
+        .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ", "NormTesting"], swiftSettings: strict),
+        .testTarget(name: "CheckpointTests", dependencies: ["NormCore", "StageKit", "Pipeline", "Checkpoint", "NormConfig", "BuiltinStages", "NormTesting", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         // Every committed fuzz input (Tests/FuzzCorpus) through the fuzz targets, without the sanitizers.
-        .testTarget(name: "FuzzCorpusTests", dependencies: ["FuzzTargets"], swiftSettings: strict),
+        .testTarget(name: "FuzzCorpusTests", dependencies: ["FuzzTargets", "NormTesting"], swiftSettings: strict),
         // Drive the built `normd` binary as a subprocess (and a Python client where a user would use one).
-        .testTarget(name: "EndToEndTests", dependencies: ["normd"], exclude: ["Python"], swiftSettings: strict),
+        .testTarget(name: "EndToEndTests", dependencies: ["normd", "NormTesting"], exclude: ["Python"], swiftSettings: strict),
         // The plugin loader's failure modes, the conformance suite over every kind, and both example
         // plugins through `normd validate`, `apply` and `run`.
         .testTarget(

@@ -1,4 +1,4 @@
-import NormCore
+public import NormCore
 public import StageKit
 import Checkpoint
 

@@ -1,6 +1,7 @@
 import Checkpoint
 import Foundation
 import Logging
+import NormTesting
 import Pipeline
 import StageKit
 import Testing

@@ -1,5 +1,6 @@
 import Foundation
 import NormCore
+import NormTesting
 import NpyFormat
 import StageKit
 import Testing
@@ -138,14 +139,10 @@ import Testing
                 stages: [{type: clamp, high: .inf}, {type: robust_scale}]
 
             """, to: "cfg.yaml")
-        let (daemon, log, logPath) = try PluginDaemonLog.start(in: scratch)
-        defer { if daemon.isRunning { daemon.terminate() } }
-        _ = try PluginDaemonLog.waitForEndpoint("output bound", in: logPath)
-        kill(daemon.processIdentifier, SIGTERM)
-        daemon.waitUntilExit()
-        try log.close()
-        let text = try String(contentsOfFile: logPath, encoding: .utf8)
-        #expect(daemon.terminationStatus == 0, "\(text)")
+        let daemon = try DaemonProcess.started(configFile: scratch.path("cfg.yaml"), scratch: scratch)
+        let status = try daemon.terminate()
+        let text = daemon.stderr
+        #expect(status == 0, "\(text)")
         let loaded = text.split(separator: "\n").filter { $0.contains("msg=\"plugin loaded\"") }.map { line in
             String(line[line.range(of: "level=")!.lowerBound...])
         }

@@ -1,4 +1,5 @@
 import Foundation
+import NormTesting
 import Testing
 
 /// Every way a `plugins:` entry can fail, through `normd validate`: exit 78 and the whole message,

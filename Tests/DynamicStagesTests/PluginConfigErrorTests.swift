@@ -1,4 +1,5 @@
 import Foundation
+import NormTesting
 import Testing
 
 /// A plugin's own refusal of its configuration is reported like a built-in stage's: at the key it

@@ -86,14 +86,9 @@ import Testing
         let scratch = try ScratchDirectory()
         let (library, log) = try countingPlugin(in: scratch)
         try scratch.write(configuration(plugin: library, daemon: true), to: "cfg.yaml")
-        let (daemon, logHandle, logPath) = try PluginDaemonLog.start(in: scratch)
-        defer { if daemon.isRunning { daemon.terminate() } }
-        _ = try PluginDaemonLog.waitForEndpoint("output bound", in: logPath)
-        kill(daemon.processIdentifier, SIGTERM)
-        daemon.waitUntilExit()
-        try logHandle.close()
-        let logText = try String(contentsOfFile: logPath, encoding: .utf8)
-        #expect(daemon.terminationStatus == 0, "\(logText)")
+        let daemon = try DaemonProcess.started(configFile: scratch.path("cfg.yaml"), scratch: scratch)
+        let status = try daemon.terminate()
+        #expect(status == 0, "\(daemon.stderr)")
         #expect(creates(log) == ["create 3", "create 2"])
     }
 }

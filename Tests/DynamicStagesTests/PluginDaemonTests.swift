@@ -25,11 +25,8 @@ import Testing
                 stages: \(Self.stages)
 
             """, to: "cfg.yaml")
-        let (daemon, log, logPath) = try PluginDaemonLog.start(in: scratch)
-        defer { if daemon.isRunning { daemon.terminate() } }
-
-        let input = try PluginDaemonLog.waitForEndpoint("input bound", in: logPath)
-        let output = try PluginDaemonLog.waitForEndpoint("output bound", in: logPath)
+        let daemon = try DaemonProcess.started(configFile: scratch.path("cfg.yaml"), scratch: scratch)
+        let input = try daemon.inputEndpoint(of: "p"), output = try daemon.outputEndpoint(of: "p")
         var data = SampleData(features: 3, transform: { $0 * 40 })
         let rows = data.batch(rows: 8)
         // The producer sends 8 rows as one message and reads frames until it has 8 rows back.
@@ -50,11 +47,9 @@ import Testing
             """
         let frames = try python(script)
 
-        kill(daemon.processIdentifier, SIGTERM) // as a supervisor stops it
-        daemon.waitUntilExit()
-        try log.close()
-        let logText = try String(contentsOfFile: logPath, encoding: .utf8)
-        #expect(daemon.terminationStatus == 0, "\(logText)")
+        let status = try daemon.terminate() // SIGTERM, as a supervisor stops it
+        let logText = daemon.stderr
+        #expect(status == 0, "\(logText)")
         #expect(logText.contains("msg=\"normd stopped\""), "\(logText)")
 
         // The same split through an in-process chain gives the same numbers.
@@ -71,6 +66,6 @@ import Testing
 
     /// Runs a python3 script (pyzmq and NumPy required) and decodes its JSON stdout as frames of rows.
     private func python(_ script: String) throws -> [[[Double]]] {
-        try JSONDecoder().decode([[[Double]]].self, from: PluginDaemonLog.python(script))
+        try JSONDecoder().decode([[[Double]]].self, from: PythonScript.standardOutput(of: script))
     }
 }

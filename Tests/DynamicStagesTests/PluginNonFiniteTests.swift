@@ -1,4 +1,5 @@
 import Foundation
+import NormTesting
 import Testing
 
 /// A C plugin that writes NaN, followed by `batch_norm`, in the real daemon: the NaN never reaches
@@ -26,11 +27,9 @@ import Testing
                 stages: \(stages ?? "[{type: \(kind)}, {type: batch_norm, momentum: 0.5, epsilon: 0.001}]")
 
             """, to: "cfg.yaml")
-        let (daemon, log, logPath) = try PluginDaemonLog.start(in: scratch)
-        defer { if daemon.isRunning { daemon.terminate() } }
-        let input = try PluginDaemonLog.waitForEndpoint("input bound", in: logPath)
-        let output = try PluginDaemonLog.waitForEndpoint("output bound", in: logPath)
-        let batches = try PluginDaemonLog.python("""
+        let daemon = try DaemonProcess.started(configFile: scratch.path("cfg.yaml"), scratch: scratch)
+        let input = try daemon.inputEndpoint(of: "p"), output = try daemon.outputEndpoint(of: "p")
+        let batches = try PythonScript.standardOutput(of: """
             import json, zmq, numpy as np
             ctx = zmq.Context()
             push = ctx.socket(zmq.PUSH); push.connect("\(input)")
@@ -46,15 +45,10 @@ import Testing
             """)
         if expectBatches == 0 {
             // Nothing comes back: wait until the pipeline counted the batches it failed.
-            let deadline = Date().addingTimeInterval(10)
-            while Date() < deadline, !(try String(contentsOfFile: logPath, encoding: .utf8)).contains("its rows are dropped\" batch=1") {
-                Thread.sleep(forTimeInterval: 0.05)
-            }
+            _ = try daemon.waitForLine("the failed batch's dropped rows", timeout: .seconds(10)) { $0.text.contains("its rows are dropped\" batch=1") }
         }
-        kill(daemon.processIdentifier, SIGTERM)
-        daemon.waitUntilExit()
-        try log.close()
-        return (String(decoding: batches, as: UTF8.self), try String(contentsOfFile: logPath, encoding: .utf8), daemon.terminationStatus, scratch)
+        let status = try daemon.terminate()
+        return (String(decoding: batches, as: UTF8.self), daemon.stderr, status, scratch)
     }
 
     /// batch_norm's saved statistics in the newest checkpoint, through `normd state export`.

@@ -1,4 +1,5 @@
 import Foundation
+import NormTesting
 import Testing
 
 /// `normd stages --config FILE` lists the configuration's plugins after the built-in stages, with

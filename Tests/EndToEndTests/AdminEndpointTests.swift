@@ -1,4 +1,5 @@
 import Foundation
+import NormTesting
 import Testing
 
 /// The admin server (issue 9 §1–§3, §7) against the built daemon: real HTTP (curl, Python urllib),

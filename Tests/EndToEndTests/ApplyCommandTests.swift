@@ -1,4 +1,5 @@
 import Foundation
+import NormTesting
 import Testing
 
 /// `normd apply` refusing bad input: exit code, message, and no file written.

@@ -1,4 +1,5 @@
 import Foundation
+import NormTesting
 import Testing
 
 /// `normd apply` with hostile files: a `.npy` header claiming an impossible shape, and an

@@ -1,4 +1,5 @@
 import Foundation
+import NormTesting
 import Testing
 
 /// The daemon's checkpoints, driven through the built binary: restart continuity, kill -9 under

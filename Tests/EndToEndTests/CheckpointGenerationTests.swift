@@ -1,4 +1,5 @@
 import Foundation
+import NormTesting
 import Testing
 
 /// Generation file names the daemon did not write, through the built binary: they never trap it.

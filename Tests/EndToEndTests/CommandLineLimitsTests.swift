@@ -1,4 +1,5 @@
 import Foundation
+import NormTesting
 import Testing
 
 /// Numeric flags are bounded like configuration values: out of range is a usage error (exit 64,

@@ -1,4 +1,5 @@
 import Foundation
+import NormTesting
 import Testing
 
 /// `normd validate` refuses every size, count and duration beyond `Docs/LIMITS.md` with a located

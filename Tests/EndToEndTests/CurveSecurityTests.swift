@@ -1,4 +1,5 @@
 import Foundation
+import NormTesting
 import Testing
 
 /// Issue 11: CURVE on every socket with normd's ZAP allow-list — the built `normd run` against

@@ -1,4 +1,5 @@
 import Foundation
+import NormTesting
 import Testing
 
 /// When partial batches go out: after `max_latency` while running, and at SIGTERM.

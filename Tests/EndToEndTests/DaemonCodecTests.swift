@@ -1,4 +1,5 @@
 import Foundation
+import NormTesting
 import Testing
 
 /// The convenience codecs: `.npy` and JSON frames in, JSON and `.npy` batches out, all decoded by

@@ -1,4 +1,5 @@
 import Foundation
+import NormTesting
 import Testing
 
 /// Output sockets other than PUSH.

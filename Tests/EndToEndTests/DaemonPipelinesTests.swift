@@ -1,4 +1,5 @@
 import Foundation
+import NormTesting
 import Testing
 
 /// Several pipelines in one daemon keep their own endpoints, batch numbers and statistics.

@@ -1,4 +1,5 @@
 import Foundation
+import NormTesting
 import Testing
 
 /// Bad messages between good ones: the good rows all arrive, the daemon keeps running, and every

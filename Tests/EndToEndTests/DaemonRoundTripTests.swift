@@ -1,4 +1,5 @@
 import Foundation
+import NormTesting
 import Testing
 
 /// Rows sent with the pyzmq tensor recipe come out of the daemon in order, batched like

@@ -1,4 +1,5 @@
 import Foundation
+import NormTesting
 import Testing
 
 /// Socket shapes: SUB with topic prefixes, PUSH/PULL fan-in, ipc:// endpoints.

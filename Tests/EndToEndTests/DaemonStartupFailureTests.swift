@@ -1,4 +1,5 @@
 import Foundation
+import NormTesting
 import Testing
 
 /// `normd run` refusing to start: the exit status from sysexits(3) and the line a user sees.

@@ -1,4 +1,5 @@
 import Foundation
+import NormTesting
 import Testing
 
 /// What a peer sends cannot trap the daemon, grow its memory without bound, or forge log lines:

@@ -1,4 +1,5 @@
 import Foundation
+import NormTesting
 import Testing
 
 /// A peer that closes its socket while its kernel still holds data for normd (or normd for it)

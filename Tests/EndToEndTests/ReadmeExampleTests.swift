@@ -1,4 +1,5 @@
 import Foundation
+import NormTesting
 import Testing
 
 /// The README's quick start, run as written: the default configuration, the example producer and

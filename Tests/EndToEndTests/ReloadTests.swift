@@ -1,4 +1,5 @@
 import Foundation
+import NormTesting
 import Testing
 
 /// SIGHUP reloads the configuration file (issue 9 §4), driven through the built binary and pyzmq:

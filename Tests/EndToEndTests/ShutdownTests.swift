@@ -1,4 +1,5 @@
 import Foundation
+import NormTesting
 import Testing
 
 /// Shutdown under faults, through the built binary: a stalled consumer, a second signal, counts

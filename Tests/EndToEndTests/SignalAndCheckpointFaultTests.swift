@@ -1,4 +1,5 @@
 import Foundation
+import NormTesting
 import Testing
 
 /// Every signal's meaning, a stderr that cannot be written, and a checkpoint directory that breaks

@@ -1,4 +1,5 @@
 import Foundation
+import NormTesting
 import Testing
 
 /// `normd stages`: every built-in stage kind with its declared parameters, through the built binary.

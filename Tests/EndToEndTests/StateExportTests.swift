@@ -1,4 +1,5 @@
 import Foundation
+import NormTesting
 import Testing
 
 /// `normd state show|export`: what a trainer loads must be exactly the state file's numbers.

@@ -1,4 +1,5 @@
 import Foundation
+import NormTesting
 import Testing
 
 /// State format 2 through the real binary: the documented checksum recipe verifies what normd

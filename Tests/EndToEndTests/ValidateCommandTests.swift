@@ -1,4 +1,5 @@
 import Foundation
+import NormTesting
 import Testing
 
 /// `normd validate`: exit codes and the exact lines a user sees.

@@ -1,53 +1,9 @@
 import Logging
 import NormCore
+import NormTesting
 import Pipeline
 import StageKit
 import Testing
-
-/// Rows held in memory, the shape a decoded message has.
-struct Rows: IncomingRows {
-    var values: [[Float]]
-    var producer: String? = nil
-    var seq: UInt64? = nil
-    var rows: Int { values.count }
-    var features: Int { values.first?.count ?? 0 }
-    func firstNonFiniteCell() -> (row: Int, column: Int)? {
-        for (r, row) in values.enumerated() { if let c = row.firstIndex(where: { !$0.isFinite }) { return (r, c) } }
-        return nil
-    }
-    func isRowFinite(_ row: Int) -> Bool { values[row].allSatisfy(\.isFinite) }
-    func copyRows(_ range: Range<Int>, into destination: UnsafeMutableBufferPointer<Float>) {
-        var i = 0
-        for row in range { for v in values[row] { destination[i] = v; i += 1 } }
-    }
-}
-
-/// Adds 1000 to every value and counts train batches, so tests can see what ran and how.
-final class MarkingStage: Stage {
-    let kind = "marking"
-    let stateVersion: UInt32 = 1
-    let featureCount: Int
-    let trainingRowMultiple = 1
-    var fingerprint: [String: String] { [:] }
-    var trainBatches = 0
-    init(featureCount: Int) { self.featureCount = featureCount }
-    func process(_ batch: inout FeatureBatch, mode: Mode) throws(StageError) {
-        if mode == .train { trainBatches += 1 }
-        batch.withUnsafeMutableValues { for i in $0.indices { $0[i] += 1000 } }
-    }
-    func saveState() -> StageState { StageState(kind: kind, stateVersion: 1) }
-    func restoreState(_ state: StageState) throws(StageError) {}
-}
-
-final class CollectingSink: BatchSink {
-    var batches: [(FeatureBatch, PublishedBatch)] = []
-    var accept = true
-    func publish(_ batch: FeatureBatch, _ info: PublishedBatch) -> Bool {
-        guard accept else { return false }
-        batches.append((batch, info))
-        return true
-    }
-}
 
 func makeEngine(batchSize: Int = 4, features: Int = 2, minRows: Int = 2, policy: InvalidRowPolicy = .rejectMessage,
                 latency: Duration = .milliseconds(50)) -> (PipelineEngine, CollectingSink, MarkingStage) {
@@ -64,8 +20,8 @@ struct PipelineEngineTests {
     @Test("rows are batched in arrival order and a message is split across batches")
     func splitsAcrossBatches() {
         let (engine, sink, _) = makeEngine(batchSize: 4)
-        engine.accept(Rows(values: [[1, 1], [2, 2], [3, 3]], producer: "a", seq: 0), input: 0)
-        engine.accept(Rows(values: [[4, 4], [5, 5], [6, 6]], producer: "a", seq: 1), input: 1)
+        engine.accept(InMemoryRows(values: [[1, 1], [2, 2], [3, 3]], producer: "a", seq: 0), input: 0)
+        engine.accept(InMemoryRows(values: [[4, 4], [5, 5], [6, 6]], producer: "a", seq: 1), input: 1)
         #expect(sink.batches.count == 1)
         #expect(sink.batches[0].0.values == [1001, 1001, 1002, 1002, 1003, 1003, 1004, 1004])
         #expect(sink.batches[0].1.origins == [
@@ -84,8 +40,8 @@ struct PipelineEngineTests {
     func latencyDeadline() {
         let (engine, sink, _) = makeEngine(batchSize: 4, latency: .milliseconds(50))
         let t0 = ContinuousClock.now
-        engine.accept(Rows(values: [[1, 1], [2, 2]]), input: 0, arrival: t0)
-        engine.accept(Rows(values: [[3, 3]]), input: 0, arrival: t0 + .milliseconds(30))
+        engine.accept(InMemoryRows(values: [[1, 1], [2, 2]]), input: 0, arrival: t0)
+        engine.accept(InMemoryRows(values: [[3, 3]]), input: 0, arrival: t0 + .milliseconds(30))
         #expect(engine.flushDeadline == t0 + .milliseconds(50))
         engine.flushIfDue(now: t0 + .milliseconds(49))
         #expect(sink.batches.isEmpty)
@@ -98,7 +54,7 @@ struct PipelineEngineTests {
     @Test("a partial batch below min_rows is published in infer mode, never dropped")
     func tinyPartialBatchRunsInfer() {
         let (engine, sink, stage) = makeEngine(batchSize: 4, minRows: 2)
-        engine.accept(Rows(values: [[1, 1]]), input: 0)
+        engine.accept(InMemoryRows(values: [[1, 1]]), input: 0)
         engine.flushPartial()
         #expect(sink.batches.count == 1)
         #expect(sink.batches[0].1.outcome == ChainOutcome(mode: .infer, downgrade: .tooFewRows(rows: 1, minimum: 2)))
@@ -109,9 +65,9 @@ struct PipelineEngineTests {
     @Test("wrong width and non-finite messages are rejected and counted; the pipeline goes on")
     func rejections() {
         let (engine, sink, _) = makeEngine(batchSize: 2)
-        #expect(engine.accept(Rows(values: [[1, 2, 3]]), input: 0) == .wrongWidth(expected: 2, got: 3))
-        #expect(engine.accept(Rows(values: [[1, 2], [3, .nan]]), input: 0) == .nonFinite(row: 1, column: 1))
-        #expect(engine.accept(Rows(values: [[1, 2], [3, 4]]), input: 0) == nil)
+        #expect(engine.accept(InMemoryRows(values: [[1, 2, 3]]), input: 0) == .wrongWidth(expected: 2, got: 3))
+        #expect(engine.accept(InMemoryRows(values: [[1, 2], [3, .nan]]), input: 0) == .nonFinite(row: 1, column: 1))
+        #expect(engine.accept(InMemoryRows(values: [[1, 2], [3, 4]]), input: 0) == nil)
         #expect(engine.counts.messagesRejected == ["wrong_width": 1, "non_finite": 1])
         #expect(sink.batches.count == 1)
         #expect(engine.counts.summary.contains("messages_rejected={non_finite: 1, wrong_width: 1}"))
@@ -120,7 +76,7 @@ struct PipelineEngineTests {
     @Test("drop_rows keeps the finite rows of a message and counts the rest")
     func dropRows() {
         let (engine, sink, _) = makeEngine(batchSize: 3, policy: .dropRows)
-        #expect(engine.accept(Rows(values: [[1, 1], [.infinity, 2], [3, 3], [4, 4]], seq: 5), input: 0) == nil)
+        #expect(engine.accept(InMemoryRows(values: [[1, 1], [.infinity, 2], [3, 3], [4, 4]], seq: 5), input: 0) == nil)
         #expect(engine.counts.rowsDropped == ["non_finite": 1])
         #expect(sink.batches.count == 1)
         #expect(sink.batches[0].0.values == [1001, 1001, 1003, 1003, 1004, 1004])
@@ -131,7 +87,7 @@ struct PipelineEngineTests {
     func sequenceGaps() {
         let (engine, _, _) = makeEngine(batchSize: 100)
         for (producer, seq) in [("a", 0), ("b", 0), ("a", 1), ("a", 4), ("b", 1), ("a", 2)] as [(String, UInt64)] {
-            engine.accept(Rows(values: [[1, 1]], producer: producer, seq: seq), input: 0)
+            engine.accept(InMemoryRows(values: [[1, 1]], producer: producer, seq: seq), input: 0)
         }
         #expect(engine.counts.sequenceGaps == 1)
         #expect(engine.counts.messagesMissed == 2)
@@ -142,31 +98,10 @@ struct PipelineEngineTests {
     func outputDrops() {
         let (engine, sink, _) = makeEngine(batchSize: 1, minRows: 1)
         sink.accept = false
-        engine.accept(Rows(values: [[1, 1]]), input: 0)
+        engine.accept(InMemoryRows(values: [[1, 1]]), input: 0)
         #expect(engine.counts.batchesDropped == 1)
         #expect(engine.board.snapshot.batchesDropped == 1, "visible to other threads")
     }
-}
-
-/// Fails every train batch (after adding 1 to its values, so a half-processed batch would show);
-/// in infer mode adds 1, or fails too when `failsInInfer`.
-final class TrainFailingStage: Stage {
-    let kind = "failing"
-    let stateVersion: UInt32 = 1
-    let featureCount: Int
-    let trainingRowMultiple = 1
-    var fingerprint: [String: String] { [:] }
-    let failsInInfer: Bool
-    init(featureCount: Int, failsInInfer: Bool = false) {
-        self.featureCount = featureCount
-        self.failsInInfer = failsInInfer
-    }
-    func process(_ batch: inout FeatureBatch, mode: Mode) throws(StageError) {
-        batch.withUnsafeMutableValues { for i in $0.indices { $0[i] += 1 } }
-        if mode == .train || failsInInfer { throw .failed(kind: kind, "boom") }
-    }
-    func saveState() -> StageState { StageState(kind: kind, stateVersion: 1) }
-    func restoreState(_ state: StageState) throws(StageError) {}
 }
 
 @Suite("PipelineEngine: a stage that fails")
@@ -174,7 +109,7 @@ struct PipelineEngineStageFailureTests {
     func engine(failsInInfer: Bool) -> (PipelineEngine, CollectingSink, MarkingStage, MarkingStage) {
         let first = MarkingStage(featureCount: 2), last = MarkingStage(featureCount: 2)
         let chain = StageChain(links: [ChainLink(stage: first, columns: .all(2)),
-                                       ChainLink(stage: TrainFailingStage(featureCount: 2, failsInInfer: failsInInfer), columns: .all(2)),
+                                       ChainLink(stage: FailingStage(featureCount: 2, failsInInfer: failsInInfer), columns: .all(2)),
                                        ChainLink(stage: last, columns: .all(2))], featureCount: 2)
         let sink = CollectingSink()
         let engine = PipelineEngine(settings: .init(name: "p", mode: .train, batchSize: 2, maxLatency: .seconds(60), invalidRows: .rejectMessage),
@@ -185,8 +120,8 @@ struct PipelineEngineStageFailureTests {
     @Test("a train batch failing at stage 2 of 3 is re-run from its original rows in infer mode and published, downgraded")
     func republishedInInfer() throws {
         let (engine, sink, first, last) = engine(failsInInfer: false)
-        engine.accept(Rows(values: [[1, 2], [3, 4]], producer: "a", seq: 0), input: 0)
-        engine.accept(Rows(values: [[5, 6], [7, 8]], producer: "a", seq: 1), input: 0)
+        engine.accept(InMemoryRows(values: [[1, 2], [3, 4]], producer: "a", seq: 0), input: 0)
+        engine.accept(InMemoryRows(values: [[5, 6], [7, 8]], producer: "a", seq: 1), input: 0)
         #expect(sink.batches.count == 2)
         let (batch, info) = try #require(sink.batches.first)
         // Original rows, through all three stages in infer mode: +1000, +1, +1000.
@@ -211,7 +146,7 @@ struct PipelineEngineStageFailureTests {
     @Test("when infer fails too, the rows are counted as rows_dropped{stage_failed} and the batch number is skipped")
     func droppedWhenInferFails() {
         let (engine, sink, _, _) = engine(failsInInfer: true)
-        engine.accept(Rows(values: [[1, 2], [3, 4], [5, 6]], producer: "a", seq: 0), input: 0)
+        engine.accept(InMemoryRows(values: [[1, 2], [3, 4], [5, 6]], producer: "a", seq: 0), input: 0)
         #expect(sink.batches.isEmpty)
         var expected = PipelineCounts()
         expected.messagesAccepted = 1

@@ -1,4 +1,5 @@
 import NormCore
+import NormTesting
 import Pipeline
 import Testing
 
@@ -6,7 +7,7 @@ import Testing
 /// in order, each exactly once, with their origins.
 @Suite struct RowBatcherTakePendingTests {
     /// Rows 0..<n of width 2, value = 10·row + column.
-    static func rows(_ range: Range<Int>) -> Rows { Rows(values: range.map { [Float($0 * 10), Float($0 * 10 + 1)] }, producer: "a", seq: 7) }
+    static func rows(_ range: Range<Int>) -> InMemoryRows { InMemoryRows(values: range.map { [Float($0 * 10), Float($0 * 10 + 1)] }, producer: "a", seq: 7) }
 
     static func waiting(_ count: Int, batchSize: Int) -> RowBatcher {
         var old = RowBatcher(batchSize: batchSize, features: 2)

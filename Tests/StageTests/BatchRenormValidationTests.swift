@@ -1,3 +1,4 @@
+import NormTesting
 import Testing
 
 /// Every message `batch_renorm` reports, asserted whole.

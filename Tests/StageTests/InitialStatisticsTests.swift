@@ -1,4 +1,5 @@
 import NormCore
+import NormTesting
 import StageKit
 import Testing
 
@@ -10,8 +11,8 @@ import Testing
 
     /// Infer output of a fresh stage must be `(x − mean)/√(variance + ε)`.
     func expectInferUses(_ chain: StageChain, mean: [Double], variance: Double, epsilon: Double) throws {
-        var data = SampleBatches(seed: 5)
-        let original = data.batch(rows: 3)
+        var data = SampleData.mixedScale(seed: 5)
+        let original = data.mixedScaleBatch(rows: 3)
         var batch = original
         try chain.process(&batch, mode: .infer)
         for row in 0..<3 {

@@ -1,6 +1,7 @@
 import BatchNorm
 import BatchRenorm
 import NormCore
+import NormTesting
 import StageKit
 import Testing
 
@@ -19,10 +20,10 @@ import Testing
     /// for others: batch 6 jumps by 5000, forcing the two-pass moments), then 3 infer batches.
     static func run(_ stage: some Stage, rows: Int) throws -> UInt64 {
         var digest = FNV1a()
-        var data = SampleBatches(seed: 2024)
+        var data = SampleData.mixedScale(seed: 2024)
         for index in 0..<15 {
             let shift = Double(index) * 40 + (index >= 6 ? 5000 : 0)
-            var batch = data.batch(rows: rows, shift: shift)
+            var batch = data.mixedScaleBatch(rows: rows, shift: shift)
             try stage.process(&batch, mode: index < 12 ? .train : .infer)
             batch.withUnsafeValues { for value in $0 { digest.add(UInt64(value.bitPattern)) } }
             let state = stage.saveState()

@@ -1,6 +1,7 @@
 import BatchNorm
 import MinMax
 import NormCore
+import NormTesting
 import StageKit
 import Testing
 
@@ -15,8 +16,8 @@ import Testing
             ("type", .text("batch_norm")), ("epsilon", .number(epsilon)),
             ("gamma", .numbers(Self.gamma)), ("beta", .numbers(Self.beta)),
         ], featureCount: 4))
-        var data = SampleBatches(seed: 21)
-        var batch = data.batch(rows: 16)
+        var data = SampleData.mixedScale(seed: 21)
+        var batch = data.mixedScaleBatch(rows: 16)
         let input = ColumnMoments(of: batch)
         try chain.process(&batch, mode: .train)
         let output = columnSummary(batch)
@@ -34,8 +35,8 @@ import Testing
             ("type", .text("batch_norm")), ("convention", .text(convention)),
             ("gamma", .numbers(Self.gamma)), ("beta", .numbers(Self.beta)),
         ], featureCount: 4))
-        var data = SampleBatches(seed: 4)
-        var batch = data.batch(rows: 12)
+        var data = SampleData.mixedScale(seed: 4)
+        var batch = data.mixedScaleBatch(rows: 12)
         try chain.process(&batch, mode: .train)
         for row in 0..<12 { #expect(batch[row, 2] == Float(Self.beta[2])) } // column 2 is the constant 2.5
     }
@@ -45,8 +46,8 @@ import Testing
         let chain = try #require(ChainFactory.chain([
             ("type", .text("min_max")), ("feature_range", .numbers(range)),
         ], featureCount: 4))
-        var data = SampleBatches(seed: 8)
-        var batch = data.batch(rows: 10)
+        var data = SampleData.mixedScale(seed: 8)
+        var batch = data.mixedScaleBatch(rows: 10)
         try chain.process(&batch, mode: .train)
         for row in 0..<10 { #expect(batch[row, 2] == Float(range[0])) }
         for f in [0, 3] {
@@ -58,8 +59,8 @@ import Testing
 
     @Test func minMaxPassesDataThroughBeforeItsFirstFit() throws {
         let chain = try #require(ChainFactory.chain([("type", .text("min_max")), ("clip", .flag(true))], featureCount: 4))
-        var data = SampleBatches(seed: 2)
-        let original = data.batch(rows: 5)
+        var data = SampleData.mixedScale(seed: 2)
+        let original = data.mixedScaleBatch(rows: 5)
         var batch = original
         try chain.process(&batch, mode: .infer)
         #expect(batch == original)
@@ -72,8 +73,8 @@ import Testing
             ("type", .text("batch_norm")), ("convention", .text("torch")), ("track_running_stats", .flag(false)),
             ("beta", .numbers(Self.beta)),
         ], featureCount: 4))
-        var data = SampleBatches(seed: 13)
-        var batch = data.batch(rows: 6, shift: 9000)
+        var data = SampleData.mixedScale(seed: 13)
+        var batch = data.mixedScaleBatch(rows: 6, shift: 9000)
         try chain.process(&batch, mode: .infer)
         let output = columnSummary(batch)
         for f in 0..<4 { #expect(abs(output.mean[f] - Self.beta[f]) < 1e-4) }
@@ -82,8 +83,8 @@ import Testing
 
     @Test func kerasGhostBatchesAreStridedAndNormalizedSeparately() throws {
         let chain = try #require(ChainFactory.chain([("type", .text("batch_norm")), ("virtual_batch_size", .integer(4))], featureCount: 4))
-        var data = SampleBatches(seed: 17)
-        var batch = data.batch(rows: 12)
+        var data = SampleData.mixedScale(seed: 17)
+        var batch = data.mixedScaleBatch(rows: 12)
         try chain.process(&batch, mode: .train)
         // G = 3 ghost batches; ghost j = rows j, j+3, j+6, j+9 must each have mean 0 (beta).
         for j in 0..<3 {

@@ -1,4 +1,5 @@
 import NormCore
+import NormTesting
 import StageKit
 import Testing
 

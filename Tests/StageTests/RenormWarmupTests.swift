@@ -1,6 +1,7 @@
 import BatchNorm
 import BatchRenorm
 import NormCore
+import NormTesting
 import StageKit
 import Testing
 
@@ -17,8 +18,8 @@ import Testing
         let warm = renorm(warmup: RenormWarmup(start: 3, end: 6))
         let unwarmed = renorm(warmup: nil)
         let plain = KerasBatchNormStage(featureCount: 4, options: warm.options)
-        var data = SampleBatches(seed: 31)
-        for (index, input) in data.batches(3, rows: 16).enumerated() {
+        var data = SampleData.mixedScale(seed: 31)
+        for (index, input) in data.mixedScaleBatches(3, rows: 16).enumerated() {
             var a = input, b = input, c = input
             try warm.process(&a, mode: .train)
             try plain.process(&b, mode: .train)
@@ -32,8 +33,8 @@ import Testing
 
     @Test func fromEndOnTheConfiguredClippingApplies() throws {
         let warm = renorm(warmup: RenormWarmup(start: 1, end: 3))
-        var data = SampleBatches(seed: 37)
-        let batches = data.batches(6, rows: 16)
+        var data = SampleData.mixedScale(seed: 37)
+        let batches = data.mixedScaleBatches(6, rows: 16)
         for var batch in batches.prefix(3) { try warm.process(&batch, mode: .train) }
         #expect(warm.currentClipping == Self.clipping)
         let configured = renorm(warmup: nil)

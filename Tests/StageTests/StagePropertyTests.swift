@@ -1,51 +1,47 @@
 import NormCore
+import NormTesting
 import StageKit
 import Testing
 
-/// Properties every stage has, whatever its formula.
+/// Properties every stage has, whatever its formula. The contract every stage kind keeps, built-in
+/// or loaded (state round trip through a real state file, pure infer, determinism, width, one-row
+/// batches), is NormTesting's `StageConformance`, run here over every built-in configuration and in
+/// DynamicStagesTests over the example plugins; the properties below are the built-ins' own.
 @Suite struct StagePropertyTests {
     static let width = 4
 
+    @Test(arguments: StageConfig.all)
+    func everyBuiltInConfigurationConforms(_ config: StageConfig) throws {
+        let failures = StageConformance.check(featureCount: Self.width, makeStage: {
+            try #require(ChainFactory.chain(config.parameters, featureCount: Self.width)).stages[0]
+        }, values: { $0 * 20 - 5 })
+        #expect(failures == [])
+    }
+
+    /// The suite must be able to fail: a stage that changes its state in infer mode is caught.
+    @Test func theConformanceSuiteCatchesAnImpureStage() {
+        let failures = StageConformance.check(featureCount: 2, makeStage: { LeakyStage(featureCount: 2) })
+        #expect(failures.map(\.description) == [
+            "infer is pure: infer batches changed the fresh stage's state",
+            "infer is pure: infer batches changed the trained stage's state",
+            "determinism: interleaved infer batches changed the training result",
+            "one-row batch: a 1-row train batch changed the state",
+        ])
+    }
+
     private func trainedChain(_ config: StageConfig, minTrainingRows: Int = 2) throws -> StageChain {
         let chain = try #require(ChainFactory.chain(config.parameters, featureCount: Self.width, minTrainingRows: minTrainingRows))
-        var data = SampleBatches()
-        for var batch in data.batches(3, rows: 16) { try chain.process(&batch, mode: .train) }
+        var data = SampleData.mixedScale()
+        for var batch in data.mixedScaleBatches(3, rows: 16) { try chain.process(&batch, mode: .train) }
         return chain
-    }
-
-    @Test(arguments: StageConfig.all)
-    func inferNeverChangesState(_ config: StageConfig) throws {
-        let chain = try trainedChain(config)
-        let before = chain.saveState()
-        var data = SampleBatches(seed: 7)
-        for rows in [1, 5, 16] {
-            var batch = data.batch(rows: rows, shift: 5000)
-            try chain.process(&batch, mode: .infer)
-        }
-        #expect(chain.saveState() == before)
-    }
-
-    @Test(arguments: StageConfig.all)
-    func oneRowTrainBatchRunsAsInferAndLeavesStateUnchanged(_ config: StageConfig) throws {
-        let chain = try trainedChain(config)
-        let before = chain.saveState()
-        var data = SampleBatches(seed: 9)
-        let row = data.batch(rows: 1, shift: 700)
-        var trained = row, inferred = row
-        let outcome = try chain.process(&trained, mode: .train)
-        #expect(outcome.mode == .infer && outcome.downgrade == .tooFewRows(rows: 1, minimum: 2))
-        #expect(chain.saveState() == before)
-        try chain.process(&inferred, mode: .infer)
-        #expect(trained == inferred)
-        #expect(chain.downgradedBatches == 1)
     }
 
     @Test(arguments: StageConfig.all)
     func nonFiniteInputIsRefusedWithItsPositionAndChangesNothing(_ config: StageConfig) throws {
         let chain = try trainedChain(config)
         let before = chain.saveState()
-        var data = SampleBatches(seed: 11)
-        var batch = data.batch(rows: 8)
+        var data = SampleData.mixedScale(seed: 11)
+        var batch = data.mixedScaleBatch(rows: 8)
         batch[5, 2] = -.infinity
         let original = batch
         #expect(throws: StageError.nonFinite(row: 5, column: 2, value: -.infinity)) {
@@ -68,8 +64,8 @@ import Testing
         let width = 6
         let parameters = config.parameters + [("columns", ConfigNode(.list([.integer(0), .text("2:4"), .integer(-1)])))]
         let chain = try #require(ChainFactory.chain(parameters, featureCount: width))
-        var data = SampleBatches(seed: 3)
-        let narrow = data.batch(rows: 8)
+        var data = SampleData.mixedScale(seed: 3)
+        let narrow = data.mixedScaleBatch(rows: 8)
         var wide = FeatureBatch(rows: 8, features: width)
         for row in 0..<8 {
             wide[row, 0] = narrow[row, 0]; wide[row, 2] = narrow[row, 1]; wide[row, 3] = narrow[row, 2]; wide[row, 5] = narrow[row, 3]
@@ -81,25 +77,6 @@ import Testing
             #expect(wide[row, 1] == original[row, 1] && wide[row, 4] == original[row, 4])
         }
         #expect(wide != original, "the selected columns were normalized")
-    }
-
-    @Test(arguments: StageConfig.all)
-    func saveRestoreRoundTripReproducesStateAndOutputs(_ config: StageConfig) throws {
-        let trained = try trainedChain(config)
-        let saved = trained.saveState()
-        let fresh = try #require(ChainFactory.chain(config.parameters, featureCount: Self.width))
-        try fresh.restoreState(saved)
-        #expect(fresh.saveState() == saved)
-        #expect(fresh.stages[0].fingerprint == trained.stages[0].fingerprint)
-        var data = SampleBatches(seed: 5)
-        let probe = data.batch(rows: 8, shift: 300)
-        for mode in Mode.allCases {
-            var a = probe, b = probe
-            try trained.process(&a, mode: mode)
-            try fresh.process(&b, mode: mode)
-            #expect(a == b, "\(mode) outputs after restore")
-        }
-        #expect(fresh.saveState() == trained.saveState())
     }
 
     @Test(arguments: StageConfig.all)
@@ -116,12 +93,4 @@ import Testing
         #expect(chain.saveState() == before)
     }
 
-    @Test(arguments: StageConfig.all)
-    func aStageGivenTheWrongWidthThrows(_ config: StageConfig) throws {
-        let chain = try trainedChain(config)
-        var batch = FeatureBatch(rows: 4, features: Self.width + 1)
-        #expect(throws: StageError.widthMismatch(expected: Self.width, got: Self.width + 1)) {
-            try chain.stages[0].process(&batch, mode: .train)
-        }
-    }
 }

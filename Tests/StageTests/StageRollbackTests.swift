@@ -2,21 +2,9 @@ import BatchNorm
 import BatchRenorm
 import MinMax
 import NormCore
+import NormTesting
 import StageKit
 import Testing
-
-/// Fails every train batch after the stage before it has learned from it.
-private final class ThrowingStage: Stage {
-    let kind = "throwing"
-    let stateVersion: UInt32 = 1
-    let featureCount: Int
-    let trainingRowMultiple = 1
-    var fingerprint: [String: String] { [:] }
-    init(featureCount: Int) { self.featureCount = featureCount }
-    func process(_ batch: inout FeatureBatch, mode: Mode) throws(StageError) { if mode == .train { throw .failed(kind: kind, "boom") } }
-    func saveState() -> StageState { StageState(kind: kind, stateVersion: 1) }
-    func restoreState(_ state: StageState) throws(StageError) {}
-}
 
 /// Every built-in stage puts its statistics back exactly when a later stage fails the batch, and
 /// its counters saturate instead of trapping when a state file holds Int64.max.
@@ -44,7 +32,7 @@ private final class ThrowingStage: Stage {
         let stage = Self.builtIns()[index]
         #expect(stage is any StatisticsTransaction)
         let chain = StageChain(links: [ChainLink(stage: stage, columns: .all(Self.features)),
-                                       ChainLink(stage: ThrowingStage(featureCount: Self.features), columns: .all(Self.features))],
+                                       ChainLink(stage: FailingStage(featureCount: Self.features), columns: .all(Self.features))],
                                featureCount: Self.features)
         // Learn something first (through a chain without the failing stage), so "before" is not the initial state.
         let warm = StageChain(links: [ChainLink(stage: stage, columns: .all(Self.features))], featureCount: Self.features)

@@ -1,6 +1,8 @@
+import Foundation
 import BuiltinStages
 import DynamicStages
 import NormConfig
+import NormTesting
 import StageKit
 import Testing
 

@@ -1,4 +1,5 @@
 import Foundation
+import NormTesting
 
 /// Compiles a tiny plugin from C source at test time (`cc -shared -fPIC`), so every way a library
 /// can be wrong — no entry, another ABI version, short structs, a NULL function, a taken kind —

@@ -1,4 +1,5 @@
 import Foundation
+import NormTesting
 import Testing
 
 /// Real HTTP against the daemon's admin server, through `curl` (as an operator or a probe would).

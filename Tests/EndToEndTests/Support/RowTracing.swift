@@ -1,4 +1,5 @@
 import Foundation
+import NormTesting
 import Testing
 
 /// Deterministic test rows with per-column offsets and scales, so normalization visibly changes them.

@@ -1,5 +1,6 @@
 import BuiltinStages
 import NormCore
+import NormTesting
 import StageKit
 
 /// Builds one-stage chains through the real path (`StageResolver.resolve` + `BuiltinStages.registry()`, then the plans).

@@ -1,3 +1,4 @@
+import NormTesting
 import StageKit
 import Testing
 

@@ -1,10 +1,10 @@
-import Foundation
-import StageKit
+public import Foundation
+public import StageKit
 
 /// Turns JSON (as `JSONSerialization` parses it) into a `ConfigNode` tree, the way the plugin ABI
 /// hands a stage its configuration. Map keys are sorted so messages come out in a stable order.
-enum JSONConfig {
-    static func node(_ json: Any) -> ConfigNode {
+public enum JSONConfig {
+    public static func node(_ json: Any) -> ConfigNode {
         switch json {
         case is NSNull:
             return ConfigNode(.null)
@@ -27,7 +27,7 @@ enum JSONConfig {
     }
 
     /// A mapping node from `(key, value)` pairs in the given order.
-    static func map(_ entries: [(String, ConfigNode)]) -> ConfigNode {
+    public static func map(_ entries: [(String, ConfigNode)]) -> ConfigNode {
         ConfigNode(.map(entries.map { ConfigEntry(key: $0.0, value: $0.1) }))
     }
 }

@@ -1,23 +1,24 @@
-import Foundation
+public import Foundation
 import Testing
 
 /// A child process whose stdout and stderr go to files, killed (SIGKILL) when the value is
 /// released while it still runs — so a failing test never leaves a daemon or client behind.
-final class Subprocess {
-    struct Timeout: Error, CustomStringConvertible {
-        var description: String
+public final class Subprocess {
+    public struct Timeout: Error, CustomStringConvertible {
+        public var description: String
     }
 
-    let name: String
-    let stdoutURL: URL
-    let stderrURL: URL
+    public let name: String
+    public let stdoutURL: URL
+    public let stderrURL: URL
     private let process = Process()
 
-    /// Starts `executable arguments`, capturing output in `directory/<name>.stdout|.stderr`.
-    init(_ name: String, executable: URL, arguments: [String], in directory: URL) throws {
+    /// Starts `executable arguments` in `directory`, capturing output in
+    /// `outputDirectory/<name>.stdout|.stderr` (`directory` when nil).
+    public init(_ name: String, executable: URL, arguments: [String], in directory: URL, outputDirectory: URL? = nil) throws {
         self.name = name
-        stdoutURL = directory.appendingPathComponent("\(name).stdout")
-        stderrURL = directory.appendingPathComponent("\(name).stderr")
+        stdoutURL = (outputDirectory ?? directory).appendingPathComponent("\(name).stdout")
+        stderrURL = (outputDirectory ?? directory).appendingPathComponent("\(name).stderr")
         _ = FileManager.default.createFile(atPath: stdoutURL.path, contents: nil)
         _ = FileManager.default.createFile(atPath: stderrURL.path, contents: nil)
         process.executableURL = executable
@@ -38,20 +39,20 @@ final class Subprocess {
         }
     }
 
-    var isRunning: Bool { process.isRunning }
-    var stdout: String { (try? String(contentsOf: stdoutURL, encoding: .utf8)) ?? "" }
-    var stderr: String { (try? String(contentsOf: stderrURL, encoding: .utf8)) ?? "" }
+    public var isRunning: Bool { process.isRunning }
+    public var stdout: String { (try? String(contentsOf: stdoutURL, encoding: .utf8)) ?? "" }
+    public var stderr: String { (try? String(contentsOf: stderrURL, encoding: .utf8)) ?? "" }
 
-    var processIdentifier: Int32 { process.processIdentifier }
+    public var processIdentifier: Int32 { process.processIdentifier }
 
-    func signal(_ number: Int32) {
+    public func signal(_ number: Int32) {
         if process.isRunning { kill(process.processIdentifier, number) }
     }
 
     /// Waits for the process to end and returns its exit status.
     /// - Throws: `Timeout` (after killing it) when it is still running after `timeout`.
     @discardableResult
-    func waitForExit(timeout: Duration) throws -> Int32 {
+    public func waitForExit(timeout: Duration) throws -> Int32 {
         let deadline = ContinuousClock.now + timeout
         while process.isRunning {
             if ContinuousClock.now > deadline {
@@ -66,7 +67,7 @@ final class Subprocess {
 }
 
 /// Polls `condition` every 10 ms until it returns a value or `timeout` passes.
-func waitFor<T>(_ what: @autoclosure () -> String, timeout: Duration, _ condition: () throws -> T?) throws -> T {
+public func waitFor<T>(_ what: @autoclosure () -> String, timeout: Duration, _ condition: () throws -> T?) throws -> T {
     let deadline = ContinuousClock.now + timeout
     while true {
         if let value = try condition() { return value }

@@ -1,37 +1,7 @@
 import NormCore
+import NormTesting
 import StageKit
 import Testing
-
-/// A stage that records what the chain hands it: the mode, the width and the values.
-final class RecordingStage: Stage {
-    let kind = "recording"
-    let stateVersion: UInt32 = 1
-    let featureCount: Int
-    let trainingRowMultiple: Int
-    var fingerprint: [String: String] { ["kind": kind] }
-    var modes: [Mode] = []
-    var trainedRows = 0
-
-    init(featureCount: Int, trainingRowMultiple: Int = 1) {
-        self.featureCount = featureCount
-        self.trainingRowMultiple = trainingRowMultiple
-    }
-
-    func process(_ batch: inout FeatureBatch, mode: Mode) throws(StageError) {
-        modes.append(mode)
-        if mode == .train { trainedRows += batch.rows }
-        batch.withUnsafeMutableValues { values in for i in values.indices { values[i] *= 10 } }
-    }
-
-    func saveState() -> StageState {
-        StageState(kind: kind, stateVersion: stateVersion, counters: ["trained_rows": Int64(trainedRows)])
-    }
-
-    func restoreState(_ state: StageState) throws(StageError) {
-        try state.checkCompatible(kind: kind, upTo: stateVersion)
-        trainedRows = Int(try state.counter("trained_rows"))
-    }
-}
 
 @Suite("StageChain")
 struct StageChainTests {

@@ -1,65 +1,67 @@
-import Foundation
-import NormCore
-import StageKit
-import Testing
+public import Foundation
+public import NormCore
+public import StageKit
+public import Testing
 
-/// One file of `/work/shared/reference/cases`: a stage run by the real library, step by step.
-struct ReferenceCase: CustomTestStringConvertible, Sendable {
-    struct Step: Sendable {
-        var mode: Mode
-        var input: [[Float]]
-        var output: [[Float]]
+/// One reference case: a stage run by the real library (PyTorch, tf_keras, scikit-learn), step by
+/// step, with the inputs, outputs and statistics after each step. The one loader every test
+/// target uses, whether it replays the case in-process (StageTests) or through `normd apply`
+/// (EndToEndTests).
+public struct ReferenceCase: CustomTestStringConvertible, Sendable {
+    public struct Step: Sendable {
+        public var mode: Mode
+        public var input: [[Float]]
+        public var output: [[Float]]
         /// Per-feature statistics, named as the library names them.
-        var stateVectors: [String: [Double]]
+        public var stateVectors: [String: [Double]]
         /// Integer counters (`num_batches_tracked`, `n_samples_seen`).
-        var stateCounters: [String: Int64]
+        public var stateCounters: [String: Int64]
     }
 
-    var fileName: String
-    var stageType: String
-    var featureCount: Int
+    public var fileName: String
+    /// The case's own name (`name` in the file), the file name when it has none.
+    public var name: String
+    public var stageType: String
+    public var featureCount: Int
     /// The stage's YAML-equivalent mapping: `type`, `convention`, the library's params, gamma/beta.
-    var stageConfig: ConfigNode
-    var steps: [Step]
+    public var stageConfig: ConfigNode
+    public var steps: [Step]
 
-    var testDescription: String { fileName }
+    public var testDescription: String { fileName }
 
     /// Where cases live: `shared`, the library runs every engineer replays
     /// (`../shared/reference/cases`); `project`, the cases this repository generates itself with
     /// `Scripts/make_reference_cases.py` (`Tests/ReferenceCases`), in the same layout.
-    enum Folder: String, Sendable {
+    public enum Folder: String, Sendable {
         case shared = "../shared/reference/cases"
         case project = "Tests/ReferenceCases"
 
-        /// Found from this file: Tests/StageTests/Support/X.swift → repository root → `rawValue`.
-        var url: URL {
-            URL(fileURLWithPath: #filePath)
-                .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-                .deletingLastPathComponent()
-                .appendingPathComponent(rawValue).standardizedFileURL
+        /// Relative to the repository root.
+        public var url: URL {
+            BuildProducts.repositoryRoot.appendingPathComponent(rawValue).standardizedFileURL
         }
 
-        var path: String { url.path }
+        public var path: String { url.path }
     }
 
-    static var folder: URL { Folder.shared.url }
+    public static var folder: URL { Folder.shared.url }
 
-    static var folderPath: String { folder.path }
+    public static var folderPath: String { folder.path }
 
     /// Names of every `*.json` file in `folder` (empty when the folder is missing).
-    static func fileNames(in folder: Folder = .shared) -> [String] {
+    public static func fileNames(in folder: Folder = .shared) -> [String] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.url.path)) ?? []
         return names.filter { $0.hasSuffix(".json") }.sorted()
     }
 
-    enum LoadError: Error, CustomStringConvertible {
+    public enum LoadError: Error, CustomStringConvertible {
         case malformed(String, String)
-        var description: String {
+        public var description: String {
             switch self { case .malformed(let file, let what): "\(file): \(what)" }
         }
     }
 
-    static func load(_ fileName: String, from folder: Folder = .shared) throws -> ReferenceCase {
+    public static func load(_ fileName: String, from folder: Folder = .shared) throws -> ReferenceCase {
         let data = try Data(contentsOf: folder.url.appendingPathComponent(fileName))
         guard let root = try JSONSerialization.jsonObject(with: data) as? [String: Any],
               let stage = root["stage"] as? [String: Any],
@@ -78,7 +80,7 @@ struct ReferenceCase: CustomTestStringConvertible, Sendable {
             entries.append((key, JSONConfig.node(root[key] as Any)))
         }
         let steps = try rawSteps.enumerated().map { index, raw in try step(raw, index: index, file: fileName) }
-        return ReferenceCase(fileName: fileName, stageType: type, featureCount: featureCount,
+        return ReferenceCase(fileName: fileName, name: root["name"] as? String ?? fileName, stageType: type, featureCount: featureCount,
                              stageConfig: JSONConfig.map(entries), steps: steps)
     }
 
@@ -101,5 +103,21 @@ struct ReferenceCase: CustomTestStringConvertible, Sendable {
         // Numbers are float64 reprs of float32 values: Float(Double(text)) is the exact float32.
         return Step(mode: mode, input: input.map { $0.map(Float.init) }, output: output.map { $0.map(Float.init) },
                     stateVectors: vectors, stateCounters: counters)
+    }
+
+    /// A one-pipeline normd configuration with this case's stage, for `normd apply`; the stage's
+    /// values are written as JSON, which is valid YAML flow syntax (`null`, numbers, lists, mappings).
+    public func pipelineConfiguration(batchSize: Int = 16, minRows: Int = 2) -> String {
+        var lines = [
+            "pipelines:",
+            "  - name: \(name.replacingOccurrences(of: " ", with: "_"))",
+            "    features: \(featureCount)",
+            "    batch: {size: \(batchSize), min_rows: \(minRows)}",
+            "    stages:",
+        ]
+        for (index, entry) in (stageConfig.mapEntries ?? []).enumerated() {
+            lines.append((index == 0 ? "      - " : "        ") + "\(entry.key): \(entry.value.json)")
+        }
+        return lines.joined(separator: "\n") + "\n"
     }
 }

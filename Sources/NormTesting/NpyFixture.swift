@@ -1,14 +1,14 @@
-import Foundation
+public import Foundation
 
 /// Minimal `.npy` reading and writing for the tests, independent of normd's own NpyFormat so a bug
 /// there cannot hide behind the same bug here.
-enum NpyFixture {
+public enum NpyFixture {
     /// Writes a C-order `<f4` (rows, columns) array.
-    static func writeFloat32(_ rows: [[Float]], columns: Int, to path: String) throws {
+    public static func writeFloat32(_ rows: [[Float]], columns: Int, to path: String) throws {
         try write(descr: "<f4", shape: "(\(rows.count), \(columns))", payload: rows.flatMap { $0 }.withUnsafeBytes { Data($0) }, to: path)
     }
 
-    static func write(descr: String, shape: String, fortran: Bool = false, payload: Data, to path: String) throws {
+    public static func write(descr: String, shape: String, fortran: Bool = false, payload: Data, to path: String) throws {
         var header = "{'descr': '\(descr)', 'fortran_order': \(fortran ? "True" : "False"), 'shape': \(shape), }"
         let unpadded = 10 + header.utf8.count + 1
         header += String(repeating: " ", count: (64 - unpadded % 64) % 64) + "\n"
@@ -19,7 +19,7 @@ enum NpyFixture {
     }
 
     /// Reads a `<f4` 2-D array written by normd: (rows, columns, row-major values).
-    static func readFloat32(_ path: String) throws -> (rows: Int, columns: Int, values: [Float]) {
+    public static func readFloat32(_ path: String) throws -> (rows: Int, columns: Int, values: [Float]) {
         let data = try Data(contentsOf: URL(fileURLWithPath: path))
         let bytes = [UInt8](data)
         guard bytes.count >= 10, bytes[0] == 0x93, bytes[6] == 1 else { throw FixtureError("\(path): not a v1 .npy") }
@@ -37,7 +37,7 @@ enum NpyFixture {
     }
 }
 
-struct FixtureError: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
+public struct FixtureError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
 }

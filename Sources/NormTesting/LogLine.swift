@@ -1,17 +1,17 @@
-import Foundation
+public import Foundation
 
 /// One logfmt line of the daemon's stderr: `ts=… level=info msg="input bound" endpoint=tcp://… pipeline=p`.
-struct LogLine: CustomStringConvertible {
-    let text: String
-    let fields: [String: String]
+public struct LogLine: CustomStringConvertible {
+    public let text: String
+    public let fields: [String: String]
 
-    subscript(key: String) -> String? { fields[key] }
-    var level: String? { fields["level"] }
-    var message: String? { fields["msg"] }
-    var description: String { text }
+    public subscript(key: String) -> String? { fields[key] }
+    public var level: String? { fields["level"] }
+    public var message: String? { fields["msg"] }
+    public var description: String { text }
 
     /// Parses `key=value` pairs; a value is bare or double-quoted with `\"`, `\\` and `\n` escapes.
-    init(_ text: String) {
+    public init(_ text: String) {
         self.text = text
         var fields: [String: String] = [:]
         var characters = Substring(text)
@@ -49,13 +49,15 @@ struct LogLine: CustomStringConvertible {
 }
 
 /// The `counts="…"` value of a counts line: `messages_accepted=10 messages_rejected={wrong_width: 1} …`.
-struct CountsSummary: Equatable, CustomStringConvertible {
-    let text: String
+public struct CountsSummary: Equatable, CustomStringConvertible {
+    public let text: String
 
-    var description: String { text }
+    public init(text: String) { self.text = text }
+
+    public var description: String { text }
 
     /// The value of `key` as written (`10`, `0`, `{wrong_width: 1}`).
-    subscript(key: String) -> String? {
+    public subscript(key: String) -> String? {
         var rest = Substring(text)
         while let range = rest.range(of: key + "=") {
             let atWordStart = range.lowerBound == rest.startIndex || rest[rest.index(before: range.lowerBound)] == " "
@@ -69,5 +71,5 @@ struct CountsSummary: Equatable, CustomStringConvertible {
         return nil
     }
 
-    func int(_ key: String) -> Int? { self[key].flatMap { Int($0) } }
+    public func int(_ key: String) -> Int? { self[key].flatMap { Int($0) } }
 }

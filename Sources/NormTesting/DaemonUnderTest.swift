@@ -1,17 +1,17 @@
-import Foundation
+public import Foundation
 import Testing
 
 /// A `normd run` subprocess for the checkpoint tests: started on a config file with extra
 /// arguments, its bound endpoints read from its log, stopped by SIGTERM or killed with SIGKILL.
 /// Process handling is `Subprocess`'s (stderr to a file, killed when released).
-final class DaemonUnderTest {
+public final class DaemonUnderTest {
     private let process: Subprocess
-    private(set) var inputEndpoint = ""
-    private(set) var outputEndpoint = ""
+    public private(set) var inputEndpoint = ""
+    public private(set) var outputEndpoint = ""
 
     /// Starts `normd run --config config` and waits until it logs "normd running" (or exits).
-    init(config: String, arguments: [String] = [], logDirectory: URL) throws {
-        try #require(FileManager.default.isExecutableFile(atPath: Normd.binary.path), "normd binary not found at \(Normd.binary.path)")
+    public init(config: String, arguments: [String] = [], logDirectory: URL) throws {
+        try Normd.requireBinary()
         process = try Subprocess("normd-\(UUID().uuidString)", executable: Normd.binary,
                                  arguments: ["run", "--config", config, "--counts-interval", "60"] + arguments, in: logDirectory)
         let deadline = ContinuousClock.now + .seconds(10)
@@ -25,58 +25,58 @@ final class DaemonUnderTest {
         outputEndpoint = lines.first { $0.message == "output bound" }?["endpoint"] ?? ""
     }
 
-    var log: String { process.stderr }
+    public var log: String { process.stderr }
 
     /// Log lines without their `ts=…` field, so they can be compared whole.
-    var logLines: [String] {
+    public var logLines: [String] {
         log.split(separator: "\n").map { line in
             line.hasPrefix("ts=") ? String(line.drop { $0 != " " }.dropFirst()) : String(line)
         }
     }
 
-    var isRunning: Bool { process.isRunning }
+    public var isRunning: Bool { process.isRunning }
 
     /// SIGTERM, then the exit status (waits for the graceful shutdown).
     @discardableResult
-    func terminate() -> Int32 {
+    public func terminate() -> Int32 {
         process.signal(SIGTERM)
         return waitForExit()
     }
 
     /// Sends `number` (SIGHUP, SIGUSR1, SIGQUIT…) without waiting.
-    func send(_ number: Int32) {
+    public func send(_ number: Int32) {
         process.signal(number)
     }
 
     /// SIGKILL: no flush, no final checkpoint — as a crash or the OOM killer would end it.
-    func kill9() {
+    public func kill9() {
         process.signal(SIGKILL)
         _ = waitForExit()
     }
 
     /// Waits for a daemon that should exit by itself (e.g. refusing its configuration); -1 if it
     /// had to be killed after a minute.
-    func waitForExit() -> Int32 {
+    public func waitForExit() -> Int32 {
         (try? process.waitForExit(timeout: .seconds(60))) ?? -1
     }
 }
 
 /// A Python producer/consumer (pyzmq + NumPy), as a trainer's data loader would be.
-enum TensorClient {
+public enum TensorClient {
     /// Deterministic batch `index`: `rows`×`features` float32 values, the same in every run.
-    static let batchFunction = """
+    public static let batchFunction = """
         def batch(i, rows, features):
             rng = np.random.default_rng(1000 + i)
             return (rng.normal(size=(rows, features)) * (1 + i % 3) + i * 0.1).astype('<f4')
         """
 
     /// Sends batches `indices` one at a time and returns each normalized batch received back.
-    static func exchange(_ daemon: DaemonUnderTest, indices: Range<Int>, rows: Int, features: Int) throws -> [[Float]] {
+    public static func exchange(_ daemon: DaemonUnderTest, indices: Range<Int>, rows: Int, features: Int) throws -> [[Float]] {
         try exchange(input: daemon.inputEndpoint, output: daemon.outputEndpoint, indices: indices, rows: rows, features: features)
     }
 
     /// The same against endpoints known in advance (a daemon whose log cannot be read).
-    static func exchange(input: String, output: String, indices: Range<Int>, rows: Int, features: Int) throws -> [[Float]] {
+    public static func exchange(input: String, output: String, indices: Range<Int>, rows: Int, features: Int) throws -> [[Float]] {
         let script = """
             import zmq
             \(batchFunction)
@@ -97,7 +97,7 @@ enum TensorClient {
     }
 
     /// Starts a client that sends and receives batches until the daemon stops answering.
-    static func startFlood(_ daemon: DaemonUnderTest, rows: Int, features: Int) throws -> Process {
+    public static func startFlood(_ daemon: DaemonUnderTest, rows: Int, features: Int) throws -> Process {
         let script = """
             import zmq
             \(batchFunction)
@@ -119,8 +119,8 @@ enum TensorClient {
 }
 
 /// `python3 -c` with json and numpy imported; a missing interpreter or module fails the test.
-enum PythonScript {
-    static func start(_ script: String, in directory: URL? = nil, output: FileHandle? = nil) throws -> Process {
+public enum PythonScript {
+    public static func start(_ script: String, in directory: URL? = nil, output: FileHandle? = nil) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", "-c", "import sys, json\nimport numpy as np\n" + script]
@@ -132,7 +132,7 @@ enum PythonScript {
     }
 
     /// Runs `script` to the end and returns its stdout and stderr.
-    static func run(_ script: String, in directory: URL? = nil) throws -> String {
+    public static func run(_ script: String, in directory: URL? = nil) throws -> String {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("normd-py-\(UUID().uuidString).out")
         _ = FileManager.default.createFile(atPath: file.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: file) }
@@ -143,5 +143,16 @@ enum PythonScript {
         let text = try String(contentsOf: file, encoding: .utf8)
         try #require(process.terminationStatus == 0, "python3 with numpy and pyzmq is required; it said: \(text)")
         return text
+    }
+
+    /// Runs `script` (`python3 -c`, nothing imported for it) to the end and returns its standard
+    /// output alone, for scripts that print JSON; a non-zero exit fails the test with its stderr.
+    public static func standardOutput(of script: String, timeout: Duration = .seconds(120)) throws -> Data {
+        let capture = try ScratchDirectory()
+        let process = try Subprocess("python3", executable: URL(fileURLWithPath: "/usr/bin/env"), arguments: ["python3", "-c", script],
+                                     in: capture.url)
+        let status = try process.waitForExit(timeout: timeout)
+        try #require(status == 0, "python3 (pyzmq and NumPy required) failed: \(process.stderr)")
+        return Data(process.stdout.utf8)
     }
 }

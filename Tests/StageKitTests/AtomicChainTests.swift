@@ -1,87 +1,11 @@
 import NormCore
+import NormTesting
 import StageKit
 import Testing
 
-/// Learns the per-feature sum of every train batch and doubles the values; it does not adopt
-/// `StatisticsTransaction`, so the chain must set it aside through `saveState()`.
-final class SummingStage: Stage {
-    let kind = "summing"
-    let stateVersion: UInt32 = 1
-    let featureCount: Int
-    let trainingRowMultiple = 1
-    var fingerprint: [String: String] { ["kind": kind] }
-    var sums: [Double]
-    var batches: Int64 = 0
-    var calls = 0
-
-    init(featureCount: Int) {
-        self.featureCount = featureCount
-        sums = [Double](repeating: 0, count: featureCount)
-    }
-
-    func process(_ batch: inout FeatureBatch, mode: Mode) throws(StageError) {
-        calls += 1
-        if mode == .train {
-            for row in 0..<batch.rows { for f in 0..<featureCount { sums[f] += Double(batch[row, f]) } }
-            batches += 1
-        }
-        batch.withUnsafeMutableValues { values in for i in values.indices { values[i] *= 2 } }
-    }
-
-    func saveState() -> StageState {
-        StageState(kind: kind, stateVersion: stateVersion, statistics: ["sum": sums], counters: ["batches": batches])
-    }
-
-    func restoreState(_ state: StageState) throws(StageError) {
-        sums = try state.statistic("sum", count: featureCount)
-        batches = try state.counter("batches")
-    }
-}
-
-/// What a failing stage does to a train batch.
-enum Failure {
-    case throwsError
-    case writesNaN
-    case poisonsStatistics
-}
-
-/// Fails every train batch the way `failure` says (after changing its own statistics, so the
-/// rollback is visible); in infer mode it adds 1 unless `failsInInfer`.
-final class FailingStage: Stage {
-    let kind = "failing"
-    let stateVersion: UInt32 = 1
-    let featureCount: Int
-    let trainingRowMultiple = 1
-    var fingerprint: [String: String] { ["kind": kind] }
-    let failure: Failure
-    var learned: [Double]
-
-    init(featureCount: Int, failure: Failure) {
-        self.featureCount = featureCount
-        self.failure = failure
-        learned = [Double](repeating: 0, count: featureCount)
-    }
-
-    func process(_ batch: inout FeatureBatch, mode: Mode) throws(StageError) {
-        guard mode == .train else {
-            batch.withUnsafeMutableValues { values in for i in values.indices { values[i] += 1 } }
-            return
-        }
-        learned[0] += 1
-        switch failure {
-        case .throwsError: throw .failed(kind: kind, "boom")
-        case .writesNaN: batch[1, 0] = .nan
-        case .poisonsStatistics: learned[0] = .nan
-        }
-    }
-
-    func saveState() -> StageState { StageState(kind: kind, stateVersion: stateVersion, statistics: ["learned": learned]) }
-    func restoreState(_ state: StageState) throws(StageError) { learned = state.statistics["learned"] ?? learned }
-}
-
 @Suite("StageChain is atomic")
 struct AtomicChainTests {
-    func chain(failing failure: Failure) -> (StageChain, SummingStage, FailingStage, SummingStage) {
+    func chain(failing failure: FailingStage.Failure) -> (StageChain, SummingStage, FailingStage, SummingStage) {
         let first = SummingStage(featureCount: 2), second = FailingStage(featureCount: 2, failure: failure)
         let third = SummingStage(featureCount: 2)
         let chain = StageChain(links: [ChainLink(stage: first, columns: .all(2)), ChainLink(stage: second, columns: .all(2)),
@@ -90,11 +14,11 @@ struct AtomicChainTests {
     }
 
     @Test("a stage that throws at position 2 of 3 leaves every stage's statistics as before the batch", arguments: [
-        (Failure.throwsError, StageError.inStage(index: 1, kind: "failing", .failed(kind: "failing", "boom"))),
-        (Failure.writesNaN, StageError.inStage(index: 1, kind: "failing", .nonFiniteOutput(kind: "failing", row: 1, column: 0, value: .nan))),
-        (Failure.poisonsStatistics, StageError.inStage(index: 1, kind: "failing", .nonFiniteStatistics(kind: "failing"))),
+        (FailingStage.Failure.throwsError, StageError.inStage(index: 1, kind: "failing", .failed(kind: "failing", "boom"))),
+        (FailingStage.Failure.writesNaN, StageError.inStage(index: 1, kind: "failing", .nonFiniteOutput(kind: "failing", row: 1, column: 0, value: .nan))),
+        (FailingStage.Failure.poisonsStatistics, StageError.inStage(index: 1, kind: "failing", .nonFiniteStatistics(kind: "failing"))),
     ])
-    func failureRollsBack(failure: Failure, expected: StageError) throws {
+    func failureRollsBack(failure: FailingStage.Failure, expected: StageError) throws {
         let (chain, first, second, third) = chain(failing: failure)
         var warmup = FeatureBatch(rowsOf: [[1, 2], [3, 4]], features: 2)
         _ = try? chain.process(&warmup, mode: .infer)
