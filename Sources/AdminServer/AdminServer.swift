@@ -17,10 +17,13 @@ public struct AdminServer: Service {
         public var port: Int
         /// `false`: the POST endpoints answer 403.
         public var control: Bool
-        public init(host: String, port: Int, control: Bool) {
+        /// Set: every POST needs `Authorization: Bearer <token>` (401 otherwise); GETs stay open.
+        public var token: BearerToken?
+        public init(host: String, port: Int, control: Bool, token: BearerToken? = nil) {
             self.host = host
             self.port = port
             self.control = control
+            self.token = token
         }
     }
 
@@ -103,7 +106,7 @@ public struct AdminServer: Service {
         }
         router.post("/pipelines/:name/mode") { request, context in
             let name = try context.parameters.require("name")
-            if let refusal = controlRefusal() { return refusal }
+            if let refusal = controlRefusal(request) { return refusal }
             let body: ModeBody
             switch await Self.decode(ModeBody.self, from: request) {
             case .success(let decoded): body = decoded
@@ -119,16 +122,16 @@ public struct AdminServer: Service {
             case .unavailable(let why): return Self.error(.serviceUnavailable, why)
             }
         }
-        router.post("/checkpoint") { _, _ in
-            if let refusal = controlRefusal() { return refusal }
+        router.post("/checkpoint") { request, _ in
+            if let refusal = controlRefusal(request) { return refusal }
             switch await backend.checkpointNow() {
             case .written(let file, let generation): return Self.json(.ok, CheckpointWritten(file: file, generation: generation))
             case .notConfigured: return Self.error(.conflict, "no checkpoint: section is configured")
             case .failed(let why): return Self.error(.internalServerError, "checkpoint write failed: \(why)")
             }
         }
-        router.post("/reload") { _, _ in
-            if let refusal = controlRefusal() { return refusal }
+        router.post("/reload") { request, _ in
+            if let refusal = controlRefusal(request) { return refusal }
             let answer = await backend.reload()
             return Response(status: answer.succeeded ? .ok : .unprocessableContent, headers: [.contentType: "application/json"],
                             body: .init(byteBuffer: ByteBuffer(string: answer.body)))
@@ -145,8 +148,25 @@ public struct AdminServer: Service {
                         body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 
-    private func controlRefusal() -> Response? {
-        settings.control ? nil : Self.error(.forbidden, "control endpoints are disabled (admin.control: false)")
+    /// Why a POST is refused, before its body is read: 403 when control is off (whatever the token),
+    /// then 401 with `WWW-Authenticate` (RFC 6750 §3) when a token is configured and the request
+    /// does not carry it.
+    private func controlRefusal(_ request: Request) -> Response? {
+        guard settings.control else { return Self.error(.forbidden, "control endpoints are disabled (admin.control: false)") }
+        guard let token = settings.token else { return nil }
+        let challenge: String, message: String
+        switch token.check(request.headers[.authorization]) {
+        case .admitted: return nil
+        case .missing:
+            challenge = #"Bearer realm="normd""#
+            message = "this endpoint needs 'Authorization: Bearer <token>' (the token in admin.token_file)"
+        case .wrong:
+            challenge = #"Bearer realm="normd", error="invalid_token""#
+            message = "the bearer token is wrong"
+        }
+        var response = Self.error(.unauthorized, message)
+        response.headers[.wwwAuthenticate] = challenge
+        return response
     }
 
     // MARK: bodies

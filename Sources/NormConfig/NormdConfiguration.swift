@@ -83,7 +83,7 @@ public struct NormdConfiguration: Sendable {
         let pipelines = readPipelines(reader, registry: registry)
         reader.accept("plugins") // loaded before the pipelines by the caller (DynamicStages), into `registry`
         let checkpoint = reader.nested("checkpoint").flatMap { CheckpointConfiguration.read(from: $0, configFile: root.location?.file) }
-        let admin = reader.nested("admin").flatMap { AdminConfiguration.read(from: $0) }
+        let admin = reader.nested("admin").flatMap { AdminConfiguration.read(from: $0, configFile: root.location?.file) }
         let curve = readSecurity(reader, configFile: root.location?.file)
         reader.finish()
         guard let pipelines else { return nil }

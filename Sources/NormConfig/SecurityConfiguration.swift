@@ -244,12 +244,7 @@ public enum ZCert {
     /// Refuses a secret key file that group or others may access (the ssh rule): whoever can read
     /// it can impersonate the daemon.
     public static func checkPrivate(_ path: String) throws(KeyFileError) {
-        var status = stat()
-        guard stat(path, &status) == 0 else { throw KeyFileError("cannot read \(path): \(String(cString: strerror(errno)))") }
-        let mode = status.st_mode & 0o777
-        guard mode & 0o077 == 0 else {
-            throw KeyFileError("secret key file \(path) is accessible by group or others (mode \(String(mode, radix: 8))); run chmod 600 \(path)")
-        }
+        try SecretFile.checkPrivate(path, what: "secret key file")
     }
 
     public static func readKeyPair(_ path: String) throws(KeyFileError) -> KeyPair {
@@ -268,7 +263,7 @@ public enum ZCert {
     public static func readAuthorizedKeys(directory: String) throws(KeyFileError) -> Set<String> {
         let names: [String]
         do { names = try FileManager.default.contentsOfDirectory(atPath: directory) } catch {
-            throw KeyFileError("cannot list \(directory): \(describe(error))")
+            throw KeyFileError("cannot list \(directory): \(SecretFile.describe(error))")
         }
         let keyFiles = names.filter { $0.hasSuffix(".key") }.sorted()
         guard keyFiles.count <= ConfigLimits.maxAuthorizedKeys else {
@@ -281,19 +276,7 @@ public enum ZCert {
 
     /// The `name = "value"` lines of a zcert file whose value is a Z85 key.
     private static func read(_ path: String) throws(KeyFileError) -> [String: String] {
-        // Only a regular file: opening a FIFO (or a device) named by mistake would block validation.
-        var status = stat()
-        guard stat(path, &status) == 0 else { throw KeyFileError("cannot read \(path): \(String(cString: strerror(errno)))") }
-        guard status.st_mode & S_IFMT == S_IFREG else { throw KeyFileError("\(path) is not a regular file") }
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw KeyFileError("cannot read \(path): \(String(cString: strerror(errno)))")
-        }
-        defer { try? handle.close() }
-        let data: Data
-        do { data = try handle.read(upToCount: maxFileBytes + 1) ?? Data() } catch {
-            throw KeyFileError("cannot read \(path): \(describe(error))")
-        }
-        guard data.count <= maxFileBytes else { throw KeyFileError("\(path) is larger than \(maxFileBytes) bytes: not a key file") }
+        let data = try SecretFile.read(path, maxBytes: maxFileBytes, notWhat: "a key file")
         var fields: [String: String] = [:]
         for line in String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline) {
             let trimmed = line.trimmingCharacters(in: .whitespaces)
@@ -314,8 +297,4 @@ public enum ZCert {
     }
 
     private static let z85Alphabet = Set("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#".utf8)
-
-    private static func describe(_ error: any Error) -> String {
-        (error as NSError).localizedFailureReason ?? (error as NSError).localizedDescription
-    }
 }

@@ -16,6 +16,6 @@ struct NormdCommand: AsyncParsableCommand {
             that does not match the configuration.
             """,
         version: version,
-        subcommands: [RunCommand.self, ValidateCommand.self, ApplyCommand.self, StateCommand.self, StagesCommand.self, KeygenCommand.self]
+        subcommands: [RunCommand.self, ValidateCommand.self, ApplyCommand.self, StateCommand.self, StagesCommand.self, KeygenCommand.self, TopCommand.self]
     )
 }

@@ -76,8 +76,9 @@ struct RunCommand: AsyncParsableCommand {
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: [ServiceGroupConfiguration.ServiceConfiguration](), logger: logger))
         let admin = configuration.admin.map { _ in DaemonAdmin(pipelines: daemonPipelines, stageKinds: chains.map { $0.stages.map(\.kind) }, logger: logger) }
         var adminRun: Task<Void, any Error>?
+        let adminToken = configuration.admin.flatMap(AdminTokenGate.init)
         if let settings = configuration.admin, let admin {
-            adminRun = try await AdminStartup.start(settings, backend: admin, group: group, logger: logger)
+            adminRun = try await AdminStartup.start(settings, token: adminToken, backend: admin, group: group, logger: logger)
         }
         // Restore before any loop starts, so the first batch already uses the saved statistics.
         var checkpointWriter: CheckpointWriter?
@@ -126,7 +127,7 @@ struct RunCommand: AsyncParsableCommand {
         let reporter = CountsReporter(loops: loops, interval: .milliseconds(Int(countsInterval * 1000)), logger: logger,
                                       checkpoints: checkpointWriter)
         let reloader = ReloadCoordinator(file: config, running: configuration, loops: loops, writer: checkpointWriter, logger: logger,
-                                         curve: curve) {
+                                         curve: curve, adminToken: adminToken) {
             [admin] result in admin?.record(reload: result)
         }
         admin?.attach(reloader: reloader)

@@ -331,8 +331,10 @@ import Testing
         #expect(Self.normalized(result?["good"], count: 1), "\(said)")  // the batch before revocation, and no other
         #expect(try daemon.terminate() == 0)
         let counts = try daemon.finalCounts(of: "sensors")
+        // revoked_key: the producer's two messages, and the consumer's connection (alice consumes too),
+        // which the output's guard closed; its reconnect was then refused: unknown_key.
         #expect(counts["messages_accepted"] == "1" && counts["rows_accepted"] == "16" && counts["batches"] == "1"
-                && counts["auth_failures"] == "{revoked_key: 2}", "\(counts)")
+                && counts["auth_failures"] == "{revoked_key: 3, unknown_key: 1}", "\(counts)")
         let refusal = try #require(daemon.logLines.first { $0["reason"] == "revoked_key" }, "\(daemon.stderr)")
         #expect(refusal.message?.hasSuffix("is no longer in authorized_keys") == true, "\(refusal)")
     }

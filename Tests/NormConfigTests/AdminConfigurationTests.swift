@@ -27,11 +27,11 @@ import Testing
         #expect(try #require(validate("").configuration).admin == nil)
     }
 
-    @Test func aNonLoopbackListenWithControlIsAWarningWithoutControlNone() throws {
+    @Test func aNonLoopbackListenWithControlAndNoTokenIsRefusedWithoutControlAccepted() throws {
         let open = validate("admin: {listen: \"0.0.0.0:9464\"}")
-        #expect(open.configuration?.admin == AdminConfiguration(host: "0.0.0.0", port: 9464, control: true))
+        #expect(open.configuration == nil)
         #expect(open.issues.map(\.description) == [
-            "conf/test.yaml:1:17: warning: admin.listen: '0.0.0.0:9464' is not a loopback address and control is true: anyone who can reach it can switch modes and write checkpoints; set control: false or listen on 127.0.0.1",
+            "conf/test.yaml:1:17: admin.listen: '0.0.0.0:9464' is not a loopback address and control is true without a token_file: anyone who can reach it could switch modes, reload and write checkpoints; set token_file, control: false, or listen on 127.0.0.1",
         ])
         #expect(validate("admin: {listen: \"0.0.0.0:9464\", control: false}").issues.isEmpty)
     }

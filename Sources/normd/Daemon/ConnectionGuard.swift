@@ -59,6 +59,9 @@ struct GuardedInput: @unchecked Sendable {
     /// the guard thread (handed over through the guard's lock, which is the memory barrier libzmq
     /// asks for when a socket changes threads).
     var monitor: ZMQSocket
+    /// Set on an output: a connection admitted under a key this gate no longer lists is closed
+    /// (see ``ConnectionGuard``, "Revocation"). `nil`: revocation is the receive loop's business.
+    var cutOffRevoked: CurveGate? = nil
 }
 
 /// The ZAP handler and connection monitor of one ZeroMQ context, on its own thread.
@@ -83,6 +86,16 @@ struct GuardedInput: @unchecked Sendable {
 /// `DISCONNECTED`, polls it: a hang-up means the peer closed; a live socket means normd's
 /// side dropped it — counted as `connections_dropped` and logged with the peer address read with
 /// `getpeername` at accept time.
+///
+/// **Revocation (outputs).** ZAP runs only at the handshake and libzmq 4.3 cannot close one peer's
+/// connection, so a consumer admitted before its key was removed would go on receiving. For a socket
+/// registered with `cutOffRevoked`, the guard remembers the key each connection was admitted under;
+/// when the gate reports a new revocation it calls `shutdown(SHUT_RDWR)` on its duplicate of each
+/// such connection's descriptor. libzmq reads end-of-file, closes that connection alone — the
+/// other consumers keep theirs, with whatever libzmq had queued for them — and the peer's reconnect
+/// meets ZAP, which refuses the removed key (`unknown_key`). The duplicate makes this safe: it
+/// cannot name another connection even if libzmq has closed and reused its own descriptor.
+/// The key is booked to a connection the same way a decision is (accept order; see above).
 final class ConnectionGuard: @unchecked Sendable {
     private static let guards = Mutex<[ObjectIdentifier: ConnectionGuard]>([:])
     /// How often the thread looks for new registrations when nothing else wakes it.
@@ -132,11 +145,13 @@ final class ConnectionGuard: @unchecked Sendable {
     // MARK: the guard thread
 
     private struct Connection {
-        enum State { case awaitingDecision, admitted, refused }
+        enum State { case awaitingDecision, admitted, refused, revoked }
         /// A duplicate of libzmq's descriptor, valid until the guard closes it; -1 if dup failed.
         var duplicate: Int32
         var peer: String
         var state = State.awaitingDecision
+        /// The client key (Z85) it was admitted under; empty without CURVE.
+        var key = ""
     }
 
     private final class Watched {
@@ -149,8 +164,13 @@ final class ConnectionGuard: @unchecked Sendable {
         var stopped = false
         var refusalLog = RateLimitedLog(perInterval: 20, interval: .seconds(10))
         var dropLog = RateLimitedLog(perInterval: 20, interval: .seconds(10))
+        /// `cutOffRevoked`'s revocation count when its connections were last checked.
+        var revocationsSeen: Int
 
-        init(_ input: GuardedInput) { self.input = input }
+        init(_ input: GuardedInput) {
+            self.input = input
+            revocationsSeen = input.cutOffRevoked?.revocationCount ?? 0
+        }
     }
 
     private func run(zap: ZMQSocket) {
@@ -173,6 +193,7 @@ final class ConnectionGuard: @unchecked Sendable {
                 for entry in watched { poller.register(entry.input.monitor, for: .pollIn) }
                 pollerIsStale = false
             }
+            for entry in watched { cutOffRevoked(entry) }
             do {
                 guard try poller.poll(timeoutMilliseconds: Self.pickUpInterval) > 0 else { continue }
                 for (index, entry) in watched.enumerated() where poller.isReadable(index + 1) {
@@ -280,7 +301,10 @@ final class ConnectionGuard: @unchecked Sendable {
         let fd = entry.awaiting.isEmpty ? nil : entry.awaiting.removeFirst()
         if decision.isAllowed {
             entry.admitted += 1
-            if let fd { entry.connections[fd]?.state = .admitted }
+            if let fd {
+                entry.connections[fd]?.state = .admitted
+                entry.connections[fd]?.key = decision.userID
+            }
             return
         }
         if let fd { entry.connections[fd]?.state = .refused }
@@ -294,6 +318,26 @@ final class ConnectionGuard: @unchecked Sendable {
         if !decision.reason.isEmpty { metadata["reason"] = "\(decision.reason)" }
         if suppressed > 0 { metadata["suppressed"] = "\(suppressed)" }
         entry.input.logger.warning("connection refused: \(decision.text)", metadata: metadata)
+    }
+
+    /// Closes every connection admitted under a key the gate no longer lists (once per new
+    /// revocation; at most every `pickUpInterval`), counted as `auth_failures={revoked_key: N}`.
+    private func cutOffRevoked(_ entry: Watched) {
+        guard let gate = entry.input.cutOffRevoked, gate.revocationCount != entry.revocationsSeen else { return }
+        entry.revocationsSeen = gate.revocationCount
+        for (fd, connection) in entry.connections where connection.state == .admitted && !connection.key.isEmpty && !gate.isAuthorized(connection.key) {
+            guard connection.duplicate >= 0 else {
+                entry.input.logger.error("cannot close the connection of a revoked key (its descriptor could not be duplicated); restart to cut it off",
+                                         metadata: ["peer": "\(connection.peer)", "key": "\(CurveGate.prefix(connection.key))"])
+                continue
+            }
+            shutdown(connection.duplicate, Int32(SHUT_RDWR))
+            entry.connections[fd]?.state = .revoked
+            entry.admitted -= 1
+            entry.input.board.recordAuthFailure("revoked_key")
+            entry.input.logger.notice("connection closed: client key \(CurveGate.prefix(connection.key)) is no longer in authorized_keys",
+                                      metadata: ["peer": "\(connection.peer)", "reason": "revoked_key"])
+        }
     }
 
     private func recordDrop(_ connection: Connection, of entry: Watched) {

@@ -22,6 +22,10 @@ final class CurveGate: Sendable {
     /// Whether a message's User-Id must be checked: some key was removed since the start.
     var mayHaveRevokedPeers: Bool { revocations.load(ordering: .relaxed) > 0 }
 
+    /// Re-reads that removed a key so far: a change tells the output's guard to close the
+    /// connections of removed keys.
+    var revocationCount: Int { revocations.load(ordering: .relaxed) }
+
     init(_ settings: CurveSecurity) {
         self.settings = settings
         self.keys = Mutex(settings.authorizedKeys)

@@ -40,9 +40,13 @@ actor ReloadCoordinator {
     /// With `security: curve:`, whose `authorized_keys` every reload re-reads first.
     private let curve: CurveGate?
 
+    /// With `admin.token_file`, which every reload re-reads first too.
+    private let adminToken: AdminTokenGate?
+
     init(file: String, running: NormdConfiguration, loops: [PipelineLoop], writer: CheckpointWriter?, logger: Logger,
-         curve: CurveGate? = nil, finished: @escaping @Sendable (ReloadResult) -> Void = { _ in }) {
+         curve: CurveGate? = nil, adminToken: AdminTokenGate? = nil, finished: @escaping @Sendable (ReloadResult) -> Void = { _ in }) {
         self.finished = finished
+        self.adminToken = adminToken
         self.curve = curve
         self.file = file
         self.running = running
@@ -58,6 +62,7 @@ actor ReloadCoordinator {
         defer { busy = false }
         logger.info("reloading the configuration", metadata: ["config": "\(file)", "requested_by": "\(requestedBy)"])
         curve?.rereadAuthorizedKeys(requestedBy: requestedBy, logger: logger)
+        adminToken?.reread(requestedBy: requestedBy, logger: logger)
         let result = await attempt()
         switch result {
         case .success(let kept, let reset, _, _):

@@ -73,7 +73,7 @@ enum SocketFactory {
     /// starts the socket's monitor and registers both with the guard — before `bind`, so no
     /// connection is accepted unseen.
     private static func guardConnections(of socket: ZMQSocket, _ guarding: Guarding, socketName: String, limit: Int,
-                                         policy: any AdmissionPolicy) throws {
+                                         policy: any AdmissionPolicy, cutOffRevoked: CurveGate? = nil) throws {
         let domain = "normd/\(guarding.pipeline)/\(socketName)"
         let monitorEndpoint = "inproc://normd-monitor/\(domain)"
         try socket.setZAPDomain(domain)
@@ -83,7 +83,8 @@ enum SocketFactory {
             try monitor.setLinger(milliseconds: 0)
             try monitor.connect(monitorEndpoint)
             try ConnectionGuard.register(GuardedInput(domain: domain, limit: limit, policy: policy,
-                                                      board: guarding.board, logger: guarding.logger, monitor: monitor),
+                                                      board: guarding.board, logger: guarding.logger, monitor: monitor,
+                                                      cutOffRevoked: cutOffRevoked),
                                          context: socket.context)
         } catch {
             monitor.close()
@@ -92,7 +93,8 @@ enum SocketFactory {
     }
 
     /// With `security: curve:` the output is a CURVE server too (unless `curve: false` or
-    /// `curve_server_key`), guarded by the same allow-list: only authorized consumers receive.
+    /// `curve_server_key`), guarded by the same allow-list: only authorized consumers receive, and
+    /// a consumer whose key is removed while connected has its connection closed (``ConnectionGuard``).
     static func output(_ output: OutputEndpoint, context: ZMQContext, batchBytes: Int, guarded: Guarding? = nil) throws -> ZMQSocket {
         let type: ZMQSocketType = switch output.socket {
         case .push: .push
@@ -109,7 +111,7 @@ enum SocketFactory {
             if output.socket == .push && !output.bind { try socket.setImmediate(true) }
             if let guarded, try secure(socket, output.security, guarded.curve), let curve = guarded.curve {
                 try guardConnections(of: socket, guarded, socketName: "output", limit: Int.max,
-                                     policy: AllPolicies(policies: [CurveAllowList(gate: curve)]))
+                                     policy: AllPolicies(policies: [CurveAllowList(gate: curve)]), cutOffRevoked: curve)
             }
             if output.bind { try socket.bind(output.endpoint) } else { try socket.connect(output.endpoint) }
         } catch {

@@ -1,0 +1,156 @@
+import Foundation
+import Testing
+
+/// Issue 9 §6: `normd top` against the built daemon — `--once` output asserted whole, and the live
+/// view driven in a real terminal (tmux `send-keys` / `capture-pane`) under load.
+@Suite(.serialized) struct TopCommandTests {
+    /// min_max then standard_scale over 4 features: rows `4i + j` (i < 16) scale to `i/15` in every
+    /// column, so standard_scale sees mean 0.5 and variance (16² − 1)/12/15² in each.
+    static func config() -> String {
+        var pipeline = PipelineYAML()
+        pipeline.stages = ["{type: min_max, feature_range: [0, 1]}", "{type: standard_scale}"]
+        pipeline.output = "{endpoint: \"\(PipelineYAML.tcpWildcard)\", socket: pub, bind: true, codec: tensor}"
+        return "admin: {listen: \"127.0.0.1:0\"}\n" + PipelineYAML.config(pipeline)
+    }
+
+    /// Sends `batches` messages of the 16 rows `4i + j`, and `bad` messages 3 wide (`wrong_width`).
+    static func send(to input: String, batches: Int, bad: Int) throws {
+        _ = try PythonScript.run("""
+            import zmq
+            p = zmq.Context().socket(zmq.PUSH); p.setsockopt(zmq.LINGER, 5000); p.connect('\(input)')
+            rows = np.arange(64, dtype='<f4').reshape(16, 4)
+            for _ in range(\(batches)):
+                p.send_json({'dtype': '<f4', 'shape': [16, 4]}, zmq.SNDMORE); p.send(rows)
+            for _ in range(\(bad)):
+                p.send_json({'dtype': '<f4', 'shape': [1, 3]}, zmq.SNDMORE); p.send(np.zeros(3, '<f4'))
+            p.close()
+            """)
+    }
+
+    @Test func onceOutputIsTheWholeSnapshot() throws {
+        let scratch = try ScratchDirectory()
+        let daemon = try DaemonProcess.started(config: Self.config(), scratch: scratch)
+        let http = try AdminHTTP(daemon)
+        try Self.send(to: try daemon.inputEndpoint(of: "sensors"), batches: 2, bad: 1)
+        try daemon.waitForCounts(of: "sensors", "batches=2 and a rejection") { $0["batches"] == "2" && $0["messages_rejected"] == "{wrong_width: 1}" }
+        _ = try http.metrics { $0["normd_rows_published_total{pipeline=\"sensors\"}"] == 32 }
+        let top = try Normd.run(["top", "--once", "--admin", http.base, "--interval", "200ms"])
+        #expect(top.status == 0 && top.stderr == "", "\(top.stderr)")
+        // σ = √(255/2700) = 0.3073181…; the latency buckets depend on the machine, their form does not.
+        let expected = """
+            normd top  \(http.base)  every 0.2s
+
+            pipeline sensors  mode train  stats_version 2  last checkpoint none
+              rows/s in 0.0  out 0.0  batches/s 0.0  pending rows 0  batch latency p50 <=LATENCY  p99 <=LATENCY (since start)
+              rejected: wrong_width 1
+              dropped: rows none, batches 0
+              stage  kind            statistic  min       median    max
+              0      min_max         data_min   0         1.5       3
+              0      min_max         data_max   60        61.5      63
+              1      standard_scale  mean       0.5       0.5       0.5
+              1      standard_scale  std        0.307318  0.307318  0.307318
+
+            """
+        let pattern = try Regex(NSRegularExpression.escapedPattern(for: expected)
+            .replacingOccurrences(of: "LATENCY", with: #"[0-9.]+(us|ms|s)"#))
+        #expect(top.stdout.wholeMatch(of: pattern) != nil, "\(top.stdout)")
+        #expect(try daemon.terminate() == 0)
+    }
+
+    @Test func badOptionsAndAnUnreachableEndpointAreRefusedClearly() throws {
+        let port = try Normd.run(["top", "--once", "--admin", "http://127.0.0.1:1", "--interval", "100ms"])
+        #expect(port.status == 69 && port.stdout == "")
+        #expect(port.stderr == "normd top: cannot reach the admin endpoint at http://127.0.0.1:1: Connection refused\n", "\(port.stderr)")
+        let url = try Normd.run(["top", "--admin", "127.0.0.1:9464"])
+        #expect(url.status == 64 && url.stderr == "normd top: --admin must be http://HOST:PORT (e.g. http://127.0.0.1:9464), got \"127.0.0.1:9464\"\n")
+        let interval = try Normd.run(["top", "--interval", "1ms"])
+        #expect(interval.status == 64 && interval.stderr == "normd top: --interval must be a duration from 100ms to 1h (e.g. 1s, 500ms), got \"1ms\"\n")
+    }
+
+    /// A tmux session running a plain shell (no rc files) of `columns`×40, killed at the end.
+    final class Tmux {
+        let session = "normd-top-\(UUID().uuidString.prefix(8))"
+        let directory: URL
+
+        init(in directory: URL) throws {
+            self.directory = directory
+            try run(["new-session", "-d", "-s", session, "-x", "160", "-y", "40", "-c", directory.path,
+                     "env", "PS1=$ ", "TERM=xterm", "bash", "--norc", "--noprofile"])
+        }
+
+        deinit { try? run(["kill-session", "-t", session]) }
+
+        @discardableResult
+        func run(_ arguments: [String]) throws -> String {
+            // A file, not a pipe: the tmux server that `new-session` forks inherits the client's
+            // output, so a pipe would never reach end-of-file.
+            let capture = directory.appendingPathComponent("tmux-\(UUID().uuidString).out")
+            _ = FileManager.default.createFile(atPath: capture.path, contents: nil)
+            defer { try? FileManager.default.removeItem(at: capture) }
+            let handle = try FileHandle(forWritingTo: capture)
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["tmux"] + arguments
+            process.standardOutput = handle
+            process.standardError = handle
+            try process.run()
+            process.waitUntilExit()
+            try handle.close()
+            let output = try String(contentsOf: capture, encoding: .utf8)
+            try #require(process.terminationStatus == 0, "tmux \(arguments.joined(separator: " ")) failed: \(output)")
+            return output
+        }
+
+        func type(_ keys: String...) throws { try run(["send-keys", "-t", session] + keys) }
+
+        func screen() throws -> String { try run(["capture-pane", "-p", "-t", session]) }
+
+        /// Polls the screen until `condition` holds (at most 30 s); returns the last capture.
+        func screen(until condition: (String) -> Bool) throws -> String {
+            let deadline = ContinuousClock.now + .seconds(30)
+            var text = try screen()
+            while !condition(text) && ContinuousClock.now < deadline {
+                Thread.sleep(forTimeInterval: 0.1)
+                text = try screen()
+            }
+            return text
+        }
+    }
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux"), "tmux is not installed (Scripts/bootstrap.sh installs it)"),
+          arguments: ["q", "C-c"])
+    func liveViewRedrawsUnderLoadAndQuitsCleanly(_ quitKey: String) throws {
+        let scratch = try ScratchDirectory()
+        let daemon = try DaemonProcess.started(config: Self.config(), scratch: scratch)
+        let http = try AdminHTTP(daemon)
+        let flood = try PythonScript.start("""
+            import zmq, time
+            p = zmq.Context().socket(zmq.PUSH); p.connect('\(try daemon.inputEndpoint(of: "sensors"))')
+            rows = np.arange(64, dtype='<f4').reshape(16, 4)
+            end = time.time() + 60
+            while time.time() < end:
+                p.send_json({'dtype': '<f4', 'shape': [16, 4]}, zmq.SNDMORE); p.send(rows); time.sleep(0.001)
+            """)
+        defer { if flood.isRunning { flood.terminate() } }
+        let tmux = try Tmux(in: scratch.url)
+        try tmux.type("stty -a > before.txt; \(Normd.binary.path) top --admin \(http.base) --interval 200ms; echo exit=$?; stty -a > after.txt", "Enter")
+        // Redrawn in place: the header is on the first line, once, and the rates move off 0.
+        let live = try tmux.screen { $0.contains("rows/s in") && !$0.contains("rows/s in -") && !$0.contains("rows/s in 0.0 ") }
+        let lines = live.split(separator: "\n", omittingEmptySubsequences: false)
+        #expect(lines.first == "normd top  \(http.base)  every 0.2s  (q quits)", "\(live)")
+        #expect(live.components(separatedBy: "pipeline sensors  mode train").count == 2, "\(live)")
+        #expect(live.contains("  0      min_max         data_min   0         1.5       3"), "\(live)")
+        let rate = try #require(live.firstMatch(of: /rows\/s in ([0-9.]+)/).flatMap { Double($0.1) }, "\(live)")
+        #expect(rate > 0, "\(live)")
+        try tmux.type(quitKey)
+        let after = try tmux.screen { $0.contains("exit=0") && FileManager.default.fileExists(atPath: scratch.path("after.txt")) }
+        // The shell's screen is back as it was (the alternate screen is gone), and the tty settings are restored.
+        #expect(after.split(separator: "\n").first?.hasPrefix("$ stty -a > before.txt;") == true, "\(after)")
+        #expect(!after.contains("pipeline sensors"), "\(after)")
+        #expect(after.contains("exit=0"), "\(after)")
+        Thread.sleep(forTimeInterval: 0.3)
+        #expect(try String(contentsOfFile: scratch.path("before.txt"), encoding: .utf8) == String(contentsOfFile: scratch.path("after.txt"), encoding: .utf8))
+        flood.terminate()
+        #expect(try daemon.terminate() == 0)
+    }
+}
