@@ -1,4 +1,5 @@
 import Foundation
+import NormTesting
 import Testing
 
 /// Issue 11 §3: `admin.token_file` — every POST needs `Authorization: Bearer <token>`, GETs stay

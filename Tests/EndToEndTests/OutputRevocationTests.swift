@@ -1,4 +1,5 @@
 import Foundation
+import NormTesting
 import Testing
 
 /// Issue 11 §2, revocation on the output: a consumer connected before its key was removed is cut

@@ -1,4 +1,5 @@
 import Foundation
+import NormTesting
 import Testing
 
 /// Issue 9 §6: `normd top` against the built daemon — `--once` output asserted whole, and the live

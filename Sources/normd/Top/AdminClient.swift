@@ -1,4 +1,5 @@
 import Foundation
+import CDispatch // Glibc's timeval is attributed to CDispatch by the importer (see FileKind.swift)
 import Glibc
 
 /// A minimal HTTP/1.1 GET client for `normd top` against the daemon's own admin endpoint: one
