@@ -159,8 +159,11 @@ func chainEncodeBenchmark(features: Int) {
         // The fused kernel (AffineMomentsKernel) next to the two passes it replaces. y = (x − 20)·1 + 20
         // keeps the batch's values from drifting over iterations; the shift is the data's mean (20),
         // so the moments are usable, as in a stationary stream.
-        var affine = CenteredAffine(featureCount: features)
-        for f in 0..<features { affine.set(f, center: 20, scale: 1, offset: 20) }
+        let affine = {
+            var affine = CenteredAffine(featureCount: features)
+            for f in 0..<features { affine.set(f, center: 20, scale: 1, offset: 20) }
+            return affine
+        }()
         let shift = [Float](repeating: 20, count: features)
         stageBenchmark("affine, then moments pass (unfused)", features: features) { batch in
             AffineTransform.apply(to: &batch, affine)
