@@ -1,7 +1,7 @@
 // The stage chain's CPU time per 256 × 128 train batch, fused (StageChain) against the same stages
 // run one by one with the pre-fusion chain's two finiteness passes, and a 128 KiB memcpy; thread CPU
 // time per call, so a loaded machine blurs it less than wall clock. Build and run with
-// Benchmarks/chain-cpu.sh (links the release build's object files; no extra package build).
+// Benchmarks/cpu-micro.sh ChainCPU (links the release build's object files; no extra package build).
 import BatchNorm
 import BatchRenorm
 import Glibc
