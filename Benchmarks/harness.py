@@ -13,6 +13,8 @@ serves two phases:
   2. fixed rate (below saturation): latency of each output message = consumer receipt - producer
      send time of the row that completed it (the last source `seq` in the header), and the batch
      fill wait = send time of that row - send time of the batch's first row, reported apart.
+The middle system's CPU seconds (user + sys from /proc/PID/stat, all threads) over phase 1 give
+the "CPU s/M rows" column (per million rows passed on) and its ratio to the forwarder's.
 Then the system's peak RSS (VmHWM) is read from /proc and it is stopped.
 """
 import argparse
@@ -98,6 +100,16 @@ def peak_rss_mb(pid):
     except FileNotFoundError:
         pass
     return None
+
+
+def cpu_seconds(pid):
+    """User + system CPU seconds of process `pid`, all its threads (fields 14 and 15 of /proc/PID/stat)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()  # after "(comm)", which may contain spaces
+    except FileNotFoundError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def loadavg():
@@ -186,7 +198,9 @@ class Runner:
             consumer_ep, producer_ep = f"tcp://127.0.0.1:{port_out}", f"tcp://127.0.0.1:{port_in}"
         try:
             load_before = loadavg()
+            cpu_before = cpu_seconds(proc.pid) if proc else None
             produced, consumed, sent, rec = self.phase(features, rows, 0, duration, consumer_ep, producer_ep)
+            cpu_after = cpu_seconds(proc.pid) if proc else None
             # Throughput over the consumer's receipts, the first one excluded (it opens the clock).
             span = (rec[-1, 0] - rec[0, 0]) / 1e9 if len(rec) > 1 else float("nan")
             rows_after_first = int(rec[1:, 3].sum())
@@ -200,6 +214,10 @@ class Runner:
                 "messages_per_s": rows_per_s / rows,
                 "wire_mb_per_s": payload_after_first / span / 1e6,
                 "load_before": load_before,
+                # The middle system's own CPU (user + sys, every thread) over the max-rate phase, per
+                # million rows it passed on: the figure a noisy machine blurs least (BENCHMARKS.md).
+                "cpu_s_per_m_rows": (cpu_after - cpu_before) / (consumed["rows"] / 1e6)
+                if cpu_before is not None and cpu_after is not None and consumed["rows"] else None,
             }
             if consumed["rows"] != produced["rows"]:
                 result["warning"] = f"received {consumed['rows']} of {produced['rows']} rows"
@@ -245,7 +263,7 @@ def fmt(value, spec, scale=1.0):
 def print_table(results, header_lines):
     for line in header_lines:
         print(line)
-    columns = ["workload", "system", "rows/s", "MB/s", "msg/s", "x fwd", "x py", "x normd", "p50 us", "p99 us", "fill p50 ms", "peak RSS MB"]
+    columns = ["workload", "system", "rows/s", "MB/s", "msg/s", "x fwd", "x py", "x normd", "CPU s/M rows", "CPU x fwd", "p50 us", "p99 us", "fill p50 ms", "peak RSS MB"]
     rows = []
     for r in results:
         key = (r["features"], r["rows_per_message"])
@@ -258,6 +276,8 @@ def print_table(results, header_lines):
             fmt(r["rows_per_s"] / fwd["rows_per_s"] if fwd else None, ".2f"),
             fmt(r["rows_per_s"] / py["rows_per_s"] if py else None, ".2f"),
             fmt(r["rows_per_s"] / plain["rows_per_s"] if plain and r["system"] == "normd-admin" else None, ".3f"),
+            fmt(r.get("cpu_s_per_m_rows"), ".3f"),
+            fmt(r["cpu_s_per_m_rows"] / fwd["cpu_s_per_m_rows"] if fwd and r.get("cpu_s_per_m_rows") and fwd.get("cpu_s_per_m_rows") else None, ".2f"),
             fmt(r["p50_us"], ",.0f"), fmt(r["p99_us"], ",.0f"), fmt(r["fill_p50_ms"], ".2f"),
             fmt(r["peak_rss_mb"], ".1f"),
         ])
@@ -306,7 +326,7 @@ def main():
                 r = runner.run(system, features, rows, duration)
                 results.append(r)
                 print(f"  {features}f x {rows}r {system:9s} {r['rows_per_s']:>12,.0f} rows/s  p99 {r['p99_us']:>8,.0f} us  "
-                      f"load {r['load_after']}", file=sys.stderr, flush=True)
+                      f"CPU {fmt(r.get('cpu_s_per_m_rows'), '.3f')} s/M rows  load {r['load_after']}", file=sys.stderr, flush=True)
     header.append(f"load average at end: {loadavg()} (run took {time.time() - started:.0f} s)")
     print()
     print_table(results, header)

@@ -16,6 +16,13 @@ public struct BatchMoments: Sendable {
     /// statistics (and renorm's r, d) are computed from.
     public let combined: ColumnMoments
 
+    /// Moments computed elsewhere for the whole batch (no ghost batches): a fused pass of the
+    /// previous stage (`AffineMomentsKernel`).
+    public init(combined: ColumnMoments) {
+        ghosts = []
+        self.combined = combined
+    }
+
     /// - Precondition: `batch.rows > 0` and, with ghost batches, a multiple of `virtualBatchSize`.
     /// `nearMean`: see `ColumnMoments.init(of:…:nearMean:)` (a hint, never a change of result beyond rounding).
     public init(of batch: FeatureBatch, virtualBatchSize: Int?, nearMean: [Float]? = nil) {

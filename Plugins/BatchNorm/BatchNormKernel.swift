@@ -68,10 +68,23 @@ public struct BatchNormKernel {
 
     /// The batch's moments (per ghost batch when configured), using `runningMean` — the stage's
     /// running mean from its state, or `nil` when it keeps none — as the shift hint.
-    public mutating func moments(of batch: FeatureBatch, nearRunningMean runningMean: [Double]?) -> BatchMoments {
+    ///
+    /// `given`: the moments about `trainShift(nearRunningMean:)` that the previous stage's fused write
+    /// pass computed (bit-identical to what this would compute); used as they are.
+    public mutating func moments(of batch: FeatureBatch, nearRunningMean runningMean: [Double]?, given: ColumnMoments? = nil) -> BatchMoments {
+        if let given { return BatchMoments(combined: given) }
         guard let runningMean else { return BatchMoments(of: batch, virtualBatchSize: virtualBatchSize) }
         ColumnMoments.hint(from: runningMean, into: &meanHint)
         return BatchMoments(of: batch, virtualBatchSize: virtualBatchSize, nearMean: meanHint)
+    }
+
+    /// The Float32 shift `moments(of:nearRunningMean:)` would use for a train batch — the running
+    /// mean rounded — or `nil` with ghost batches or without a running mean (then no moments can be
+    /// given to this kernel; see `MomentsFusingStage`).
+    public mutating func trainShift(nearRunningMean runningMean: [Double]?) -> [Float]? {
+        guard virtualBatchSize == nil, let runningMean else { return nil }
+        ColumnMoments.hint(from: runningMean, into: &meanHint)
+        return meanHint
     }
 
     /// Normalizes every row with fixed statistics (`y = γ·(x − μ)/√(σ² + ε) + β`): infer mode, with
@@ -84,17 +97,24 @@ public struct BatchNormKernel {
     /// Normalizes a train batch with its own moments — each ghost batch with its own, else the whole
     /// batch with `combined` — and renorm's `r`, `d` (one per feature, shared by the ghost batches)
     /// when given.
-    public mutating func normalize(_ batch: inout FeatureBatch, with moments: BatchMoments, r: [Double]? = nil, d: [Double]? = nil) {
+    ///
+    /// `nextShift`: the next stage's shift (`MomentsFusingStage`); without ghost batches the write
+    /// pass then also accumulates the output's moments about it (`AffineMomentsKernel`) and returns them.
+    @discardableResult
+    public mutating func normalize(_ batch: inout FeatureBatch, with moments: BatchMoments, r: [Double]? = nil, d: [Double]? = nil,
+                                   nextShift: [Float]? = nil) -> AffineMomentsKernel.Result? {
         guard !moments.ghosts.isEmpty else {
             setCoefficients(mean: moments.combined.mean, variance: moments.combined.variance, r: r, d: d)
+            if let nextShift { return AffineMomentsKernel.apply(to: &batch, coefficients, momentsAbout: nextShift) }
             AffineTransform.apply(to: &batch, coefficients)
-            return
+            return nil
         }
         let ghostCount = moments.ghosts.count
         for (j, ghost) in moments.ghosts.enumerated() {
             setCoefficients(mean: ghost.mean, variance: ghost.variance, r: r, d: d)
             AffineTransform.apply(to: &batch, coefficients, firstRow: j, rowStride: ghostCount, count: ghost.count)
         }
+        return nil
     }
 
     /// `center = μ`, `scale = γ·r/√(σ² + ε)`, `offset = d·γ + β` per feature, in Float64.

@@ -26,7 +26,7 @@ public import StageKit
 /// ghost means and of the ghost variances. Infer accepts any N.
 ///
 /// State: `moving_mean`, `moving_variance` (tf_keras' variable names).
-public final class KerasBatchNormStage: StatisticsTransaction {
+public final class KerasBatchNormStage: StatisticsTransaction, MomentsFusingStage {
     public static let convention = "keras"
 
     public let featureCount: Int
@@ -57,15 +57,24 @@ public final class KerasBatchNormStage: StatisticsTransaction {
     }
 
     public func process(_ batch: inout FeatureBatch, mode: Mode) throws(StageError) {
-        guard try kernel.admits(batch, mode: mode, kind: kind) else { return }
+        _ = try process(&batch, mode: mode, moments: nil, nextShift: nil)
+    }
+
+    public func trainMomentsShift() -> [Float]? { kernel.trainShift(nearRunningMean: movingMean) }
+
+    public func process(_ batch: inout FeatureBatch, mode: Mode, moments given: ColumnMoments?, nextShift: [Float]?) throws(StageError)
+        -> AffineMomentsKernel.Result? {
+        guard try kernel.admits(batch, mode: mode, kind: kind) else { return nil }
         switch mode {
         case .train:
-            let moments = kernel.moments(of: batch, nearRunningMean: movingMean)
-            kernel.normalize(&batch, with: moments)
+            let moments = kernel.moments(of: batch, nearRunningMean: movingMean, given: given)
+            let fused = kernel.normalize(&batch, with: moments, nextShift: nextShift)
             BatchNormKernel.assignMovingAverage(&movingMean, toward: moments.combined.mean, momentum: options.momentum)
             BatchNormKernel.assignMovingAverage(&movingVariance, toward: moments.combined.variance, momentum: options.momentum)
+            return fused
         case .infer:
             kernel.normalize(&batch, mean: movingMean, variance: movingVariance)
+            return nil
         }
     }
 

@@ -30,7 +30,7 @@ public import StageKit
 ///
 /// State: `moving_mean`, `moving_variance`, `moving_stddev`, `renorm_mean`, `renorm_stddev` (tf_keras'
 /// variable names) and counter `train_batches` (drives the warm-up; 0 when a restored state lacks it).
-public final class BatchRenormStage: StatisticsTransaction {
+public final class BatchRenormStage: StatisticsTransaction, MomentsFusingStage {
     public static let kind = "batch_renorm"
     public static let convention = "keras"
 
@@ -74,17 +74,25 @@ public final class BatchRenormStage: StatisticsTransaction {
     }
 
     public func process(_ batch: inout FeatureBatch, mode: Mode) throws(StageError) {
-        guard try kernel.admits(batch, mode: mode, kind: kind) else { return }
+        _ = try process(&batch, mode: mode, moments: nil, nextShift: nil)
+    }
+
+    public func trainMomentsShift() -> [Float]? { kernel.trainShift(nearRunningMean: statistics.renormMean) }
+
+    public func process(_ batch: inout FeatureBatch, mode: Mode, moments given: ColumnMoments?, nextShift: [Float]?) throws(StageError)
+        -> AffineMomentsKernel.Result? {
+        guard try kernel.admits(batch, mode: mode, kind: kind) else { return nil }
         switch mode {
         case .train:
-            train(&batch)
+            return train(&batch, given: given, nextShift: nextShift)
         case .infer:
             kernel.normalize(&batch, mean: statistics.movingMean, variance: statistics.movingVariance)
+            return nil
         }
     }
 
-    private func train(_ batch: inout FeatureBatch) {
-        let moments = kernel.moments(of: batch, nearRunningMean: statistics.renormMean)
+    private func train(_ batch: inout FeatureBatch, given: ColumnMoments?, nextShift: [Float]?) -> AffineMomentsKernel.Result? {
+        let moments = kernel.moments(of: batch, nearRunningMean: statistics.renormMean, given: given)
         let epsilon = options.epsilon
         let bounds = currentClipping
         let batchMean = moments.combined.mean
@@ -96,7 +104,7 @@ public final class BatchRenormStage: StatisticsTransaction {
             r[f] = bounds.clampR(batchStddev[f] / reference)
             d[f] = bounds.clampD((batchMean[f] - statistics.renormMean[f]) / reference)
         }
-        kernel.normalize(&batch, with: moments, r: r, d: d)
+        let fused = kernel.normalize(&batch, with: moments, r: r, d: d, nextShift: nextShift)
 
         BatchNormKernel.assignMovingAverage(&statistics.renormMean, toward: batchMean, momentum: renormMomentum)
         BatchNormKernel.assignMovingAverage(&statistics.renormStddev, toward: batchStddev, momentum: renormMomentum)
@@ -104,6 +112,7 @@ public final class BatchRenormStage: StatisticsTransaction {
         BatchNormKernel.assignMovingAverage(&statistics.movingStddev, toward: batchStddev, momentum: options.momentum)
         statistics.movingVariance = statistics.movingStddev.map { max($0 * $0 - epsilon, 0) }
         trainBatches = trainBatches == .max ? .max : trainBatches + 1 // saturating: a restored counter may be Int64.max
+        return fused
     }
 
     /// tf_keras' constructor arguments (renorm ones included) as recorded in state files; the

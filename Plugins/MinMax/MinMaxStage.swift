@@ -26,7 +26,7 @@ public import StageKit
 ///
 /// State (sklearn's fitted attributes without the trailing underscore): vectors `data_min`,
 /// `data_max`, `data_range`, `scale`, `min` (absent until the first fit) and counter `n_samples_seen`.
-public final class MinMaxStage: StatisticsTransaction {
+public final class MinMaxStage: StatisticsTransaction, MomentsFusingStage {
     public static let kind = "min_max"
     public static let convention = "sklearn"
     /// sklearn's `10 * np.finfo(np.float32).eps`: ranges below it count as zero.
@@ -60,10 +60,18 @@ public final class MinMaxStage: StatisticsTransaction {
     }
 
     public func process(_ batch: inout FeatureBatch, mode: Mode) throws(StageError) {
+        _ = try process(&batch, mode: mode, moments: nil, nextShift: nil)
+    }
+
+    /// min_max learns extremes, not moments: it is never given moments, only hands them on.
+    public func trainMomentsShift() -> [Float]? { nil }
+
+    public func process(_ batch: inout FeatureBatch, mode: Mode, moments _: ColumnMoments?, nextShift: [Float]?) throws(StageError)
+        -> AffineMomentsKernel.Result? {
         guard batch.features == featureCount else {
             throw StageError.widthMismatch(expected: featureCount, got: batch.features)
         }
-        guard batch.rows > 0 else { return }
+        guard batch.rows > 0 else { return nil }
         if mode == .train {
             let batchExtremes = FittedExtremes(of: batch)
             fitted = fitted.map { $0.merged(with: batchExtremes) } ?? batchExtremes
@@ -72,12 +80,17 @@ public final class MinMaxStage: StatisticsTransaction {
             let (sum, overflow) = samplesSeen.addingReportingOverflow(Int64(batch.rows))
             samplesSeen = overflow ? .max : sum
         }
-        guard let fitted else { return } // never fitted: identity (see the type's documentation)
+        guard let fitted else { return nil } // never fitted: identity (see the type's documentation)
         fitted.centered(for: range, into: &transform)
-        AffineTransform.apply(to: &batch, transform)
-        if clip {
-            AffineTransform.clamp(&batch, low: Float(range.low), high: Float(range.high))
+        let bounds = clip ? (low: Float(range.low), high: Float(range.high)) : nil
+        if let nextShift {
+            return AffineMomentsKernel.apply(to: &batch, transform, clamp: bounds, momentsAbout: nextShift)
         }
+        AffineTransform.apply(to: &batch, transform)
+        if let bounds {
+            AffineTransform.clamp(&batch, low: bounds.low, high: bounds.high)
+        }
+        return nil
     }
 
     /// sklearn's constructor arguments, as recorded in state files.

@@ -82,7 +82,7 @@ public struct ColumnMoments: Sendable, Equatable {
         withUnsafeTemporaryAllocation(of: Float.self, capacity: 3 * features) { scratch in
             let partial = scratch.baseAddress!, shift = partial + features, partialSquares = shift + features
             func row(_ step: Int) -> UnsafePointer<Float> { base + (first + step * stride) * features }
-            let n64 = Double(n), inverse = 1.0 / n64
+            let inverse = 1.0 / Double(n)
 
             /// Pass 2: blocked Σd, Σd² about `shift`, then mean and variance; returns (all finite,
             /// every mean within 2σ of the shift).
@@ -101,22 +101,10 @@ public struct ColumnMoments: Sendable, Equatable {
                             partialSquares[f] += d * d
                         }
                     }
-                    for f in 0..<features {
-                        mean[f] += Double(partial[f])
-                        variance[f] += Double(partialSquares[f])
-                    }
+                    foldBlock(partial, partialSquares, into: mean, variance, features: features)
                     blockStart = blockEnd
                 }
-                var finite = true, close = true
-                for f in 0..<features {
-                    let residual = mean[f], squares = variance[f]
-                    finite = finite && residual.isFinite && squares.isFinite && shift[f].isFinite
-                    let offset = residual * inverse
-                    mean[f] = Double(shift[f]) + offset
-                    variance[f] = max(0, (squares - residual * residual / n64) / n64)
-                    close = close && offset * offset <= 4 * variance[f]
-                }
-                return (finite, close)
+                return finishAboutShift(UnsafePointer(shift), count: n, features: features, mean: mean, variance: variance)
             }
 
             if let nearMean, nearMean.count == features {
@@ -141,6 +129,42 @@ public struct ColumnMoments: Sendable, Equatable {
             for f in 0..<features { shift[f] = Float(mean[f] * inverse) }
             return momentsAboutShift().finite
         }
+    }
+
+    /// Adds one block's Float32 partial sums `Σd`, `Σd²` into the Float64 accumulators (pass 2 of
+    /// `init(of:…)`, and `AffineMomentsKernel`'s fused pass, which must round exactly alike).
+    @inline(__always)
+    package static func foldBlock(
+        _ partial: UnsafeMutablePointer<Float>, _ partialSquares: UnsafeMutablePointer<Float>,
+        into sums: UnsafeMutablePointer<Double>, _ squares: UnsafeMutablePointer<Double>, features: Int
+    ) {
+        for f in 0..<features {
+            sums[f] += Double(partial[f])
+            squares[f] += Double(partialSquares[f])
+        }
+    }
+
+    /// Turns `Σd` (in `mean`) and `Σd²` (in `variance`) about the Float32 `shift`, over `count` rows,
+    /// into `mean = c + Σd/n` and the biased `variance = (Σd² − (Σd)²/n)/n` (Chan, Golub & LeVeque's
+    /// correction), in place. Returns whether every sum and shift was finite — a non-finite input
+    /// value makes its `d` and so its sums non-finite, so `finite` also proves the values were — and
+    /// whether every mean lies within 2σ of its shift (`(μ − c)² ≤ 4σ²`, the condition under which a
+    /// hinted shift is kept; see `init(of:…:nearMean:)`).
+    package static func finishAboutShift(
+        _ shift: UnsafePointer<Float>, count n: Int, features: Int,
+        mean: UnsafeMutablePointer<Double>, variance: UnsafeMutablePointer<Double>
+    ) -> (finite: Bool, close: Bool) {
+        let n64 = Double(n), inverse = 1.0 / n64
+        var finite = true, close = true
+        for f in 0..<features {
+            let residual = mean[f], squares = variance[f]
+            finite = finite && residual.isFinite && squares.isFinite && shift[f].isFinite
+            let offset = residual * inverse
+            mean[f] = Double(shift[f]) + offset
+            variance[f] = max(0, (squares - residual * residual / n64) / n64)
+            close = close && offset * offset <= 4 * variance[f]
+        }
+        return (finite, close)
     }
 
     /// The all-Float64 two-pass moments: the fallback for values beyond Float32's comfortable range

@@ -63,11 +63,17 @@ public final class StageChain {
     public private(set) var downgradedBatches = 0
     /// Bumped whenever a train batch changes the statistics, so outputs can say which statistics they used.
     public private(set) var statsVersion: UInt64 = 0
+    /// Stage outputs whose next stage's moments were accumulated in the same write pass and were
+    /// usable (each saves that stage's moments pass and the output check): for tests and benchmarks.
+    public private(set) var fusedPasses = 0
     private var scratch: [FeatureBatch]
     /// Statistics of stages without `StatisticsTransaction`, set aside before a train batch.
     private var setAside: [StageState?]
     /// Each link's stage as a `StatisticsTransaction`, if it is one (cast once, not per batch).
     private let transactional: [(any StatisticsTransaction)?]
+    /// Each link's stage as a `MomentsFusingStage` when it takes its whole row (`columns.isAll`): such
+    /// neighbours fuse (cast once).
+    private let fusing: [(any MomentsFusingStage)?]
 
     public init(links: [ChainLink], featureCount: Int, minTrainingRows: Int = 2) {
         precondition(links.allSatisfy { $0.columns.rowWidth == featureCount && $0.stage.featureCount == $0.columns.count })
@@ -77,6 +83,7 @@ public final class StageChain {
         self.scratch = links.map { FeatureBatch(rows: 0, features: $0.columns.count) }
         self.setAside = Array(repeating: nil, count: links.count)
         self.transactional = links.map { $0.stage as? any StatisticsTransaction }
+        self.fusing = links.map { $0.columns.isAll ? $0.stage as? any MomentsFusingStage : nil }
     }
 
     public var stages: [any Stage] { links.map(\.stage) }
@@ -125,10 +132,12 @@ public final class StageChain {
         guard batch.rows > 0 else { return outcome }
         let training = outcome.mode == .train
         if training { setStatisticsAside() }
+        // Train moments stage k's fused write pass computed for stage k + 1 (see `MomentsFusingStage`).
+        var handedOn: ColumnMoments?
         for index in links.indices {
             let link = links[index]
             do throws(StageError) {
-                try run(link, index: index, on: &batch, mode: outcome.mode, checked: training)
+                handedOn = try run(link, index: index, on: &batch, mode: outcome.mode, checked: training, given: handedOn)
             } catch {
                 if training { restoreStatisticsSetAside() }
                 throw .inStage(index: index, kind: link.stage.kind, error)
@@ -140,8 +149,25 @@ public final class StageChain {
 
     /// One stage over its columns of `batch`; with `checked`, refuses a non-finite output (unless it
     /// is the last stage's: nothing learns from that) and non-finite statistics.
-    private func run(_ link: ChainLink, index: Int, on batch: inout FeatureBatch, mode: Mode, checked: Bool) throws(StageError) {
+    ///
+    /// Fused passes (train only, both stages `MomentsFusingStage` over whole rows): the stage's write
+    /// pass accumulates the next stage's moments about that stage's shift; finite sums prove the
+    /// output finite, so the whole-batch check is skipped, and usable moments are returned for the
+    /// next stage (`given`). Bit-identical to the unfused path (`AffineMomentsKernel`).
+    /// - Returns: the moments to give the next stage, if any.
+    private func run(_ link: ChainLink, index: Int, on batch: inout FeatureBatch, mode: Mode, checked: Bool,
+                     given: ColumnMoments?) throws(StageError) -> ColumnMoments? {
         let checkOutput = checked && index < links.count - 1
+        if checked, let stage = fusing[index] {
+            let nextShift = index + 1 < links.count ? fusing[index + 1]?.trainMomentsShift() : nil
+            let fused = try stage.process(&batch, mode: mode, moments: given, nextShift: nextShift)
+            if checkOutput, fused?.outputFinite != true, !Self.allFinite(batch), let bad = batch.firstNonFinite() {
+                throw .nonFiniteOutput(kind: link.stage.kind, row: bad.row, column: bad.column, value: bad.value)
+            }
+            if !statisticsAreFinite(index) { throw .nonFiniteStatistics(kind: link.stage.kind) }
+            if fused?.moments != nil { fusedPasses += 1 }
+            return fused?.moments
+        }
         if link.columns.isAll {
             try link.stage.process(&batch, mode: mode)
             if checkOutput, !Self.allFinite(batch), let bad = batch.firstNonFinite() {
@@ -158,6 +184,7 @@ public final class StageChain {
         if checked && !statisticsAreFinite(index) {
             throw .nonFiniteStatistics(kind: link.stage.kind)
         }
+        return nil
     }
 
     /// Whether every value of `batch` is finite: Σ x·0 over the batch is NaN exactly when some x is

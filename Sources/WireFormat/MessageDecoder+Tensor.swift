@@ -2,13 +2,23 @@ import NpyFormat
 
 extension MessageDecoder {
     /// `[header JSON][payload]`: the header's shape and dtype must describe the payload exactly.
+    ///
+    /// A header equal to the previous one but for its `seq` digits skips the JSON scan
+    /// (`TensorHeaderCache`); the payload is checked against it all the same.
     mutating func decodeTensor(header frame: UnsafeRawBufferPointer, payload: UnsafeRawBufferPointer) throws(WireError) -> DecodedMessage {
+        if let cached = headerCache.lookup(frame) {
+            let header = cached.header
+            try checkPayload(rows: header.rows, elementType: header.elementType, got: payload.count, shape: header.shape)
+            return DecodedMessage(rows: header.rows, features: features, elementType: header.elementType,
+                                  payload: payload, seq: header.seq, producer: cached.producer)
+        }
         var scanner = JSONScanner(frame)
         let header = try TensorHeader.parse(&scanner)
         // Width before size: "rows have 7 features" says more than a byte count.
         guard header.columns == features else { throw .widthMismatch(expected: features, got: header.columns) }
         try checkPayload(rows: header.rows, elementType: header.elementType, got: payload.count, shape: header.shape)
         let producer = try header.producer.map { token throws(WireError) in try producers.producer(token, in: scanner) }
+        headerCache.store(frame, header, producer: producer)
         return DecodedMessage(rows: header.rows, features: features, elementType: header.elementType,
                               payload: payload, seq: header.seq, producer: producer)
     }

@@ -12,6 +12,8 @@ public struct MessageDecoder: Sendable {
     /// The pipeline's row width; rows of any other width are rejected.
     public let features: Int
     var producers = ProducerCache()
+    /// The previous tensor header, so the next one is recognised by a byte comparison.
+    var headerCache = TensorHeaderCache()
     /// Longest `producer` name accepted, in UTF-8 bytes: names are kept (gap tracking, `sources`
     /// of every output header), so a peer must not choose their size.
     public static let maxProducerBytes = 256

@@ -16,6 +16,9 @@ struct TensorHeader {
     var seq: UInt64?
     /// The producer string token, nil when absent or `null`.
     var producer: JSONScanner.StringToken?
+    /// Where the (last) `seq` value's digits are in the header bytes; nil without a numeric `seq`.
+    /// `TensorHeaderCache` re-reads only these when the rest of the next header is the same.
+    var seqDigits: Range<Int>?
 
     /// The shape as the header wrote it.
     var shape: [Int] { isOneDimensional ? [columns] : [rows, columns] }
@@ -38,6 +41,7 @@ struct TensorHeader {
         var shape: (rows: Int, columns: Int, isOneDimensional: Bool)?
         var seq: UInt64?
         var producer: JSONScanner.StringToken?
+        var seqDigits: Range<Int>?
         try scanner.expect(0x7B, "expected a JSON object '{'")
         if !scanner.consume(0x7D) {
             repeat {
@@ -48,7 +52,10 @@ struct TensorHeader {
                 } else if scanner.matches(key, "shape") {
                     shape = try parseShape(&scanner)
                 } else if scanner.matches(key, "seq") {
+                    _ = scanner.peek()
+                    let start = scanner.position
                     seq = try scanner.scanSequenceNumber()
+                    seqDigits = seq == nil ? nil : start..<scanner.position
                 } else if scanner.matches(key, "producer") {
                     producer = scanner.literal("null") ? nil : try scanner.scanString()
                 } else {
@@ -60,7 +67,7 @@ struct TensorHeader {
         guard let elementType else { throw WireError.malformedHeader("no \"dtype\" key in \(ByteExcerpt.text(scanner.bytes))") }
         guard let shape else { throw WireError.malformedHeader("no \"shape\" key in \(ByteExcerpt.text(scanner.bytes))") }
         return TensorHeader(elementType: elementType, rows: shape.rows, columns: shape.columns,
-                            isOneDimensional: shape.isOneDimensional, seq: seq, producer: producer)
+                            isOneDimensional: shape.isOneDimensional, seq: seq, producer: producer, seqDigits: seqDigits)
     }
 
     /// NumPy typestrs and names of little-endian float32/float64. An unsupported one is reported as

@@ -156,6 +156,25 @@ func chainEncodeBenchmark(features: Int) {
         stageBenchmark("stage batch_renorm", features: features) { try renorm.process(&$0, mode: .train) }
         let chain = makeChain(features: features)
         stageBenchmark("chain (3 stages + checks)", features: features) { _ = try chain.process(&$0, mode: .train) }
+        // The fused kernel (AffineMomentsKernel) next to the two passes it replaces. y = (x − 20)·1 + 20
+        // keeps the batch's values from drifting over iterations; the shift is the data's mean (20),
+        // so the moments are usable, as in a stationary stream.
+        let affine = {
+            var affine = CenteredAffine(featureCount: features)
+            for f in 0..<features { affine.set(f, center: 20, scale: 1, offset: 20) }
+            return affine
+        }()
+        let shift = [Float](repeating: 20, count: features)
+        stageBenchmark("affine, then moments pass (unfused)", features: features) { batch in
+            AffineTransform.apply(to: &batch, affine)
+            blackHole(ColumnMoments(of: batch, nearMean: shift))
+        }
+        stageBenchmark("fused affine+moments (AffineMomentsKernel)", features: features) { batch in
+            blackHole(AffineMomentsKernel.apply(to: &batch, affine, momentsAbout: shift))
+        }
+        stageBenchmark("fused affine+clamp+moments (AffineMomentsKernel, clip)", features: features) { batch in
+            blackHole(AffineMomentsKernel.apply(to: &batch, affine, clamp: (low: 0, high: 40), momentsAbout: shift))
+        }
     }
     chainEncodeBenchmark(features: 128)
     dataPathBenchmark(features: 128, rowsPerMessage: 1)

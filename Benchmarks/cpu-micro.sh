@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Thread-CPU micro-benchmarks (BENCHMARKS.md, "Issue 15"), small programs linked against the release
+# build's object files (no extra package build, unlike Benchmarks/Micro):
+#   ChainCPU  — the stage chain per 256 × 128 train batch, fused vs unfused, and a memcpy;
+#   DecodeCPU — decoding a 1-row tensor message, header cache hit vs miss;
+#   AcceptCPU — decode, then decode + engine accept + batching, per 1-row message.
+# Needs `swift build -c release --product normd` first. Usage: Benchmarks/cpu-micro.sh [ChainCPU|DecodeCPU]...
+set -euo pipefail
+cd "$(dirname "$0")/.."
+R=.build/release
+mkdir -p .build/bench
+for program in "${@:-ChainCPU DecodeCPU AcceptCPU}"; do
+    for name in $program; do
+        case "$name" in
+            ChainCPU) modules="NormCore StageKit MinMax BatchNorm BatchRenorm" ;;
+            DecodeCPU) modules="WireFormat NpyFormat NormCore StageKit Pipeline Logging" ;;
+            AcceptCPU) modules="WireFormat NpyFormat NormCore StageKit Pipeline Logging MinMax BatchNorm BatchRenorm" ;;
+            *) echo "unknown program $name" >&2; exit 64 ;;
+        esac
+        objects=()
+        for module in $modules; do objects+=("$R/$module.build"/*.o); done
+        swiftc -O -I "$R/Modules" "Benchmarks/$name/main.swift" "${objects[@]}" -o ".build/bench/$name" 2>&1 | grep -v warning || true
+        ".build/bench/$name"
+    done
+done
