@@ -294,6 +294,30 @@ def print_table(results, header_lines):
             print(f"warning: {r['features']}f x {r['rows_per_message']}r {r['system']}: {r['warning']}")
 
 
+def print_pairs(results):
+    """`--rounds N`: each system's rows/s and p99 over plain normd's *in the same round* (the rounds
+    alternate the systems' order, so a load swing on the shared machine hits both sides of a pair),
+    per round and as the median over the rounds, with the 1-min load average at each round's end."""
+    print()
+    print("| workload | system | ratio to normd, rows/s, per round | median | p99 ratio, median | load at round end |")
+    print("|---|---|---|---|---|---|")
+    keys = sorted({(r["features"], r["rows_per_message"]) for r in results})
+    for features, rows in keys:
+        here = [r for r in results if (r["features"], r["rows_per_message"]) == (features, rows)]
+        for system in sorted({r["system"] for r in here} - {"normd"}):
+            ratios, p99s, loads = [], [], []
+            for round_ in sorted({r["round"] for r in here}):
+                plain = next((r for r in here if r["round"] == round_ and r["system"] == "normd"), None)
+                other = next((r for r in here if r["round"] == round_ and r["system"] == system), None)
+                if plain and other:
+                    ratios.append(other["rows_per_s"] / plain["rows_per_s"])
+                    p99s.append(other["p99_us"] / plain["p99_us"])
+                    loads.append(other["load_after"].split()[0])
+            if ratios:
+                print(f"| {features}f x {rows}r | {system} | {' '.join(f'{x:.2f}' for x in ratios)} | "
+                      f"{float(np.median(ratios)):.2f} | {float(np.median(p99s)):.2f} | {' '.join(loads)} |")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--normd", required=True)
@@ -303,6 +327,9 @@ def main():
     parser.add_argument("--workloads", default=None, help="e.g. 128x1,128x64")
     parser.add_argument("--duration", type=float, default=None)
     parser.add_argument("--json", default=None, help="also write the results here")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="run every system this many times per workload, alternating their order; with normd among the "
+                             "systems, also print each one's ratio to normd within each round (paired)")
     args = parser.parse_args()
     if args.workloads:
         workloads = [tuple(int(x) for x in w.split("x")) for w in args.workloads.split(",")]
@@ -322,14 +349,19 @@ def main():
     with tempfile.TemporaryDirectory(prefix="normd-bench-") as work:
         runner = Runner(args, work)
         for features, rows in workloads:
-            for system in args.systems.split(","):
-                r = runner.run(system, features, rows, duration)
-                results.append(r)
-                print(f"  {features}f x {rows}r {system:9s} {r['rows_per_s']:>12,.0f} rows/s  p99 {r['p99_us']:>8,.0f} us  "
-                      f"CPU {fmt(r.get('cpu_s_per_m_rows'), '.3f')} s/M rows  load {r['load_after']}", file=sys.stderr, flush=True)
+            for round_ in range(args.rounds):
+                systems = args.systems.split(",")
+                for system in systems if round_ % 2 == 0 else systems[::-1]:
+                    r = runner.run(system, features, rows, duration)
+                    r["round"] = round_
+                    results.append(r)
+                    print(f"  {features}f x {rows}r {system:9s} {r['rows_per_s']:>12,.0f} rows/s  p99 {r['p99_us']:>8,.0f} us  "
+                          f"CPU {fmt(r.get('cpu_s_per_m_rows'), '.3f')} s/M rows  load {r['load_after']}", file=sys.stderr, flush=True)
     header.append(f"load average at end: {loadavg()} (run took {time.time() - started:.0f} s)")
     print()
     print_table(results, header)
+    if args.rounds > 1 and "normd" in args.systems.split(","):
+        print_pairs(results)
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"header": header, "results": results}, f, indent=1)

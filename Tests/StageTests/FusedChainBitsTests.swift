@@ -2,6 +2,7 @@ import BatchNorm
 import BatchRenorm
 import MinMax
 import NormCore
+import NormTesting
 import StageKit
 import Testing
 
@@ -39,10 +40,10 @@ import Testing
         let fusedStages = Self.stages(clip: clip), plainStages = Self.stages(clip: clip)
         let all = ColumnSelection.all(Self.features)
         let chain = StageChain(links: fusedStages.map { ChainLink(stage: $0, columns: all) }, featureCount: Self.features)
-        var data = SampleBatches(seed: 7)
+        var data = SampleData.mixedScale(seed: 7)
         for index in 0..<14 {
             let shift = Double(index) * 40 + (index >= 6 ? 5000 : 0)
-            var fused = data.batch(rows: rows, shift: shift)
+            var fused = data.mixedScaleBatch(rows: rows, shift: shift)
             var plain = fused
             let mode: Mode = index < 11 ? .train : .infer
             try chain.process(&fused, mode: mode)
@@ -57,8 +58,8 @@ import Testing
 
     @Test("the fused kernel alone: AffineTransform.apply then the hinted moments pass, bit for bit")
     func kernelEqualsTwoPasses() {
-        var data = SampleBatches(seed: 11)
-        let batch = data.batch(rows: 50)
+        var data = SampleData.mixedScale(seed: 11)
+        let batch = data.mixedScaleBatch(rows: 50)
         var affine = CenteredAffine(featureCount: Self.features)
         for f in 0..<Self.features { affine.set(f, center: Double(f) * 3 + 1e4, scale: 0.01 * Double(f + 1), offset: 0.5) }
         var fused = batch, plain = batch

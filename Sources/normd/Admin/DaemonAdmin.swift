@@ -83,7 +83,13 @@ final class DaemonAdmin: AdminBackend {
     func unhealthyReasons() -> [String] {
         let loops = state.withLock { $0.loops }
         if loops.contains(where: \.isStopping) { return ["shutting down"] }
-        return loops.filter(\.isFinished).map { "pipeline '\($0.configuration.name)': its thread has ended" }
+        let now = PipelineControl.monotonicNanos()
+        return loops.compactMap { loop in
+            if loop.isFinished { return "pipeline '\(loop.configuration.name)': its thread has ended" }
+            guard now - loop.control.lastTurnNanos.current > PipelineControl.stuckAfterNanos else { return nil }
+            return "pipeline '\(loop.configuration.name)': its thread has not come round its loop for more than "
+                + "\(PipelineControl.stuckAfterNanos / 1_000_000_000) s (a stage that does not return?)"
+        }
     }
 
     func notReadyReasons() -> [String] {

@@ -32,6 +32,9 @@ final class PipelineControl: Sendable {
     let outputBlockedNanos = Meter()
     /// The registry's histograms, recorded once per batch by the sink; `nil` without `admin:`.
     let histograms: NormdMetrics.PipelineMetrics?
+    /// When the thread last came round its loop (or its wait on a blocked output), monotonic
+    /// nanoseconds: `/healthz` reports a thread that stopped turning (a stage that never returns).
+    let lastTurnNanos = Meter(PipelineControl.monotonicNanos())
     let modeRequests = Mailbox<Mode, UInt64>()
     let statisticsRequests = Mailbox<Void, PipelineStateRecord>()
 
@@ -40,6 +43,20 @@ final class PipelineControl: Sendable {
         self.modeIndex = Atomic(mode == .train ? 0 : 1)
         self.statsVersion = Meter(Int(truncatingIfNeeded: statsVersion))
         self.histograms = histograms
+    }
+
+    /// Longest a live pipeline thread may go without a turn before `/healthz` calls it stuck: the
+    /// loop turns at least every 100 ms (its poll timeout, and the blocked output's), so only a stage
+    /// call that does not return — far above the slowest legitimate batch — exceeds it.
+    static let stuckAfterNanos = 10_000_000_000
+
+    /// One relaxed store per loop turn.
+    func turned() { lastTurnNanos.set(Self.monotonicNanos()) }
+
+    static func monotonicNanos() -> Int {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return now.tv_sec * 1_000_000_000 + now.tv_nsec
     }
 
     var mode: Mode {

@@ -154,6 +154,7 @@ final class PipelineRunner {
         for socket in inputs { _ = poller.register(socket, for: .pollIn) }
         var lastCountsPublished = ContinuousClock.now
         while !stopFlag.isSet {
+            control.turned()
             var wait = Self.wakeInterval
             if let deadline = engine.flushDeadline { wait = max(.zero, min(wait, deadline - .now)) }
             do {

@@ -121,6 +121,7 @@ final class ZMQBatchSink: BatchSink {
                     wait = min(wait, left)
                 }
                 let blockedSince = ContinuousClock.now
+                control?.turned()  // waiting on a consumer is alive, not stuck
                 _ = try? poller.poll(timeoutMilliseconds: wait.roundedUpMilliseconds)
                 let (seconds, attoseconds) = (ContinuousClock.now - blockedSince).components
                 control?.outputBlockedNanos.add(Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000))
