@@ -16,6 +16,8 @@ extension PipelineEngine {
         retryCopy = FeatureBatch(rows: 0, features: newChain.featureCount)
         let waiting = batcher
         batcher = RowBatcher(batchSize: newSettings.batchSize, features: newChain.featureCount)
+        follower?.applied = nil  // the new chain takes the source's statistics before its first batch
+        statisticsFeed?.publish(from: newChain)
         batcher.takePending(from: waiting) { batch, origins in process(&batch, origins: origins, partial: false) }
         publishCounts()
     }

@@ -84,7 +84,9 @@ struct RunCommand: AsyncParsableCommand {
         var cadence = CheckpointCadence(everyBatches: 0, every: nil)
         if let settings = configuration.checkpoint {
             do {
-                let writer = try CheckpointStartup.prepare(settings, pipelines: zip(daemonPipelines, chains).map { ($0.name, $1) },
+                // An evaluation pipeline (`statistics_from`) has no checkpoint of its own.
+                let own = zip(daemonPipelines, chains).filter { $0.0.statisticsFrom == nil }
+                let writer = try CheckpointStartup.prepare(settings, pipelines: own.map { ($0.name, $1) },
                                                            resetState: resetState, logger: logger)
                 checkpointWriter = writer
                 cadence = CheckpointCadence(everyBatches: settings.everyBatches, every: settings.every)
@@ -98,13 +100,14 @@ struct RunCommand: AsyncParsableCommand {
 
         // Trapped before the first socket exists: from here on a stop signal is always graceful.
         let signals = await UnixSignalsSequence(trapping: DaemonSignals.trapped)
+        let links = StatisticsLink.links(for: daemonPipelines, chains: chains)
         var loops: [PipelineLoop] = []
         let curve = configuration.curve.map(CurveGate.init)
         do {
             for (pipeline, chain) in zip(daemonPipelines, chains) {
                 let loop = PipelineLoop(configuration: pipeline, chain: chain, logger: logger,
-                                        checkpoints: checkpointWriter.map { CheckpointHook(sink: $0, cadence: cadence) },
-                                        metrics: admin?.metrics.pipelines[pipeline.name], curve: curve)
+                                        checkpoints: pipeline.statisticsFrom != nil ? nil : checkpointWriter.map { CheckpointHook(sink: $0, cadence: cadence) },
+                                        metrics: admin?.metrics.pipelines[pipeline.name], curve: curve, statistics: links[pipeline.name])
                 loops.append(loop)
                 try await loop.start()
                 admin?.started(loop)

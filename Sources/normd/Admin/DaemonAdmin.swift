@@ -130,6 +130,9 @@ final class DaemonAdmin: AdminBackend {
     func switchMode(of pipeline: String, to text: String) async -> ModeAnswer {
         guard let loop = loop(named: pipeline) else { return .unknownPipeline }
         guard let mode = Mode(rawValue: text) else { return .unavailable("unknown mode \(text)") }
+        if let source = loop.configuration.statisticsFrom {
+            return .conflict("pipeline '\(pipeline)' takes its statistics from '\(source.pipeline)' (statistics_from) and always runs in infer mode")
+        }
         guard let from = await loop.control.modeRequests.ask(mode, timeout: Self.pipelineTimeout, isAlive: { !loop.isFinished }) else {
             return .unavailable(busy(pipeline) + "; the mode is unchanged")
         }

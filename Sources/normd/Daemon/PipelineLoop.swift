@@ -37,6 +37,8 @@ final class PipelineLoop: Sendable {
     private let checkpoints: CheckpointHook?
     /// `security: curve:`, shared by every pipeline; `nil` without it.
     private let curve: CurveGate?
+    /// Its part in `statistics_from`: publishes its statistics, follows another's, or neither (`nil`).
+    let statistics: StatisticsLink?
 
     private struct Lifecycle {
         var finished = false
@@ -47,8 +49,9 @@ final class PipelineLoop: Sendable {
     }
 
     init(configuration: PipelineConfiguration, chain: StageChain, logger: Logger, checkpoints: CheckpointHook? = nil,
-         metrics: NormdMetrics.PipelineMetrics? = nil, curve: CurveGate? = nil) {
+         metrics: NormdMetrics.PipelineMetrics? = nil, curve: CurveGate? = nil, statistics: StatisticsLink? = nil) {
         self.configuration = configuration
+        self.statistics = statistics
         self.live = Mutex(configuration)
         self.control = PipelineControl(inputs: configuration.inputs.count, mode: configuration.mode, statsVersion: chain.statsVersion,
                                        histograms: metrics)
@@ -68,6 +71,7 @@ final class PipelineLoop: Sendable {
         }
         let configuration = self.configuration, logger = self.logger
         let board = self.board, stopFlag = self.stopFlag, checkpoints = self.checkpoints, control = self.control, curve = self.curve
+        let statistics = self.statistics
         try await withCheckedThrowingContinuation { (ready: CheckedContinuation<Void, any Error>) in
             let thread = Thread { [self] in
                 defer { self.markFinished() }
@@ -82,7 +86,8 @@ final class PipelineLoop: Sendable {
                 do {
                     runner = try PipelineRunner(configuration: configuration, chain: chain.chain, context: context,
                                                 board: board, stopFlag: stopFlag, logger: logger, checkpoints: checkpoints,
-                                                reloads: { [self] in self.takeReloadOrder() }, control: control, curve: curve)
+                                                reloads: { [self] in self.takeReloadOrder() }, control: control, curve: curve,
+                                                statistics: statistics)
                 } catch {
                     context.terminate()  // every socket was closed by the failed set-up
                     ready.resume(throwing: error)

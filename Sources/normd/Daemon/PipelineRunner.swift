@@ -51,7 +51,8 @@ final class PipelineRunner {
     /// (so `tcp://127.0.0.1:*` can be used and its port read from the log).
     init(configuration: PipelineConfiguration, chain: StageChain, context: ZMQContext, board: CounterBoard,
          stopFlag: StopFlag, logger: Logger, checkpoints: CheckpointHook? = nil,
-         reloads: @escaping @Sendable () -> ReloadOrder? = { nil }, control: PipelineControl, curve: CurveGate? = nil) throws {
+         reloads: @escaping @Sendable () -> ReloadOrder? = { nil }, control: PipelineControl, curve: CurveGate? = nil,
+         statistics: StatisticsLink? = nil) throws {
         guard let outputEndpoint = configuration.output else {
             throw DaemonError.internalState("pipeline \(configuration.name) has no output")
         }
@@ -103,6 +104,7 @@ final class PipelineRunner {
         self.configuredMode = configuration.mode
         self.engine = PipelineEngine(settings: Self.settings(of: configuration), chain: chain, sink: sink, board: board, logger: logger)
         if let checkpoints { engine.enableCheckpoints(sink: checkpoints.sink, cadence: checkpoints.cadence) }
+        statistics?.attach(to: engine)
     }
 
     /// Runs until stopped, then shuts down within the output's `shutdown_timeout`, counted from the stop:

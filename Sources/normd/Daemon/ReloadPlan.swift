@@ -66,6 +66,9 @@ struct ReloadPlan {
             if old.features != new.features { restart(new.location, path.appending("features"), "changing features (\(old.features) → \(new.features))") }
             if old.inputs != new.inputs { restart(new.location, path.appending("inputs"), "changing endpoints (inputs)") }
             if old.output != new.output { restart(new.location, path.appending("output"), "changing endpoints (output)") }
+            if old.statisticsFrom?.pipeline != new.statisticsFrom?.pipeline {
+                restart(new.statisticsFrom?.location ?? new.location, path.appending("statistics_from"), "changing statistics_from")
+            }
             if old.maxProducers != new.maxProducers { restart(new.location, path.appending("max_producers"), "changing max_producers") }
             var change = PipelineChange(configuration: new, kept: [], reset: [])
             for plan in new.stages {
