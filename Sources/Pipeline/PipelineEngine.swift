@@ -54,10 +54,10 @@ public final class PipelineEngine {
     public internal(set) var chain: StageChain
     /// Where other threads (the stats reporter) read this pipeline's counts.
     public let board: CounterBoard
-    public private(set) var counts = PipelineCounts()
+    public internal(set) var counts = PipelineCounts()
     var batcher: RowBatcher
     private var sequences: SequenceTracker
-    private var nextBatch: UInt64 = 0
+    var nextBatch: UInt64 = 0
     /// When the newest accepted message arrived: for a full batch, the row that completed it; for a
     /// partial one, its newest row (published as `PublishedBatch.completedAt`).
     private var lastArrival: ContinuousClock.Instant?
