@@ -23,8 +23,8 @@ import Testing
         """
     }
 
-    static func config(_ pipelines: [String], checkpoint: Bool = false) -> String {
-        (checkpoint ? "checkpoint: {path: state, every_batches: 1000, every_seconds: 3600}\n" : "")
+    static func config(_ pipelines: [String], checkpoint: Bool = false, path: String = "state") -> String {
+        (checkpoint ? "checkpoint: {path: \(path), every_batches: 1000, every_seconds: 3600}\n" : "")
             + "admin: {listen: \"127.0.0.1:0\"}\npipelines:\n" + pipelines.joined(separator: "\n")
     }
 
@@ -143,5 +143,43 @@ import Testing
         #expect(try daemon.terminate() == 0)
         #expect(try daemon.finalCounts(of: "c").text.hasPrefix("messages_accepted=1 rows_accepted=8 "), "\(daemon.stderr)")
         #expect(daemon.logLines.filter { $0.message == "pipeline stopped" && $0["pipeline"] == "a" }.count == 1, "a never stopped before the shutdown")
+    }
+
+    /// The generations in `directory`, oldest first.
+    static func generations(_ directory: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasPrefix("normd-state-") && $0.hasSuffix(".json") }.sorted()
+    }
+
+    static func exported(_ path: String, in scratch: ScratchDirectory) throws -> [String: Any] {
+        let out = scratch.path("export-\(UUID().uuidString).json")
+        let result = try Normd.run(["state", "export", path, "--format", "json", "--output", out])
+        try #require(result.status == 0, "\(result.stderr)")
+        return try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out))) as? [String: Any])
+    }
+
+    /// A changed `checkpoint.path`: a generation holding the statistics as they are is in the new
+    /// directory when `POST /reload` answers; the following ones (the final one too) go there, none
+    /// to the old directory.
+    @Test func aReloadChangingCheckpointPathWritesAGenerationThereAtOnce() throws {
+        let scratch = try ScratchDirectory()
+        let dir = scratch.url.path
+        let daemon = try DaemonProcess.started(config: Self.config([Self.pipeline("a", in: dir)], checkpoint: true), scratch: scratch)
+        let admin = try AdminHTTP(daemon)
+        _ = try TensorClient.exchange(input: "ipc://\(dir)/a-in", output: "ipc://\(dir)/a-out", indices: 0..<2, rows: 8, features: Self.features)
+        let oldGenerations = Self.generations(scratch.path("state"))
+
+        let answer = try Self.reload(daemon, to: Self.config([Self.pipeline("a", in: dir)], checkpoint: true, path: "state2"), admin)
+        #expect(answer.status == 200)
+        #expect(answer.body == #"{"result":"success","kept":[\#(Self.kept("a"))],"reset":[],"added":[],"removed":[]}"#)
+        let moved = Self.generations(scratch.path("state2"))
+        // At least the one the reload waited for (the reload's own record updates may add more).
+        #expect(!moved.isEmpty, "a generation in the new directory at once")
+        let first = try Self.exported(scratch.path("state2/\(try #require(moved.last))"), in: scratch)
+        #expect(first["a/0_min_max/n_samples_seen"] as? Int == 16)
+
+        _ = try TensorClient.exchange(input: "ipc://\(dir)/a-in", output: "ipc://\(dir)/a-out", indices: 2..<3, rows: 8, features: Self.features)
+        #expect(try daemon.terminate() == 0)
+        #expect(Self.generations(scratch.path("state")) == oldGenerations, "nothing more in the old directory")
+        #expect(try Self.exported(scratch.path("state2"), in: scratch)["a/0_min_max/n_samples_seen"] as? Int == 24)
     }
 }

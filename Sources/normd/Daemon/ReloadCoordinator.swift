@@ -117,9 +117,21 @@ actor ReloadCoordinator {
             case .failure(let problem): return .failure(problems: [problem.message])
             }
         }
+        var newDirectory: (CheckpointDirectory, UInt64)?
+        if let path = plan.checkpointDirectory, writer != nil {
+            let directory = CheckpointDirectory(path: path)
+            do {
+                try directory.create()
+                newDirectory = (directory, try directory.listing().nextGeneration())
+            } catch {
+                return .failure(problems: ["\(file): checkpoint.path: \(error); nothing changed"])
+            }
+        }
         if let writer, plan.pipelines.contains(where: { !$0.reset.isEmpty }) {
             if let problem = await checkpointBeforeReset(writer, pipelines: plan.pipelines) { return .failure(problems: [problem]) }
         }
+        // From here on every generation (the reload's own record updates too) goes to the new directory.
+        let previousDirectory = newDirectory.flatMap { moved in writer?.move(to: moved.0, nextGeneration: moved.1) }
         var problems: [String] = []
         for change in plan.pipelines where change.rebind.isEmpty {
             guard let loop = pipelines.loop(named: change.configuration.name) else { continue }
@@ -143,8 +155,16 @@ actor ReloadCoordinator {
                 problems.append("\(file): pipeline '\(configuration.name)' was not added: \(error)")
             }
         }
+        var checkpoint = next.checkpoint
+        if let writer, let (directory, _) = newDirectory, let previousDirectory {
+            if let problem = await checkpointMoved(writer, to: directory, from: previousDirectory) {
+                problems.append(problem)
+                checkpoint = running.checkpoint
+            }
+        }
         // What runs now, whatever failed above.
         running = next
+        running.checkpoint = checkpoint
         running.pipelines = pipelines.current.map(\.liveConfiguration)
         guard problems.isEmpty else { return .failure(problems: problems) }
         func refs(_ keyPath: KeyPath<ReloadPlan.PipelineChange, [Int]>) -> [ReloadResult.StageRef] {
@@ -242,6 +262,23 @@ actor ReloadCoordinator {
             logger.notice("reload: pipeline removed", metadata: ["pipeline": "\(name)"])
         }
         writer?.writeNow(requestedBy: "reload")
+    }
+
+    /// A changed `checkpoint.path` (the writer already moved to `directory`): a generation holding every
+    /// pipeline's statistics is written there at once. If that write fails, generations go on in the
+    /// old directory (the problem is returned).
+    private func checkpointMoved(_ writer: CheckpointWriter, to directory: CheckpointDirectory,
+                                 from previousDirectory: (CheckpointDirectory, UInt64)) async -> String? {
+        let (previous, previousNext) = previousDirectory
+        await CheckpointNow.offerSnapshots(of: pipelines.current, logKey: "requested_by", requestedBy: "reload", logger: logger)
+        switch await writer.writeNowAndWait(requestedBy: "reload") {
+        case .written(let generation):
+            logger.notice("reload: checkpoint directory changed", metadata: ["from": "\(previous.path)", "to": "\(directory.path)", "file": "\(generation.path)"])
+            return nil
+        case .failed(let why):
+            writer.move(to: previous, nextGeneration: previousNext)
+            return "\(file): checkpoint.path: cannot write a generation in \(directory.path): \(why); generations go on in \(previous.path)"
+        }
     }
 
     /// Every pipeline with a stage about to reset offers its statistics, and a generation is written

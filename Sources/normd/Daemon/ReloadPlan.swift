@@ -21,8 +21,10 @@ import StageKit
 /// `on_mismatch: refuse`, which refuses the reload naming the stage, as the same change is refused
 /// at a restart.
 ///
+/// A changed `checkpoint.path` alone moves the generations to the new directory (one written at once).
+///
 /// Not taken over by a reload (refused, "needs a restart"): a changed or added `statistics_from`;
-/// the `checkpoint:` and `admin:` sections; `security:` other than the keys in `authorized_keys`
+/// the rest of the `checkpoint:` section; the `admin:` section; `security:` other than the keys in `authorized_keys`
 /// (which every reload re-reads).
 struct ReloadPlan {
     struct PipelineChange {
@@ -41,6 +43,8 @@ struct ReloadPlan {
     var added: [PipelineConfiguration] = []
     /// Names of running pipelines not in the file.
     var removed: [String] = []
+    /// A new `checkpoint.path` (the rest of `checkpoint:` unchanged): a generation is written there at once.
+    var checkpointDirectory: String?
 
     /// Located reasons a file cannot be reloaded (each prints like a `normd validate` message).
     struct Refusal: Error {
@@ -55,8 +59,14 @@ struct ReloadPlan {
                                       "\(what) needs a restart; a reload changes pipelines (stages, batching, mode, endpoints; "
                                         + "added and removed) but not this"))
         }
+        var plan = ReloadPlan(pipelines: [])
         if running.checkpoint != next.checkpoint {
-            restart(nil, ConfigPath.root.appending("checkpoint"), "changing the checkpoint section")
+            if var moved = running.checkpoint, let wanted = next.checkpoint, moved.directory != wanted.directory,
+               { moved.directory = wanted.directory; return moved == wanted }() {
+                plan.checkpointDirectory = wanted.directory
+            } else {
+                restart(nil, ConfigPath.root.appending("checkpoint"), "changing the checkpoint section (other than its path), or adding or removing it,")
+            }
         }
         if running.admin != next.admin {
             restart(nil, ConfigPath.root.appending("admin"), "changing the admin section")
@@ -70,7 +80,6 @@ struct ReloadPlan {
             restart(nil, ConfigPath.root.appending("security"), "changing the security section (other than the keys in authorized_keys)")
         }
         let refuseResets = next.checkpoint?.onMismatch == .refuse
-        var plan = ReloadPlan(pipelines: [])
         let nextNames = Set(next.pipelines.map(\.name))
         plan.removed = running.pipelines.map(\.name).filter { !nextNames.contains($0) }
         for (index, new) in next.pipelines.enumerated() {
