@@ -125,11 +125,9 @@ import Testing
         #expect(answer.body == #"{"result":"success","kept":[\#(Self.kept("a"))],"reset":[],"added":["c"],"removed":["b"]}"#)
         #expect(try consumerB.messages(timeout: .seconds(60)).map(\.rows) == [8, 5], "the removed pipeline is flushed")
         #expect(try !Self.accepting("\(dir)/b-in"))
-        let written = try daemon.waitForLine("the generation after the removal") { $0.message == "checkpoint written on request" && $0["signal"] == "reload" }
-        let export = scratch.path("export.json")
-        let exported = try Normd.run(["state", "export", try #require(written["file"]), "--format", "json", "--output", export])
-        try #require(exported.status == 0, "\(exported.stderr)")
-        let saved = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: export))) as? [String: Any])
+        // The reload answers once that generation is durable: the newest one holds b's final statistics.
+        let newest = try #require(Self.generations(scratch.path("state")).last)
+        let saved = try Self.exported(scratch.path("state/\(newest)"), in: scratch)
         #expect(saved["b/0_min_max/n_samples_seen"] as? Int == 13, "the removed pipeline's final statistics are checkpointed: \(saved.keys.sorted())")
 
         let c = try TensorClient.exchange(input: "ipc://\(dir)/c-in", output: "ipc://\(dir)/c-out", indices: 0..<1, rows: 8, features: Self.features)

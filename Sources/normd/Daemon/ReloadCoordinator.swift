@@ -253,7 +253,8 @@ actor ReloadCoordinator {
     }
 
     /// Stops the removed pipelines (drained, flushed, final snapshot offered) and writes a generation
-    /// holding their final statistics (a checkpoint keeps the records of pipelines it no longer runs).
+    /// holding their final statistics, waiting until it is durable (a checkpoint keeps the records of
+    /// pipelines it no longer runs). A failed write is logged by the writer and retried with the next.
     private func remove(_ names: [String]) async {
         for name in names {
             guard let loop = pipelines.loop(named: name) else { continue }
@@ -261,7 +262,9 @@ actor ReloadCoordinator {
             pipelines.remove(loop)
             logger.notice("reload: pipeline removed", metadata: ["pipeline": "\(name)"])
         }
-        writer?.writeNow(requestedBy: "reload")
+        if let writer, case .failed(let why) = await writer.writeNowAndWait(requestedBy: "reload") {
+            logger.error("reload: the generation holding the removed pipelines' final statistics was not written", metadata: ["error": "\(why)"])
+        }
     }
 
     /// A changed `checkpoint.path` (the writer already moved to `directory`): a generation holding every
