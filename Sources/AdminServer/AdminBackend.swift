@@ -81,6 +81,8 @@ public enum ModeAnswer: Sendable, Equatable {
     case unknownPipeline
     /// The pipeline's thread did not reach a batch boundary in time; nothing changed.
     case unavailable(String)
+    /// The pipeline's mode cannot be switched (an evaluation pipeline, `statistics_from`: always infer).
+    case conflict(String)
 }
 
 public enum CheckpointAnswer: Sendable, Equatable {

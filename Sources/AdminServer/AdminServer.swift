@@ -120,6 +120,7 @@ public struct AdminServer: Service {
                 return Self.json(.ok, ModeSwitched(pipeline: name, mode: mode, fromBatch: fromBatch))
             case .unknownPipeline: return Self.error(.notFound, "no pipeline named '\(name)'")
             case .unavailable(let why): return Self.error(.serviceUnavailable, why)
+            case .conflict(let why): return Self.error(.conflict, why)
             }
         }
         router.post("/checkpoint") { request, _ in

@@ -30,6 +30,8 @@ public final class CheckpointWriter: StateSnapshotSink, Sendable {
     }
 
     private struct State {
+        /// Where generations go; `move(to:nextGeneration:)` changes it (a reload's `checkpoint.path`).
+        var directory: CheckpointDirectory
         var document: StateDocument
         /// Statistics changed since the last generation was written.
         var dirty = false
@@ -59,7 +61,7 @@ public final class CheckpointWriter: StateSnapshotSink, Sendable {
         case failed(String)
     }
 
-    public let directory: CheckpointDirectory
+    public var directory: CheckpointDirectory { state.withLock { $0.directory } }
     public let keep: Int
     private let logger: Logger
     private let state: Mutex<State>
@@ -72,10 +74,9 @@ public final class CheckpointWriter: StateSnapshotSink, Sendable {
     ///   - writeAtFinish: write a generation at `finish()` even if nothing changed (e.g. none is on disk yet).
     public init(directory: CheckpointDirectory, keep: Int, document: StateDocument, nextGeneration: UInt64,
                 writeAtFinish: Bool = false, logger: Logger) {
-        self.directory = directory
         self.keep = max(1, keep)
         self.logger = logger
-        self.state = Mutex(State(document: document, dirty: writeAtFinish, nextGeneration: nextGeneration))
+        self.state = Mutex(State(directory: directory, document: document, dirty: writeAtFinish, nextGeneration: nextGeneration))
     }
 
     /// Starts the writer thread.
@@ -128,6 +129,17 @@ public final class CheckpointWriter: StateSnapshotSink, Sendable {
 
     /// The newest generation this writer wrote, if any (a reload waits for the next one).
     public var lastWrittenGeneration: UInt64? { state.withLock { $0.lastWritten?.number } }
+
+    /// Writes the following generations into `directory` (a reload changed `checkpoint.path`), numbered
+    /// from `nextGeneration` (one past the highest there). Returns the previous directory and number,
+    /// to move back if the first write there fails. The caller asks for that write (`writeNowAndWait`).
+    @discardableResult
+    public func move(to directory: CheckpointDirectory, nextGeneration: UInt64) -> (CheckpointDirectory, UInt64) {
+        state.withLock { state in
+            defer { state.directory = directory; state.nextGeneration = nextGeneration }
+            return (state.directory, state.nextGeneration)
+        }
+    }
 
     /// Writes a generation now, like `writeNow(requestedBy:)`, and returns once it is durable (or
     /// its write failed). A request that arrives while a write is under way waits for the next one,
@@ -186,7 +198,7 @@ public final class CheckpointWriter: StateSnapshotSink, Sendable {
     private func runLoop() {
         while true {
             wake.wait()
-            let (job, stopping, waiters) = state.withLock { state -> ((StateDocument, UInt64)?, Bool, [CheckedContinuation<WriteOutcome, Never>]) in
+            let (job, stopping, waiters) = state.withLock { state -> ((StateDocument, UInt64, CheckpointDirectory)?, Bool, [CheckedContinuation<WriteOutcome, Never>]) in
                 // At the end, a generation this run wrote that has vanished (directory deleted or
                 // replaced) is not a checkpoint: write again rather than name a missing file.
                 if state.stopping, !state.dirty, let last = state.lastWritten, !FileManager.default.fileExists(atPath: last.path) {
@@ -195,10 +207,10 @@ public final class CheckpointWriter: StateSnapshotSink, Sendable {
                 guard state.dirty else { return (nil, state.stopping, []) }
                 state.dirty = false
                 defer { state.waiters = [] }
-                return ((state.document, state.nextGeneration), state.stopping, state.waiters)
+                return ((state.document, state.nextGeneration, state.directory), state.stopping, state.waiters)
             }
-            if let (document, number) = job {
-                let outcome = write(document, generation: number)
+            if let (document, number, directory) = job {
+                let outcome = write(document, generation: number, into: directory)
                 if stopping { state.withLock { $0.final = outcome } }
                 let answer: WriteOutcome = switch outcome {
                 case .written(let generation): .written(generation)
@@ -225,11 +237,12 @@ public final class CheckpointWriter: StateSnapshotSink, Sendable {
         waiter?.resume()
     }
 
-    private func write(_ document: StateDocument, generation number: UInt64) -> FinalCheckpoint {
+    /// `directory` and `number` were taken together (a `move` in between cannot mix them).
+    private func write(_ document: StateDocument, generation number: UInt64, into directory: CheckpointDirectory) -> FinalCheckpoint {
         do {
             let generation = try directory.write(document, generation: number)
             let (recoveredAfter, requestedBy) = state.withLock { state -> (Int?, String?) in
-                state.nextGeneration = number + 1
+                if state.directory.path == directory.path { state.nextGeneration = number + 1 }
                 state.lastWritten = generation
                 state.successes += 1
                 state.lastSuccess = Date().timeIntervalSince1970

@@ -88,6 +88,7 @@ public struct NormdConfiguration: Sendable {
         reader.finish()
         guard let pipelines else { return nil }
         checkEndpointSecurity(pipelines, curve: curve, diagnostics: reader.diagnostics)
+        StatisticsSource.check(pipelines, diagnostics: reader.diagnostics)
         return NormdConfiguration(pipelines: pipelines, checkpoint: checkpoint, admin: admin, curve: curve)
     }
 

@@ -26,6 +26,9 @@ public struct PipelineConfiguration: Sendable {
     public private(set) var stages: [StagePlan]
     /// Where the pipeline's mapping starts.
     public var location: SourceLocation?
+    /// `statistics_from: NAME`: an evaluation pipeline that normalizes with NAME's live statistics
+    /// and never changes them (checked across pipelines by `StatisticsSource.check`); `nil` otherwise.
+    public var statisticsFrom: StatisticsSource?
 
     /// Bytes of one full batch of Float32 rows, `batch.size × features × 4`: at most
     /// `ConfigLimits.maxBatchBytes` once validated, saturating at `Int.max` for a value built by hand.
@@ -85,6 +88,7 @@ public struct PipelineConfiguration: Sendable {
             maxProducers = cap
         }
         let (inputs, output) = readEndpoints(reader, pipelineName: name)
+        let statisticsFrom = StatisticsSource.read(from: reader)
 
         let stagesPath = reader.path(of: "stages")
         let stages = reader.value("stages")
@@ -109,6 +113,7 @@ public struct PipelineConfiguration: Sendable {
             inputs: inputs, output: output, invalidRows: invalidRows,
             stages: plans, location: reader.node.location)
         configuration.maxProducers = maxProducers
+        configuration.statisticsFrom = statisticsFrom
         return configuration
     }
 

@@ -54,10 +54,10 @@ public final class PipelineEngine {
     public internal(set) var chain: StageChain
     /// Where other threads (the stats reporter) read this pipeline's counts.
     public let board: CounterBoard
-    public private(set) var counts = PipelineCounts()
+    public internal(set) var counts = PipelineCounts()
     var batcher: RowBatcher
     private var sequences: SequenceTracker
-    private var nextBatch: UInt64 = 0
+    var nextBatch: UInt64 = 0
     /// When the newest accepted message arrived: for a full batch, the row that completed it; for a
     /// partial one, its newest row (published as `PublishedBatch.completedAt`).
     private var lastArrival: ContinuousClock.Instant?
@@ -67,7 +67,12 @@ public final class PipelineEngine {
     var retryCopy: FeatureBatch
     private let sink: any BatchSink
     var stageKinds: [String]
-    private var logger: Logger
+    var logger: Logger
+    /// Training side of `statistics_from`: where each train batch's new statistics are published
+    /// (`nil` unless an evaluation pipeline follows this one). See PipelineEngine+StatisticsFeed.swift.
+    var statisticsFeed: StatisticsFeed?
+    /// Evaluation side: the training pipeline's statistics this chain takes before each batch.
+    var follower: StatisticsFollower?
     /// Where copies of the statistics go for checkpoints, and when (see `enableCheckpoints`).
     var snapshotSink: (any StateSnapshotSink)?
     var cadence = CheckpointCadence(everyBatches: 0, every: nil)
@@ -188,6 +193,7 @@ public final class PipelineEngine {
         if retryable { copy(batch, into: &retryCopy) }
         var outcome: ChainOutcome
         let started = ContinuousClock.now
+        if follower != nil { followStatistics() }
         do {
             // Every row was checked finite in `accept` (non-finite messages are rejected or their
             // bad rows dropped), so the chain skips its own whole-batch pass.
@@ -220,7 +226,10 @@ public final class PipelineEngine {
         } else {
             counts.batchesDropped += 1
         }
-        if outcome.mode == .train { recordTrainBatchForCheckpoint() }
+        if outcome.mode == .train {
+            recordTrainBatchForCheckpoint()
+            statisticsFeed?.publish(from: chain)
+        }
         publishCounts()
     }
 

@@ -256,6 +256,13 @@ public final class StageChain {
         statsVersion &+= 1
     }
 
+    /// Restores every stage from another chain's statistics and takes that chain's `stats_version`:
+    /// an evaluation pipeline (`statistics_from`) publishes the version of the statistics it used.
+    public func restoreState(_ states: [StageState], statsVersion version: UInt64) throws(StageError) {
+        try restoreState(states)
+        statsVersion = version
+    }
+
     private func gather(_ batch: FeatureBatch, into target: inout FeatureBatch, columns: ColumnSelection) {
         target.reset(rows: batch.rows)
         let runs = columns.runs

@@ -85,7 +85,9 @@ struct RunCommand: AsyncParsableCommand {
         var cadence = CheckpointCadence(everyBatches: 0, every: nil)
         if let settings = configuration.checkpoint {
             do {
-                let writer = try CheckpointStartup.prepare(settings, pipelines: zip(daemonPipelines, chains).map { ($0.name, $1) },
+                // An evaluation pipeline (`statistics_from`) has no checkpoint of its own.
+                let own = zip(daemonPipelines, chains).filter { $0.0.statisticsFrom == nil }
+                let writer = try CheckpointStartup.prepare(settings, pipelines: own.map { ($0.name, $1) },
                                                            resetState: resetState, logger: logger)
                 checkpointWriter = writer
                 cadence = CheckpointCadence(everyBatches: settings.everyBatches, every: settings.every)
@@ -99,23 +101,22 @@ struct RunCommand: AsyncParsableCommand {
 
         // Trapped before the first socket exists: from here on a stop signal is always graceful.
         let signals = await UnixSignalsSequence(trapping: DaemonSignals.trapped)
-        var loops: [PipelineLoop] = []
+        let links = StatisticsLink.links(for: daemonPipelines, chains: chains)
         let curve = configuration.curve.map(CurveGate.init)
+        let pipelines = PipelineSet()
+        let launcher = PipelineLauncher(logger: logger, writer: checkpointWriter, cadence: cadence, curve: curve, admin: admin,
+                                        group: group, pipelines: pipelines)
         do {
             for (pipeline, chain) in zip(daemonPipelines, chains) {
-                let loop = PipelineLoop(configuration: pipeline, chain: chain, logger: logger,
-                                        checkpoints: checkpointWriter.map { CheckpointHook(sink: $0, cadence: cadence) },
-                                        metrics: admin?.metrics.pipelines[pipeline.name], curve: curve)
-                loops.append(loop)
-                try await loop.start()
-                admin?.started(loop)
+                try await launcher.launch(launcher.make(pipeline, chain: chain, statistics: links[pipeline.name]))
             }
         } catch {
             logger.critical("cannot start: \(error)")
-            for loop in loops { loop.requestStop() }
-            for loop in loops { await loop.waitUntilFinished() }
+            pipelines.stopAll()
+            for loop in pipelines.current { await loop.waitUntilFinished() }
             throw ExitStatus.unavailable
         }
+        let loops = pipelines.current
         checkpointWriter?.start()
         // Announced from inside the group: by then SIGTERM/SIGINT are trapped, so a supervisor (or
         // a test) that signals as soon as it reads "normd running" always gets a graceful shutdown.
@@ -124,22 +125,21 @@ struct RunCommand: AsyncParsableCommand {
             "libzmq": "\(zmqVersion().major).\(zmqVersion().minor).\(zmqVersion().patch)",
         ])
 
-        let reporter = CountsReporter(loops: loops, interval: .milliseconds(Int(countsInterval * 1000)), logger: logger,
+        let reporter = CountsReporter(pipelines: pipelines, interval: .milliseconds(Int(countsInterval * 1000)), logger: logger,
                                       checkpoints: checkpointWriter)
-        let reloader = ReloadCoordinator(file: config, running: configuration, loops: loops, writer: checkpointWriter, logger: logger,
+        let reloader = ReloadCoordinator(file: config, running: configuration, pipelines: pipelines, launcher: launcher, logger: logger,
                                          curve: curve, adminToken: adminToken) {
             [admin] result in admin?.record(reload: result)
         }
         admin?.attach(reloader: reloader)
-        let handler = DaemonSignals(loops: loops, writer: checkpointWriter, reporter: reporter, reloader: reloader, logger: logger,
+        let handler = DaemonSignals(pipelines: pipelines, writer: checkpointWriter, reporter: reporter, reloader: reloader, logger: logger,
                                     curve: curve)
         let signalTask = Task { await handler.handle(signals) }
         // A pipeline that ends (stopped by a signal, or failed) shuts the group down; the group
         // itself traps no signal (DaemonSignals does, so it also sees a second one).
+        // Each pipeline's service joined the group when it started (`PipelineLauncher.launch`).
         let services: [ServiceGroupConfiguration.ServiceConfiguration] =
-            loops.map { .init(service: PipelineService(loop: $0), successTerminationBehavior: .gracefullyShutdownGroup,
-                              failureTerminationBehavior: .gracefullyShutdownGroup) }
-            + [.init(service: reporter), .init(service: announcement, successTerminationBehavior: .ignore)]
+            [.init(service: reporter), .init(service: announcement, successTerminationBehavior: .ignore)]
         for service in services { await group.addServiceUnlessShutdown(service) }
         // An admin server that fails while running stops the daemon gracefully; exit 69 after the final checkpoint.
         var adminFailure: AdminServer.ListenError?

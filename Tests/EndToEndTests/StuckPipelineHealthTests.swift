@@ -1,4 +1,5 @@
 import Foundation
+import NormTesting
 import Testing
 
 /// Issue 9 §7's untested case, made real: a pipeline thread that stops turning while the process

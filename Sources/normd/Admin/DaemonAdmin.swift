@@ -74,8 +74,26 @@ final class DaemonAdmin: AdminBackend {
     }
 
     /// A pipeline's sockets are bound or connected (its loop started).
+    /// A reload's re-bound pipeline takes its predecessor's place; an added one comes last.
     func started(_ loop: PipelineLoop) {
-        state.withLock { $0.loops.append(loop) }
+        state.withLock { state in
+            let name = loop.configuration.name
+            state.loops.removeAll { $0.configuration.name == name }
+            if !state.names.contains(name) { state.names.append(name) }
+            let position = state.names.firstIndex(of: name)!
+            let before = state.loops.filter { (state.names.firstIndex(of: $0.configuration.name) ?? .max) < position }.count
+            state.loops.insert(loop, at: before)
+        }
+    }
+
+    /// A reload is about to stop `loop`: its stop is not the daemon's shutdown, so /healthz stops
+    /// looking at it first. A re-bound pipeline stays expected (/readyz says its sockets are not
+    /// bound yet until its successor starts); a removed one (`removed`) is forgotten.
+    func retired(_ loop: PipelineLoop, removed: Bool) {
+        state.withLock { state in
+            state.loops.removeAll { $0 === loop }
+            if removed { state.names.removeAll { $0 == loop.configuration.name } }
+        }
     }
 
     // MARK: AdminBackend
@@ -136,6 +154,9 @@ final class DaemonAdmin: AdminBackend {
     func switchMode(of pipeline: String, to text: String) async -> ModeAnswer {
         guard let loop = loop(named: pipeline) else { return .unknownPipeline }
         guard let mode = Mode(rawValue: text) else { return .unavailable("unknown mode \(text)") }
+        if let source = loop.configuration.statisticsFrom {
+            return .conflict("pipeline '\(pipeline)' takes its statistics from '\(source.pipeline)' (statistics_from) and always runs in infer mode")
+        }
         guard let from = await loop.control.modeRequests.ask(mode, timeout: Self.pipelineTimeout, isAlive: { !loop.isFinished }) else {
             return .unavailable(busy(pipeline) + "; the mode is unchanged")
         }

@@ -25,7 +25,7 @@ final class DaemonSignals: Sendable {
     /// Trapped from before the first socket is bound until the process exits.
     static let trapped: [UnixSignal] = [.sigterm, .sigint, .sighup, .sigusr1, .sigusr2]
 
-    private let loops: [PipelineLoop]
+    private let pipelines: PipelineSet
     private let writer: CheckpointWriter?
     private let reporter: CountsReporter
     private let logger: Logger
@@ -34,10 +34,10 @@ final class DaemonSignals: Sendable {
     /// `security: curve:`, whose authorized_keys SIGHUP re-reads (issue 11).
     private let curve: CurveGate?
 
-    init(loops: [PipelineLoop], writer: CheckpointWriter?, reporter: CountsReporter, reloader: ReloadCoordinator? = nil, logger: Logger,
+    init(pipelines: PipelineSet, writer: CheckpointWriter?, reporter: CountsReporter, reloader: ReloadCoordinator? = nil, logger: Logger,
          curve: CurveGate? = nil) {
         self.curve = curve
-        self.loops = loops
+        self.pipelines = pipelines
         self.reloader = reloader
         self.writer = writer
         self.reporter = reporter
@@ -79,13 +79,13 @@ final class DaemonSignals: Sendable {
         if stopSignals.add(1, ordering: .relaxed).newValue == 1 {
             logger.notice("stopping: intake stopped; flushing the last batch and the output (a second SIGTERM or SIGINT skips the output wait)",
                           metadata: ["signal": "\(signal)"])
-            loops.forEach { $0.requestStop() }
+            pipelines.stopAll()
         } else {
             // A third changes nothing more: the checkpoint write is not interrupted (SIGQUIT or
             // SIGKILL end the process without it).
             logger.warning("stopping now: the output wait is skipped, its waiting batches count as dropped; the final checkpoint is still written",
                            metadata: ["signal": "\(signal)"])
-            loops.forEach { $0.abandonOutput() }
+            pipelines.abandonAll()
         }
     }
 
@@ -97,7 +97,7 @@ final class DaemonSignals: Sendable {
             logger.notice("no checkpoint configured; none written", metadata: ["signal": "SIGUSR1"])
             return
         }
-        await CheckpointNow.offerSnapshots(of: loops, logKey: "signal", requestedBy: "SIGUSR1", logger: logger)
+        await CheckpointNow.offerSnapshots(of: pipelines.current, logKey: "signal", requestedBy: "SIGUSR1", logger: logger)
         writer.writeNow(requestedBy: "SIGUSR1")
     }
 }

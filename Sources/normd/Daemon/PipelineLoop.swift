@@ -1,5 +1,6 @@
 import AdminServer
 import Foundation
+import NormCore
 import Logging
 import NormConfig
 import Pipeline
@@ -19,13 +20,14 @@ import ZeroMQ
 /// returns once that context's sockets have delivered their queues or their linger expired, so
 /// timing it tells whether *this* pipeline's output drained — one shared context could not say which.
 final class PipelineLoop: Sendable {
-    /// The configuration the pipeline started with (its name and endpoints never change on reload).
+    /// The configuration the loop started with (its name and endpoints never change during its life:
+    /// a reload that changes endpoints replaces the whole loop, see `ReloadCoordinator`).
     let configuration: PipelineConfiguration
     /// The configuration it runs now: `configuration` until a reload changed stages, batching or mode.
     var liveConfiguration: PipelineConfiguration { live.withLock { $0 } }
     private let live: Mutex<PipelineConfiguration>
-    /// The pipeline's counts, readable from any thread.
-    let board = CounterBoard()
+    /// The pipeline's counts, readable from any thread (a replaced loop's, carried on).
+    let board: CounterBoard
     /// What the admin server reads and asks of this pipeline's thread.
     let control: PipelineControl
     private let logger: Logger
@@ -37,6 +39,8 @@ final class PipelineLoop: Sendable {
     private let checkpoints: CheckpointHook?
     /// `security: curve:`, shared by every pipeline; `nil` without it.
     private let curve: CurveGate?
+    /// Its part in `statistics_from`: publishes its statistics, follows another's, or neither (`nil`).
+    let statistics: StatisticsLink?
 
     private struct Lifecycle {
         var finished = false
@@ -44,14 +48,47 @@ final class PipelineLoop: Sendable {
         /// A reload's new chain, waiting for the thread's next batch boundary (one at a time:
         /// `ReloadCoordinator` serializes reloads).
         var reload: ReloadOrder?
+        /// What the thread left when it ended: its chain, counts, batch number and mode.
+        var handOver: HandOver?
+        /// Stopped by a reload (re-bound or removed), not by a shutdown.
+        var retired = false
     }
 
+    /// What a loop that a reload replaces passes to its successor: counts and batch numbers continue,
+    /// the mode switched through the admin endpoint stays, and the kept statistics come from `chain`.
+    struct HandOver: @unchecked Sendable {
+        /// Owned by nobody once the thread ended.
+        let chain: StageChain
+        let counts: PipelineCounts
+        let nextBatch: UInt64
+        let mode: Mode
+    }
+
+    /// How a successor starts where `previous` stopped: the same counters (board and, with the same
+    /// number of inputs, the same meters), counts, the next batch number and `mode`.
+    struct Resume: Sendable {
+        let previous: PipelineLoop
+        let counts: PipelineCounts
+        let nextBatch: UInt64
+        let mode: Mode
+    }
+    private let resuming: Resume?
+
     init(configuration: PipelineConfiguration, chain: StageChain, logger: Logger, checkpoints: CheckpointHook? = nil,
-         metrics: NormdMetrics.PipelineMetrics? = nil, curve: CurveGate? = nil) {
+         metrics: NormdMetrics.PipelineMetrics? = nil, curve: CurveGate? = nil, statistics: StatisticsLink? = nil,
+         resuming: Resume? = nil) {
         self.configuration = configuration
+        self.statistics = statistics
+        self.resuming = resuming
         self.live = Mutex(configuration)
-        self.control = PipelineControl(inputs: configuration.inputs.count, mode: configuration.mode, statsVersion: chain.statsVersion,
-                                       histograms: metrics)
+        self.board = resuming?.previous.board ?? CounterBoard()
+        if let previous = resuming?.previous.control, previous.inputs.count == configuration.inputs.count {
+            self.control = previous
+        } else {
+            self.control = PipelineControl(inputs: configuration.inputs.count, mode: configuration.mode, statsVersion: chain.statsVersion,
+                                           histograms: metrics)
+            if let previous = resuming?.previous.control { control.carry(from: previous) }
+        }
         self.checkpoints = checkpoints
         self.curve = curve
         var logger = logger
@@ -68,6 +105,7 @@ final class PipelineLoop: Sendable {
         }
         let configuration = self.configuration, logger = self.logger
         let board = self.board, stopFlag = self.stopFlag, checkpoints = self.checkpoints, control = self.control, curve = self.curve
+        let statistics = self.statistics, resuming = self.resuming
         try await withCheckedThrowingContinuation { (ready: CheckedContinuation<Void, any Error>) in
             let thread = Thread { [self] in
                 defer { self.markFinished() }
@@ -82,7 +120,8 @@ final class PipelineLoop: Sendable {
                 do {
                     runner = try PipelineRunner(configuration: configuration, chain: chain.chain, context: context,
                                                 board: board, stopFlag: stopFlag, logger: logger, checkpoints: checkpoints,
-                                                reloads: { [self] in self.takeReloadOrder() }, control: control, curve: curve)
+                                                reloads: { [self] in self.takeReloadOrder() }, control: control, curve: curve,
+                                                statistics: statistics, resuming: resuming)
                 } catch {
                     context.terminate()  // every socket was closed by the failed set-up
                     ready.resume(throwing: error)
@@ -90,6 +129,8 @@ final class PipelineLoop: Sendable {
                 }
                 ready.resume()
                 runner.run()
+                let handOver = runner.handOver
+                self.lifecycle.withLock { $0.handOver = handOver }
             }
             thread.name = "normd-\(configuration.name)"
             thread.start()
@@ -126,9 +167,9 @@ final class PipelineLoop: Sendable {
     /// unless the thread waits on a full output). Returns the problem when the thread could not
     /// carry a kept stage's statistics over (it then runs on with its old chain), or `nil`; a thread
     /// that has already ended takes nothing and returns `nil` (it is stopping anyway).
-    func reload(to configuration: PipelineConfiguration, chain: StageChain, keeping kept: [Int]) async -> String? {
+    func reload(to configuration: PipelineConfiguration, chain box: ChainBox, keeping kept: [Int]) async -> String? {
         let problem = await withCheckedContinuation { (done: CheckedContinuation<String?, Never>) in
-            let order = ReloadOrder(configuration: configuration, chain: chain, kept: kept, done: done)
+            let order = ReloadOrder(configuration: configuration, chain: box.chain, kept: kept, done: done)
             let taken = lifecycle.withLock { state -> Bool in
                 guard !state.finished else { return false }
                 state.reload = order
@@ -147,6 +188,18 @@ final class PipelineLoop: Sendable {
             return state.reload
         }
     }
+
+    /// Stops the loop because a reload re-binds or removes its pipeline (`PipelineService` then does
+    /// not take its end for the daemon's).
+    func retire() {
+        lifecycle.withLock { $0.retired = true }
+        stopFlag.set()
+    }
+
+    var isRetired: Bool { lifecycle.withLock { $0.retired } }
+
+    /// What the ended thread left; `nil` while it runs (or if it never started).
+    var handOver: HandOver? { lifecycle.withLock { $0.handOver } }
 
     /// Whether the thread has ended (stopped, or failed).
     var isFinished: Bool { lifecycle.withLock { $0.finished } }

@@ -51,7 +51,8 @@ final class PipelineRunner {
     /// (so `tcp://127.0.0.1:*` can be used and its port read from the log).
     init(configuration: PipelineConfiguration, chain: StageChain, context: ZMQContext, board: CounterBoard,
          stopFlag: StopFlag, logger: Logger, checkpoints: CheckpointHook? = nil,
-         reloads: @escaping @Sendable () -> ReloadOrder? = { nil }, control: PipelineControl, curve: CurveGate? = nil) throws {
+         reloads: @escaping @Sendable () -> ReloadOrder? = { nil }, control: PipelineControl, curve: CurveGate? = nil,
+         statistics: StatisticsLink? = nil, resuming: PipelineLoop.Resume? = nil) throws {
         guard let outputEndpoint = configuration.output else {
             throw DaemonError.internalState("pipeline \(configuration.name) has no output")
         }
@@ -103,6 +104,12 @@ final class PipelineRunner {
         self.configuredMode = configuration.mode
         self.engine = PipelineEngine(settings: Self.settings(of: configuration), chain: chain, sink: sink, board: board, logger: logger)
         if let checkpoints { engine.enableCheckpoints(sink: checkpoints.sink, cadence: checkpoints.cadence) }
+        statistics?.attach(to: engine)
+        if let resuming {
+            engine.resume(counts: resuming.counts, nextBatch: resuming.nextBatch)
+            _ = engine.switchMode(to: resuming.mode)
+            control.mode = resuming.mode
+        }
     }
 
     /// Runs until stopped, then shuts down within the output's `shutdown_timeout`, counted from the stop:
@@ -129,6 +136,11 @@ final class PipelineRunner {
         counts.outputAtShutdown = closeOutput(published: counts.batchesPublished)
         engine.board.publish(counts)
         logger.info("pipeline stopped", metadata: ["counts": "\(counts.summary)"])
+    }
+
+    /// What a successor takes over when a reload replaces this loop (after `run()` returned).
+    var handOver: PipelineLoop.HandOver {
+        .init(chain: engine.chain, counts: engine.counts, nextBatch: engine.nextBatchNumber, mode: engine.settings.mode)
     }
 
     /// Closes the output with what remains of the shutdown budget as linger, terminates the

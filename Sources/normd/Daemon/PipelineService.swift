@@ -16,6 +16,9 @@ struct PipelineService: Service {
         } onGracefulShutdown: {
             loop.requestStop()
         }
+        // Re-bound or removed by a reload: its end must not stop the daemon, so the service lasts
+        // until the group's own shutdown.
+        if loop.isRetired { try? await gracefulShutdown() }
     }
 }
 
@@ -24,7 +27,7 @@ struct PipelineService: Service {
 /// and `checkpoint_write_failures` are process-wide: lines stderr refused, checkpoint writes that failed
 /// (a line may itself be dropped; the next one that gets through carries the total).
 struct CountsReporter: Service {
-    let loops: [PipelineLoop]
+    let pipelines: PipelineSet
     let interval: Duration
     let logger: Logger
     /// Adds `checkpoint_write_failures` (process-wide) to each line when checkpoints are configured.
@@ -40,7 +43,7 @@ struct CountsReporter: Service {
     }
 
     func report(final: Bool = false) {
-        for loop in loops {
+        for loop in pipelines.current {
             var metadata: Logger.Metadata = [
                 "pipeline": "\(loop.configuration.name)", "counts": "\(loop.board.snapshot.summary)",
                 "log_lines_dropped": "\(StandardErrorWriter.droppedLines)",

@@ -1,9 +1,19 @@
 import NormConfig
 import StageKit
 
-/// What a reload would change, decided before anything changes: per pipeline, the new configuration
-/// and which stages keep their statistics — or the located reasons the new file cannot be taken
-/// over by the running daemon (all or nothing).
+/// What a reload would change, decided before anything changes: which pipelines keep running and
+/// take their new settings at a batch boundary, which are re-bound, added or removed, and which
+/// stages keep their statistics — or the located reasons the new file cannot be taken over by the
+/// running daemon (all or nothing).
+///
+/// Pipelines are matched by name (their order in the file does not matter):
+/// - same name, same endpoints: the running thread takes the new chain and settings at a batch
+///   boundary (`PipelineLoop.reload`);
+/// - same name, changed `inputs`, `output`, `features` or `max_producers`: **re-bound** — the running
+///   loop is drained, flushed and closed, a new one binds the new sockets, carrying its counts, batch
+///   numbers, mode and the kept statistics (a changed `features` resets every stage);
+/// - a name only in the file: **added** (statistics from the checkpoint's record when it has one);
+/// - a name only in the running configuration: **removed**, flushed, its final statistics checkpointed.
 ///
 /// A stage keeps its statistics when its `StagePlan.identity` (pipeline, position, kind, columns,
 /// checkpoint fingerprint) is unchanged; settings outside it (momentum, gamma, clipping…) then take
@@ -11,9 +21,11 @@ import StageKit
 /// `on_mismatch: refuse`, which refuses the reload naming the stage, as the same change is refused
 /// at a restart.
 ///
-/// Not taken over by a reload (refused, "needs a restart"): adding, removing or reordering pipelines;
-/// a pipeline's `features`, `inputs`, `output` or `max_producers`; the `checkpoint:` and `admin:` sections;
-/// `security:` other than the keys in `authorized_keys` (which every reload re-reads).
+/// A changed `checkpoint.path` alone moves the generations to the new directory (one written at once).
+///
+/// Not taken over by a reload (refused, "needs a restart"): a changed or added `statistics_from`;
+/// the rest of the `checkpoint:` section; the `admin:` section; `security:` other than the keys in `authorized_keys`
+/// (which every reload re-reads).
 struct ReloadPlan {
     struct PipelineChange {
         var configuration: PipelineConfiguration
@@ -21,10 +33,18 @@ struct ReloadPlan {
         var kept: [Int]
         /// Positions that start fresh.
         var reset: [Int]
+        /// Why the pipeline is re-bound (`inputs`, `output`…); empty: it is reloaded in place.
+        var rebind: [String] = []
     }
 
-    /// One per running pipeline, in the running order.
+    /// One per pipeline in both configurations, in the file's order.
     var pipelines: [PipelineChange]
+    /// Pipelines only in the file, in its order.
+    var added: [PipelineConfiguration] = []
+    /// Names of running pipelines not in the file.
+    var removed: [String] = []
+    /// A new `checkpoint.path` (the rest of `checkpoint:` unchanged): a generation is written there at once.
+    var checkpointDirectory: String?
 
     /// Located reasons a file cannot be reloaded (each prints like a `normd validate` message).
     struct Refusal: Error {
@@ -36,17 +56,17 @@ struct ReloadPlan {
         var issues: [ConfigIssue] = []
         func restart(_ location: SourceLocation?, _ path: ConfigPath, _ what: String) {
             issues.append(ConfigIssue(at: location, path: path,
-                                      "\(what) needs a restart; a reload changes stages, batching, mode and invalid_rows only"))
+                                      "\(what) needs a restart; a reload changes pipelines (stages, batching, mode, endpoints; "
+                                        + "added and removed) but not this"))
         }
-        let runningNames = running.pipelines.map(\.name), nextNames = next.pipelines.map(\.name)
-        guard runningNames == nextNames else {
-            restart(next.pipelines.first?.location, ConfigPath.root.appending("pipelines"),
-                    "adding, removing or reordering pipelines (running [\(runningNames.joined(separator: ", "))], "
-                        + "the file has [\(nextNames.joined(separator: ", "))])")
-            throw Refusal(issues: issues)
-        }
+        var plan = ReloadPlan(pipelines: [])
         if running.checkpoint != next.checkpoint {
-            restart(nil, ConfigPath.root.appending("checkpoint"), "changing the checkpoint section")
+            if var moved = running.checkpoint, let wanted = next.checkpoint, moved.directory != wanted.directory,
+               { moved.directory = wanted.directory; return moved == wanted }() {
+                plan.checkpointDirectory = wanted.directory
+            } else {
+                restart(nil, ConfigPath.root.appending("checkpoint"), "changing the checkpoint section (other than its path), or adding or removing it,")
+            }
         }
         if running.admin != next.admin {
             restart(nil, ConfigPath.root.appending("admin"), "changing the admin section")
@@ -60,36 +80,49 @@ struct ReloadPlan {
             restart(nil, ConfigPath.root.appending("security"), "changing the security section (other than the keys in authorized_keys)")
         }
         let refuseResets = next.checkpoint?.onMismatch == .refuse
-        var changes: [PipelineChange] = []
-        for (index, (old, new)) in zip(running.pipelines, next.pipelines).enumerated() {
+        let nextNames = Set(next.pipelines.map(\.name))
+        plan.removed = running.pipelines.map(\.name).filter { !nextNames.contains($0) }
+        for (index, new) in next.pipelines.enumerated() {
             let path = ConfigPath.root.appending("pipelines").appending(index: index)
-            if old.features != new.features { restart(new.location, path.appending("features"), "changing features (\(old.features) → \(new.features))") }
-            if old.inputs != new.inputs { restart(new.location, path.appending("inputs"), "changing endpoints (inputs)") }
-            if old.output != new.output { restart(new.location, path.appending("output"), "changing endpoints (output)") }
-            if old.maxProducers != new.maxProducers { restart(new.location, path.appending("max_producers"), "changing max_producers") }
+            guard let old = running.pipeline(named: new.name) else {
+                // A follower reads a feed made at start for the pipelines followed then.
+                if let source = new.statisticsFrom {
+                    restart(source.location, source.path, "adding a pipeline with statistics_from")
+                }
+                plan.added.append(new)
+                continue
+            }
+            if old.statisticsFrom?.pipeline != new.statisticsFrom?.pipeline {
+                restart(new.statisticsFrom?.location ?? new.location, path.appending("statistics_from"), "changing statistics_from")
+            }
             var change = PipelineChange(configuration: new, kept: [], reset: [])
+            if old.inputs != new.inputs { change.rebind.append("inputs") }
+            if old.output != new.output { change.rebind.append("output") }
+            if old.maxProducers != new.maxProducers { change.rebind.append("max_producers") }
+            if old.features != new.features { change.rebind.append("features") }
             for plan in new.stages {
                 let previous = plan.position < old.stages.count ? old.stages[plan.position] : nil
-                if let previous, previous.identity == plan.identity {
+                if let previous, previous.identity == plan.identity, old.features == new.features {
                     change.kept.append(plan.position)
                     continue
                 }
                 change.reset.append(plan.position)
                 if refuseResets {
                     issues.append(ConfigIssue(at: new.location, path: path.appending("stages").appending(index: plan.position),
-                        "its statistics cannot be kept (\(why(previous, plan))) and checkpoint.on_mismatch is refuse; "
+                        "its statistics cannot be kept (\(why(previous, plan, features: (old.features, new.features)))) and checkpoint.on_mismatch is refuse; "
                             + "set on_mismatch: reset to start this stage fresh on reload"))
                 }
             }
-            changes.append(change)
+            plan.pipelines.append(change)
         }
         guard issues.isEmpty else { throw Refusal(issues: issues) }
-        return ReloadPlan(pipelines: changes)
+        return plan
     }
 
     /// Why `plan` cannot take over `previous`'s statistics.
-    private static func why(_ previous: StagePlan?, _ plan: StagePlan) -> String {
+    private static func why(_ previous: StagePlan?, _ plan: StagePlan, features: (Int, Int)) -> String {
         guard let previous else { return "a new stage" }
+        if features.0 != features.1 { return "features \(features.0) → \(features.1)" }
         if previous.kind != plan.kind { return "kind \(previous.kind) → \(plan.kind)" }
         if previous.columns != plan.columns { return "columns changed" }
         let keys = Set(previous.fingerprint.keys).union(plan.fingerprint.keys).sorted()

@@ -6,8 +6,7 @@ import Logging
 ///
 /// `{"result":"success","kept":[{"pipeline":"p","stage":1,"kind":"batch_norm"}],"reset":[…],"added":[…],"removed":[…]}`
 /// or `{"result":"failure","problems":["normd.yaml:12:7: pipelines[0].stages[1].momentum: …"]}`.
-/// `added` and `removed` are always empty today: a reload that adds or removes pipelines is refused
-/// (they need a restart); the fields are there so the answer's shape does not change when it is not.
+/// `added` and `removed` name the pipelines the reload started and stopped.
 enum ReloadResult: Sendable, Equatable {
     /// A stage of a pipeline, named as the answer names it.
     struct StageRef: Sendable, Equatable, Codable {
