@@ -1,4 +1,5 @@
 import Foundation
+import NormTesting
 import Testing
 
 /// Reloads that change the set of pipelines or their sockets (issue 9 §4 "Pipeline changes"),

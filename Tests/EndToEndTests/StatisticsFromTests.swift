@@ -1,4 +1,5 @@
 import Foundation
+import NormTesting
 import Testing
 
 /// Evaluation pipelines (`statistics_from: NAME`, issue 9 §5), driven through the built binary,
