@@ -68,38 +68,41 @@ import Testing
         #expect(interval.status == 64 && interval.stderr == "normd top: --interval must be a duration from 100ms to 1h (e.g. 1s, 500ms), got \"1ms\"\n")
     }
 
-    /// A tmux session running a plain shell (no rc files) of `columns`×40, killed at the end.
+    /// A tmux session running a plain shell (no rc files) of 160×40, on a tmux server of its own.
+    ///
+    /// The server runs in the foreground (`tmux -D`) as a `Subprocess`, killed at the end. It must
+    /// not be forked by a client: Foundation's `Process` learns that a child exited when a socket
+    /// the child inherited closes, so `tmux new-session` starting a daemonized server (which keeps
+    /// that socket) is never seen to exit and `waitUntilExit()` hangs the whole test run.
     final class Tmux {
         let session = "normd-top-\(UUID().uuidString.prefix(8))"
         let directory: URL
+        let socket: String
+        private let server: Subprocess
 
         init(in directory: URL) throws {
             self.directory = directory
+            socket = directory.appendingPathComponent("tmux.sock").path
+            server = try Subprocess("tmux-server", executable: URL(fileURLWithPath: "/usr/bin/env"),
+                                    arguments: ["tmux", "-D", "-S", socket], in: directory)
+            _ = try waitFor("the tmux server's socket", timeout: .seconds(10)) {
+                FileManager.default.fileExists(atPath: socket) ? true : nil
+            }
             try run(["new-session", "-d", "-s", session, "-x", "160", "-y", "40", "-c", directory.path,
                      "env", "PS1=$ ", "TERM=xterm", "bash", "--norc", "--noprofile"])
         }
 
-        deinit { try? run(["kill-session", "-t", session]) }
+        deinit { try? run(["kill-server"]) }
 
+        /// One tmux client command against this server; bounded, so a stuck client fails the test.
         @discardableResult
         func run(_ arguments: [String]) throws -> String {
-            // A file, not a pipe: the tmux server that `new-session` forks inherits the client's
-            // output, so a pipe would never reach end-of-file.
-            let capture = directory.appendingPathComponent("tmux-\(UUID().uuidString).out")
-            _ = FileManager.default.createFile(atPath: capture.path, contents: nil)
-            defer { try? FileManager.default.removeItem(at: capture) }
-            let handle = try FileHandle(forWritingTo: capture)
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["tmux"] + arguments
-            process.standardOutput = handle
-            process.standardError = handle
-            try process.run()
-            process.waitUntilExit()
-            try handle.close()
-            let output = try String(contentsOf: capture, encoding: .utf8)
-            try #require(process.terminationStatus == 0, "tmux \(arguments.joined(separator: " ")) failed: \(output)")
-            return output
+            let client = try Subprocess("tmux-\(UUID().uuidString)", executable: URL(fileURLWithPath: "/usr/bin/env"),
+                                        arguments: ["tmux", "-S", socket] + arguments, in: directory)
+            let status = try client.waitForExit(timeout: .seconds(30))
+            defer { try? FileManager.default.removeItem(at: client.stdoutURL); try? FileManager.default.removeItem(at: client.stderrURL) }
+            try #require(status == 0, "tmux \(arguments.joined(separator: " ")) failed: \(client.stderr)")
+            return client.stdout
         }
 
         func type(_ keys: String...) throws { try run(["send-keys", "-t", session] + keys) }
