@@ -84,7 +84,11 @@ public final class BatchRenormStage: StatisticsTransaction {
     }
 
     private func train(_ batch: inout FeatureBatch) {
-        let moments = kernel.moments(of: batch, nearRunningMean: statistics.renormMean)
+        train(&batch, moments: kernel.moments(of: batch, nearRunningMean: statistics.renormMean))
+    }
+
+    /// A train batch normalized with `moments` (its own, or a sync group's merged ones).
+    func train(_ batch: inout FeatureBatch, moments: BatchMoments) {
         let epsilon = options.epsilon
         let bounds = currentClipping
         let batchMean = moments.combined.mean
