@@ -205,3 +205,121 @@ import Testing
         #expect(try stranger.terminate() == 0)
     }
 }
+
+/// Members that fall behind or restart: counted, flagged, and back in the group through a snapshot.
+@Suite(.serialized) struct SyncRejoinTests {
+    static let size = 8
+
+    final class Member {
+        let scratch: ScratchDirectory
+        var daemon: DaemonProcess
+        let rows: String
+        let rank: Int
+
+        init(rank: Int, members: [String], timeout: String, scratch: ScratchDirectory? = nil) throws {
+            self.rank = rank
+            self.scratch = try scratch ?? ScratchDirectory()
+            daemon = try DaemonProcess.started(config: SyncGroupTests.config(rank: rank, members: members, batch: SyncRejoinTests.size, timeout: timeout),
+                                               scratch: self.scratch, name: "member\(rank)")
+            rows = try TestRows.write(TestRows.make(SyncRejoinTests.size * 10, features: SyncGroupTests.features, salt: 77 * rank),
+                                      to: "rows.npy", in: self.scratch)
+        }
+
+        /// Sends the member's batch `step` (0-based) and returns the consumer that will read it.
+        func feed(step: Int, name: String) throws -> Consumer {
+            let consumer = try Consumer(endpoint: try daemon.outputEndpoint(of: "sensors"), expectRows: SyncRejoinTests.size, timeout: 30,
+                                        in: scratch, name: name)
+            try Producer(endpoint: try daemon.inputEndpoint(of: "sensors"), rowsFile: rows,
+                         messages: [MessageSpec(rows: (step * SyncRejoinTests.size)..<((step + 1) * SyncRejoinTests.size), seq: step, producer: "p\(rank)")])
+                .run(in: scratch, name: "producer-\(name)")
+            return consumer
+        }
+    }
+
+    static func sync(_ message: Consumer.Message) -> (step: Int?, members: [Int]?) {
+        let sync = message.header?["sync"] as? [String: Any]
+        return (sync?["step"] as? Int, sync?["members"] as? [Int])
+    }
+
+    /// Rank 1 sends nothing for step 1: the leader completes it alone after the timeout and counts
+    /// the absence. Rank 1's late batch is answered stale (counted), published in infer mode flagged
+    /// `rejoining sync group`; rank 1 adopts a snapshot and both hold the same statistics after step 2.
+    @Test func aLateMemberIsFlaggedAndRejoinsThroughASnapshot() throws {
+        let endpoints = SyncGroupTests.endpoints(2)
+        let leader = try Member(rank: 0, members: endpoints, timeout: "1s")
+        let late = try Member(rank: 1, members: endpoints, timeout: "1s")
+
+        let alone = try leader.feed(step: 0, name: "c0-0").messages()
+        #expect(alone.count == 1 && Self.sync(alone[0]).step == 1 && Self.sync(alone[0]).members == [0])
+        let absent = try leader.daemon.waitForLine("absence") { $0.message == "sync step completed without absent members" }
+        #expect(absent["absent"] == "[1]" && absent["present"] == "[0]")
+
+        let flagged = try late.feed(step: 0, name: "c1-0").messages()
+        #expect(flagged.count == 1)
+        #expect(flagged.first?.mode == "infer" && flagged.first?.header?["downgraded"] as? String == "rejoining sync group")
+        #expect(flagged.first?.header?["sync"] == nil)
+        let dropped = try leader.daemon.waitForLine("stale drop") { $0.message == "dropped a stale sync contribution" }
+        #expect(dropped["from_rank"] == "1" && dropped["stale_dropped_total"] == "1")
+        let rejoined = try late.daemon.waitForLine("rejoin") { $0.message == "rejoined the sync group" }
+        #expect(rejoined["step"] == "1" && rejoined["from_rank"] == "0")
+
+        // Step 2: the rejoined member contributes first (the leader, idle, opens the step with it).
+        let lateConsumer = try Consumer(endpoint: try late.daemon.outputEndpoint(of: "sensors"), expectRows: Self.size, timeout: 30,
+                                        in: late.scratch, name: "c1-1")
+        try Producer(endpoint: try late.daemon.inputEndpoint(of: "sensors"), rowsFile: late.rows,
+                     messages: [MessageSpec(rows: Self.size..<(2 * Self.size), seq: 1, producer: "p1")]).run(in: late.scratch, name: "p1-1")
+        let both = try leader.feed(step: 1, name: "c0-1").messages()
+        let lateOutput = try lateConsumer.messages()
+        #expect(Self.sync(both[0]).step == 2 && Self.sync(both[0]).members == [0, 1])
+        #expect(Self.sync(lateOutput[0]).step == 2 && Self.sync(lateOutput[0]).members == [0, 1])
+        #expect(lateOutput[0].mode == "train" && lateOutput[0].header?["downgraded"] == nil)
+        #expect(try leader.daemon.terminate() == 0)
+        #expect(try late.daemon.terminate() == 0)
+        #expect(SyncGroupTests.statistics(try SyncGroupTests.exported(leader.scratch))
+                == SyncGroupTests.statistics(try SyncGroupTests.exported(late.scratch)))
+    }
+
+    /// Kill -9 rank 2 after step 1, step on without it, restart it: it adopts a snapshot at start and
+    /// after the next step all three hold identical statistics.
+    @Test func aRestartedMemberRejoinsAndConverges() throws {
+        let endpoints = SyncGroupTests.endpoints(3)
+        let members = try (0..<3).map { try Member(rank: $0, members: endpoints, timeout: "3s") }
+        func step(_ index: Int, _ ranks: [Int]) throws -> [Consumer.Message] {
+            let consumers = try ranks.map { rank in
+                try Consumer(endpoint: try members[rank].daemon.outputEndpoint(of: "sensors"), expectRows: Self.size, timeout: 30,
+                             in: members[rank].scratch, name: "c\(rank)-\(index)")
+            }
+            let producers = try ranks.map { rank in
+                try Producer(endpoint: try members[rank].daemon.inputEndpoint(of: "sensors"), rowsFile: members[rank].rows,
+                             messages: [MessageSpec(rows: (index * Self.size)..<((index + 1) * Self.size), seq: index, producer: "p\(rank)")])
+                    .start(in: members[rank].scratch, name: "p\(rank)-\(index)")
+            }
+            for producer in producers { _ = try Producer.result(of: producer, messages: 1) }
+            return try consumers.flatMap { try $0.messages() }
+        }
+        #expect(try step(0, [0, 1, 2]).map { Self.sync($0).members ?? [] } == [[0, 1, 2], [0, 1, 2], [0, 1, 2]])
+        members[2].daemon.send(SIGKILL)
+        _ = try members[2].daemon.waitForExit()
+        #expect(try step(1, [0, 1]).map { Self.sync($0).members ?? [] } == [[0, 1], [0, 1]])
+        #expect(try step(2, [0, 1]).map { Self.sync($0).step ?? 0 } == [3, 3])
+
+        members[2].daemon = try DaemonProcess.started(
+            config: SyncGroupTests.config(rank: 2, members: endpoints, batch: Self.size, timeout: "3s"), scratch: members[2].scratch, name: "member2-again")
+        let rejoined = try members[2].daemon.waitForLine("rejoin") { $0.message == "rejoined the sync group" }
+        #expect(rejoined["step"] == "3")
+        // Rank 2 first, so the idle leader opens step 4 with it, then the others.
+        let restartedConsumer = try Consumer(endpoint: try members[2].daemon.outputEndpoint(of: "sensors"), expectRows: Self.size, timeout: 30,
+                                             in: members[2].scratch, name: "c2-3")
+        try Producer(endpoint: try members[2].daemon.inputEndpoint(of: "sensors"), rowsFile: members[2].rows,
+                     messages: [MessageSpec(rows: (3 * Self.size)..<(4 * Self.size), seq: 3, producer: "p2")]).run(in: members[2].scratch, name: "p2-3")
+        let others = try step(3, [0, 1])
+        let restarted = try restartedConsumer.messages()
+        for message in others + restarted {
+            #expect(Self.sync(message).step == 4 && Self.sync(message).members == [0, 1, 2] && message.mode == "train")
+        }
+        for member in members { #expect(try member.daemon.terminate() == 0) }
+        let states = try members.map { SyncGroupTests.statistics(try SyncGroupTests.exported($0.scratch)) }
+        #expect(states[1] == states[0])
+        #expect(states[2] == states[0])
+    }
+}

@@ -246,6 +246,11 @@ final class SyncMember: StepSynchronizer {
     /// close a collection whose deadline passed, without waiting.
     func serviceIdle(chain: StageChain) {
         pump(chain: chain, wait: .zero)
+        if let snapshot = pendingSnapshot {
+            pendingSnapshot = nil
+            adopt(snapshot, chain: chain)
+        }
+        if !joined { askForSnapshot() }
     }
 
     // MARK: state
