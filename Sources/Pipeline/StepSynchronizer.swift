@@ -31,4 +31,6 @@ public protocol StepSynchronizer: AnyObject {
     /// Between batches (at least every wake-up of the pipeline's loop): handle what the group sent
     /// — a leader's collection, late members, snapshot requests — without waiting.
     func serviceIdle(chain: StageChain)
+    /// The last global step this member's statistics learned (checkpoints record it as `sync_step`).
+    var chainStep: UInt64 { get }
 }

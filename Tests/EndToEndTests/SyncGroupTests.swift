@@ -110,6 +110,13 @@ import Testing
             }
             offset += size
         }
+        // Every checkpoint records the step its statistics are at.
+        for scratch in scratches + [referenceScratch] {
+            let files = try FileManager.default.contentsOfDirectory(atPath: scratch.path("state")).filter { $0.hasPrefix("normd-state-") }.sorted()
+            let document = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: scratch.path("state/" + files.last!)))) as? [String: Any]
+            let pipeline = ((document?["body"] as? [String: Any])?["pipelines"] as? [[String: Any]])?.first
+            #expect(pipeline?["sync_step"] as? Int == steps)
+        }
         let referenceState = Self.statistics(try Self.exported(referenceScratch))
         let memberStates = try scratches.map { Self.statistics(try Self.exported($0)) }
         for state in memberStates.dropFirst() { #expect(state == memberStates[0], "members' statistics must be identical") }

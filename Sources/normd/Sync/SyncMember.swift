@@ -47,7 +47,7 @@ final class SyncMember: StepSynchronizer {
     private var startHash: UInt64
     private var hash: UInt64
     /// The last step this member's chain learned; behind `step` means the group moved on without it.
-    private var chainStep: UInt64 = 0
+    private(set) var chainStep: UInt64 = 0
     private var joined = true
     /// Ranks present at stage 0 of `step`: who the later stages wait for, and the header's members.
     private var stepPresent: [Int] = []
