@@ -253,8 +253,10 @@ import Testing
     /// `rejoining sync group`; rank 1 adopts a snapshot and both hold the same statistics after step 2.
     @Test func aLateMemberIsFlaggedAndRejoinsThroughASnapshot() throws {
         let endpoints = SyncGroupTests.endpoints(2)
-        let leader = try Member(rank: 0, members: endpoints, timeout: "1s")
-        let late = try Member(rank: 1, members: endpoints, timeout: "1s")
+        // The timeout must cover starting a Python producer on a loaded machine: in step 2 a leader
+        // whose own batch comes later than that after rank 1's is itself absent (and rejoins).
+        let leader = try Member(rank: 0, members: endpoints, timeout: "4s")
+        let late = try Member(rank: 1, members: endpoints, timeout: "4s")
 
         let alone = try leader.feed(step: 0, name: "c0-0").messages()
         #expect(alone.count == 1 && Self.sync(alone[0]).step == 1 && Self.sync(alone[0]).members == [0])
@@ -290,7 +292,7 @@ import Testing
     /// after the next step all three hold identical statistics.
     @Test func aRestartedMemberRejoinsAndConverges() throws {
         let endpoints = SyncGroupTests.endpoints(3)
-        let members = try (0..<3).map { try Member(rank: $0, members: endpoints, timeout: "3s") }
+        let members = try (0..<3).map { try Member(rank: $0, members: endpoints, timeout: "6s") }
         func step(_ index: Int, _ ranks: [Int]) throws -> [Consumer.Message] {
             let consumers = try ranks.map { rank in
                 try Consumer(endpoint: try members[rank].daemon.outputEndpoint(of: "sensors"), expectRows: Self.size, timeout: 30,
@@ -311,7 +313,7 @@ import Testing
         #expect(try step(2, [0, 1]).map { Self.sync($0).step ?? 0 } == [3, 3])
 
         members[2].daemon = try DaemonProcess.started(
-            config: SyncGroupTests.config(rank: 2, members: endpoints, batch: Self.size, timeout: "3s"), scratch: members[2].scratch, name: "member2-again")
+            config: SyncGroupTests.config(rank: 2, members: endpoints, batch: Self.size, timeout: "6s"), scratch: members[2].scratch, name: "member2-again")
         let rejoined = try members[2].daemon.waitForLine("rejoin") { $0.message == "rejoined the sync group" }
         #expect(rejoined["step"] == "3")
         // Rank 2 first, so the idle leader opens step 4 with it, then the others.

@@ -191,7 +191,9 @@ final class SyncMember: StepSynchronizer {
             }
             if leader == rank {
                 contributeLocally(step: target, stage: stage, hash: before, contribution)
-                pump(chain: nil, wait: .milliseconds(5))
+                // Wait for the others only while the stage is still open (a group of one, or the
+                // last contribution, closes it at once).
+                if ownResult == nil { pump(chain: nil, wait: .milliseconds(5)) }
                 continue
             }
             if sentTo != leader {
