@@ -31,9 +31,9 @@ public final class KerasBatchNormStage: StatisticsTransaction, MomentsFusingStag
 
     public let featureCount: Int
     public let options: KerasBatchNormOptions
-    public private(set) var movingMean: [Double]
-    public private(set) var movingVariance: [Double]
-    private var kernel: BatchNormKernel
+    public internal(set) var movingMean: [Double]
+    public internal(set) var movingVariance: [Double]
+    var kernel: BatchNormKernel
     /// Storage for `setStatisticsAside()`, allocated once.
     private var asideMean: [Double]
     private var asideVariance: [Double]

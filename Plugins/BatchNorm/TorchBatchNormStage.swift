@@ -28,10 +28,10 @@ public final class TorchBatchNormStage: StatisticsTransaction {
 
     public let featureCount: Int
     public let options: TorchBatchNormOptions
-    public private(set) var runningMean: [Double]
-    public private(set) var runningVariance: [Double]
-    public private(set) var batchesTracked: Int64 = 0
-    private var kernel: BatchNormKernel
+    public internal(set) var runningMean: [Double]
+    public internal(set) var runningVariance: [Double]
+    public internal(set) var batchesTracked: Int64 = 0
+    var kernel: BatchNormKernel
     /// Storage for `setStatisticsAside()`, allocated once.
     private var asideMean: [Double]
     private var asideVariance: [Double]

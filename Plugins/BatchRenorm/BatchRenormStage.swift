@@ -92,7 +92,13 @@ public final class BatchRenormStage: StatisticsTransaction, MomentsFusingStage {
     }
 
     private func train(_ batch: inout FeatureBatch, given: ColumnMoments?, nextShift: [Float]?) -> AffineMomentsKernel.Result? {
-        let moments = kernel.moments(of: batch, nearRunningMean: statistics.renormMean, given: given)
+        train(&batch, moments: kernel.moments(of: batch, nearRunningMean: statistics.renormMean, given: given), nextShift: nextShift)
+    }
+
+    /// A train batch normalized with `moments` (its own, or a sync group's merged ones); with
+    /// `nextShift`, the write pass also returns the next stage's moments of what it wrote.
+    @discardableResult
+    func train(_ batch: inout FeatureBatch, moments: BatchMoments, nextShift: [Float]? = nil) -> AffineMomentsKernel.Result? {
         let epsilon = options.epsilon
         let bounds = currentClipping
         let batchMean = moments.combined.mean

@@ -36,8 +36,8 @@ public final class MinMaxStage: StatisticsTransaction, MomentsFusingStage {
     public let range: MinMaxRange
     public let clip: Bool
 
-    private var fitted: FittedExtremes?
-    private var samplesSeen: Int64 = 0
+    var fitted: FittedExtremes?
+    var samplesSeen: Int64 = 0
     /// What `setStatisticsAside()` kept: `fitted` is replaced (never mutated) per batch, so keeping
     /// the old value is a retain, not a copy.
     private var asideFitted: FittedExtremes?

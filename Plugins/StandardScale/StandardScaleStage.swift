@@ -34,7 +34,7 @@ public final class StandardScaleStage: StatisticsTransaction {
     public let withMean: Bool
     public let withStd: Bool
 
-    private var moments: RunningMoments
+    var moments: RunningMoments
     private var aside: RunningMoments
     /// Reused per batch (no allocation once warm).
     private var scale: [Double]

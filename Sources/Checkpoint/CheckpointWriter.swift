@@ -96,6 +96,7 @@ public final class CheckpointWriter: StateSnapshotSink, Sendable {
                 state.document.pipelines[index].stages[stage].statistics = saved.statistics
                 state.document.pipelines[index].stages[stage].counters = saved.counters
             }
+            if let step = snapshot.syncStep { state.document.pipelines[index].syncStep = Int64(clamping: step) }
             state.dirty = true
             return true
         }

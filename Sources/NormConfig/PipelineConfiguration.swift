@@ -22,6 +22,8 @@ public struct PipelineConfiguration: Sendable {
     public var invalidRows: InvalidRowPolicy
     /// Producers whose `seq` is tracked at most (`max_producers:`); the least recently seen is evicted.
     public var maxProducers = SequenceTracker.defaultCapacity
+    /// `sync:`: this pipeline is one member of a sync group (Docs/SYNC.md); `nil` trains alone.
+    public var sync: SyncConfiguration?
     /// The `stages:` list, resolved, in order.
     public private(set) var stages: [StagePlan]
     /// Where the pipeline's mapping starts.
@@ -89,6 +91,7 @@ public struct PipelineConfiguration: Sendable {
         }
         let (inputs, output) = readEndpoints(reader, pipelineName: name)
         let statisticsFrom = StatisticsSource.read(from: reader)
+        let sync = reader.nested("sync").flatMap { SyncConfiguration.read(from: $0) }
 
         let stagesPath = reader.path(of: "stages")
         let stages = reader.value("stages")
@@ -107,6 +110,9 @@ public struct PipelineConfiguration: Sendable {
                 stages: stages, path: stagesPath, pipeline: name ?? "", featureCount: features, batchSize: batch.size,
                 registry: registry, diagnostics: diagnostics)
         }
+        if let plans, let stages, sync != nil {
+            SyncConfiguration.checkStages(stages, plans: plans, path: stagesPath, diagnostics: diagnostics)
+        }
         guard mark.noNewErrors, let name, let features, let plans else { return nil }
         var configuration = PipelineConfiguration(
             name: name, features: features, mode: mode, batch: batch,
@@ -114,6 +120,7 @@ public struct PipelineConfiguration: Sendable {
             stages: plans, location: reader.node.location)
         configuration.maxProducers = maxProducers
         configuration.statisticsFrom = statisticsFrom
+        configuration.sync = sync
         return configuration
     }
 

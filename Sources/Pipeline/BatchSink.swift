@@ -24,6 +24,8 @@ public struct PublishedBatch: Sendable, Equatable {
     /// When the row that completed the batch arrived (a partial batch: its newest row), so the
     /// sink can measure arrival-to-publication latency.
     public var completedAt: ContinuousClock.Instant
+    /// `sync: {step, members}` for a train batch of a sync group's step; `nil` otherwise.
+    public var sync: SyncStamp?
 
     public init(pipeline: String, sequence: UInt64, outcome: ChainOutcome, stageKinds: [String], statsVersion: UInt64,
                 origins: [RowOrigin], processDuration: Duration = .zero, completedAt: ContinuousClock.Instant = .now) {

@@ -28,7 +28,8 @@ extension PipelineEngine {
 
     private func offerSnapshot() {
         guard let snapshotSink else { return }
-        snapshotSink.offer(StateSnapshot(pipeline: settings.name, states: chain.saveState(), statsVersion: chain.statsVersion))
+        snapshotSink.offer(StateSnapshot(pipeline: settings.name, states: chain.saveState(), statsVersion: chain.statsVersion,
+                                         syncStep: synchronizer?.chainStep))
         cadence.snapshotTaken()
     }
 }

@@ -76,6 +76,10 @@ public final class PipelineEngine {
     /// Where copies of the statistics go for checkpoints, and when (see `enableCheckpoints`).
     var snapshotSink: (any StateSnapshotSink)?
     var cadence = CheckpointCadence(everyBatches: 0, every: nil)
+    /// The pipeline's sync group membership (`sync:`), if any; see `runChain`.
+    public var synchronizer: (any StepSynchronizer)?
+    /// The current batch's `sync:` header stamp, set by `runChain`.
+    var syncStamp: SyncStamp?
 
     public init(settings: Settings, chain: StageChain, sink: any BatchSink, board: CounterBoard = CounterBoard(), logger: Logger) {
         self.settings = settings
@@ -197,7 +201,7 @@ public final class PipelineEngine {
         do {
             // Every row was checked finite in `accept` (non-finite messages are rejected or their
             // bad rows dropped), so the chain skips its own whole-batch pass.
-            outcome = try chain.process(&batch, mode: settings.mode, inputValidated: true)
+            outcome = try runChain(&batch)
         } catch {
             // The chain put every statistic back: the batch changed nothing.
             counts.batchesFailed += 1
@@ -216,9 +220,10 @@ public final class PipelineEngine {
             outcome = downgraded
         }
         if outcome.downgrade != nil { counts.batchesDowngraded += 1 }
-        let info = PublishedBatch(pipeline: settings.name, sequence: nextBatch, outcome: outcome,
+        var info = PublishedBatch(pipeline: settings.name, sequence: nextBatch, outcome: outcome,
                                   stageKinds: stageKinds, statsVersion: chain.statsVersion, origins: origins,
                                   processDuration: ContinuousClock.now - started, completedAt: lastArrival ?? started)
+        info.sync = syncStamp
         nextBatch += 1
         if sink.publish(batch, info) {
             counts.batchesPublished += 1

@@ -7,11 +7,14 @@ public struct StateSnapshot: Sendable, Equatable {
     public var states: [StageState]
     /// The chain's `statsVersion` when the copy was taken (tells a newer snapshot from an older one).
     public var statsVersion: UInt64
+    /// The sync group's step these statistics are at (`sync:` pipelines), recorded as `sync_step`.
+    public var syncStep: UInt64?
 
-    public init(pipeline: String, states: [StageState], statsVersion: UInt64) {
+    public init(pipeline: String, states: [StageState], statsVersion: UInt64, syncStep: UInt64? = nil) {
         self.pipeline = pipeline
         self.states = states
         self.statsVersion = statsVersion
+        self.syncStep = syncStep
     }
 }
 

@@ -24,6 +24,8 @@ public struct StageBlueprint: Sendable {
     /// (momentum, gamma, clipping…), a plugin's configuration as it receives it. Not part of the
     /// fingerprint: a stage with other settings but the same fingerprint can take over the statistics.
     public let settings: [String: StageParameter]
+    /// Whether the stage can train from a sync group's merged moments (`MomentSynchronizedStage`).
+    public let synchronizable: Bool
 
     private let first: FirstInstance
     private let again: @Sendable () throws(StageError) -> any Stage
@@ -44,6 +46,7 @@ public struct StageBlueprint: Sendable {
         self.trainingRowMultiple = first.trainingRowMultiple
         self.fingerprint = first.fingerprint
         self.settings = settings ?? first.parameters
+        self.synchronizable = first is any MomentSynchronizedStage
         self.first = FirstInstance(first)
         self.again = again
     }

@@ -9,6 +9,9 @@ public enum TrainingDowngrade: Sendable, Equatable, CustomStringConvertible {
     /// A stage failed on the batch in train mode; every statistic was put back and the batch re-run
     /// in infer mode (see `PipelineEngine`), so its rows are still delivered.
     case stageFailed(StageError)
+    /// A member of a sync group that does not hold the group's statistics (restarted, lagging, or
+    /// its step failed): it runs infer with its last statistics until it has rejoined (Docs/SYNC.md).
+    case rejoiningSyncGroup
 
     public var description: String {
         switch self {
@@ -18,6 +21,8 @@ public enum TrainingDowngrade: Sendable, Equatable, CustomStringConvertible {
             "\(rows) rows is not a multiple of stages[\(stage)].virtual_batch_size (\(multiple))"
         case .stageFailed(let error):
             "stage failed: \(error)"
+        case .rejoiningSyncGroup:
+            "rejoining sync group"
         }
     }
 }
@@ -60,13 +65,13 @@ public final class StageChain {
     public let featureCount: Int
     public let minTrainingRows: Int
     /// Train batches that ran in infer mode (see `TrainingDowngrade`).
-    public private(set) var downgradedBatches = 0
+    public internal(set) var downgradedBatches = 0
     /// Bumped whenever a train batch changes the statistics, so outputs can say which statistics they used.
-    public private(set) var statsVersion: UInt64 = 0
+    public internal(set) var statsVersion: UInt64 = 0
     /// Stage outputs whose next stage's moments were accumulated in the same write pass and were
     /// usable (each saves that stage's moments pass and the output check): for tests and benchmarks.
     public private(set) var fusedPasses = 0
-    private var scratch: [FeatureBatch]
+    var scratch: [FeatureBatch]
     /// Statistics of stages without `StatisticsTransaction`, set aside before a train batch.
     private var setAside: [StageState?]
     /// Each link's stage as a `StatisticsTransaction`, if it is one (cast once, not per batch).
@@ -206,7 +211,7 @@ public final class StageChain {
         }
     }
 
-    private func setStatisticsAside() {
+    func setStatisticsAside() {
         for index in links.indices {
             if let stage = transactional[index] {
                 stage.setStatisticsAside()
@@ -218,7 +223,7 @@ public final class StageChain {
 
     /// Puts every stage back as `setStatisticsAside()` found it. A stage without
     /// `StatisticsTransaction` is restored from its own `saveState()`, which it must accept.
-    private func restoreStatisticsSetAside() {
+    func restoreStatisticsSetAside() {
         for index in links.indices {
             if let stage = transactional[index] {
                 stage.restoreStatisticsSetAside()
@@ -228,7 +233,7 @@ public final class StageChain {
         }
     }
 
-    private func statisticsAreFinite(_ index: Int) -> Bool {
+    func statisticsAreFinite(_ index: Int) -> Bool {
         if let stage = transactional[index] { return stage.statisticsAreFinite }
         return links[index].stage.saveState().statistics.values.allSatisfy(\.allFinite)
     }
@@ -263,7 +268,7 @@ public final class StageChain {
         statsVersion = version
     }
 
-    private func gather(_ batch: FeatureBatch, into target: inout FeatureBatch, columns: ColumnSelection) {
+    func gather(_ batch: FeatureBatch, into target: inout FeatureBatch, columns: ColumnSelection) {
         target.reset(rows: batch.rows)
         let runs = columns.runs
         let width = batch.features, narrow = target.features
@@ -279,7 +284,7 @@ public final class StageChain {
         }
     }
 
-    private func scatter(_ source: FeatureBatch, into batch: inout FeatureBatch, columns: ColumnSelection) {
+    func scatter(_ source: FeatureBatch, into batch: inout FeatureBatch, columns: ColumnSelection) {
         let runs = columns.runs
         let width = batch.features, narrow = source.features
         source.withUnsafeValues { narrowValues in

@@ -126,6 +126,16 @@ public struct BatchEncoder: Sendable {
             text.appendRaw(",\"downgraded\":")
             text.appendJSONString(downgrade.description)
         }
+        if let sync = info.sync {
+            text.appendRaw(",\"sync\":{\"step\":")
+            text.appendDecimal(sync.step)
+            text.appendRaw(",\"members\":[")
+            for index in sync.members.indices {
+                if index > 0 { text.append(0x2C) }
+                text.appendDecimal(UInt64(sync.members[index]))
+            }
+            text.appendRaw("]}")
+        }
     }
 
     /// `,"data":[[…],…]`.

@@ -15,13 +15,13 @@ final class PipelineRunner {
     /// Messages read from one input before the others get a turn (fairness between inputs).
     static let drainLimit = 256
 
-    private let configuration: PipelineConfiguration
+    let configuration: PipelineConfiguration
     private let inputs: [ZMQSocket]
     /// Each input's endpoint as bound (the real port for `tcp://…:*`), for log lines.
     private let inputEndpoints: [String]
     private let output: ZMQSocket
     /// This pipeline's own context, terminated by `run()` once every socket is closed.
-    private let context: ZMQContext
+    let context: ZMQContext
     private let snapshotRequests: SnapshotRequests?
     /// Told about a reloaded chain's stages (their fingerprints and params go into later generations).
     private let checkpointWriter: CheckpointWriter?
@@ -34,9 +34,9 @@ final class PipelineRunner {
     /// Set once intake has stopped: the final reads are bounded by RCVHWM, not by the stop flag.
     private var shuttingDown = false
     private let sink: ZMQBatchSink
-    private let engine: PipelineEngine
+    let engine: PipelineEngine
     private let stopFlag: StopFlag
-    private let logger: Logger
+    let logger: Logger
     private var decoders: [MessageDecoder]
     private var parts = ZMQMultipart(reservingCapacity: 3)
     private var frames: [UnsafeRawBufferPointer] = []
@@ -46,6 +46,8 @@ final class PipelineRunner {
     private let board: CounterBoard
     /// Per input: whether it is a CURVE server, whose messages carry the client key as User-Id.
     private let checksUserID: [Bool]
+    /// `sync:`'s member (see PipelineRunner+Sync.swift).
+    var syncMember: SyncMember?
 
     /// Creates, configures and binds/connects every socket; logs each endpoint actually bound
     /// (so `tcp://127.0.0.1:*` can be used and its port read from the log).
@@ -110,6 +112,7 @@ final class PipelineRunner {
             _ = engine.switchMode(to: resuming.mode)
             control.mode = resuming.mode
         }
+        try attachSyncGroup()
     }
 
     /// Runs until stopped, then shuts down within the output's `shutdown_timeout`, counted from the stop:
@@ -132,6 +135,7 @@ final class PipelineRunner {
         }
         engine.flushPartial()
         engine.offerFinalSnapshot()
+        syncMember?.close()
         var counts = engine.counts
         counts.outputAtShutdown = closeOutput(published: counts.batchesPublished)
         engine.board.publish(counts)
@@ -180,6 +184,7 @@ final class PipelineRunner {
             }
             let now = ContinuousClock.now
             engine.flushIfDue(now: now)
+            engine.serviceSync()
             engine.offerSnapshotIfDue(now: now)
             if let wanted = snapshotRequests?.pending {
                 engine.offerFinalSnapshot()  // only if anything changed; the writer writes a generation anyway

@@ -1,0 +1,18 @@
+import NormCore
+import NormConfig
+import Pipeline
+
+extension PipelineRunner {
+    /// Joins the pipeline's sync group (`sync:`), binding its ROUTER in the pipeline's context; a
+    /// pipeline that does not train (mode infer) takes no part and uses its current statistics.
+    func attachSyncGroup() throws {
+        guard let sync = configuration.sync, configuration.mode == .train else { return }
+        do {
+            let member = try SyncMember(configuration: sync, chain: engine.chain, context: context, logger: logger)
+            syncMember = member
+            engine.synchronizer = member
+        } catch {
+            throw DaemonError.socketSetup(pipeline: configuration.name, "sync member \(sync.members[sync.rank]): \(error)")
+        }
+    }
+}

@@ -1,0 +1,527 @@
+import Foundation
+import Logging
+import NormConfig
+import Pipeline
+import StageKit
+import ZeroMQ
+
+/// One pipeline's membership in a sync group over ZeroMQ (Docs/SYNC.md): a ROUTER bound at
+/// `members[rank]` (everything sent to this member), a DEALER connected to every other member's
+/// ROUTER (everything this member sends; replies come back on it).
+///
+/// Single-threaded: the pipeline's thread drives it, blocking inside `exchange` during a step and
+/// calling `serviceIdle` between batches (every `PipelineRunner.wakeInterval`), so a leader
+/// collects, answers late members and serves snapshots even while its own trainer has sent nothing.
+///
+/// **Steps.** The leader of a step is the lowest rank in this member's view of the live ranks. For
+/// each stage it collects contributions until every expected rank has sent one or `timeout` after
+/// the first arrived, then merges those present in rank order and sends every present member the
+/// result with the list of ranks present. Everyone adopts that list as its view, so all members that
+/// took part agree on the next leader. A member that hears nothing from its leader within
+/// `timeout + margin` drops it from its view and sends to the next lowest rank (failover); a
+/// contribution arriving at a rank tells it that the sender considers every lower rank gone.
+///
+/// **Stale members.** Each message carries the hash of the merged state before its step. A
+/// contribution for a step already merged, or whose hash differs from the leader's, is answered
+/// `stale` (and counted); the member then asks a live member for a snapshot (its statistics, step
+/// and hash), adopts it and contributes from the next step on. Until then its train batches run in
+/// infer mode (`downgraded: "rejoining sync group"`).
+final class SyncMember: StepSynchronizer {
+    private let configuration: SyncConfiguration
+    private let rank: Int
+    private let fingerprint: UInt64
+    /// Width and extremes flag of each stage's contributions, to check those from the network.
+    private let shapes: [(features: Int, extremes: Bool)]
+    private var logger: Logger
+    private let router: ZMQSocket
+    private var dealers: [Int: ZMQSocket] = [:]
+    private let poller = ZMQPoller(capacity: 8)
+    /// Poller index → rank whose dealer it is (`nil`: the router).
+    private var pollRanks: [Int?] = []
+
+    /// Ranks this member believes live; the leader is the lowest.
+    private var view: Set<Int>
+    /// The last step the group merged any stage of (0: none yet), the state hash before it and
+    /// including every result merged so far.
+    private var step: UInt64 = 0
+    private var startHash: UInt64
+    private var hash: UInt64
+    /// The last step this member's chain learned; behind `step` means the group moved on without it.
+    private(set) var chainStep: UInt64 = 0
+    private var joined = true
+    /// Ranks present at stage 0 of `step`: who the later stages wait for, and the header's members.
+    private var stepPresent: [Int] = []
+    private var lastClosed: (step: UInt64, stage: Int)?
+
+    private struct Collection {
+        var step: UInt64
+        var stage: Int
+        var expected: Set<Int>
+        /// Ranks that took part in the previous step: missing now means absent, even if a failover
+        /// already took them out of the view (so they are not waited for).
+        var previous: Set<Int>
+        var got: [Int: MomentContribution] = [:]
+        var routes: [Int: [UInt8]] = [:]
+        var deadline: ContinuousClock.Instant
+    }
+    private var collection: Collection?
+    /// Merged result of a collection this member led, for its own waiting `exchange`.
+    private var ownResult: (step: UInt64, stage: Int, moments: MomentContribution)?
+    /// Contributions for a later stage or step than the open collection (bounded: `members × 2`).
+    private var buffered: [(route: [UInt8], message: SyncMessage)] = []
+    /// Snapshot requests waiting for a step boundary.
+    private var snapshotRequests: [[UInt8]] = []
+    private var snapshotAskedAt: ContinuousClock.Instant?
+    /// A snapshot received and not yet adopted (adopted at the next step boundary).
+    private var pendingSnapshot: SyncMessage?
+    private var snapshotTarget = 0
+
+    private(set) var absences = 0
+    private(set) var staleDropped = 0
+    private(set) var refusals = 0
+    private(set) var failovers = 0
+
+    init(configuration: SyncConfiguration, chain: StageChain, context: ZMQContext, logger: Logger) throws {
+        self.configuration = configuration
+        rank = configuration.rank
+        fingerprint = Self.fingerprint(of: chain)
+        shapes = chain.links.map { link in
+            (features: link.columns.count, extremes: (link.stage as? any MomentSynchronizedStage)?.contributesExtremes ?? false)
+        }
+        self.logger = logger
+        self.logger[metadataKey: "sync_group"] = "\(configuration.group)"
+        self.logger[metadataKey: "rank"] = "\(configuration.rank)"
+        view = Set(configuration.members.indices)
+        let seed = FNV64()
+        startHash = seed.value
+        hash = seed.value
+        router = try ZMQSocket(context: context, type: .router)
+        do {
+            try Self.configure(router)
+            try router.bind(configuration.members[rank])
+            pollRanks.append(nil)
+            _ = poller.register(router, for: .pollIn)
+            for (other, endpoint) in configuration.members.enumerated() where other != rank {
+                let dealer = try ZMQSocket(context: context, type: .dealer)
+                dealers[other] = dealer
+                try Self.configure(dealer)
+                try dealer.setReconnectInterval(milliseconds: 100)
+                try dealer.setReconnectIntervalMax(milliseconds: 1000)
+                try dealer.connect(endpoint)
+                pollRanks.append(other)
+                _ = poller.register(dealer, for: .pollIn)
+            }
+        } catch {
+            close()
+            throw error
+        }
+        self.logger.info("sync member bound", metadata: [
+            "endpoint": "\(configuration.members[rank])", "members": "\(configuration.members.count)",
+            "fingerprint": "\(String(fingerprint, radix: 16))",
+        ])
+        // A restarted member must not step from its own (old or initial) statistics: every live
+        // member that has merged a step answers with a snapshot, adopted before the first batch.
+        for other in dealers.keys {
+            send(SyncMessage(kind: .snapshotRequest, rank: rank, group: configuration.group, step: 0, stage: 0, hash: hash,
+                             fingerprint: fingerprint), to: other)
+        }
+    }
+
+    private static func configure(_ socket: ZMQSocket) throws {
+        try socket.setLinger(milliseconds: 0)
+        try socket.setMaxMessageSize(Int64(ConfigLimits.maxMessageBytes))
+    }
+
+    func close() {
+        router.close()
+        for dealer in dealers.values { dealer.close() }
+        logger.info("sync member stopped", metadata: [
+            "step": "\(step)", "absences": "\(absences)", "stale_dropped": "\(staleDropped)",
+            "refusals": "\(refusals)", "failovers": "\(failovers)",
+        ])
+    }
+
+    /// A hash of what makes two chains' statistics exchangeable: every stage's kind, fingerprint and columns.
+    static func fingerprint(of chain: StageChain) -> UInt64 {
+        var hasher = FNV64()
+        hasher.add(UInt64(chain.featureCount))
+        for link in chain.links {
+            hasher.add(Array(link.stage.kind.utf8))
+            for (key, value) in link.stage.fingerprint.sorted(by: { $0.key < $1.key }) {
+                hasher.add(Array("\(key)=\(value);".utf8))
+            }
+            hasher.add(Array(link.columns.description.utf8))
+        }
+        return hasher.value
+    }
+
+    private var leader: Int { view.min() ?? rank }
+    private var margin: Duration { max(.milliseconds(250), configuration.timeout / 2) }
+
+    // MARK: StepSynchronizer
+
+    func beginStep(chain: StageChain) -> Bool {
+        pump(chain: chain, wait: .zero)
+        if let snapshot = pendingSnapshot {
+            pendingSnapshot = nil
+            adopt(snapshot, chain: chain)
+        }
+        if joined && chainStep != step {
+            becomeStale("the group merged step \(step) without this member (its chain is at step \(chainStep))")
+        }
+        if !joined { askForSnapshot() }
+        return joined
+    }
+
+    func exchange(stage: Int, _ contribution: MomentContribution) throws(SyncStepError) -> MomentContribution {
+        let target = chainStep + 1
+        let before = stage == 0 ? hash : startHash
+        var sentTo: Int?
+        var waitUntil = ContinuousClock.now
+        while true {
+            if let result = ownResult, result.step == target, result.stage == stage {
+                ownResult = nil
+                return result.moments
+            }
+            if let closed = lastClosed, closed.step > target || (closed.step == target && closed.stage >= stage) {
+                throw fail("step \(target) stage \(stage) was merged without this member")
+            }
+            if let snapshot = pendingSnapshot, snapshot.step > step {
+                throw fail("the group is at step \(snapshot.step), ahead of this member")
+            }
+            if leader == rank {
+                contributeLocally(step: target, stage: stage, hash: before, contribution)
+                // Wait for the others only while the stage is still open (a group of one, or the
+                // last contribution, closes it at once).
+                if ownResult == nil { pump(chain: nil, wait: .milliseconds(5)) }
+                continue
+            }
+            if sentTo != leader {
+                sentTo = leader
+                send(SyncMessage(kind: .contribution, rank: rank, group: configuration.group, step: target, stage: stage,
+                                 hash: before, fingerprint: fingerprint, moments: contribution), to: leader)
+                waitUntil = .now + configuration.timeout + margin
+            }
+            if let reply = pump(chain: nil, wait: .milliseconds(5), awaiting: (target, stage, leader)) {
+                switch reply.kind {
+                case .result:
+                    guard let merged = reply.moments, merged.isValid(features: shapes[stage].features, extremes: shapes[stage].extremes) else {
+                        throw fail("the leader's result for step \(target) stage \(stage) is malformed")
+                    }
+                    record(step: target, stage: stage, merged)
+                    if stage == 0 { stepPresent = reply.members }
+                    view = Set(reply.members)
+                    return merged
+                case .refused:
+                    refusals += 1
+                    logger.error("sync group refused this member", metadata: [
+                        "leader": "\(reply.rank)", "reason": "\(String(decoding: reply.text, as: UTF8.self))",
+                    ])
+                    throw fail("refused by rank \(reply.rank)")
+                default:
+                    throw fail("rank \(reply.rank) answered stale: \(String(decoding: reply.text, as: UTF8.self))")
+                }
+            }
+            if ContinuousClock.now >= waitUntil, let gone = sentTo {
+                failovers += 1
+                view.remove(gone)
+                view.insert(rank)
+                logger.warning("sync leader did not answer; taking the next live rank", metadata: [
+                    "leader": "\(gone)", "step": "\(target)", "stage": "\(stage)", "next_leader": "\(leader)",
+                ])
+            }
+        }
+    }
+
+    func finishStep(chain: StageChain, learned: Bool) -> SyncStamp? {
+        guard joined else { return nil }
+        guard learned else {
+            becomeStale("a stage failed after the merge of step \(chainStep + 1)")
+            return nil
+        }
+        chainStep += 1
+        serveSnapshots(chain: chain)
+        return SyncStamp(step: chainStep, members: stepPresent)
+    }
+
+    /// Between batches: answer what arrived (contributions, late members, snapshot requests) and
+    /// close a collection whose deadline passed, without waiting.
+    func serviceIdle(chain: StageChain) {
+        pump(chain: chain, wait: .zero)
+        if let snapshot = pendingSnapshot {
+            pendingSnapshot = nil
+            adopt(snapshot, chain: chain)
+        }
+        if !joined { askForSnapshot() }
+    }
+
+    // MARK: state
+
+    private func fail(_ reason: String) -> SyncStepError {
+        becomeStale(reason)
+        return .unavailable(reason)
+    }
+
+    private func becomeStale(_ reason: String) {
+        guard joined else { return }
+        joined = false
+        snapshotAskedAt = nil
+        logger.warning("sync member is stale; rejoining through a snapshot", metadata: ["reason": "\(reason)", "step": "\(step)"])
+    }
+
+    /// Folds a merged result into the state hash: `H_k = FNV(H_{k−1}, results of step k in stage order)`.
+    private func record(step resultStep: UInt64, stage: Int, _ merged: MomentContribution) {
+        if resultStep > step {
+            step = resultStep
+            startHash = hash
+        }
+        var hasher = FNV64(hash)
+        hasher.add(UInt64(stage))
+        hasher.add(merged)
+        hash = hasher.value
+        lastClosed = (resultStep, stage)
+    }
+
+    // MARK: leading
+
+    private func contributeLocally(step target: UInt64, stage: Int, hash before: UInt64, _ contribution: MomentContribution) {
+        if collection == nil {
+            open(step: target, stage: stage)
+        }
+        guard collection?.step == target, collection?.stage == stage else { return }
+        collection?.got[rank] = contribution
+        closeIfComplete(now: .now)
+    }
+
+    private func open(step target: UInt64, stage: Int) {
+        let expected = stage == 0 ? view : Set(stepPresent)
+        collection = Collection(step: target, stage: stage, expected: expected, previous: stage == 0 ? Set(stepPresent) : [],
+                                deadline: .now + configuration.timeout)
+        // Contributions that arrived early for this stage count now.
+        let early = buffered
+        buffered = []
+        for item in early { handleContribution(item.message, route: item.route) }
+    }
+
+    private func closeIfComplete(now: ContinuousClock.Instant) {
+        guard let open = collection else { return }
+        let complete = open.expected.isSubset(of: Set(open.got.keys))
+        guard complete || now >= open.deadline else { return }
+        collection = nil
+        let present = open.got.keys.sorted()
+        let missing = open.expected.union(open.previous).subtracting(present).sorted()
+        if !missing.isEmpty {
+            absences += missing.count
+            logger.warning("sync step completed without absent members", metadata: [
+                "step": "\(open.step)", "stage": "\(open.stage)", "absent": "\(missing)", "present": "\(present)",
+                "absences_total": "\(absences)",
+            ])
+        }
+        let merged = MomentContribution.merge(present.map { open.got[$0]! })!
+        for member in present where member != rank {
+            guard let route = open.routes[member] else { continue }
+            var reply = SyncMessage(kind: .result, rank: rank, group: configuration.group, step: open.step, stage: open.stage,
+                                    hash: open.stage == 0 ? hash : startHash, fingerprint: fingerprint, moments: merged)
+            reply.members = present
+            _ = try? router.sendMultipart([route, reply.encoded()], flags: .dontWait)
+        }
+        record(step: open.step, stage: open.stage, merged)
+        if open.stage == 0 { stepPresent = present }
+        view = Set(present)
+        if open.got[rank] != nil { ownResult = (open.step, open.stage, merged) }
+    }
+
+    /// A contribution from `message.rank`, which takes this member as its step's leader.
+    private func handleContribution(_ message: SyncMessage, route: [UInt8]) {
+        guard message.group == configuration.group, message.fingerprint == fingerprint else {
+            refusals += 1
+            let reason = message.group != configuration.group
+                ? "group '\(message.group)' is not this member's group '\(configuration.group)'"
+                : "chain fingerprint \(String(message.fingerprint, radix: 16)) differs from this group's \(String(fingerprint, radix: 16))"
+            logger.error("refused a sync contribution", metadata: ["from_rank": "\(message.rank)", "reason": "\(reason)"])
+            reply(.refused, to: route, text: reason)
+            return
+        }
+        guard message.rank < configuration.members.count, message.rank != rank,
+              let moments = message.moments, message.stage < shapes.count,
+              moments.isValid(features: shapes[message.stage].features, extremes: shapes[message.stage].extremes) else {
+            refusals += 1
+            logger.error("refused a malformed sync contribution", metadata: ["from_rank": "\(message.rank)"])
+            reply(.refused, to: route, text: "malformed contribution")
+            return
+        }
+        // The sender takes this rank as leader: every lower rank is gone as far as it knows.
+        if leader < rank && message.step > step {
+            let gone = view.filter { $0 < rank }.sorted()
+            view.subtract(gone)
+            logger.warning("taking over as sync leader", metadata: ["from_rank": "\(message.rank)", "gone": "\(gone)", "step": "\(message.step)"])
+        }
+        let expectedHash: UInt64? = message.step == step + 1 && message.stage == 0 ? hash
+            : message.step == step && (lastClosed.map { $0.stage < message.stage } ?? true) ? startHash : nil
+        if let open = collection, open.step == message.step, open.stage == message.stage {
+            guard message.hash == (open.stage == 0 && open.step == step + 1 ? hash : startHash) else { return stale(message, route: route, "hash differs") }
+            collection?.got[message.rank] = moments
+            collection?.routes[message.rank] = route
+            closeIfComplete(now: .now)
+            return
+        }
+        guard let expectedHash else {
+            if let open = collection, (message.step, message.stage) > (open.step, open.stage), buffered.count < 2 * configuration.members.count {
+                buffered.append((route, message))
+                return
+            }
+            return stale(message, route: route, "step \(message.step) stage \(message.stage) was already merged (group at step \(step))")
+        }
+        guard message.hash == expectedHash else { return stale(message, route: route, "hash differs") }
+        guard collection == nil else {
+            if buffered.count < 2 * configuration.members.count { buffered.append((route, message)) }
+            return
+        }
+        open(step: message.step, stage: message.stage)
+        collection?.got[message.rank] = moments
+        collection?.routes[message.rank] = route
+        closeIfComplete(now: .now)
+    }
+
+    private func stale(_ message: SyncMessage, route: [UInt8], _ reason: String) {
+        staleDropped += 1
+        logger.warning("dropped a stale sync contribution", metadata: [
+            "from_rank": "\(message.rank)", "step": "\(message.step)", "reason": "\(reason)", "stale_dropped_total": "\(staleDropped)",
+        ])
+        reply(.stale, to: route, text: reason)
+    }
+
+    private func reply(_ kind: SyncMessage.Kind, to route: [UInt8], text: String, members: [Int] = []) {
+        var message = SyncMessage(kind: kind, rank: rank, group: configuration.group, step: step, stage: 0, hash: hash,
+                                  fingerprint: fingerprint)
+        message.text = Array(text.utf8)
+        message.members = members
+        _ = try? router.sendMultipart([route, message.encoded()], flags: .dontWait)
+    }
+
+    // MARK: snapshots
+
+    private func askForSnapshot() {
+        if let asked = snapshotAskedAt, ContinuousClock.now - asked < configuration.timeout { return }
+        let others = (0..<configuration.members.count).filter { $0 != rank }
+        guard !others.isEmpty else {
+            joined = true // a group of one is always current
+            return
+        }
+        let target = others[snapshotTarget % others.count]
+        snapshotTarget += 1
+        snapshotAskedAt = .now
+        send(SyncMessage(kind: .snapshotRequest, rank: rank, group: configuration.group, step: step, stage: 0, hash: hash,
+                         fingerprint: fingerprint), to: target)
+        logger.info("asking for a sync snapshot", metadata: ["from_rank": "\(target)"])
+    }
+
+    private func serveSnapshots(chain: StageChain) {
+        guard !snapshotRequests.isEmpty else { return }
+        let requests = snapshotRequests
+        snapshotRequests = []
+        guard joined, step > 0, chainStep == step, collection == nil,
+              let states = try? JSONEncoder().encode(chain.saveState()) else { return } // not current: the asker tries another
+        for route in requests {
+            var message = SyncMessage(kind: .snapshot, rank: rank, group: configuration.group, step: step, stage: 0, hash: hash,
+                                      fingerprint: fingerprint)
+            message.members = view.sorted()
+            message.text = Array(states)
+            _ = try? router.sendMultipart([route, message.encoded()], flags: .dontWait)
+        }
+        logger.info("served a sync snapshot", metadata: ["step": "\(step)", "requests": "\(requests.count)"])
+    }
+
+    private func adopt(_ snapshot: SyncMessage, chain: StageChain) {
+        guard !joined || snapshot.step > step else { return }
+        guard snapshot.fingerprint == fingerprint, snapshot.group == configuration.group,
+              let states = try? JSONDecoder().decode([StageState].self, from: Data(snapshot.text)),
+              (try? chain.restoreState(states)) != nil else {
+            logger.error("could not adopt a sync snapshot", metadata: ["from_rank": "\(snapshot.rank)"])
+            return
+        }
+        step = snapshot.step
+        chainStep = snapshot.step
+        hash = snapshot.hash
+        startHash = snapshot.hash
+        view = Set(snapshot.members)
+        lastClosed = nil
+        collection = nil
+        buffered = []
+        joined = true
+        logger.info("rejoined the sync group", metadata: ["step": "\(step)", "from_rank": "\(snapshot.rank)", "members": "\(view.sorted())"])
+    }
+
+    // MARK: sockets
+
+    private func send(_ message: SyncMessage, to member: Int) {
+        _ = try? dealers[member]?.send(message.encoded(), flags: .dontWait)
+    }
+
+    /// Polls up to `wait`, handles everything that arrived, closes an overdue collection. Returns
+    /// the reply `awaiting` describes (a result, stale or refusal from that rank for that step and stage).
+    @discardableResult
+    private func pump(chain: StageChain?, wait: Duration, awaiting: (step: UInt64, stage: Int, from: Int)? = nil) -> SyncMessage? {
+        var answer: SyncMessage?
+        let milliseconds = Int(wait.components.seconds) * 1000 + Int(wait.components.attoseconds / 1_000_000_000_000_000)
+        if (try? poller.poll(timeoutMilliseconds: milliseconds)) ?? 0 > 0 {
+            var parts = ZMQMultipart(reservingCapacity: 2)
+            for index in pollRanks.indices {
+                let socket = pollRanks[index].flatMap { dealers[$0] } ?? router
+                while (try? socket.receiveMultipart(into: &parts, flags: .dontWait)) == true {
+                    let frames = parts.map(\.bytes)
+                    if pollRanks[index] == nil {
+                        guard frames.count == 2 else { continue }
+                        handleRouter(frames[1], route: frames[0], chain: chain)
+                    } else if frames.count == 1, let message = decode(frames[0]) {
+                        if message.kind == .snapshot {
+                            if message.step > (pendingSnapshot?.step ?? 0) || (!joined && pendingSnapshot == nil) { pendingSnapshot = message }
+                            continue
+                        }
+                        if let awaiting, message.rank == awaiting.from,
+                           (message.kind == .result && message.step == awaiting.step && message.stage == awaiting.stage)
+                            || message.kind == .stale || message.kind == .refused {
+                            answer = message
+                        } else if message.kind == .refused {
+                            refusals += 1
+                            logger.error("sync group refused this member", metadata: [
+                                "from_rank": "\(message.rank)", "reason": "\(String(decoding: message.text, as: UTF8.self))",
+                            ])
+                        }
+                    }
+                }
+            }
+        }
+        closeIfComplete(now: .now)
+        if let chain { serveSnapshots(chain: chain) }
+        return answer
+    }
+
+    private func handleRouter(_ bytes: [UInt8], route: [UInt8], chain: StageChain?) {
+        guard let message = decode(bytes) else {
+            refusals += 1
+            logger.error("refused an undecodable sync message", metadata: ["bytes": "\(bytes.count)"])
+            return
+        }
+        switch message.kind {
+        case .contribution:
+            handleContribution(message, route: route)
+        case .snapshotRequest:
+            guard message.group == configuration.group, message.fingerprint == fingerprint else {
+                refusals += 1
+                let reason = message.group != configuration.group ? "group '\(message.group)' is not '\(configuration.group)'"
+                    : "chain fingerprint \(String(message.fingerprint, radix: 16)) differs from this group's \(String(fingerprint, radix: 16))"
+                logger.error("refused a member joining the sync group", metadata: ["from_rank": "\(message.rank)", "reason": "\(reason)"])
+                reply(.refused, to: route, text: reason)
+                return
+            }
+            if snapshotRequests.count < configuration.members.count { snapshotRequests.append(route) }
+        default:
+            break
+        }
+    }
+
+    private func decode(_ bytes: [UInt8]) -> SyncMessage? {
+        SyncMessage.decode(bytes, maxFeatures: ConfigLimits.maxFeatures, maxMembers: SyncConfiguration.maxMembers)
+    }
+}
