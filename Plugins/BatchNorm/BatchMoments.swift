@@ -17,7 +17,8 @@ public struct BatchMoments: Sendable {
     public let combined: ColumnMoments
 
     /// Moments computed elsewhere for the whole batch (no ghost batches): a fused pass of the
-    /// previous stage (`AffineMomentsKernel`).
+    /// previous stage (`AffineMomentsKernel`), or a sync group's merged step (`virtual_batch_size`
+    /// is refused in a sync group).
     public init(combined: ColumnMoments) {
         ghosts = []
         self.combined = combined

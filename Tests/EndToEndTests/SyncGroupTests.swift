@@ -1,4 +1,5 @@
 import Foundation
+import NormTesting
 import Testing
 
 /// Sync groups (`sync:`, Docs/SYNC.md) with real daemons on loopback (ipc), fed by pyzmq producers

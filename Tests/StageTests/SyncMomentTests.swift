@@ -1,5 +1,6 @@
 import Foundation
 import NormCore
+import NormTesting
 import StageKit
 import Testing
 
