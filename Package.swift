@@ -58,8 +58,12 @@ let package = Package(
 
         // MARK: formats and adapters
         .target(name: "NpyFormat", dependencies: ["NormCore"], swiftSettings: strict),
-        .target(name: "NormConfig", dependencies: ["NormCore", "StageKit", "Pipeline", "WireFormat", .product(name: "Yams", package: "Yams")], swiftSettings: strict),
-        .target(name: "Checkpoint", dependencies: ["NormCore", "StageKit", "Pipeline", "NpyFormat", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
+        .target(
+            name: "NormConfig", dependencies: ["NormCore", "StageKit", "Pipeline", "WireFormat", .product(name: "Yams", package: "Yams")],
+            swiftSettings: strict),
+        .target(
+            name: "Checkpoint", dependencies: ["NormCore", "StageKit", "Pipeline", "NpyFormat", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict),
         // The test kit every test target uses: the conformance suite every stage kind passes, the
         // `normd` subprocess runners, the reference-case loader, sample data, fake stages and sinks.
         .target(name: "NormTesting", dependencies: ["NormCore", "StageKit", "Pipeline", "Checkpoint"], swiftSettings: strict),
@@ -68,16 +72,19 @@ let package = Package(
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"], swiftSettings: strict),
 
         // MARK: fuzzing — the entry points libFuzzer (Fuzz/, Scripts/fuzz.sh) and FuzzCorpusTests share
-        .target(name: "FuzzTargets", dependencies: ["NormCore", "StageKit", "NpyFormat", "WireFormat", "NormConfig", "Checkpoint", "BuiltinStages"],
-                swiftSettings: strict),
+        .target(
+            name: "FuzzTargets", dependencies: ["NormCore", "StageKit", "NpyFormat", "WireFormat", "NormConfig", "Checkpoint", "BuiltinStages"],
+            swiftSettings: strict),
 
         // MARK: the admin HTTP server (metrics, health, control)
-        .target(name: "AdminServer", dependencies: [
-            .product(name: "Hummingbird", package: "hummingbird"),
-            .product(name: "Prometheus", package: "swift-prometheus"),
-            .product(name: "Logging", package: "swift-log"),
-            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-        ], swiftSettings: strict),
+        .target(
+            name: "AdminServer",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ], swiftSettings: strict),
 
         // MARK: composition root
         .executableTarget(
@@ -97,13 +104,26 @@ let package = Package(
         // MARK: tests
         .testTarget(name: "NormCoreTests", dependencies: ["NormCore"], swiftSettings: strict),
         .testTarget(name: "StageKitTests", dependencies: ["NormCore", "StageKit", "NormTesting"], swiftSettings: strict),
-        .testTarget(name: "StageTests", dependencies: ["NormCore", "StageKit", "MinMax", "BatchNorm", "BatchRenorm", "StandardScale", "BuiltinStages", "NormTesting"], swiftSettings: strict),
-        .testTarget(name: "NormConfigTests", dependencies: ["NormCore", "StageKit", "NormConfig", "BuiltinStages", "NormTesting"], swiftSettings: strict),
-        .testTarget(name: "FormatTests", dependencies: ["NormCore", "StageKit", "NpyFormat", "Checkpoint", "WireFormat", "NormTesting"], swiftSettings: strict),
+        .testTarget(
+            name: "StageTests",
+            dependencies: ["NormCore", "StageKit", "MinMax", "BatchNorm", "BatchRenorm", "StandardScale", "BuiltinStages", "NormTesting"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "NormConfigTests", dependencies: ["NormCore", "StageKit", "NormConfig", "BuiltinStages", "NormTesting"], swiftSettings: strict),
+        .testTarget(
+            name: "FormatTests", dependencies: ["NormCore", "StageKit", "NpyFormat", "Checkpoint", "WireFormat", "NormTesting"], swiftSettings: strict
+        ),
         .testTarget(name: "PipelineTests", dependencies: ["NormCore", "StageKit", "Pipeline", "NormTesting"], swiftSettings: strict),
-        .testTarget(name: "WireFormatTests", dependencies: ["NormCore", "StageKit", "Pipeline", "WireFormat", "NpyFormat", "NormTesting"], swiftSettings: strict),
+        .testTarget(
+            name: "WireFormatTests", dependencies: ["NormCore", "StageKit", "Pipeline", "WireFormat", "NpyFormat", "NormTesting"],
+            swiftSettings: strict),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ", "NormTesting"], swiftSettings: strict),
-        .testTarget(name: "CheckpointTests", dependencies: ["NormCore", "StageKit", "Pipeline", "Checkpoint", "NormConfig", "BuiltinStages", "NormTesting", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
+        .testTarget(
+            name: "CheckpointTests",
+            dependencies: [
+                "NormCore", "StageKit", "Pipeline", "Checkpoint", "NormConfig", "BuiltinStages", "NormTesting",
+                .product(name: "Logging", package: "swift-log"),
+            ], swiftSettings: strict),
         // Every committed fuzz input (Tests/FuzzCorpus) through the fuzz targets, without the sanitizers.
         .testTarget(name: "FuzzCorpusTests", dependencies: ["FuzzTargets", "NormTesting"], swiftSettings: strict),
         // Drive the built `normd` binary as a subprocess (and a Python client where a user would use one).
@@ -112,8 +132,10 @@ let package = Package(
         // plugins through `normd validate`, `apply` and `run`.
         .testTarget(
             name: "DynamicStagesTests",
-            dependencies: ["NormCore", "StageKit", "DynamicStages", "NormTesting", "BuiltinStages", "Checkpoint", "NormConfig",
-                           "NpyFormat", "normd"],
+            dependencies: [
+                "NormCore", "StageKit", "DynamicStages", "NormTesting", "BuiltinStages", "Checkpoint", "NormConfig",
+                "NpyFormat", "normd",
+            ],
             swiftSettings: strict
         ),
     ]

@@ -14,7 +14,7 @@ let package = Package(
     name: "normd-fuzz",
     platforms: [.macOS(.v15)],
     dependencies: [
-        .package(path: root.path),
+        .package(path: root.path)
     ],
     targets: [
         // libFuzzer's entry point, declared for Swift (the library itself comes with -sanitize=fuzzer).

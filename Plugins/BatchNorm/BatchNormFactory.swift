@@ -18,9 +18,11 @@ public enum BatchNormFactory {
     /// Both conventions' keys, interleaved so that each convention's subset is in its reading order.
     public static let parameters: [ParameterSpec] = {
         let k = KerasParameters.self, t = TorchParameters.self
-        return [conventionSpec, k.momentum, t.momentum, k.epsilon, t.eps, k.center, k.scale, t.affine, t.trackRunningStats,
-                k.gamma, k.beta, t.gamma, t.beta, t.runningMeanInit, t.runningVarInit,
-                k.virtualBatchSize, k.movingMeanInitializer, k.movingVarianceInitializer, renorm]
+        return [
+            conventionSpec, k.momentum, t.momentum, k.epsilon, t.eps, k.center, k.scale, t.affine, t.trackRunningStats,
+            k.gamma, k.beta, t.gamma, t.beta, t.runningMeanInit, t.runningVarInit,
+            k.virtualBatchSize, k.movingMeanInitializer, k.movingVarianceInitializer, renorm,
+        ]
     }()
 
     public static let factory = StageFactory(
@@ -34,8 +36,9 @@ public enum BatchNormFactory {
         let make: @Sendable () -> any Stage
         if convention == "torch" {
             let options = TorchBatchNormOptions.read(from: reader, context: context)
-            reader.finish(hint: "convention: torch uses PyTorch's names",
-                          aliases: ["epsilon": "eps", "center": "affine", "scale": "affine"])
+            reader.finish(
+                hint: "convention: torch uses PyTorch's names",
+                aliases: ["epsilon": "eps", "center": "affine", "scale": "affine"])
             make = { TorchBatchNormStage(featureCount: context.featureCount, options: options) }
         } else {
             var options = KerasBatchNormOptions.read(
@@ -47,8 +50,9 @@ public enum BatchNormFactory {
             if reader.optionalBool(renorm.key) == true {
                 reader.error("renorm", "renorm is a separate stage: use 'type: batch_renorm'")
             }
-            reader.finish(hint: "convention: keras uses tf_keras' names",
-                          aliases: ["eps": "epsilon", "affine": "center' and 'scale"])
+            reader.finish(
+                hint: "convention: keras uses tf_keras' names",
+                aliases: ["eps": "epsilon", "affine": "center' and 'scale"])
             make = { [options] in KerasBatchNormStage(featureCount: context.featureCount, options: options) }
         }
         return mark.noNewErrors ? StageBlueprint(make) : nil

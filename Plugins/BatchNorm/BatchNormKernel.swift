@@ -101,8 +101,10 @@ public struct BatchNormKernel {
     /// `nextShift`: the next stage's shift (`MomentsFusingStage`); without ghost batches the write
     /// pass then also accumulates the output's moments about it (`AffineMomentsKernel`) and returns them.
     @discardableResult
-    public mutating func normalize(_ batch: inout FeatureBatch, with moments: BatchMoments, r: [Double]? = nil, d: [Double]? = nil,
-                                   nextShift: [Float]? = nil) -> AffineMomentsKernel.Result? {
+    public mutating func normalize(
+        _ batch: inout FeatureBatch, with moments: BatchMoments, r: [Double]? = nil, d: [Double]? = nil,
+        nextShift: [Float]? = nil
+    ) -> AffineMomentsKernel.Result? {
         guard !moments.ghosts.isEmpty else {
             setCoefficients(mean: moments.combined.mean, variance: moments.combined.variance, r: r, d: d)
             if let nextShift { return AffineMomentsKernel.apply(to: &batch, coefficients, momentsAbout: nextShift) }
@@ -143,8 +145,9 @@ public struct BatchNormKernel {
 extension BatchNormKernel {
     /// The kernel of a tf_keras-style stage (`batch_norm` keras, `batch_renorm`).
     public init(featureCount: Int, _ options: KerasBatchNormOptions) {
-        self.init(featureCount: featureCount, gamma: options.gamma, beta: options.beta, epsilon: options.epsilon,
-                  virtualBatchSize: options.virtualBatchSize)
+        self.init(
+            featureCount: featureCount, gamma: options.gamma, beta: options.beta, epsilon: options.epsilon,
+            virtualBatchSize: options.virtualBatchSize)
     }
 
     /// The kernel of `batch_norm` under `convention: torch` (no ghost batches in PyTorch).

@@ -62,10 +62,12 @@ public struct KerasBatchNormOptions: Sendable, Equatable {
     public var initialMean: [Double]?
     public var initialVariance: [Double]?
 
-    public init(featureCount: Int, momentum: Double = KerasParameters.momentum.defaultNumber,
-                epsilon: Double = KerasParameters.epsilon.defaultNumber,
-                gamma: [Double]? = nil, beta: [Double]? = nil, virtualBatchSize: Int? = nil,
-                center: Bool = KerasParameters.center.defaultFlag, scale: Bool = KerasParameters.scale.defaultFlag) {
+    public init(
+        featureCount: Int, momentum: Double = KerasParameters.momentum.defaultNumber,
+        epsilon: Double = KerasParameters.epsilon.defaultNumber,
+        gamma: [Double]? = nil, beta: [Double]? = nil, virtualBatchSize: Int? = nil,
+        center: Bool = KerasParameters.center.defaultFlag, scale: Bool = KerasParameters.scale.defaultFlag
+    ) {
         self.center = center
         self.scale = scale
         self.momentum = momentum
@@ -87,8 +89,9 @@ public struct KerasBatchNormOptions: Sendable, Equatable {
         let gamma = readAffine(KerasParameters.gamma, enabledBy: "scale", enabled: scale, reader: reader, count: features)
         let beta = readAffine(KerasParameters.beta, enabledBy: "center", enabled: center, reader: reader, count: features)
         let virtualBatchSize = readVirtualBatchSize(reader, batchSize: context.batchSize)
-        return KerasBatchNormOptions(featureCount: features, momentum: momentum, epsilon: epsilon,
-                                     gamma: gamma, beta: beta, virtualBatchSize: virtualBatchSize, center: center, scale: scale)
+        return KerasBatchNormOptions(
+            featureCount: features, momentum: momentum, epsilon: epsilon,
+            gamma: gamma, beta: beta, virtualBatchSize: virtualBatchSize, center: center, scale: scale)
     }
 
     /// A Keras-style momentum in [0, 1], warning when it is so low that it looks like PyTorch's
@@ -98,8 +101,10 @@ public struct KerasBatchNormOptions: Sendable, Equatable {
         let momentum = reader.number(spec)
         if momentum < 0.5 {
             let written = reader.value(key)?.quoted ?? String(momentum)
-            reader.warning(key, "\(key) \(written) keeps only \(percent(momentum))% of the \(statistics) per batch; "
-                + "Keras' \(key) is the fraction kept (0.99 typical) — \(hint)")
+            reader.warning(
+                key,
+                "\(key) \(written) keeps only \(percent(momentum))% of the \(statistics) per batch; "
+                    + "Keras' \(key) is the fraction kept (0.99 typical) — \(hint)")
         }
         return momentum
     }
@@ -111,7 +116,8 @@ public struct KerasBatchNormOptions: Sendable, Equatable {
         let mark = reader.diagnostics.mark()
         let values = reader.perFeature(spec.key, count: count, default: spec.defaultNumber)
         guard mark.noNewErrors,
-              reader.require(spec.key, values.allSatisfy(spec.rule.admits), spec.rule.message) else { return nil }
+            reader.require(spec.key, values.allSatisfy(spec.rule.admits), spec.rule.message)
+        else { return nil }
         return values
     }
 
@@ -122,8 +128,10 @@ public struct KerasBatchNormOptions: Sendable, Equatable {
     }
 
     /// gamma/beta: only meaningful when the switch that creates them (`scale`/`center`) is on.
-    static func readAffine(_ spec: ParameterSpec, enabledBy switchKey: String, enabled: Bool,
-                           reader: ParameterReader, count: Int) -> [Double] {
+    static func readAffine(
+        _ spec: ParameterSpec, enabledBy switchKey: String, enabled: Bool,
+        reader: ParameterReader, count: Int
+    ) -> [Double] {
         let key = spec.key, value = spec.defaultNumber
         if !enabled {
             if let node = reader.value(key), !node.isNull {
@@ -138,8 +146,11 @@ public struct KerasBatchNormOptions: Sendable, Equatable {
     static func readVirtualBatchSize(_ reader: ParameterReader, batchSize: Int) -> Int? {
         let key = KerasParameters.virtualBatchSize.key
         guard let size = reader.optionalInt(key) else { return nil }
-        guard reader.require(key, KerasParameters.virtualBatchSize.rule.admits(Double(size)),
-                             KerasParameters.virtualBatchSize.rule.message) else { return nil }
+        guard
+            reader.require(
+                key, KerasParameters.virtualBatchSize.rule.admits(Double(size)),
+                KerasParameters.virtualBatchSize.rule.message)
+        else { return nil }
         if batchSize > 0 && batchSize % size != 0 {
             reader.error(key, "batch.size (\(batchSize)) must be a multiple of virtual_batch_size (\(size))")
         }
@@ -149,10 +160,12 @@ public struct KerasBatchNormOptions: Sendable, Equatable {
     /// tf_keras' constructor arguments as recorded in state files (`params`).
     public var parameters: [String: StageParameter] {
         typealias K = KerasParameters
-        return [K.momentum.key: .number(momentum), K.epsilon.key: .number(epsilon), K.center.key: .flag(center),
-                K.scale.key: .flag(scale), K.gamma.key: .numbers(gamma), K.beta.key: .numbers(beta),
-                K.virtualBatchSize.key: .optional(virtualBatchSize.map(Double.init))]
-            .merging(Self.recorded([K.movingMeanInitializer.key: initialMean, K.movingVarianceInitializer.key: initialVariance])) { a, _ in a }
+        return [
+            K.momentum.key: .number(momentum), K.epsilon.key: .number(epsilon), K.center.key: .flag(center),
+            K.scale.key: .flag(scale), K.gamma.key: .numbers(gamma), K.beta.key: .numbers(beta),
+            K.virtualBatchSize.key: .optional(virtualBatchSize.map(Double.init)),
+        ]
+        .merging(Self.recorded([K.movingMeanInitializer.key: initialMean, K.movingVarianceInitializer.key: initialVariance])) { a, _ in a }
     }
 
     /// Initial statistics are recorded only when configured, so a state file of a stage without

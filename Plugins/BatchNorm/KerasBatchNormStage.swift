@@ -52,8 +52,10 @@ public final class KerasBatchNormStage: StatisticsTransaction, MomentsFusingStag
     public var stateVersion: UInt32 { 1 }
     public var trainingRowMultiple: Int { kernel.trainingRowMultiple }
     public var fingerprint: [String: String] {
-        ["kind": kind, "convention": Self.convention, "featureCount": String(featureCount),
-         "virtual_batch_size": options.virtualBatchSize.map(String.init) ?? "none"]
+        [
+            "kind": kind, "convention": Self.convention, "featureCount": String(featureCount),
+            "virtual_batch_size": options.virtualBatchSize.map(String.init) ?? "none",
+        ]
     }
 
     public func process(_ batch: inout FeatureBatch, mode: Mode) throws(StageError) {
@@ -63,7 +65,8 @@ public final class KerasBatchNormStage: StatisticsTransaction, MomentsFusingStag
     public func trainMomentsShift() -> [Float]? { kernel.trainShift(nearRunningMean: movingMean) }
 
     public func process(_ batch: inout FeatureBatch, mode: Mode, moments given: ColumnMoments?, nextShift: [Float]?) throws(StageError)
-        -> AffineMomentsKernel.Result? {
+        -> AffineMomentsKernel.Result?
+    {
         guard try kernel.admits(batch, mode: mode, kind: kind) else { return nil }
         switch mode {
         case .train:
@@ -93,8 +96,9 @@ public final class KerasBatchNormStage: StatisticsTransaction, MomentsFusingStag
     public var statisticsAreFinite: Bool { movingMean.allFinite && movingVariance.allFinite }
 
     public func saveState() -> StageState {
-        StageState(kind: kind, stateVersion: stateVersion,
-                   statistics: ["moving_mean": movingMean, "moving_variance": movingVariance])
+        StageState(
+            kind: kind, stateVersion: stateVersion,
+            statistics: ["moving_mean": movingMean, "moving_variance": movingVariance])
     }
 
     public func restoreState(_ state: StageState) throws(StageError) {

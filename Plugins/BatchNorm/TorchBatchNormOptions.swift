@@ -51,10 +51,12 @@ public struct TorchBatchNormOptions: Sendable, Equatable {
     public var initialMean: [Double]?
     public var initialVariance: [Double]?
 
-    public init(featureCount: Int, momentum: Double? = TorchParameters.momentum.defaultNumber,
-                eps: Double = TorchParameters.eps.defaultNumber,
-                tracksRunningStats: Bool = TorchParameters.trackRunningStats.defaultFlag,
-                gamma: [Double]? = nil, beta: [Double]? = nil, affine: Bool = TorchParameters.affine.defaultFlag) {
+    public init(
+        featureCount: Int, momentum: Double? = TorchParameters.momentum.defaultNumber,
+        eps: Double = TorchParameters.eps.defaultNumber,
+        tracksRunningStats: Bool = TorchParameters.trackRunningStats.defaultFlag,
+        gamma: [Double]? = nil, beta: [Double]? = nil, affine: Bool = TorchParameters.affine.defaultFlag
+    ) {
         self.affine = affine
         self.momentum = momentum
         self.eps = eps
@@ -73,8 +75,9 @@ public struct TorchBatchNormOptions: Sendable, Equatable {
         let tracks = reader.flag(TorchParameters.trackRunningStats)
         let gamma = KerasBatchNormOptions.readAffine(TorchParameters.gamma, enabledBy: "affine", enabled: affine, reader: reader, count: features)
         let beta = KerasBatchNormOptions.readAffine(TorchParameters.beta, enabledBy: "affine", enabled: affine, reader: reader, count: features)
-        var options = TorchBatchNormOptions(featureCount: features, momentum: momentum, eps: eps,
-                                            tracksRunningStats: tracks, gamma: gamma, beta: beta, affine: affine)
+        var options = TorchBatchNormOptions(
+            featureCount: features, momentum: momentum, eps: eps,
+            tracksRunningStats: tracks, gamma: gamma, beta: beta, affine: affine)
         options.initialMean = readInitial(TorchParameters.runningMeanInit, from: reader, count: features, tracks: tracks)
         options.initialVariance = readInitial(TorchParameters.runningVarInit, from: reader, count: features, tracks: tracks)
         return options
@@ -84,8 +87,10 @@ public struct TorchBatchNormOptions: Sendable, Equatable {
     static func readInitial(_ spec: ParameterSpec, from reader: ParameterReader, count: Int, tracks: Bool) -> [Double]? {
         if !tracks {
             if let node = reader.value(spec.key), !node.isNull {
-                reader.error(spec.key, "is given but track_running_stats is false (no running statistics); "
-                    + "remove it or set track_running_stats: true")
+                reader.error(
+                    spec.key,
+                    "is given but track_running_stats is false (no running statistics); "
+                        + "remove it or set track_running_stats: true")
             }
             return nil
         }
@@ -99,8 +104,10 @@ public struct TorchBatchNormOptions: Sendable, Equatable {
         let momentum = reader.number(TorchParameters.momentum)
         if momentum > 0.5 {
             let written = reader.value("momentum")?.quoted ?? String(momentum)
-            reader.warning("momentum", "momentum \(written) replaces \(KerasBatchNormOptions.percent(momentum))% of the running statistics per batch; "
-                + "PyTorch's momentum is the weight of the new batch (0.1 typical) — did you mean Keras' convention (convention: keras)?")
+            reader.warning(
+                "momentum",
+                "momentum \(written) replaces \(KerasBatchNormOptions.percent(momentum))% of the running statistics per batch; "
+                    + "PyTorch's momentum is the weight of the new batch (0.1 typical) — did you mean Keras' convention (convention: keras)?")
         }
         return momentum
     }
@@ -109,8 +116,10 @@ public struct TorchBatchNormOptions: Sendable, Equatable {
     /// `momentum` is `null` for the cumulative average, as in PyTorch.
     public var parameters: [String: StageParameter] {
         typealias T = TorchParameters
-        return [T.momentum.key: .optional(momentum), T.eps.key: .number(eps), T.affine.key: .flag(affine),
-                T.trackRunningStats.key: .flag(tracksRunningStats), T.gamma.key: .numbers(gamma), T.beta.key: .numbers(beta)]
-            .merging(KerasBatchNormOptions.recorded([T.runningMeanInit.key: initialMean, T.runningVarInit.key: initialVariance])) { a, _ in a }
+        return [
+            T.momentum.key: .optional(momentum), T.eps.key: .number(eps), T.affine.key: .flag(affine),
+            T.trackRunningStats.key: .flag(tracksRunningStats), T.gamma.key: .numbers(gamma), T.beta.key: .numbers(beta),
+        ]
+        .merging(KerasBatchNormOptions.recorded([T.runningMeanInit.key: initialMean, T.runningVarInit.key: initialVariance])) { a, _ in a }
     }
 }

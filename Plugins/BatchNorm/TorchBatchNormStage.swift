@@ -51,8 +51,10 @@ public final class TorchBatchNormStage: StatisticsTransaction {
     public var stateVersion: UInt32 { 1 }
     public var trainingRowMultiple: Int { 1 }
     public var fingerprint: [String: String] {
-        ["kind": kind, "convention": Self.convention, "featureCount": String(featureCount),
-         "virtual_batch_size": "none", "track_running_stats": String(options.tracksRunningStats)]
+        [
+            "kind": kind, "convention": Self.convention, "featureCount": String(featureCount),
+            "virtual_batch_size": "none", "track_running_stats": String(options.tracksRunningStats),
+        ]
     }
 
     public func process(_ batch: inout FeatureBatch, mode: Mode) throws(StageError) {
@@ -89,9 +91,10 @@ public final class TorchBatchNormStage: StatisticsTransaction {
 
     public func saveState() -> StageState {
         guard options.tracksRunningStats else { return StageState(kind: kind, stateVersion: stateVersion) }
-        return StageState(kind: kind, stateVersion: stateVersion,
-                          statistics: ["running_mean": runningMean, "running_var": runningVariance],
-                          counters: ["num_batches_tracked": batchesTracked])
+        return StageState(
+            kind: kind, stateVersion: stateVersion,
+            statistics: ["running_mean": runningMean, "running_var": runningVariance],
+            counters: ["num_batches_tracked": batchesTracked])
     }
 
     public func restoreState(_ state: StageState) throws(StageError) {

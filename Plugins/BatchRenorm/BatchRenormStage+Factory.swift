@@ -47,8 +47,9 @@ extension BatchRenormStage {
         reader.finish()
         guard mark.noNewErrors else { return nil }
         return StageBlueprint {
-            BatchRenormStage(featureCount: context.featureCount, options: options, renormMomentum: renormMomentum,
-                             clipping: clipping, warmup: warmup)
+            BatchRenormStage(
+                featureCount: context.featureCount, options: options, renormMomentum: renormMomentum,
+                clipping: clipping, warmup: warmup)
         }
     }
 
@@ -98,8 +99,10 @@ extension BatchRenormStage {
         let missing = [("rmax", clipping.rmax), ("rmin", clipping.rmin), ("dmax", clipping.dmax)]
             .filter { $0.1 == nil }.map(\.0)
         guard !missing.isEmpty else { return }
-        reader.warning("renorm_warmup", "renorm_clipping sets no \(missing.joined(separator: ", ")): "
-            + "a missing bound stays at its batch-norm value (rmax = rmin = 1, dmax = 0) until the warm-up ends, then vanishes; "
-            + "set it explicitly (the paper uses rmin = 1/rmax)")
+        reader.warning(
+            "renorm_warmup",
+            "renorm_clipping sets no \(missing.joined(separator: ", ")): "
+                + "a missing bound stays at its batch-norm value (rmax = rmin = 1, dmax = 0) until the warm-up ends, then vanishes; "
+                + "set it explicitly (the paper uses rmin = 1/rmax)")
     }
 }

@@ -46,8 +46,10 @@ public final class BatchRenormStage: StatisticsTransaction, MomentsFusingStage {
     private var aside: RenormStatistics
     private var asideTrainBatches: Int64 = 0
 
-    public init(featureCount: Int, options: KerasBatchNormOptions, renormMomentum: Double = 0.99,
-                clipping: RenormClipping = .none, warmup: RenormWarmup? = nil) {
+    public init(
+        featureCount: Int, options: KerasBatchNormOptions, renormMomentum: Double = 0.99,
+        clipping: RenormClipping = .none, warmup: RenormWarmup? = nil
+    ) {
         self.featureCount = featureCount
         self.options = options
         self.renormMomentum = renormMomentum
@@ -64,8 +66,10 @@ public final class BatchRenormStage: StatisticsTransaction, MomentsFusingStage {
     /// Includes `epsilon`: the stored `moving_variance` is `moving_stddev² − ε`, so it means something
     /// else under another epsilon.
     public var fingerprint: [String: String] {
-        ["kind": kind, "convention": Self.convention, "featureCount": String(featureCount),
-         "virtual_batch_size": options.virtualBatchSize.map(String.init) ?? "none", "epsilon": String(options.epsilon)]
+        [
+            "kind": kind, "convention": Self.convention, "featureCount": String(featureCount),
+            "virtual_batch_size": options.virtualBatchSize.map(String.init) ?? "none", "epsilon": String(options.epsilon),
+        ]
     }
 
     /// The bounds the next train batch will use (the warm-up's, or the configured ones).
@@ -80,7 +84,8 @@ public final class BatchRenormStage: StatisticsTransaction, MomentsFusingStage {
     public func trainMomentsShift() -> [Float]? { kernel.trainShift(nearRunningMean: statistics.renormMean) }
 
     public func process(_ batch: inout FeatureBatch, mode: Mode, moments given: ColumnMoments?, nextShift: [Float]?) throws(StageError)
-        -> AffineMomentsKernel.Result? {
+        -> AffineMomentsKernel.Result?
+    {
         guard try kernel.admits(batch, mode: mode, kind: kind) else { return nil }
         switch mode {
         case .train:

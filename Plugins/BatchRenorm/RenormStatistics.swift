@@ -45,7 +45,9 @@ struct RenormStatistics: Equatable {
     static let names = ["moving_mean", "moving_variance", "moving_stddev", "renorm_mean", "renorm_stddev"]
 
     var byName: [String: [Double]] {
-        ["moving_mean": movingMean, "moving_variance": movingVariance, "moving_stddev": movingStddev,
-         "renorm_mean": renormMean, "renorm_stddev": renormStddev]
+        [
+            "moving_mean": movingMean, "moving_variance": movingVariance, "moving_stddev": movingStddev,
+            "renorm_mean": renormMean, "renorm_stddev": renormStddev,
+        ]
     }
 }

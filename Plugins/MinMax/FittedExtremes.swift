@@ -38,8 +38,9 @@ struct FittedExtremes: Equatable {
     }
 
     func merged(with other: FittedExtremes) -> FittedExtremes {
-        FittedExtremes(minimum: zip(minimum, other.minimum).map { min($0, $1) },
-                       maximum: zip(maximum, other.maximum).map { max($0, $1) })
+        FittedExtremes(
+            minimum: zip(minimum, other.minimum).map { min($0, $1) },
+            maximum: zip(maximum, other.maximum).map { max($0, $1) })
     }
 
     var range: [Double] { zip(maximum, minimum).map { $0 - $1 } }

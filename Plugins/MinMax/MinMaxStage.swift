@@ -67,7 +67,8 @@ public final class MinMaxStage: StatisticsTransaction, MomentsFusingStage {
     public func trainMomentsShift() -> [Float]? { nil }
 
     public func process(_ batch: inout FeatureBatch, mode: Mode, moments _: ColumnMoments?, nextShift: [Float]?) throws(StageError)
-        -> AffineMomentsKernel.Result? {
+        -> AffineMomentsKernel.Result?
+    {
         guard batch.features == featureCount else {
             throw StageError.widthMismatch(expected: featureCount, got: batch.features)
         }

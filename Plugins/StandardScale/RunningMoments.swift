@@ -40,7 +40,8 @@ struct RunningMoments: Equatable {
         let total = runningCount + batchCount
         for f in mean.indices {
             let delta = batch.mean[f] - mean[f]
-            let unnormalized = variance[f] * runningCount + batch.variance[f] * batchCount
+            let unnormalized =
+                variance[f] * runningCount + batch.variance[f] * batchCount
                 + delta * delta * runningCount * batchCount / total
             mean[f] += delta * batchCount / total
             variance[f] = max(0, unnormalized / total)

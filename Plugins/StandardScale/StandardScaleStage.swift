@@ -55,8 +55,10 @@ public final class StandardScaleStage: StatisticsTransaction {
     public var stateVersion: UInt32 { 1 }
     public var trainingRowMultiple: Int { 1 }
     public var fingerprint: [String: String] {
-        ["kind": Self.kind, "convention": Self.convention, "featureCount": String(featureCount),
-         "with_mean": String(withMean), "with_std": String(withStd)]
+        [
+            "kind": Self.kind, "convention": Self.convention, "featureCount": String(featureCount),
+            "with_mean": String(withMean), "with_std": String(withStd),
+        ]
     }
 
     /// sklearn's constructor arguments, as recorded in state files.

@@ -35,8 +35,10 @@ public struct PipelineSummary: Sendable, Encodable, Equatable {
     /// RFC 3339 with milliseconds, UTC; `nil` before the first batch.
     public var lastBatchAt: String?
 
-    public init(name: String, mode: String, statsVersion: UInt64, batchSize: Int, features: Int, stages: [String],
-                counts: [String: CountValue], lastBatchAt: String?) {
+    public init(
+        name: String, mode: String, statsVersion: UInt64, batchSize: Int, features: Int, stages: [String],
+        counts: [String: CountValue], lastBatchAt: String?
+    ) {
         self.name = name
         self.mode = mode
         self.statsVersion = statsVersion
@@ -63,7 +65,7 @@ public struct PipelineSummary: Sendable, Encodable, Equatable {
         try container.encode(features, forKey: .features)
         try container.encode(stages, forKey: .stages)
         try container.encode(counts, forKey: .counts)
-        try container.encode(lastBatchAt, forKey: .lastBatchAt)  // explicit null before the first batch
+        try container.encode(lastBatchAt, forKey: .lastBatchAt) // explicit null before the first batch
     }
 }
 

@@ -49,8 +49,10 @@ public struct AdminServer: Service {
     /// Bodies larger than this (a mode switch is ~20 bytes) are refused with 413 before being read whole.
     static let maxBodyBytes = 4096
 
-    public init(settings: Settings, backend: any AdminBackend, metrics: NormdMetrics, logger: Logger,
-                onListening: @escaping @Sendable () -> Void = {}) {
+    public init(
+        settings: Settings, backend: any AdminBackend, metrics: NormdMetrics, logger: Logger,
+        onListening: @escaping @Sendable () -> Void = {}
+    ) {
         self.onListening = onListening
         self.settings = settings
         self.backend = backend
@@ -86,12 +88,14 @@ public struct AdminServer: Service {
         router.get("/metrics") { _, _ in scrape() }
         router.get("/healthz") { _, _ in
             let reasons = backend.unhealthyReasons()
-            return reasons.isEmpty ? Self.json(.ok, ["status": "ok"])
+            return reasons.isEmpty
+                ? Self.json(.ok, ["status": "ok"])
                 : Self.json(.serviceUnavailable, Probe(status: "unhealthy", reasons: reasons))
         }
         router.get("/readyz") { _, _ in
             let reasons = backend.notReadyReasons()
-            return reasons.isEmpty ? Self.json(.ok, ["status": "ready"])
+            return reasons.isEmpty
+                ? Self.json(.ok, ["status": "ready"])
                 : Self.json(.serviceUnavailable, Probe(status: "not_ready", reasons: reasons))
         }
         router.get("/pipelines") { _, _ in Self.json(.ok, backend.pipelines()) }
@@ -134,8 +138,9 @@ public struct AdminServer: Service {
         router.post("/reload") { request, _ in
             if let refusal = controlRefusal(request) { return refusal }
             let answer = await backend.reload()
-            return Response(status: answer.succeeded ? .ok : .unprocessableContent, headers: [.contentType: "application/json"],
-                            body: .init(byteBuffer: ByteBuffer(string: answer.body)))
+            return Response(
+                status: answer.succeeded ? .ok : .unprocessableContent, headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(string: answer.body)))
         }
         return router
     }
@@ -145,8 +150,9 @@ public struct AdminServer: Service {
             backend.refreshMetrics()
             return metrics.registry.emitToBuffer()
         }
-        return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                        body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+        return Response(
+            status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 
     /// Why a POST is refused, before its body is read: 403 when control is off (whatever the token),
@@ -203,7 +209,8 @@ public struct AdminServer: Service {
         do {
             return .success(try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView)))
         } catch {
-            return .failure(ResponseFailure(Self.error(.badRequest, "body must be a JSON object {\"mode\": \"train\" | \"infer\"}: \(Self.describe(error))")))
+            return .failure(
+                ResponseFailure(Self.error(.badRequest, "body must be a JSON object {\"mode\": \"train\" | \"infer\"}: \(Self.describe(error))")))
         }
     }
 
@@ -225,8 +232,10 @@ struct ErrorBodyMiddleware<Context: RequestContext>: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch let error as HTTPError {
-            let message = error.body ?? (error.status == .notFound
-                ? "no such endpoint: \(request.method) \(request.uri.path)" : error.status.reasonPhrase)
+            let message =
+                error.body
+                ?? (error.status == .notFound
+                    ? "no such endpoint: \(request.method) \(request.uri.path)" : error.status.reasonPhrase)
             return AdminServer.error(error.status, message)
         } catch {
             return AdminServer.error(.internalServerError, "\(error)")

@@ -22,7 +22,8 @@ public final class BearerToken: Sendable {
         guard let authorization else { return .missing }
         let scheme = "bearer "
         guard authorization.utf8.count > scheme.utf8.count,
-              authorization.utf8.prefix(scheme.utf8.count).elementsEqual(scheme.utf8, by: { $0 | 0x20 == $1 | 0x20 }) else {
+            authorization.utf8.prefix(scheme.utf8.count).elementsEqual(scheme.utf8, by: { $0 | 0x20 == $1 | 0x20 })
+        else {
             return .missing
         }
         let given = Array(authorization.utf8.dropFirst(scheme.utf8.count))

@@ -89,36 +89,48 @@ public final class NormdMetrics: Sendable {
             }
             table[name] = PipelineMetrics(
                 inputs: inputs,
-                rowsDropped: byLabel("normd_rows_dropped_total", "Rows of accepted messages that were not published, by reason.", p, "reason", Self.rowDropReasons),
+                rowsDropped: byLabel(
+                    "normd_rows_dropped_total", "Rows of accepted messages that were not published, by reason.", p, "reason", Self.rowDropReasons),
                 sequenceGaps: counter("normd_sequence_gaps_total", "Producer seq numbers that skipped ahead.", p),
                 messagesMissed: counter("normd_messages_missed_total", "Messages the seq gaps add up to.", p),
                 sequenceRestarts: counter("normd_sequence_restarts_total", "Producer sequences that went backwards (a restart).", p),
-                batchesPublished: byLabel("normd_batches_published_total", "Batches handed to the output, by the mode they ran in.", p, "mode", Self.modes),
+                batchesPublished: byLabel(
+                    "normd_batches_published_total", "Batches handed to the output, by the mode they ran in.", p, "mode", Self.modes),
                 rowsPublished: counter("normd_rows_published_total", "Rows in the published batches.", p),
                 batchesPartial: counter("normd_batches_partial_total", "Batches flushed before they were full (max_latency, shutdown).", p),
                 batchesDowngraded: counter("normd_batches_downgraded_total", "Train batches that ran in infer mode.", p),
                 batchesDropped: counter("normd_batches_dropped_total", "Batches the output could not take.", p),
                 batchesFailed: counter("normd_batches_failed_total", "Batches a stage failed on.", p),
-                outputBlockedSeconds: counter("normd_output_blocked_seconds_total", "Time spent waiting on a PUSH peer that applies back-pressure.", p),
-                statsVersion: registry.makeGauge(name: "normd_stats_version", labels: p, help: "The statistics' version (changes with every train batch and restore)."),
+                outputBlockedSeconds: counter(
+                    "normd_output_blocked_seconds_total", "Time spent waiting on a PUSH peer that applies back-pressure.", p),
+                statsVersion: registry.makeGauge(
+                    name: "normd_stats_version", labels: p, help: "The statistics' version (changes with every train batch and restore)."),
                 pendingRows: registry.makeGauge(name: "normd_pending_rows", labels: p, help: "Rows waiting in the partial batch."),
-                batchProcessSeconds: registry.makeDurationHistogram(name: "normd_batch_process_seconds", labels: p, buckets: Self.processBuckets,
-                                                                    help: "The stage chain's time per batch."),
-                batchLatencySeconds: registry.makeDurationHistogram(name: "normd_batch_latency_seconds", labels: p, buckets: Self.latencyBuckets,
-                                                                    help: "From the arrival of a batch's completing row to its publication."),
-                authFailures: byLabel("normd_auth_failures_total", "Connections and messages refused by CURVE authentication, by reason.",
-                                      p, "reason", Self.authFailureReasons))
+                batchProcessSeconds: registry.makeDurationHistogram(
+                    name: "normd_batch_process_seconds", labels: p, buckets: Self.processBuckets,
+                    help: "The stage chain's time per batch."),
+                batchLatencySeconds: registry.makeDurationHistogram(
+                    name: "normd_batch_latency_seconds", labels: p, buckets: Self.latencyBuckets,
+                    help: "From the arrival of a batch's completing row to its publication."),
+                authFailures: byLabel(
+                    "normd_auth_failures_total", "Connections and messages refused by CURVE authentication, by reason.",
+                    p, "reason", Self.authFailureReasons))
         }
         self.pipelines = table
         checkpointWrites = byLabel("normd_checkpoint_writes_total", "Checkpoint generations written, by result.", [], "result", Self.results)
-        checkpointLastSuccess = registry.makeGauge(name: "normd_checkpoint_last_success_timestamp_seconds",
-                                                   help: "Unix time of the last checkpoint generation written (0: none yet this run).")
-        configReloads = byLabel("normd_config_reloads_total", "Configuration reloads (SIGHUP or POST /reload), by result.", [], "result", Self.results)
-        configLastReloadSuccessful = registry.makeGauge(name: "normd_config_last_reload_successful",
-                                                        help: "1 if the last reload succeeded (or none was tried), else 0.")
+        checkpointLastSuccess = registry.makeGauge(
+            name: "normd_checkpoint_last_success_timestamp_seconds",
+            help: "Unix time of the last checkpoint generation written (0: none yet this run).")
+        configReloads = byLabel(
+            "normd_config_reloads_total", "Configuration reloads (SIGHUP or POST /reload), by result.", [], "result", Self.results)
+        configLastReloadSuccessful = registry.makeGauge(
+            name: "normd_config_last_reload_successful",
+            help: "1 if the last reload succeeded (or none was tried), else 0.")
         configLastReloadSuccessful.set(1.0)
-        registry.makeGauge(name: "normd_build_info", labels: [("version", version), ("libzmq", libzmq)],
-                           help: "Always 1; the labels say which normd and libzmq run.").set(1.0)
+        registry.makeGauge(
+            name: "normd_build_info", labels: [("version", version), ("libzmq", libzmq)],
+            help: "Always 1; the labels say which normd and libzmq run."
+        ).set(1.0)
     }
 
     /// Sets a counter to a total counted elsewhere. Only the scrape (which holds the scrape lock

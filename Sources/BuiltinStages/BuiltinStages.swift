@@ -1,7 +1,7 @@
-public import StageKit
 import BatchNorm
 import BatchRenorm
 import MinMax
+public import StageKit
 import StandardScale
 
 /// The stages compiled into normd, registered in one place (the `type:` names of the YAML).

@@ -4,13 +4,15 @@ public import StageKit
 extension PipelineStateRecord {
     /// Captures the current statistics of `chain`.
     public init(name: String, chain: StageChain) {
-        self.init(name: name, features: chain.featureCount, stages: chain.links.enumerated().map { index, link in
-            let state = link.stage.saveState()
-            return StageStateRecord(
-                index: index, kind: link.stage.kind, stateVersion: state.stateVersion, columns: link.columns.indices,
-                fingerprint: link.stage.fingerprint, statistics: state.statistics, counters: state.counters,
-                params: link.stage.parameters)
-        })
+        self.init(
+            name: name, features: chain.featureCount,
+            stages: chain.links.enumerated().map { index, link in
+                let state = link.stage.saveState()
+                return StageStateRecord(
+                    index: index, kind: link.stage.kind, stateVersion: state.stateVersion, columns: link.columns.indices,
+                    fingerprint: link.stage.fingerprint, statistics: state.statistics, counters: state.counters,
+                    params: link.stage.parameters)
+            })
     }
 
     /// Restores these statistics into `chain`, all or nothing.
@@ -20,7 +22,8 @@ extension PipelineStateRecord {
     /// between runs: they affect future updates, not what the saved numbers mean.
     public func restore(into chain: StageChain) throws(StateRestoreError) {
         guard features == chain.featureCount else {
-            throw StateRestoreError(pipeline: name, reason: "the state file was written for \(features) features, the configuration has \(chain.featureCount)")
+            throw StateRestoreError(
+                pipeline: name, reason: "the state file was written for \(features) features, the configuration has \(chain.featureCount)")
         }
         guard stages.count == chain.links.count else {
             throw StateRestoreError(pipeline: name, reason: "the state file has \(stages.count) stages, the configuration has \(chain.links.count)")

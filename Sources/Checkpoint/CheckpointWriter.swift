@@ -72,8 +72,10 @@ public final class CheckpointWriter: StateSnapshotSink, Sendable {
     ///     that will offer snapshots must be in it, since a snapshot carries only the stages' states.
     ///   - nextGeneration: one past the highest generation number in the directory.
     ///   - writeAtFinish: write a generation at `finish()` even if nothing changed (e.g. none is on disk yet).
-    public init(directory: CheckpointDirectory, keep: Int, document: StateDocument, nextGeneration: UInt64,
-                writeAtFinish: Bool = false, logger: Logger) {
+    public init(
+        directory: CheckpointDirectory, keep: Int, document: StateDocument, nextGeneration: UInt64,
+        writeAtFinish: Bool = false, logger: Logger
+    ) {
         self.keep = max(1, keep)
         self.logger = logger
         self.state = Mutex(State(directory: directory, document: document, dirty: writeAtFinish, nextGeneration: nextGeneration))
@@ -90,7 +92,8 @@ public final class CheckpointWriter: StateSnapshotSink, Sendable {
     public func offer(_ snapshot: StateSnapshot) {
         let accepted = state.withLock { state -> Bool in
             guard let index = state.document.pipelines.firstIndex(where: { $0.name == snapshot.pipeline }),
-                  state.document.pipelines[index].stages.count == snapshot.states.count else { return false }
+                state.document.pipelines[index].stages.count == snapshot.states.count
+            else { return false }
             for (stage, saved) in snapshot.states.enumerated() {
                 state.document.pipelines[index].stages[stage].stateVersion = saved.stateVersion
                 state.document.pipelines[index].stages[stage].statistics = saved.statistics
@@ -199,7 +202,8 @@ public final class CheckpointWriter: StateSnapshotSink, Sendable {
     private func runLoop() {
         while true {
             wake.wait()
-            let (job, stopping, waiters) = state.withLock { state -> ((StateDocument, UInt64, CheckpointDirectory)?, Bool, [CheckedContinuation<WriteOutcome, Never>]) in
+            let (job, stopping, waiters) = state.withLock {
+                state -> ((StateDocument, UInt64, CheckpointDirectory)?, Bool, [CheckedContinuation<WriteOutcome, Never>]) in
                 // At the end, a generation this run wrote that has vanished (directory deleted or
                 // replaced) is not a checkpoint: write again rather than name a missing file.
                 if state.stopping, !state.dirty, let last = state.lastWritten, !FileManager.default.fileExists(atPath: last.path) {
@@ -213,11 +217,12 @@ public final class CheckpointWriter: StateSnapshotSink, Sendable {
             if let (document, number, directory) = job {
                 let outcome = write(document, generation: number, into: directory)
                 if stopping { state.withLock { $0.final = outcome } }
-                let answer: WriteOutcome = switch outcome {
-                case .written(let generation): .written(generation)
-                case .failed(let why): .failed(why)
-                case .unchanged: .failed("nothing written")
-                }
+                let answer: WriteOutcome =
+                    switch outcome {
+                    case .written(let generation): .written(generation)
+                    case .failed(let why): .failed(why)
+                    case .unchanged: .failed("nothing written")
+                    }
                 waiters.forEach { $0.resume(returning: answer) }
             }
             if stopping { break }
@@ -271,9 +276,11 @@ public final class CheckpointWriter: StateSnapshotSink, Sendable {
                 return (!state.failing, state.failures, state.lastWritten)
             }
             if firstFailure {
-                logger.error("checkpoint writes failing; statistics since the last written generation are not durable", metadata: [
-                    "error": "\(error)", "failures": "\(failures)", "last_written": "\(last?.path ?? "none")",
-                ])
+                logger.error(
+                    "checkpoint writes failing; statistics since the last written generation are not durable",
+                    metadata: [
+                        "error": "\(error)", "failures": "\(failures)", "last_written": "\(last?.path ?? "none")",
+                    ])
             }
             return .failed("\(error)")
         }

@@ -60,10 +60,11 @@ public struct NpzArchive {
 
     /// A `.npy` (format 1.0) of `array`, header padded so the data starts 64-byte aligned as NumPy writes it.
     static func npy(_ array: Array) -> [UInt8] {
-        var out = switch array {
-        case .float64(let values): NpyHeader.encode(shape: [values.count], elementType: .float64)
-        case .int64: NpyHeader.encode(shape: [], descr: "<i8")
-        }
+        var out =
+            switch array {
+            case .float64(let values): NpyHeader.encode(shape: [values.count], elementType: .float64)
+            case .int64: NpyHeader.encode(shape: [], descr: "<i8")
+            }
         switch array {
         case .float64(let values): for value in values { out.le64(value.bitPattern) }
         case .int64(let value): out.le64(UInt64(bitPattern: value))

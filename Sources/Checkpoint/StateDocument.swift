@@ -66,7 +66,8 @@ public struct PipelineStateRecord: Sendable, Equatable, Codable {
         stages = try container.decode([StageStateRecord].self, forKey: .stages)
         if let text = try container.decodeIfPresent(String.self, forKey: .mode) {
             guard let mode = Mode(rawValue: text) else {
-                throw DecodingError.dataCorruptedError(forKey: .mode, in: container, debugDescription: "\"mode\" must be \"train\" or \"infer\", got \"\(text)\"")
+                throw DecodingError.dataCorruptedError(
+                    forKey: .mode, in: container, debugDescription: "\"mode\" must be \"train\" or \"infer\", got \"\(text)\"")
             }
             self.mode = mode
         }
@@ -106,8 +107,10 @@ public struct StageStateRecord: Sendable, Equatable, Codable {
     /// run-time plugin stages, whose configuration is their own): see `Stage.parameters`.
     public var params: [String: StageParameter]
 
-    public init(index: Int, kind: String, stateVersion: UInt32, columns: [Int], fingerprint: [String: String],
-                statistics: [String: [Double]], counters: [String: Int64], params: [String: StageParameter] = [:]) {
+    public init(
+        index: Int, kind: String, stateVersion: UInt32, columns: [Int], fingerprint: [String: String],
+        statistics: [String: [Double]], counters: [String: Int64], params: [String: StageParameter] = [:]
+    ) {
         self.params = params
         self.index = index
         self.kind = kind

@@ -32,7 +32,8 @@ enum StateDocumentCheck {
                     throw refuse(".stages[\(s)].columns", "a column is outside 0..<\(pipeline.features)")
                 }
                 for name in Array(stage.statistics.keys) + Array(stage.counters.keys) where !isPrintable(name) {
-                    throw refuse(".stages[\(s)]", "statistic or counter name \(quoted(name)) must be 1–\(maxNameBytes) bytes without control characters")
+                    throw refuse(
+                        ".stages[\(s)]", "statistic or counter name \(quoted(name)) must be 1–\(maxNameBytes) bytes without control characters")
                 }
             }
         }
@@ -48,7 +49,8 @@ enum StateDocumentCheck {
 
     /// `name` for a message: at most 64 characters, control characters escaped.
     static func quoted(_ name: String) -> String {
-        let escaped = name.unicodeScalars.prefix(64).map { $0.properties.generalCategory == .control ? $0.escaped(asASCII: true) : String($0) }.joined()
+        let escaped = name.unicodeScalars.prefix(64).map { $0.properties.generalCategory == .control ? $0.escaped(asASCII: true) : String($0) }
+            .joined()
         return "'" + escaped + (name.unicodeScalars.count > 64 ? "…" : "") + "'"
     }
 }

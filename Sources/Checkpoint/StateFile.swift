@@ -92,10 +92,11 @@ public enum StateFile {
     static func bodyRange(of bytes: [UInt8]) -> Range<Int>? {
         let marker = bodyMarker
         guard bytes.count > marker.count,
-              let start = (0...(bytes.count - marker.count)).first(where: { bytes[$0..<($0 + marker.count)].elementsEqual(marker) }),
-              let close = bytes.lastIndex(of: UInt8(ascii: "}")),
-              bytes[(close + 1)...].allSatisfy({ [0x20, 0x0A, 0x0D, 0x09].contains($0) }),
-              start + marker.count <= close else { return nil }
+            let start = (0...(bytes.count - marker.count)).first(where: { bytes[$0..<($0 + marker.count)].elementsEqual(marker) }),
+            let close = bytes.lastIndex(of: UInt8(ascii: "}")),
+            bytes[(close + 1)...].allSatisfy({ [0x20, 0x0A, 0x0D, 0x09].contains($0) }),
+            start + marker.count <= close
+        else { return nil }
         return (start + marker.count)..<close
     }
 
@@ -167,9 +168,9 @@ public enum StateFile {
     private static func describe(_ error: any Error) -> String {
         switch error {
         case DecodingError.dataCorrupted(let context),
-             DecodingError.keyNotFound(_, let context),
-             DecodingError.typeMismatch(_, let context),
-             DecodingError.valueNotFound(_, let context):
+            DecodingError.keyNotFound(_, let context),
+            DecodingError.typeMismatch(_, let context),
+            DecodingError.valueNotFound(_, let context):
             let path = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
             let underlying = (context.underlyingError as? NSError)?.userInfo[NSDebugDescriptionErrorKey] as? String
             return (path.isEmpty ? "" : "at \(path.dropFirst(path.hasPrefix(".") ? 1 : 0)): ")
@@ -222,10 +223,13 @@ public enum StateFile {
 
         init(_ document: StateDocument) {
             pipelines = document.pipelines.map { pipeline in
-                Pipeline(name: pipeline.name, features: pipeline.features, stages: pipeline.stages.map {
-                    Stage(index: $0.index, kind: $0.kind, state_version: $0.stateVersion, columns: $0.columns,
-                          fingerprint: $0.fingerprint, statistics: $0.statistics, counters: $0.counters)
-                })
+                Pipeline(
+                    name: pipeline.name, features: pipeline.features,
+                    stages: pipeline.stages.map {
+                        Stage(
+                            index: $0.index, kind: $0.kind, state_version: $0.stateVersion, columns: $0.columns,
+                            fingerprint: $0.fingerprint, statistics: $0.statistics, counters: $0.counters)
+                    })
             }
         }
     }

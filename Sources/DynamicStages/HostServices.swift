@@ -1,10 +1,11 @@
 internal import CStageABI
 import StageKit
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The host services of `normd_stage.h` ("HOST SERVICES"): a config reader, so a plugin in C reads
@@ -21,38 +22,39 @@ enum HostServices {
     /// its initialization, hence safe to share.
     nonisolated(unsafe) static let table: UnsafePointer<normd_host_services> = {
         let table = UnsafeMutablePointer<normd_host_services>.allocate(capacity: 1)
-        table.initialize(to: normd_host_services(
-            struct_size: UInt32(MemoryLayout<normd_host_services>.size), reserved: 0,
-            config_key_count: { config in HostServices.reading(config, or: 0) { $0.keys.count } },
-            config_key: { config, index in
-                HostServices.reading(config, or: nil) { index < $0.keys.count ? UnsafePointer($0.keys[index]) : nil }
-            },
-            config_get_double: { config, key, out in
-                HostServices.withValue(config, key) { value, _ in
-                    switch value {
-                    case .int(let integer): out?.pointee = Double(integer)
-                    case .double(let number): out?.pointee = number
-                    default: return HostServices.wrongType
+        table.initialize(
+            to: normd_host_services(
+                struct_size: UInt32(MemoryLayout<normd_host_services>.size), reserved: 0,
+                config_key_count: { config in HostServices.reading(config, or: 0) { $0.keys.count } },
+                config_key: { config, index in
+                    HostServices.reading(config, or: nil) { index < $0.keys.count ? UnsafePointer($0.keys[index]) : nil }
+                },
+                config_get_double: { config, key, out in
+                    HostServices.withValue(config, key) { value, _ in
+                        switch value {
+                        case .int(let integer): out?.pointee = Double(integer)
+                        case .double(let number): out?.pointee = number
+                        default: return HostServices.wrongType
+                        }
+                        return HostServices.ok
                     }
-                    return HostServices.ok
-                }
-            },
-            config_get_bool: { config, key, out in
-                HostServices.withValue(config, key) { value, _ in
-                    guard case .bool(let flag) = value else { return HostServices.wrongType }
-                    out?.pointee = flag ? 1 : 0
-                    return HostServices.ok
-                }
-            },
-            config_get_string: { config, key, out in
-                HostServices.withValue(config, key) { value, mapping in
-                    guard case .string = value, let key, let text = mapping.cString(for: String(cString: key)) else {
-                        return HostServices.wrongType
+                },
+                config_get_bool: { config, key, out in
+                    HostServices.withValue(config, key) { value, _ in
+                        guard case .bool(let flag) = value else { return HostServices.wrongType }
+                        out?.pointee = flag ? 1 : 0
+                        return HostServices.ok
                     }
-                    out?.pointee = text
-                    return HostServices.ok
-                }
-            }))
+                },
+                config_get_string: { config, key, out in
+                    HostServices.withValue(config, key) { value, mapping in
+                        guard case .string = value, let key, let text = mapping.cString(for: String(cString: key)) else {
+                            return HostServices.wrongType
+                        }
+                        out?.pointee = text
+                        return HostServices.ok
+                    }
+                }))
         return UnsafePointer(table)
     }()
 

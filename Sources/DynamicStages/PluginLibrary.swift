@@ -1,9 +1,10 @@
 internal import CStageABI
 public import StageKit
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A loaded plugin library and its checked stage tables.

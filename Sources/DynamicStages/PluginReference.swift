@@ -30,8 +30,9 @@ public struct PluginReference: Sendable, Equatable {
         guard let node = root.entry("plugins")?.value, !node.isNull else { return [] }
         let listPath = ConfigPath([.key("plugins")])
         guard let items = node.listItems else {
-            diagnostics.error(at: node.location, path: listPath,
-                              "expected a list of shared-library paths or directories, got \(node.value.typeName) \(node.quoted)")
+            diagnostics.error(
+                at: node.location, path: listPath,
+                "expected a list of shared-library paths or directories, got \(node.value.typeName) \(node.quoted)")
             return []
         }
         let base = baseDirectory(of: configFile)
@@ -39,8 +40,9 @@ public struct PluginReference: Sendable, Equatable {
         for (index, item) in items.enumerated() {
             let itemPath = listPath.appending(index: index)
             guard case .string(let written) = item.value, !written.isEmpty else {
-                diagnostics.error(at: item.location, path: itemPath,
-                                  "expected a shared-library path or a directory, got \(item.value.typeName) \(item.quoted)")
+                diagnostics.error(
+                    at: item.location, path: itemPath,
+                    "expected a shared-library path or a directory, got \(item.value.typeName) \(item.quoted)")
                 continue
             }
             let resolved = written.hasPrefix("/") ? written : base.appendingPathComponent(written).path

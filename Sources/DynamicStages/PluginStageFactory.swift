@@ -46,8 +46,10 @@ enum PluginStageFactory {
     }
 
     /// One call of the plugin's `create` with the stage's mapping as JSON.
-    private static func create(_ table: PluginStageTable, entries: [ConfigEntry], json: String,
-                               context: StageBuildContext) throws(Refusal) -> PluginStage {
+    private static func create(
+        _ table: PluginStageTable, entries: [ConfigEntry], json: String,
+        context: StageBuildContext
+    ) throws(Refusal) -> PluginStage {
         let errors = ErrorBuffers()
         var error = errors.prepare()
         var instance: UnsafeMutableRawPointer?
@@ -57,7 +59,8 @@ enum PluginStageFactory {
         }
         guard status == NORMD_STAGE_OK else {
             let (message, key) = errors.reported
-            let text = message.isEmpty
+            let text =
+                message.isEmpty
                 ? "stage '\(table.kind)' of plugin '\(table.plugin)' refused its configuration (status \(status), no message)"
                 : message
             throw Refusal(message: text, key: key.isEmpty ? nil : key)

@@ -14,8 +14,10 @@ public enum StagePlugins {
     ///   - registry: holds normd's built-in stages on entry; plugin kinds are added to it.
     /// - Returns: the libraries loaded (all of them stay loaded for the life of the process).
     @discardableResult
-    public static func load(from root: ConfigNode, configFile: String, into registry: inout StageRegistry,
-                            diagnostics: ConfigDiagnostics) -> [PluginLibrary] {
+    public static func load(
+        from root: ConfigNode, configFile: String, into registry: inout StageRegistry,
+        diagnostics: ConfigDiagnostics
+    ) -> [PluginLibrary] {
         let references = PluginReference.read(root: root, configFile: configFile, diagnostics: diagnostics)
         var owners: [String: String] = [:]
         for kind in registry.kinds { owners[kind] = "normd's built-in stages" }

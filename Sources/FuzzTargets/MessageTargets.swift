@@ -55,11 +55,12 @@ struct MessagePrefix {
 /// Every frame is copied into its own allocation of exactly its size, so AddressSanitizer sees a
 /// read past a frame's end (as a frame of a real ZeroMQ message would end).
 private func decodeMessage(_ codec: InputCodec, _ prefix: MessagePrefix, _ bodies: [Slice<UnsafeRawBufferPointer>]) -> Bool {
-    let target: FuzzTarget = switch codec {
-    case .tensor: .tensor
-    case .npy: .npy
-    case .json: .json
-    }
+    let target: FuzzTarget =
+        switch codec {
+        case .tensor: .tensor
+        case .npy: .npy
+        case .json: .json
+        }
     var frames = prefix.topic ? [Frame("features.fuzz".utf8)] : []
     frames += bodies.map { Frame($0) }
     if prefix.extraFrame { frames.append(Frame(EmptyCollection<UInt8>())) }
@@ -75,7 +76,7 @@ private func decodeMessage(_ codec: InputCodec, _ prefix: MessagePrefix, _ bodie
                 let values = checkAccepted(message, target: target, features: prefix.features)
                 if let first {
                     guard first.rows == message.rows, first.seq == message.seq, first.producer == message.producer,
-                          first.values == values
+                        first.values == values
                     else { violated(target, "decoding the same frames twice gave different messages") }
                 } else {
                     first = (message.rows, message.seq, message.producer, values)
@@ -93,7 +94,7 @@ private func decodeMessage(_ codec: InputCodec, _ prefix: MessagePrefix, _ bodie
 /// rows' Float32 bit patterns (bit patterns so NaN compares equal to itself).
 private func checkAccepted(_ message: DecodedMessage, target: FuzzTarget, features: Int) -> [UInt32] {
     guard message.features == features, message.rows >= 0,
-          message.payload.count == message.rows * features * message.elementType.byteCount
+        message.payload.count == message.rows * features * message.elementType.byteCount
     else { violated(target, "accepted \(message.rows)×\(message.features) rows in \(message.payload.count) bytes") }
     let values = [Float](unsafeUninitializedCapacity: message.rows * features) { buffer, count in
         message.copyRows(0..<message.rows, into: buffer)

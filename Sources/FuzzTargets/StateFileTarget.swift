@@ -1,6 +1,6 @@
+import BuiltinStages
 import Checkpoint
 import Foundation
-import BuiltinStages
 import NormConfig
 import NormCore
 import StageKit

@@ -50,8 +50,9 @@ public struct AdminConfiguration: Sendable, Equatable {
         // RFC 6750 §2.1 b64token: what may follow "Bearer " in an Authorization header.
         let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~+/=".utf8)
         guard (minTokenBytes...maxTokenBytes).contains(token.utf8.count), token.utf8.allSatisfy({ allowed.contains($0) }) else {
-            throw KeyFileError("\(path) must hold one token of \(minTokenBytes) to \(maxTokenBytes) characters A-Z a-z 0-9 - . _ ~ + / = "
-                + "(e.g. openssl rand -hex 32), got \(token.utf8.count) characters")
+            throw KeyFileError(
+                "\(path) must hold one token of \(minTokenBytes) to \(maxTokenBytes) characters A-Z a-z 0-9 - . _ ~ + / = "
+                    + "(e.g. openssl rand -hex 32), got \(token.utf8.count) characters")
         }
         return token
     }
@@ -80,7 +81,8 @@ public struct AdminConfiguration: Sendable, Equatable {
         let control = reader.bool("control", default: true)
         var tokenFile: String?, token: String?
         if let path = reader.optionalString("token_file"), reader.require("token_file", !path.isEmpty, "must be a non-empty path"),
-           reader.requireLength("token_file", path, atMost: ConfigLimits.maxPathBytes) {
+            reader.requireLength("token_file", path, atMost: ConfigLimits.maxPathBytes)
+        {
             tokenFile = CheckpointConfiguration.resolve(path, relativeTo: configFile)
             do { token = try readToken(tokenFile!) } catch { reader.error("token_file", error.message) }
         }
@@ -90,7 +92,10 @@ public struct AdminConfiguration: Sendable, Equatable {
         // Off this machine, a control endpoint without a token lets anyone who can reach the port
         // switch modes, reload and write checkpoints: refused, not warned about.
         if control && !configuration.isLoopback && tokenFile == nil {
-            reader.error("listen", "'\(configuration.listen)' is not a loopback address and control is true without a token_file: anyone who can reach it could switch modes, reload and write checkpoints; set token_file, control: false, or listen on 127.0.0.1")
+            reader.error(
+                "listen",
+                "'\(configuration.listen)' is not a loopback address and control is true without a token_file: anyone who can reach it could switch modes, reload and write checkpoints; set token_file, control: false, or listen on 127.0.0.1"
+            )
             return nil
         }
         return configuration
@@ -116,8 +121,10 @@ public struct AdminConfiguration: Sendable, Equatable {
         let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:")
         guard !host.isEmpty, host.allSatisfy({ allowed.contains($0) }) else { return .failure(.init(message: example)) }
         guard !portText.isEmpty, portText.count <= 5, portText.allSatisfy(\.isASCII), portText.allSatisfy(\.isNumber),
-              let port = Int(portText), port <= 65_535 else {
-            return .failure(.init(message: "port must be a number from 0 to 65535 (0 picks a free one), got \"\(ConfigNode.excerpt(String(portText)))\""))
+            let port = Int(portText), port <= 65_535
+        else {
+            return .failure(
+                .init(message: "port must be a number from 0 to 65535 (0 picks a free one), got \"\(ConfigNode.excerpt(String(portText)))\""))
         }
         if host.hasPrefix("[") { host = host.dropFirst() }
         return .success((String(host), port))

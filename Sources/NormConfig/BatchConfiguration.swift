@@ -33,7 +33,8 @@ public struct BatchConfiguration: Sendable, Equatable {
         var settings = BatchConfiguration()
         let size = reader.int("size", default: defaultSize)
         if reader.require("size", size > 0, "must be an integer > 0"),
-           reader.requireAtMost("size", size, ConfigLimits.maxBatchSize) {
+            reader.requireAtMost("size", size, ConfigLimits.maxBatchSize)
+        {
             settings.size = size
         }
         let minRows = reader.int("min_rows", default: min(defaultMinRows, settings.size))

@@ -33,8 +33,10 @@ public struct CheckpointConfiguration: Sendable, Equatable {
     public static let defaultEvery = Duration.seconds(30)
     public static let defaultKeep = 3
 
-    public init(directory: String, everyBatches: Int = defaultEveryBatches, every: Duration? = defaultEvery,
-                keep: Int = defaultKeep, onMismatch: MismatchPolicy = .refuse) {
+    public init(
+        directory: String, everyBatches: Int = defaultEveryBatches, every: Duration? = defaultEvery,
+        keep: Int = defaultKeep, onMismatch: MismatchPolicy = .refuse
+    ) {
         self.directory = directory
         self.everyBatches = everyBatches
         self.every = every
@@ -69,7 +71,8 @@ public struct CheckpointConfiguration: Sendable, Equatable {
         var every: Duration? = defaultEvery
         if let duration = reader.duration("every_seconds", everyBound) { every = duration == .zero ? nil : duration }
         if everyBatches == 0 && every == nil {
-            reader.error(nil, "every_batches and every_seconds are both 0; enable at least one (checkpoints would otherwise be written only at shutdown)")
+            reader.error(
+                nil, "every_batches and every_seconds are both 0; enable at least one (checkpoints would otherwise be written only at shutdown)")
         }
         let keep = reader.int("keep", default: defaultKeep)
         if reader.require("keep", keep >= 1, "must be an integer >= 1") {
@@ -78,8 +81,9 @@ public struct CheckpointConfiguration: Sendable, Equatable {
         let policy = reader.choice("on_mismatch", among: MismatchPolicy.allCases.map(\.rawValue), default: MismatchPolicy.refuse.rawValue)
         reader.finish()
         guard mark.noNewErrors, let path else { return nil }
-        return CheckpointConfiguration(directory: resolve(path, relativeTo: configFile), everyBatches: everyBatches,
-                                       every: every, keep: keep, onMismatch: MismatchPolicy(rawValue: policy) ?? .refuse)
+        return CheckpointConfiguration(
+            directory: resolve(path, relativeTo: configFile), everyBatches: everyBatches,
+            every: every, keep: keep, onMismatch: MismatchPolicy(rawValue: policy) ?? .refuse)
     }
 
     /// `path` itself when absolute, else joined to the directory of `configFile` (without a trailing slash).

@@ -39,27 +39,36 @@ public struct SocketOptions: Sendable, Equatable {
         return min(100_000, max(2, queueBytes / max(1, messageBytes)))
     }
 
-    static let keys = ["high_water_mark", "queue_bytes", "maxmsgsize", "reconnect_ivl", "reconnect_ivl_max",
-                       "heartbeat_ivl", "heartbeat_timeout", "linger"]
+    static let keys = [
+        "high_water_mark", "queue_bytes", "maxmsgsize", "reconnect_ivl", "reconnect_ivl_max",
+        "heartbeat_ivl", "heartbeat_timeout", "linger",
+    ]
 
     static func read(from reader: ParameterReader) -> SocketOptions {
         var options = SocketOptions()
         if let hwm = reader.optionalInt("high_water_mark"), reader.require("high_water_mark", hwm > 0, "must be an integer > 0"),
-           reader.requireAtMost("high_water_mark", hwm, ConfigLimits.maxHighWaterMark) {
+            reader.requireAtMost("high_water_mark", hwm, ConfigLimits.maxHighWaterMark)
+        {
             options.highWaterMark = hwm
         }
         if let bytes = reader.optionalInt("queue_bytes"), reader.require("queue_bytes", bytes > 0, "must be an integer > 0"),
-           reader.requireAtMost("queue_bytes", bytes, ConfigLimits.maxQueueBytes, bytes: true) {
+            reader.requireAtMost("queue_bytes", bytes, ConfigLimits.maxQueueBytes, bytes: true)
+        {
             options.queueBytes = bytes
         }
-        if let size = reader.optionalInt("maxmsgsize"), reader.require("maxmsgsize", size > 0 || size == -1, "must be a number of bytes > 0, or -1 for no limit"),
-           reader.requireAtMost("maxmsgsize", size, ConfigLimits.maxMessageBytes, bytes: true) {
+        if let size = reader.optionalInt("maxmsgsize"),
+            reader.require("maxmsgsize", size > 0 || size == -1, "must be a number of bytes > 0, or -1 for no limit"),
+            reader.requireAtMost("maxmsgsize", size, ConfigLimits.maxMessageBytes, bytes: true)
+        {
             options.maxMessageBytes = Int64(size)
         }
         func milliseconds(_ key: String, _ value: inout Int, allowZero: Bool) {
             guard let number = reader.optionalInt(key) else { return }
-            if reader.require(key, allowZero ? number >= 0 : number > 0, allowZero ? "must be a number of milliseconds >= 0" : "must be a number of milliseconds > 0"),
-               reader.requireAtMost(key, number, ConfigLimits.maxSocketMilliseconds) {
+            if reader.require(
+                key, allowZero ? number >= 0 : number > 0,
+                allowZero ? "must be a number of milliseconds >= 0" : "must be a number of milliseconds > 0"),
+                reader.requireAtMost(key, number, ConfigLimits.maxSocketMilliseconds)
+            {
                 value = number
             }
         }
@@ -149,12 +158,15 @@ extension InputEndpoint {
                 for (index, item) in items.enumerated() where counted {
                     let itemPath = reader.path(of: "topics").appending(index: index)
                     if case .string(let text) = item.value {
-                        if text.utf8.count <= ConfigLimits.maxTopicBytes { topics.append(text) } else {
+                        if text.utf8.count <= ConfigLimits.maxTopicBytes {
+                            topics.append(text)
+                        } else {
                             reader.diagnostics.error(at: item.location, path: itemPath, tooLong(text, limit: ConfigLimits.maxTopicBytes))
                         }
                     } else {
-                        reader.diagnostics.error(at: item.location, path: itemPath,
-                                                 "expected a topic prefix string, got \(item.value.typeName) \(item.quoted)")
+                        reader.diagnostics.error(
+                            at: item.location, path: itemPath,
+                            "expected a topic prefix string, got \(item.value.typeName) \(item.quoted)")
                     }
                 }
             } else {
@@ -169,21 +181,25 @@ extension InputEndpoint {
         }
         var maxMessageBytes = 16 << 20
         if let limit = reader.optionalInt("max_message_bytes"), reader.require("max_message_bytes", limit > 0, "must be a number of bytes > 0"),
-           reader.requireAtMost("max_message_bytes", limit, ConfigLimits.maxMessageBytes, bytes: true) {
+            reader.requireAtMost("max_message_bytes", limit, ConfigLimits.maxMessageBytes, bytes: true)
+        {
             maxMessageBytes = limit
         }
         var maxConnections = InputEndpoint.defaultMaxConnections
         if let limit = reader.optionalInt("max_connections"),
-           reader.require("max_connections", (1...InputEndpoint.maxConnectionsLimit).contains(limit),
-                          "must be an integer from 1 to \(InputEndpoint.maxConnectionsLimit)") {
+            reader.require(
+                "max_connections", (1...InputEndpoint.maxConnectionsLimit).contains(limit),
+                "must be an integer from 1 to \(InputEndpoint.maxConnectionsLimit)")
+        {
             maxConnections = limit
         }
         let options = SocketOptions.read(from: reader)
         let security = EndpointSecurity.read(from: reader)
         reader.finish()
         guard mark.noNewErrors, let endpoint else { return nil }
-        var input = InputEndpoint(endpoint: endpoint, socket: socket, bind: bind, codec: codec, topics: topics,
-                                  maxMessageBytes: maxMessageBytes, options: options, path: reader.path)
+        var input = InputEndpoint(
+            endpoint: endpoint, socket: socket, bind: bind, codec: codec, topics: topics,
+            maxMessageBytes: maxMessageBytes, options: options, path: reader.path)
         input.maxConnections = maxConnections
         input.security = security
         return input
@@ -211,8 +227,9 @@ extension OutputEndpoint {
         let security = EndpointSecurity.read(from: reader)
         reader.finish()
         guard mark.noNewErrors, let endpoint else { return nil }
-        var output = OutputEndpoint(endpoint: endpoint, socket: socket, bind: bind, codec: codec, topic: topic,
-                                    shutdownTimeout: shutdownTimeout, options: options, path: reader.path)
+        var output = OutputEndpoint(
+            endpoint: endpoint, socket: socket, bind: bind, codec: codec, topic: topic,
+            shutdownTimeout: shutdownTimeout, options: options, path: reader.path)
         output.security = security
         return output
     }
@@ -242,8 +259,11 @@ private func readEndpoint(_ reader: ParameterReader, bind: Bool) -> String? {
         let anyPort = port == "*" || port == "0"
         let valid = anyPort ? bind : port.allSatisfy(\.isASCII) && (Int(port).map { (1...65_535).contains($0) } ?? false)
         guard valid else {
-            reader.require("endpoint", false, bind ? "the tcp port must be 1-65535, or * or 0 for any free port"
-                                                   : "the tcp port must be 1-65535 (a connecting socket needs the peer's port)")
+            reader.require(
+                "endpoint", false,
+                bind
+                    ? "the tcp port must be 1-65535, or * or 0 for any free port"
+                    : "the tcp port must be 1-65535 (a connecting socket needs the peer's port)")
             return nil
         }
     }

@@ -20,8 +20,10 @@ public struct NormdConfiguration: Sendable {
     /// `security: curve:`; `nil` when absent (plain sockets). See SecurityConfiguration.swift.
     public var curve: CurveSecurity?
 
-    public init(pipelines: [PipelineConfiguration], checkpoint: CheckpointConfiguration? = nil, admin: AdminConfiguration? = nil,
-                curve: CurveSecurity? = nil) {
+    public init(
+        pipelines: [PipelineConfiguration], checkpoint: CheckpointConfiguration? = nil, admin: AdminConfiguration? = nil,
+        curve: CurveSecurity? = nil
+    ) {
         self.pipelines = pipelines
         self.checkpoint = checkpoint
         self.admin = admin
@@ -118,8 +120,9 @@ public struct NormdConfiguration: Sendable {
             if let nameNode = item.entry("name")?.value, case .string(let name) = nameNode.value {
                 if let first = firstByName[name] {
                     let line = first.line.map { " (line \($0))" } ?? ""
-                    reader.diagnostics.error(at: nameNode.location, path: path.appending("name"),
-                                             "duplicate pipeline name '\(ConfigNode.excerpt(name))', already used by pipelines[\(first.index)]\(line)")
+                    reader.diagnostics.error(
+                        at: nameNode.location, path: path.appending("name"),
+                        "duplicate pipeline name '\(ConfigNode.excerpt(name))', already used by pipelines[\(first.index)]\(line)")
                     ok = false
                 } else {
                     firstByName[name] = (index, nameNode.location?.line)

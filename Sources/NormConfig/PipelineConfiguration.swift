@@ -64,8 +64,9 @@ public struct PipelineConfiguration: Sendable {
 
         let name = reader.optionalString("name")
         if let name, reader.requireLength("name", name, atMost: ConfigLimits.maxNameBytes) {
-            reader.require("name", !name.isEmpty && name.allSatisfy(nameCharacters.contains),
-                           "must be non-empty and use only letters, digits, '_', '.' and '-'")
+            reader.require(
+                "name", !name.isEmpty && name.allSatisfy(nameCharacters.contains),
+                "must be non-empty and use only letters, digits, '_', '.' and '-'")
         } else if !reader.contains("name") {
             reader.error("name", "missing; every pipeline needs a unique name")
         }
@@ -74,7 +75,10 @@ public struct PipelineConfiguration: Sendable {
         if let count = features {
             // An out-of-range width is forgotten so nothing below allocates or multiplies with it.
             if !reader.require("features", count > 0, "must be an integer > 0")
-                || !reader.requireAtMost("features", count, ConfigLimits.maxFeatures) { features = nil }
+                || !reader.requireAtMost("features", count, ConfigLimits.maxFeatures)
+            {
+                features = nil
+            }
         } else if !reader.contains("features") || reader.isExplicitNull("features") {
             reader.error("features", "missing; the number of features per row (an integer > 0) is required")
         }
@@ -82,11 +86,15 @@ public struct PipelineConfiguration: Sendable {
         let mode = Mode(rawValue: reader.choice("mode", among: Mode.allCases.map(\.rawValue), default: Mode.train.rawValue)) ?? .train
         let batch = BatchConfiguration.read(from: reader.nested("batch"))
         if let features { checkBatchBytes(reader, batchSize: batch.size, features: features) }
-        let invalidRows = InvalidRowPolicy(rawValue: reader.choice(
-            "invalid_rows", among: InvalidRowPolicy.allCases.map(\.rawValue), default: InvalidRowPolicy.rejectMessage.rawValue)) ?? .rejectMessage
+        let invalidRows =
+            InvalidRowPolicy(
+                rawValue: reader.choice(
+                    "invalid_rows", among: InvalidRowPolicy.allCases.map(\.rawValue), default: InvalidRowPolicy.rejectMessage.rawValue))
+            ?? .rejectMessage
         var maxProducers = SequenceTracker.defaultCapacity
         if let cap = reader.optionalInt("max_producers"),
-           reader.require("max_producers", (1...Self.maxProducersLimit).contains(cap), "must be an integer from 1 to \(Self.maxProducersLimit)") {
+            reader.require("max_producers", (1...Self.maxProducersLimit).contains(cap), "must be an integer from 1 to \(Self.maxProducersLimit)")
+        {
             maxProducers = cap
         }
         let (inputs, output) = readEndpoints(reader, pipelineName: name)
@@ -105,7 +113,8 @@ public struct PipelineConfiguration: Sendable {
         // file's budget.
         var plans: [StagePlan]?
         if let stages, !stages.isNull, let features,
-           withinBudget(reader, stages: stages, features: features, budget: &statisticsBudget) {
+            withinBudget(reader, stages: stages, features: features, budget: &statisticsBudget)
+        {
             plans = StageResolver.resolve(
                 stages: stages, path: stagesPath, pipeline: name ?? "", featureCount: features, batchSize: batch.size,
                 registry: registry, diagnostics: diagnostics)
@@ -135,7 +144,8 @@ public struct PipelineConfiguration: Sendable {
             if let items = node.listItems, !items.isEmpty {
                 let counted = reader.requireCount("inputs", items, atMost: ConfigLimits.maxInputs, of: "inputs")
                 for (index, item) in items.enumerated() where counted {
-                    let itemReader = ParameterReader(node: item, path: reader.path(of: "inputs").appending(index: index), diagnostics: reader.diagnostics)
+                    let itemReader = ParameterReader(
+                        node: item, path: reader.path(of: "inputs").appending(index: index), diagnostics: reader.diagnostics)
                     if item.mapEntries != nil, let input = InputEndpoint.read(from: itemReader) { inputs.append(input) }
                 }
             } else {
@@ -163,7 +173,8 @@ public struct PipelineConfiguration: Sendable {
         let bytes = batchSize * features * 4
         guard bytes > ConfigLimits.maxBatchBytes else { return }
         let largest = max(1, ConfigLimits.maxBatchBytes / (features * 4))
-        let message = "a batch of \(batchSize) rows × \(features) features × 4 bytes is \(bytes) bytes, "
+        let message =
+            "a batch of \(batchSize) rows × \(features) features × 4 bytes is \(bytes) bytes, "
             + "more than the limit of \(ConfigLimits.bytesText(ConfigLimits.maxBatchBytes)) (\(ConfigLimits.reference)); "
             + "with \(features) features batch.size can be at most \(largest)"
         if let written {
@@ -179,8 +190,11 @@ public struct PipelineConfiguration: Sendable {
         guard reader.requireCount("stages", stages.listItems ?? [], atMost: ConfigLimits.maxStages, of: "stages") else { return false }
         let columns = count * features
         guard columns <= budget else {
-            reader.error("stages", "\(count) stage\(count == 1 ? "" : "s") × \(features) features need \(columns) columns of statistics, "
-                + "more than the \(budget) left of the limit of \(ConfigLimits.maxStatisticsColumns) for the whole file (\(ConfigLimits.reference))")
+            reader.error(
+                "stages",
+                "\(count) stage\(count == 1 ? "" : "s") × \(features) features need \(columns) columns of statistics, "
+                    + "more than the \(budget) left of the limit of \(ConfigLimits.maxStatisticsColumns) for the whole file (\(ConfigLimits.reference))"
+            )
             return false
         }
         budget -= columns

@@ -26,8 +26,10 @@ public struct CurveSecurity: Sendable, Equatable {
     /// Peer addresses allowed (normalized numeric IPs); empty: any address.
     public var allowIPs: [String]
 
-    public init(publicKey: String, secretKey: String, secretKeyFile: String, authorizedKeysDirectory: String,
-                authorizedKeys: Set<String>, allowIPs: [String]) {
+    public init(
+        publicKey: String, secretKey: String, secretKeyFile: String, authorizedKeysDirectory: String,
+        authorizedKeys: Set<String>, allowIPs: [String]
+    ) {
         self.publicKey = publicKey
         self.secretKey = secretKey
         self.secretKeyFile = secretKeyFile
@@ -65,8 +67,9 @@ public struct CurveSecurity: Sendable, Equatable {
         let allowIPs = readAllowIPs(reader)
         reader.finish()
         guard mark.noNewErrors, let keyPair, let secretPath, let directory else { return nil }
-        return CurveSecurity(publicKey: keyPair.publicKey, secretKey: keyPair.secretKey, secretKeyFile: secretPath,
-                             authorizedKeysDirectory: directory, authorizedKeys: authorized, allowIPs: allowIPs)
+        return CurveSecurity(
+            publicKey: keyPair.publicKey, secretKey: keyPair.secretKey, secretKeyFile: secretPath,
+            authorizedKeysDirectory: directory, authorizedKeys: authorized, allowIPs: allowIPs)
     }
 
     private static func requiredPath(_ reader: ParameterReader, _ key: String, configFile: String?) -> String? {
@@ -75,7 +78,8 @@ public struct CurveSecurity: Sendable, Equatable {
             return nil
         }
         guard reader.require(key, !path.isEmpty, "must be a non-empty path"),
-              reader.requireLength(key, path, atMost: ConfigLimits.maxPathBytes) else { return nil }
+            reader.requireLength(key, path, atMost: ConfigLimits.maxPathBytes)
+        else { return nil }
         return CheckpointConfiguration.resolve(path, relativeTo: configFile)
     }
 
@@ -91,8 +95,9 @@ public struct CurveSecurity: Sendable, Equatable {
             if case .string(let text) = item.value, let address = normalizedIP(text) {
                 addresses.append(address)
             } else {
-                reader.diagnostics.error(at: item.location, path: reader.path(of: "allow_ips").appending(index: index),
-                                         "expected a numeric IPv4 or IPv6 address, got \(item.quoted)")
+                reader.diagnostics.error(
+                    at: item.location, path: reader.path(of: "allow_ips").appending(index: index),
+                    "expected a numeric IPv4 or IPv6 address, got \(item.quoted)")
             }
         }
         return addresses
@@ -142,7 +147,8 @@ public struct EndpointSecurity: Sendable, Equatable {
             security.curveLocation = reader.location(of: "curve")
         }
         if let path = reader.optionalString("curve_server_key"),
-           reader.requireLength("curve_server_key", path, atMost: ConfigLimits.maxPathBytes) {
+            reader.requireLength("curve_server_key", path, atMost: ConfigLimits.maxPathBytes)
+        {
             security.serverKeyLocation = reader.location(of: "curve_server_key")
             do {
                 security.serverKey = try ZCert.readPublicKey(CheckpointConfiguration.resolve(path, relativeTo: configFile))
@@ -170,8 +176,10 @@ extension NormdConfiguration {
     /// - `curve: false` on `tcp://` is refused unless every tcp endpoint of the pipeline is loopback
     ///   (then nothing leaves the host); `ipc://` and `inproc://` may always opt out;
     /// - `curve_server_key` belongs to a connecting endpoint that uses CURVE.
-    static func checkEndpointSecurity(_ pipelines: [PipelineConfiguration], curve: CurveSecurity?,
-                                      diagnostics: ConfigDiagnostics) {
+    static func checkEndpointSecurity(
+        _ pipelines: [PipelineConfiguration], curve: CurveSecurity?,
+        diagnostics: ConfigDiagnostics
+    ) {
         for pipeline in pipelines {
             var endpoints: [(endpoint: String, bind: Bool, security: EndpointSecurity, path: ConfigPath)] =
                 pipeline.inputs.map { ($0.endpoint, $0.bind, $0.security, $0.path) }
@@ -189,16 +197,19 @@ extension NormdConfiguration {
                     continue
                 }
                 if !security.curve, item.endpoint.hasPrefix("tcp://"), !allLoopback {
-                    diagnostics.error(at: security.curveLocation, path: item.path.appending("curve"),
-                                      "a tcp endpoint may not opt out of CURVE unless every tcp endpoint of the pipeline is loopback")
+                    diagnostics.error(
+                        at: security.curveLocation, path: item.path.appending("curve"),
+                        "a tcp endpoint may not opt out of CURVE unless every tcp endpoint of the pipeline is loopback")
                 }
                 if let location = security.serverKeyLocation {
                     if item.bind {
-                        diagnostics.error(at: location, path: item.path.appending("curve_server_key"),
-                                          "only a connecting endpoint (bind: false) names the server's key")
+                        diagnostics.error(
+                            at: location, path: item.path.appending("curve_server_key"),
+                            "only a connecting endpoint (bind: false) names the server's key")
                     } else if !security.curve {
-                        diagnostics.error(at: location, path: item.path.appending("curve_server_key"),
-                                          "contradicts 'curve: false'")
+                        diagnostics.error(
+                            at: location, path: item.path.appending("curve_server_key"),
+                            "contradicts 'curve: false'")
                     }
                 }
             }

@@ -23,8 +23,9 @@ public struct StatisticsSource: Sendable, Equatable {
     static func read(from reader: ParameterReader) -> StatisticsSource? {
         guard let name = reader.optionalString("statistics_from") else { return nil }
         guard reader.requireLength("statistics_from", name, atMost: ConfigLimits.maxNameBytes) else { return nil }
-        return StatisticsSource(pipeline: name, location: reader.location(of: "statistics_from"), path: reader.path(of: "statistics_from"),
-                                modeLocation: reader.location(of: "mode"), modePath: reader.path(of: "mode"))
+        return StatisticsSource(
+            pipeline: name, location: reader.location(of: "statistics_from"), path: reader.path(of: "statistics_from"),
+            modeLocation: reader.location(of: "mode"), modePath: reader.path(of: "mode"))
     }
 
     /// Cross-pipeline checks, once every pipeline is read: each message is located at the follower's
@@ -34,8 +35,10 @@ public struct StatisticsSource: Sendable, Equatable {
             guard let source = follower.statisticsFrom else { continue }
             func refuse(_ message: String) { diagnostics.error(at: source.location, path: source.path, message) }
             if follower.mode != .infer {
-                diagnostics.error(at: source.modeLocation, path: source.modePath,
-                                  "must be infer in a pipeline with statistics_from (it reads '\(ConfigNode.excerpt(source.pipeline))''s statistics and never changes them)")
+                diagnostics.error(
+                    at: source.modeLocation, path: source.modePath,
+                    "must be infer in a pipeline with statistics_from (it reads '\(ConfigNode.excerpt(source.pipeline))''s statistics and never changes them)"
+                )
             }
             guard source.pipeline != follower.name else {
                 refuse("names this pipeline itself; statistics_from names the training pipeline whose statistics this one uses")

@@ -39,8 +39,9 @@ public struct SyncConfiguration: Sendable, Equatable {
         let mark = reader.diagnostics.mark()
         let group = reader.optionalString("group")
         if let group, reader.requireLength("group", group, atMost: ConfigLimits.maxNameBytes) {
-            reader.require("group", !group.isEmpty && group.allSatisfy(PipelineConfiguration.nameCharacters.contains),
-                           "must be non-empty and use only letters, digits, '_', '.' and '-'")
+            reader.require(
+                "group", !group.isEmpty && group.allSatisfy(PipelineConfiguration.nameCharacters.contains),
+                "must be non-empty and use only letters, digits, '_', '.' and '-'")
         } else if !reader.contains("group") {
             reader.error("group", "missing; the name every member of the sync group shares")
         }
@@ -80,7 +81,9 @@ public struct SyncConfiguration: Sendable, Equatable {
                 fail("expected an endpoint like \"tcp://127.0.0.1:5570\", got \(item.value.typeName) \(item.quoted)")
                 continue
             }
-            guard endpoint.utf8.count <= ConfigLimits.maxEndpointBytes else { fail(tooLong(endpoint, limit: ConfigLimits.maxEndpointBytes)); continue }
+            guard endpoint.utf8.count <= ConfigLimits.maxEndpointBytes else {
+                fail(tooLong(endpoint, limit: ConfigLimits.maxEndpointBytes)); continue
+            }
             if endpoint.hasPrefix("tcp://") {
                 let port = endpoint.split(separator: ":").last ?? ""
                 guard endpoint.dropFirst(6).contains(":"), port.allSatisfy(\.isASCII), let number = Int(port), (1...65_535).contains(number) else {
@@ -110,12 +113,14 @@ public struct SyncConfiguration: Sendable, Equatable {
             let item = plan.position < items.count ? items[plan.position] : stages
             let itemPath = path.appending(index: plan.position)
             if let ghost = item.entry("virtual_batch_size"), !ghost.value.isNull {
-                diagnostics.error(at: ghost.value.location, path: itemPath.appending("virtual_batch_size"),
-                                  "cannot be used with sync: ghost batches are local to one member by design; remove it or remove sync:")
+                diagnostics.error(
+                    at: ghost.value.location, path: itemPath.appending("virtual_batch_size"),
+                    "cannot be used with sync: ghost batches are local to one member by design; remove it or remove sync:")
             } else if !plan.blueprint.synchronizable {
                 let type = item.entry("type")?.value
-                diagnostics.error(at: type?.location ?? item.location, path: itemPath.appending("type"),
-                                  "'\(plan.kind)' cannot take part in sync: a run-time plugin stage exposes no batch moments through the stage ABI")
+                diagnostics.error(
+                    at: type?.location ?? item.location, path: itemPath.appending("type"),
+                    "'\(plan.kind)' cannot take part in sync: a run-time plugin stage exposes no batch moments through the stage ABI")
             }
         }
     }

@@ -1,4 +1,4 @@
-import CYaml  // Yams' bundled libyaml (never the system one); only its event parser is used here.
+import CYaml // Yams' bundled libyaml (never the system one); only its event parser is used here.
 public import StageKit
 
 /// Checks a YAML text against the resource limits before anything is composed.
@@ -18,8 +18,10 @@ enum YAMLBudget {
     /// The first limit `text` exceeds, located at the event that exceeds it; `nil` when within
     /// limits or when the text is not valid YAML (the composer then reports the syntax error with
     /// its usual message).
-    static func check(_ text: String, file: String, maxNodes: Int = ConfigLimits.maxYAMLNodes,
-                      maxDepth: Int = ConfigLimits.maxYAMLDepth) -> ConfigIssue? {
+    static func check(
+        _ text: String, file: String, maxNodes: Int = ConfigLimits.maxYAMLNodes,
+        maxDepth: Int = ConfigLimits.maxYAMLDepth
+    ) -> ConfigIssue? {
         var parser = yaml_parser_t()
         guard yaml_parser_initialize(&parser) == 1 else { return nil }
         defer { yaml_parser_delete(&parser) }
@@ -31,7 +33,7 @@ enum YAMLBudget {
                 var event = yaml_event_t()
                 guard yaml_parser_parse(&parser, &event) == 1 else { return nil }
                 defer { yaml_event_delete(&event) }
-                func location() -> SourceLocation {  // only built for a refusal
+                func location() -> SourceLocation { // only built for a refusal
                     SourceLocation(file: file, line: Int(event.start_mark.line) + 1, column: Int(event.start_mark.column) + 1)
                 }
                 switch event.type {
@@ -45,8 +47,9 @@ enum YAMLBudget {
                     let anchor = event.type == YAML_SEQUENCE_START_EVENT ? event.data.sequence_start.anchor : event.data.mapping_start.anchor
                     walk.open(anchor: name(anchor))
                     if walk.depth > maxDepth {
-                        return ConfigIssue(at: location(), path: .root,
-                                           "the YAML nests collections more than \(maxDepth) levels deep, the limit (\(ConfigLimits.reference))")
+                        return ConfigIssue(
+                            at: location(), path: .root,
+                            "the YAML nests collections more than \(maxDepth) levels deep, the limit (\(ConfigLimits.reference))")
                     }
                 case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
                     walk.close()
@@ -54,9 +57,10 @@ enum YAMLBudget {
                     break
                 }
                 if walk.total > maxNodes {
-                    return ConfigIssue(at: location(), path: .root,
-                                       "the YAML expands to more than \(maxNodes) nodes, the limit (each use of an alias counts "
-                                       + "every node of its anchor; \(ConfigLimits.reference))")
+                    return ConfigIssue(
+                        at: location(), path: .root,
+                        "the YAML expands to more than \(maxNodes) nodes, the limit (each use of an alias counts "
+                            + "every node of its anchor; \(ConfigLimits.reference))")
                 }
             }
         }

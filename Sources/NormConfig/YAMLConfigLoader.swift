@@ -32,8 +32,10 @@ public enum YAMLConfigLoader {
             return nil
         }
         guard let text = String(data: data, encoding: .utf8) else {
-            diagnostics.append(ConfigIssue(at: SourceLocation(file: path, line: 1, column: 1), path: .root,
-                                           "the file is not valid UTF-8 text"))
+            diagnostics.append(
+                ConfigIssue(
+                    at: SourceLocation(file: path, line: 1, column: 1), path: .root,
+                    "the file is not valid UTF-8 text"))
             return nil
         }
         return parse(text, file: path, diagnostics: diagnostics)
@@ -58,8 +60,10 @@ public enum YAMLConfigLoader {
             diagnostics.append(issue(for: error, file: file))
             return nil
         } catch {
-            diagnostics.append(ConfigIssue(at: SourceLocation(file: file, line: 1, column: 1), path: .root,
-                                           "invalid YAML: \(error)"))
+            diagnostics.append(
+                ConfigIssue(
+                    at: SourceLocation(file: file, line: 1, column: 1), path: .root,
+                    "invalid YAML: \(error)"))
             return nil
         }
         guard let root else { return ConfigNode(.null, location: SourceLocation(file: file, line: 1, column: 1)) }
@@ -67,8 +71,9 @@ public enum YAMLConfigLoader {
     }
 
     private static func tooLarge(file: String) -> ConfigIssue {
-        ConfigIssue(at: SourceLocation(file: file, line: 1, column: 1), path: .root,
-                    "the file is larger than \(ConfigLimits.bytesText(ConfigLimits.maxFileBytes)), the limit for a configuration (\(ConfigLimits.reference))")
+        ConfigIssue(
+            at: SourceLocation(file: file, line: 1, column: 1), path: .root,
+            "the file is larger than \(ConfigLimits.bytesText(ConfigLimits.maxFileBytes)), the limit for a configuration (\(ConfigLimits.reference))")
     }
 
     /// The default resolver without the timestamp rule.
@@ -126,8 +131,8 @@ public enum YAMLConfigLoader {
         }
         switch error {
         case .scanner(let context, let problem, let mark, _),
-             .parser(let context, let problem, let mark, _),
-             .composer(let context, let problem, let mark, _):
+            .parser(let context, let problem, let mark, _),
+            .composer(let context, let problem, let mark, _):
             return located(mark, withContext(problem, context))
         case .duplicatedKeysInMapping(let duplicates, let context):
             let keys = duplicates.map { "'\($0)'" }.joined(separator: ", ")

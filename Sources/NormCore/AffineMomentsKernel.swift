@@ -85,12 +85,14 @@ public enum AffineMomentsKernel {
                                                     }
                                                 }
                                             }
-                                            ColumnMoments.foldBlock(partial, partialSquares, into: mean.baseAddress!,
-                                                                    variance.baseAddress!, features: features)
+                                            ColumnMoments.foldBlock(
+                                                partial, partialSquares, into: mean.baseAddress!,
+                                                variance.baseAddress!, features: features)
                                             blockStart = blockEnd
                                         }
-                                        return ColumnMoments.finishAboutShift(k, count: n, features: features,
-                                                                              mean: mean.baseAddress!, variance: variance.baseAddress!)
+                                        return ColumnMoments.finishAboutShift(
+                                            k, count: n, features: features,
+                                            mean: mean.baseAddress!, variance: variance.baseAddress!)
                                     }
                                 }
                             }
@@ -100,7 +102,8 @@ public enum AffineMomentsKernel {
             }
         }
         let usable = outcome.finite && outcome.close
-        return Result(moments: usable ? ColumnMoments(count: n, mean: mean, variance: variance) : nil,
-                      outputFinite: outcome.finite)
+        return Result(
+            moments: usable ? ColumnMoments(count: n, mean: mean, variance: variance) : nil,
+            outputFinite: outcome.finite)
     }
 }

@@ -45,8 +45,10 @@ public struct ColumnMoments: Sendable, Equatable {
     /// within 2 standard deviations of it, `(μ − c)² ≤ 4σ²` — then the correction cancels at most a
     /// factor 5 of `Σd²` (relative error ≤ 5 × one block's Float32 rounding, ~1e-6). Otherwise the
     /// result is discarded and both passes run, so a stale hint costs one pass, never accuracy.
-    public init(of batch: FeatureBatch, firstRow first: Int = 0, rowStride stride: Int = 1, count: Int? = nil,
-                nearMean: [Float]? = nil) {
+    public init(
+        of batch: FeatureBatch, firstRow first: Int = 0, rowStride stride: Int = 1, count: Int? = nil,
+        nearMean: [Float]? = nil
+    ) {
         let features = batch.features
         let n = count ?? batch.rows
         precondition(n > 0, "moments of zero rows are undefined")
@@ -56,8 +58,9 @@ public struct ColumnMoments: Sendable, Equatable {
         let finite = batch.withUnsafeValues { values in
             mean.withUnsafeMutableBufferPointer { mean in
                 variance.withUnsafeMutableBufferPointer { variance in
-                    Self.blockedMoments(values.baseAddress!, features: features, first: first, stride: stride, count: n,
-                                        nearMean: nearMean, mean: mean.baseAddress!, variance: variance.baseAddress!)
+                    Self.blockedMoments(
+                        values.baseAddress!, features: features, first: first, stride: stride, count: n,
+                        nearMean: nearMean, mean: mean.baseAddress!, variance: variance.baseAddress!)
                 }
             }
         }
@@ -224,8 +227,9 @@ public struct ColumnMoments: Sendable, Equatable {
     /// tf_keras ghost-batch moments: the batch of `N` rows is split into `N / virtualBatchSize`
     /// strided ghost batches (ghost `j` = rows `j, j+G, j+2G, …`), each with its own moments.
     public static func ghostBatches(of batch: FeatureBatch, virtualBatchSize: Int, nearMean: [Float]? = nil) -> [ColumnMoments] {
-        precondition(virtualBatchSize > 0 && batch.rows % virtualBatchSize == 0,
-                     "rows must be a multiple of virtual_batch_size")
+        precondition(
+            virtualBatchSize > 0 && batch.rows % virtualBatchSize == 0,
+            "rows must be a multiple of virtual_batch_size")
         let ghostCount = batch.rows / virtualBatchSize
         return (0..<ghostCount).map { j in
             ColumnMoments(of: batch, firstRow: j, rowStride: ghostCount, count: virtualBatchSize, nearMean: nearMean)

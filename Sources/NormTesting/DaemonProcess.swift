@@ -24,9 +24,10 @@ public final class DaemonProcess {
         try Normd.requireBinary()
         self.scratch = scratch
         configPath = configFile
-        process = try Subprocess(name, executable: Normd.binary,
-                                 arguments: ["run", "--config", configPath, "--counts-interval", "\(countsInterval)"],
-                                 in: scratch.url)
+        process = try Subprocess(
+            name, executable: Normd.binary,
+            arguments: ["run", "--config", configPath, "--counts-interval", "\(countsInterval)"],
+            in: scratch.url)
     }
 
     /// Starts the daemon and waits until it logs "normd running" (every socket bound).
@@ -50,8 +51,10 @@ public final class DaemonProcess {
     public func memoryKiB(_ field: String) throws -> Int {
         let status = try String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8)
         let line = try #require(status.split(separator: "\n").first { $0.hasPrefix(field + ":") }, "no \(field) in /proc status")
-        return try #require(Int(line.dropFirst(field.count + 1).trimmingCharacters(in: .whitespaces).dropLast(3)
-            .trimmingCharacters(in: .whitespaces)), "unreadable \(line)")
+        return try #require(
+            Int(
+                line.dropFirst(field.count + 1).trimmingCharacters(in: .whitespaces).dropLast(3)
+                    .trimmingCharacters(in: .whitespaces)), "unreadable \(line)")
     }
 
     public var logLines: [LogLine] {
@@ -95,8 +98,10 @@ public final class DaemonProcess {
 
     /// Waits for a counts line of `pipeline` whose counts satisfy `predicate` (e.g. every row read).
     @discardableResult
-    public func waitForCounts(of pipeline: String, timeout: Duration = .seconds(15), _ what: String,
-                       where predicate: (CountsSummary) -> Bool) throws -> CountsSummary {
+    public func waitForCounts(
+        of pipeline: String, timeout: Duration = .seconds(15), _ what: String,
+        where predicate: (CountsSummary) -> Bool
+    ) throws -> CountsSummary {
         let line = try waitForLine("counts of \(pipeline) with \(what)", timeout: timeout) {
             $0.message == "counts" && $0["pipeline"] == pipeline && predicate(CountsSummary(text: $0["counts"] ?? ""))
         }
@@ -105,8 +110,9 @@ public final class DaemonProcess {
 
     /// The counts line logged at shutdown for `pipeline`.
     public func finalCounts(of pipeline: String) throws -> CountsSummary {
-        let line = try #require(logLines.last { $0.message == "final counts" && $0["pipeline"] == pipeline },
-                                "no final counts for \(pipeline):\n\(stderr)")
+        let line = try #require(
+            logLines.last { $0.message == "final counts" && $0["pipeline"] == pipeline },
+            "no final counts for \(pipeline):\n\(stderr)")
         return CountsSummary(text: line["counts"] ?? "")
     }
 

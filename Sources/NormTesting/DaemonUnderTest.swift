@@ -12,8 +12,9 @@ public final class DaemonUnderTest {
     /// Starts `normd run --config config` and waits until it logs "normd running" (or exits).
     public init(config: String, arguments: [String] = [], logDirectory: URL) throws {
         try Normd.requireBinary()
-        process = try Subprocess("normd-\(UUID().uuidString)", executable: Normd.binary,
-                                 arguments: ["run", "--config", config, "--counts-interval", "60"] + arguments, in: logDirectory)
+        process = try Subprocess(
+            "normd-\(UUID().uuidString)", executable: Normd.binary,
+            arguments: ["run", "--config", config, "--counts-interval", "60"] + arguments, in: logDirectory)
         let deadline = ContinuousClock.now + .seconds(10)
         while process.isRunning && !log.contains("msg=\"normd running\"") {
             try #require(ContinuousClock.now < deadline, "normd did not start: \(log)")
@@ -149,8 +150,9 @@ public enum PythonScript {
     /// output alone, for scripts that print JSON; a non-zero exit fails the test with its stderr.
     public static func standardOutput(of script: String, timeout: Duration = .seconds(120)) throws -> Data {
         let capture = try ScratchDirectory()
-        let process = try Subprocess("python3", executable: URL(fileURLWithPath: "/usr/bin/env"), arguments: ["python3", "-c", script],
-                                     in: capture.url)
+        let process = try Subprocess(
+            "python3", executable: URL(fileURLWithPath: "/usr/bin/env"), arguments: ["python3", "-c", script],
+            in: capture.url)
         let status = try process.waitForExit(timeout: timeout)
         try #require(status == 0, "python3 (pyzmq and NumPy required) failed: \(process.stderr)")
         return Data(process.stdout.utf8)

@@ -63,8 +63,9 @@ public enum Normd {
         try requireBinary()
         // Files, not pipes: nothing can block on a full pipe, and no reader thread is needed.
         let capture = try ScratchDirectory()
-        let process = try Subprocess("normd", executable: binary, arguments: arguments, in: directory ?? capture.url,
-                                     outputDirectory: capture.url)
+        let process = try Subprocess(
+            "normd", executable: binary, arguments: arguments, in: directory ?? capture.url,
+            outputDirectory: capture.url)
         let status = try process.waitForExit(timeout: .seconds(600))
         return Result(status: status, stdout: process.stdout, stderr: process.stderr)
     }

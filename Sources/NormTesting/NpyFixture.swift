@@ -26,7 +26,7 @@ public enum NpyFixture {
         let headerLength = Int(bytes[8]) | Int(bytes[9]) << 8
         let header = String(decoding: bytes[10..<(10 + headerLength)], as: UTF8.self)
         guard header.contains("'descr': '<f4'"), header.contains("'fortran_order': False"),
-              let open = header.range(of: "'shape': ("), let close = header[open.upperBound...].firstIndex(of: ")")
+            let open = header.range(of: "'shape': ("), let close = header[open.upperBound...].firstIndex(of: ")")
         else { throw FixtureError("\(path): unexpected header \(header)") }
         let dims = header[open.upperBound..<close].split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
         guard dims.count == 2 else { throw FixtureError("\(path): not 2-D: \(header)") }

@@ -9,8 +9,9 @@ public enum PythonClient {
     /// Starts `script` with `config` as its JSON argument.
     public static func start(_ script: String, config: [String: Any], name: String, in scratch: ScratchDirectory) throws -> Subprocess {
         let json = String(decoding: try JSONSerialization.data(withJSONObject: config, options: [.sortedKeys]), as: UTF8.self)
-        return try Subprocess(name, executable: URL(fileURLWithPath: "/usr/bin/env"),
-                              arguments: ["python3", scriptDirectory.appendingPathComponent(script).path, json], in: scratch.url)
+        return try Subprocess(
+            name, executable: URL(fileURLWithPath: "/usr/bin/env"),
+            arguments: ["python3", scriptDirectory.appendingPathComponent(script).path, json], in: scratch.url)
     }
 
     /// Waits for a client and parses the JSON object it printed.
@@ -33,8 +34,10 @@ public struct MessageSpec {
     public var topic: String?
     public var nanRow = 0
 
-    public init(kind: String = "tensor", rows: Range<Int>, dtype: String = "<f4", oneDimensional: Bool = false, seq: Int? = nil,
-                producer: String? = nil, topic: String? = nil, nanRow: Int = 0) {
+    public init(
+        kind: String = "tensor", rows: Range<Int>, dtype: String = "<f4", oneDimensional: Bool = false, seq: Int? = nil,
+        producer: String? = nil, topic: String? = nil, nanRow: Int = 0
+    ) {
         self.kind = kind
         self.rows = rows
         self.dtype = dtype
@@ -46,8 +49,10 @@ public struct MessageSpec {
     }
 
     public var json: [String: Any] {
-        var object: [String: Any] = ["kind": kind, "rows": [rows.lowerBound, rows.upperBound], "dtype": dtype,
-                                     "one_d": oneDimensional, "nan_row": nanRow]
+        var object: [String: Any] = [
+            "kind": kind, "rows": [rows.lowerBound, rows.upperBound], "dtype": dtype,
+            "one_d": oneDimensional, "nan_row": nanRow,
+        ]
         if let seq { object["seq"] = seq }
         if let producer { object["producer"] = producer }
         if let topic { object["topic"] = topic }
@@ -75,8 +80,10 @@ public struct Producer {
     public var probeTopic: String?
     public var probeKind = "tensor"
 
-    public init(endpoint: String, socket: String = "push", rowsFile: String, messages: [MessageSpec], probeReadyFile: String? = nil,
-                probeTopic: String? = nil, probeKind: String = "tensor") {
+    public init(
+        endpoint: String, socket: String = "push", rowsFile: String, messages: [MessageSpec], probeReadyFile: String? = nil,
+        probeTopic: String? = nil, probeKind: String = "tensor"
+    ) {
         self.endpoint = endpoint
         self.socket = socket
         self.rowsFile = rowsFile
@@ -141,11 +148,15 @@ public final class Consumer {
 
     /// - Parameters:
     ///   - expectRows: the consumer stops after this many rows (probe rows not counted).
-    public init(endpoint: String, socket: String = "pull", codec: String = "tensor", topic: String? = nil,
-         expectRows: Int, timeout: Double = 20, in scratch: ScratchDirectory, name: String = "consumer") throws {
+    public init(
+        endpoint: String, socket: String = "pull", codec: String = "tensor", topic: String? = nil,
+        expectRows: Int, timeout: Double = 20, in scratch: ScratchDirectory, name: String = "consumer"
+    ) throws {
         readyFile = scratch.path("\(name).ready")
-        var config: [String: Any] = ["endpoint": endpoint, "socket": socket, "codec": codec, "expect_rows": expectRows,
-                                     "timeout": timeout, "ready_file": readyFile]
+        var config: [String: Any] = [
+            "endpoint": endpoint, "socket": socket, "codec": codec, "expect_rows": expectRows,
+            "timeout": timeout, "ready_file": readyFile,
+        ]
         if let topic { config["topic"] = topic }
         process = try PythonClient.start("consumer.py", config: config, name: name, in: scratch)
     }
@@ -155,10 +166,11 @@ public final class Consumer {
         let result = try PythonClient.result(of: process, timeout: timeout)
         if !allowTimeout { #expect(result["timed_out"] as? Bool == false, "consumer timed out before all rows arrived") }
         return (result["messages"] as? [[String: Any]] ?? []).map { object in
-            Message(frames: object["frames"] as? Int ?? 0, topic: object["topic"] as? String,
-                    header: object["header"] as? [String: Any],
-                    data: (object["data"] as? [[NSNumber]] ?? []).map { $0.map(\.doubleValue) },
-                    receivedAt: object["received_at"] as? Double ?? 0)
+            Message(
+                frames: object["frames"] as? Int ?? 0, topic: object["topic"] as? String,
+                header: object["header"] as? [String: Any],
+                data: (object["data"] as? [[NSNumber]] ?? []).map { $0.map(\.doubleValue) },
+                receivedAt: object["received_at"] as? Double ?? 0)
         }
     }
 }

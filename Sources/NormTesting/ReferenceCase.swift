@@ -57,19 +57,21 @@ public struct ReferenceCase: CustomTestStringConvertible, Sendable {
     public enum LoadError: Error, CustomStringConvertible {
         case malformed(String, String)
         public var description: String {
-            switch self { case .malformed(let file, let what): "\(file): \(what)" }
+            switch self {
+            case .malformed(let file, let what): "\(file): \(what)"
+            }
         }
     }
 
     public static func load(_ fileName: String, from folder: Folder = .shared) throws -> ReferenceCase {
         let data = try Data(contentsOf: folder.url.appendingPathComponent(fileName))
         guard let root = try JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let stage = root["stage"] as? [String: Any],
-              let type = stage["type"] as? String,
-              let convention = stage["convention"] as? String,
-              let params = stage["params"] as? [String: Any],
-              let featureCount = root["n_features"] as? Int,
-              let rawSteps = root["steps"] as? [[String: Any]]
+            let stage = root["stage"] as? [String: Any],
+            let type = stage["type"] as? String,
+            let convention = stage["convention"] as? String,
+            let params = stage["params"] as? [String: Any],
+            let featureCount = root["n_features"] as? Int,
+            let rawSteps = root["steps"] as? [[String: Any]]
         else { throw LoadError.malformed(fileName, "missing stage/n_features/steps") }
 
         var entries: [(String, ConfigNode)] = [("type", ConfigNode(.string(type))), ("convention", ConfigNode(.string(convention)))]
@@ -80,14 +82,15 @@ public struct ReferenceCase: CustomTestStringConvertible, Sendable {
             entries.append((key, JSONConfig.node(root[key] as Any)))
         }
         let steps = try rawSteps.enumerated().map { index, raw in try step(raw, index: index, file: fileName) }
-        return ReferenceCase(fileName: fileName, name: root["name"] as? String ?? fileName, stageType: type, featureCount: featureCount,
-                             stageConfig: JSONConfig.map(entries), steps: steps)
+        return ReferenceCase(
+            fileName: fileName, name: root["name"] as? String ?? fileName, stageType: type, featureCount: featureCount,
+            stageConfig: JSONConfig.map(entries), steps: steps)
     }
 
     private static func step(_ raw: [String: Any], index: Int, file: String) throws -> Step {
         guard let modeText = raw["mode"] as? String, let mode = Mode(rawValue: modeText),
-              let input = raw["input"] as? [[Double]], let output = raw["output"] as? [[Double]],
-              let state = raw["state_after"] as? [String: Any]
+            let input = raw["input"] as? [[Double]], let output = raw["output"] as? [[Double]],
+            let state = raw["state_after"] as? [String: Any]
         else { throw LoadError.malformed(file, "step \(index) lacks mode/input/output/state_after") }
         var vectors: [String: [Double]] = [:]
         var counters: [String: Int64] = [:]
@@ -101,8 +104,9 @@ public struct ReferenceCase: CustomTestStringConvertible, Sendable {
             }
         }
         // Numbers are float64 reprs of float32 values: Float(Double(text)) is the exact float32.
-        return Step(mode: mode, input: input.map { $0.map(Float.init) }, output: output.map { $0.map(Float.init) },
-                    stateVectors: vectors, stateCounters: counters)
+        return Step(
+            mode: mode, input: input.map { $0.map(Float.init) }, output: output.map { $0.map(Float.init) },
+            stateVectors: vectors, stateCounters: counters)
     }
 
     /// A one-pipeline normd configuration with this case's stage, for `normd apply`; the stage's

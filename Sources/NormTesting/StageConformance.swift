@@ -1,6 +1,6 @@
+import Checkpoint
 public import NormCore
 public import StageKit
-import Checkpoint
 
 /// The properties every stage kind must have, built-in or loaded from a plugin (in the spirit of
 /// Vector's `assert_transform_compliance`): run it once per kind and expect no failure.
@@ -27,8 +27,10 @@ public enum StageConformance {
     ///   - makeStage: builds a fresh stage (initial statistics) of `featureCount` features; called
     ///     several times. Its `trainingRowMultiple` decides the train batch size.
     ///   - values: maps a generated value in [0, 1) to the stage's domain (e.g. positive only).
-    public static func check(featureCount: Int, makeStage: () throws -> any Stage,
-                             values: @escaping (Float) -> Float = { $0 * 20 - 5 }) -> [Failure] {
+    public static func check(
+        featureCount: Int, makeStage: () throws -> any Stage,
+        values: @escaping (Float) -> Float = { $0 * 20 - 5 }
+    ) -> [Failure] {
         var failures: [Failure] = []
         func fail(_ check: String, _ detail: String) { failures.append(Failure(check: check, detail: detail)) }
         do {
@@ -113,8 +115,10 @@ public enum StageConformance {
         return failures
     }
 
-    private static func expectInferIsPure(_ stage: any Stage, _ batches: [FeatureBatch], when: String,
-                                          _ fail: (String, String) -> Void) throws {
+    private static func expectInferIsPure(
+        _ stage: any Stage, _ batches: [FeatureBatch], when: String,
+        _ fail: (String, String) -> Void
+    ) throws {
         let before = stage.saveState()
         for batch in batches {
             var copy = batch

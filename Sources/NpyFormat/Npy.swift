@@ -28,8 +28,8 @@ public enum Npy {
         // The header's shape is external input: (2^61, 8) must be refused, not multiplied.
         let dataBytes = bytes.count - header.dataOffset
         guard let elements = header.elementCount,
-              case (let byteCount, false) = elements.multipliedReportingOverflow(by: header.elementType.byteCount),
-              byteCount <= Int.max - header.dataOffset
+            case (let byteCount, false) = elements.multipliedReportingOverflow(by: header.elementType.byteCount),
+            byteCount <= Int.max - header.dataOffset
         else { throw .shapeTooLarge(shape: header.shape, dataBytes: dataBytes) }
         guard dataBytes >= byteCount else {
             throw .truncated(expectedBytes: header.dataOffset + byteCount, actualBytes: bytes.count)

@@ -27,8 +27,10 @@ public struct PublishedBatch: Sendable, Equatable {
     /// `sync: {step, members}` for a train batch of a sync group's step; `nil` otherwise.
     public var sync: SyncStamp?
 
-    public init(pipeline: String, sequence: UInt64, outcome: ChainOutcome, stageKinds: [String], statsVersion: UInt64,
-                origins: [RowOrigin], processDuration: Duration = .zero, completedAt: ContinuousClock.Instant = .now) {
+    public init(
+        pipeline: String, sequence: UInt64, outcome: ChainOutcome, stageKinds: [String], statsVersion: UInt64,
+        origins: [RowOrigin], processDuration: Duration = .zero, completedAt: ContinuousClock.Instant = .now
+    ) {
         self.pipeline = pipeline
         self.sequence = sequence
         self.outcome = outcome

@@ -78,13 +78,15 @@ public struct PipelineCounts: Sendable, Equatable {
 
     /// The counts line's keys and values, in its order (also `GET /pipelines`' `counts`).
     public var fields: [(key: String, value: Field)] {
-        [("messages_accepted", .number(messagesAccepted)), ("rows_accepted", .number(rowsAccepted)),
-         ("messages_rejected", .byReason(messagesRejected)), ("rows_dropped", .byReason(rowsDropped)),
-         ("seq_gaps", .number(sequenceGaps)), ("messages_missed", .number(messagesMissed)), ("seq_restarts", .number(sequenceRestarts)),
-         ("producers_evicted", .number(producersEvicted)), ("connections_refused", .number(connectionsRefused)),
-         ("connections_dropped", .number(connectionsDropped)), ("auth_failures", .byReason(authFailures)),
-         ("batches", .number(batchesPublished)), ("rows_published", .number(rowsPublished)), ("partial_batches", .number(partialBatches)),
-         ("downgraded", .number(batchesDowngraded)), ("batches_dropped", .number(batchesDropped)), ("batches_failed", .number(batchesFailed))]
+        [
+            ("messages_accepted", .number(messagesAccepted)), ("rows_accepted", .number(rowsAccepted)),
+            ("messages_rejected", .byReason(messagesRejected)), ("rows_dropped", .byReason(rowsDropped)),
+            ("seq_gaps", .number(sequenceGaps)), ("messages_missed", .number(messagesMissed)), ("seq_restarts", .number(sequenceRestarts)),
+            ("producers_evicted", .number(producersEvicted)), ("connections_refused", .number(connectionsRefused)),
+            ("connections_dropped", .number(connectionsDropped)), ("auth_failures", .byReason(authFailures)),
+            ("batches", .number(batchesPublished)), ("rows_published", .number(rowsPublished)), ("partial_batches", .number(partialBatches)),
+            ("downgraded", .number(batchesDowngraded)), ("batches_dropped", .number(batchesDropped)), ("batches_failed", .number(batchesFailed)),
+        ]
     }
 
     /// ` unsent_at_shutdown=0`, or ` unsent_at_shutdown=unknown handed_over_unconfirmed=N`; empty while running.

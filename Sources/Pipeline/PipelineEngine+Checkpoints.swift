@@ -28,8 +28,10 @@ extension PipelineEngine {
 
     private func offerSnapshot() {
         guard let snapshotSink else { return }
-        snapshotSink.offer(StateSnapshot(pipeline: settings.name, states: chain.saveState(), statsVersion: chain.statsVersion,
-                                         syncStep: synchronizer?.chainStep))
+        snapshotSink.offer(
+            StateSnapshot(
+                pipeline: settings.name, states: chain.saveState(), statsVersion: chain.statsVersion,
+                syncStep: synchronizer?.chainStep))
         cadence.snapshotTaken()
     }
 }

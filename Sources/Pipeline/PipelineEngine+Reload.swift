@@ -1,5 +1,5 @@
-public import StageKit
 import NormCore
+public import StageKit
 
 /// A reload's hand-over, on the pipeline's own thread between two batches (nothing is in the chain).
 extension PipelineEngine {
@@ -28,7 +28,7 @@ extension PipelineEngine {
         retryCopy = FeatureBatch(rows: 0, features: newChain.featureCount)
         let waiting = batcher
         batcher = RowBatcher(batchSize: newSettings.batchSize, features: newChain.featureCount)
-        follower?.applied = nil  // the new chain takes the source's statistics before its first batch
+        follower?.applied = nil // the new chain takes the source's statistics before its first batch
         statisticsFeed?.publish(from: newChain)
         batcher.takePending(from: waiting) { batch, origins in process(&batch, origins: origins, partial: false) }
         publishCounts()

@@ -1,5 +1,5 @@
-public import StageKit
 import Logging
+public import StageKit
 
 /// `statistics_from` (issue 9 §5) on the engine: a training pipeline publishes its statistics after
 /// every train batch that changed them; an evaluation pipeline takes the newest before each batch.
@@ -25,8 +25,9 @@ extension PipelineEngine {
             try follower.refresh(chain)
         } catch {
             if failedBefore != follower.failed {
-                logger.error("cannot take the statistics of '\(follower.feed.source)'; this batch uses the previous ones",
-                             metadata: ["stats_version": "\(follower.feed.current.statsVersion)", "error": "\(error)"])
+                logger.error(
+                    "cannot take the statistics of '\(follower.feed.source)'; this batch uses the previous ones",
+                    metadata: ["stats_version": "\(follower.feed.current.statsVersion)", "error": "\(error)"])
             }
         }
         self.follower = follower

@@ -16,7 +16,8 @@ extension PipelineEngine {
         }
         guard synchronizer.beginStep(chain: chain) else { return try rejoining(&batch) }
         do throws(SyncStepError) {
-            let outcome = try chain.processSynchronized(&batch, inputValidated: true) { (stage: Int, contribution: MomentContribution) throws(SyncStepError) -> MomentContribution in
+            let outcome = try chain.processSynchronized(&batch, inputValidated: true) {
+                (stage: Int, contribution: MomentContribution) throws(SyncStepError) -> MomentContribution in
                 try synchronizer.exchange(stage: stage, contribution)
             }
             syncStamp = synchronizer.finishStep(chain: chain, learned: true)

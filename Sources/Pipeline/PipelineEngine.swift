@@ -17,8 +17,10 @@ public final class PipelineEngine {
         /// Producers whose `seq` is tracked at most; the least recently seen is evicted beyond.
         public var maxProducers: Int
 
-        public init(name: String, mode: Mode, batchSize: Int, maxLatency: Duration, invalidRows: InvalidRowPolicy,
-                    maxProducers: Int = SequenceTracker.defaultCapacity) {
+        public init(
+            name: String, mode: Mode, batchSize: Int, maxLatency: Duration, invalidRows: InvalidRowPolicy,
+            maxProducers: Int = SequenceTracker.defaultCapacity
+        ) {
             self.name = name
             self.mode = mode
             self.batchSize = batchSize
@@ -207,22 +209,27 @@ public final class PipelineEngine {
             counts.batchesFailed += 1
             guard retryable, let downgraded = rerunInInfer(&batch, after: error) else {
                 counts.rowsDropped["stage_failed", default: 0] += batch.rows
-                logger.error("batch failed in a stage; statistics unchanged; its rows are dropped", metadata: [
-                    "batch": "\(nextBatch)", "rows": "\(batch.rows)", "error": "\(error)",
-                ])
+                logger.error(
+                    "batch failed in a stage; statistics unchanged; its rows are dropped",
+                    metadata: [
+                        "batch": "\(nextBatch)", "rows": "\(batch.rows)", "error": "\(error)",
+                    ])
                 nextBatch += 1 // the gap in batch numbers tells a consumer these rows are lost
                 publishCounts()
                 return
             }
-            logger.error("batch failed in a stage; statistics unchanged; published in infer mode", metadata: [
-                "batch": "\(nextBatch)", "rows": "\(batch.rows)", "error": "\(error)",
-            ])
+            logger.error(
+                "batch failed in a stage; statistics unchanged; published in infer mode",
+                metadata: [
+                    "batch": "\(nextBatch)", "rows": "\(batch.rows)", "error": "\(error)",
+                ])
             outcome = downgraded
         }
         if outcome.downgrade != nil { counts.batchesDowngraded += 1 }
-        var info = PublishedBatch(pipeline: settings.name, sequence: nextBatch, outcome: outcome,
-                                  stageKinds: stageKinds, statsVersion: chain.statsVersion, origins: origins,
-                                  processDuration: ContinuousClock.now - started, completedAt: lastArrival ?? started)
+        var info = PublishedBatch(
+            pipeline: settings.name, sequence: nextBatch, outcome: outcome,
+            stageKinds: stageKinds, statsVersion: chain.statsVersion, origins: origins,
+            processDuration: ContinuousClock.now - started, completedAt: lastArrival ?? started)
         info.sync = syncStamp
         nextBatch += 1
         if sink.publish(batch, info) {

@@ -40,8 +40,10 @@ public struct RowBatcher {
                 let destination = UnsafeMutableBufferPointer(rebasing: values[(start * features)..<((start + take) * features)])
                 message.copyRows(next..<(next + take), into: destination)
             }
-            origins.append(RowOrigin(input: input, producer: message.producer, seq: message.seq,
-                                     rows: start..<(start + take), messageRows: next..<(next + take)))
+            origins.append(
+                RowOrigin(
+                    input: input, producer: message.producer, seq: message.seq,
+                    rows: start..<(start + take), messageRows: next..<(next + take)))
             next += take
             if batch.rows == batchSize { flush(emit: emit) }
         }
@@ -79,8 +81,10 @@ public struct RowBatcher {
                     }
                 }
                 let messageStart = origin.messageRows.lowerBound + (next - origin.rows.lowerBound)
-                origins.append(RowOrigin(input: origin.input, producer: origin.producer, seq: origin.seq,
-                                         rows: start..<(start + take), messageRows: messageStart..<(messageStart + take)))
+                origins.append(
+                    RowOrigin(
+                        input: origin.input, producer: origin.producer, seq: origin.seq,
+                        rows: start..<(start + take), messageRows: messageStart..<(messageStart + take)))
                 next += take
                 if batch.rows == batchSize { flush(emit: emit) }
             }

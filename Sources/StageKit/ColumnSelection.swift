@@ -45,8 +45,9 @@ public struct ColumnSelection: Sendable, Hashable, CustomStringConvertible {
         let path = reader.path(of: "columns")
         // Columns may not repeat, so a longer list than the row is wrong whatever it holds.
         guard items.count <= rowWidth else {
-            reader.diagnostics.error(at: node.location, path: path,
-                                     "lists \(items.count) entries, more than the \(rowWidth) columns of a row")
+            reader.diagnostics.error(
+                at: node.location, path: path,
+                "lists \(items.count) entries, more than the \(rowWidth) columns of a row")
             return nil
         }
         var chosen = Set<Int>()

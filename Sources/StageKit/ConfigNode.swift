@@ -77,7 +77,7 @@ public struct ConfigNode: Sendable {
         let bytes = text.utf8.count
         guard bytes > limit else { return text }
         var prefix = ""
-        for character in text {  // whole characters only
+        for character in text { // whole characters only
             if prefix.utf8.count + character.utf8.count > limit { break }
             prefix.append(character)
         }
@@ -152,7 +152,8 @@ func jsonQuote(_ text: String) -> String {
         case "\n": out += "\\n"
         case "\r": out += "\\r"
         case "\t": out += "\\t"
-        case let c where c.value < 0x20: out += "\\u" + String(repeating: "0", count: 4 - String(c.value, radix: 16).count) + String(c.value, radix: 16)
+        case let c where c.value < 0x20:
+            out += "\\u" + String(repeating: "0", count: 4 - String(c.value, radix: 16).count) + String(c.value, radix: 16)
         default: out.unicodeScalars.append(scalar)
         }
     }

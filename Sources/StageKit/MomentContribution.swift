@@ -39,9 +39,10 @@ public struct MomentContribution: Sendable, Equatable {
     /// with it keeps the other side's.
     public static func empty(features: Int, extremes: Bool) -> MomentContribution {
         let zeros = [Double](repeating: 0, count: features)
-        return MomentContribution(count: 0, mean: zeros, m2: zeros,
-                                  minimum: extremes ? [Double](repeating: .infinity, count: features) : [],
-                                  maximum: extremes ? [Double](repeating: -.infinity, count: features) : [])
+        return MomentContribution(
+            count: 0, mean: zeros, m2: zeros,
+            minimum: extremes ? [Double](repeating: .infinity, count: features) : [],
+            maximum: extremes ? [Double](repeating: -.infinity, count: features) : [])
     }
 
     /// The exact moments of every row of `batch` (two-pass, Float64 accumulation:
@@ -67,8 +68,9 @@ public struct MomentContribution: Sendable, Equatable {
             low = lo.map(Double.init)
             high = hi.map(Double.init)
         }
-        self.init(count: Int64(moments.count), mean: moments.mean, m2: moments.variance.map { $0 * n },
-                  minimum: low, maximum: high)
+        self.init(
+            count: Int64(moments.count), mean: moments.mean, m2: moments.variance.map { $0 * n },
+            minimum: low, maximum: high)
     }
 
     public var features: Int { mean.count }
@@ -135,7 +137,9 @@ public struct MomentContribution: Sendable, Equatable {
     /// value is usable: finite mean/M2, M2 ≥ 0, count ≥ 0, min ≤ max when rows exist. A contribution
     /// from the network is checked with this before it is merged.
     public func isValid(features expected: Int, extremes: Bool) -> Bool {
-        guard count >= 0, mean.count == expected, m2.count == expected, hasExtremes == extremes || (!extremes && minimum.isEmpty) else { return false }
+        guard count >= 0, mean.count == expected, m2.count == expected, hasExtremes == extremes || (!extremes && minimum.isEmpty) else {
+            return false
+        }
         if extremes && (minimum.count != expected || maximum.count != expected) { return false }
         guard mean.allFinite, m2.allFinite, m2.allSatisfy({ $0 >= 0 }) else { return false }
         if extremes && count > 0 {

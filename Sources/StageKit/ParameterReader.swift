@@ -168,8 +168,9 @@ public final class ParameterReader {
         var numbers: [Double] = []
         for (index, item) in items.enumerated() {
             guard let number = item.number, number.isFinite else {
-                diagnostics.error(at: item.location, path: path(of: key).appending(index: index),
-                                  "expected a finite number, got \(item.value.typeName) \(item.quoted)")
+                diagnostics.error(
+                    at: item.location, path: path(of: key).appending(index: index),
+                    "expected a finite number, got \(item.value.typeName) \(item.quoted)")
                 return nil
             }
             numbers.append(number)

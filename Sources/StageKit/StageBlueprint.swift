@@ -39,8 +39,10 @@ public struct StageBlueprint: Sendable {
     /// For a stage whose creation can fail at run time (a plugin's `create` may run out of memory):
     /// `first` was created while the configuration was checked; `again` creates another one.
     /// - Parameter settings: what tells two configurations of the kind apart; `nil` takes `first.parameters`.
-    public init(first: sending any Stage, settings: [String: StageParameter]?,
-                again: @escaping @Sendable () throws(StageError) -> any Stage) {
+    public init(
+        first: sending any Stage, settings: [String: StageParameter]?,
+        again: @escaping @Sendable () throws(StageError) -> any Stage
+    ) {
         self.kind = first.kind
         self.featureCount = first.featureCount
         self.trainingRowMultiple = first.trainingRowMultiple

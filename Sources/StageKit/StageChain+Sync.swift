@@ -55,7 +55,8 @@ extension StageChain {
                 throw .stage(.inStage(index: index, kind: link.stage.kind, .failed(kind: link.stage.kind, "cannot take part in a sync group")))
             }
             if !link.columns.isAll { gather(batch, into: &scratch[index], columns: link.columns) }
-            let contribution = link.columns.isAll
+            let contribution =
+                link.columns.isAll
                 ? MomentContribution(of: batch, extremes: stage.contributesExtremes)
                 : MomentContribution(of: scratch[index], extremes: stage.contributesExtremes)
             let merged: MomentContribution
@@ -86,8 +87,10 @@ extension StageChain {
 
     /// One stage of a synchronized step over its columns, with the checks `process` makes in train
     /// mode (a non-finite output before the next stage learns from it, non-finite statistics).
-    private func train(_ stage: any MomentSynchronizedStage, link: ChainLink, index: Int,
-                       batch: inout FeatureBatch, merged: MomentContribution) throws(StageError) {
+    private func train(
+        _ stage: any MomentSynchronizedStage, link: ChainLink, index: Int,
+        batch: inout FeatureBatch, merged: MomentContribution
+    ) throws(StageError) {
         let checkOutput = index < links.count - 1
         if link.columns.isAll {
             try stage.train(&batch, merged: merged)

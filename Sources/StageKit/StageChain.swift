@@ -160,8 +160,10 @@ public final class StageChain {
     /// output finite, so the whole-batch check is skipped, and usable moments are returned for the
     /// next stage (`given`). Bit-identical to the unfused path (`AffineMomentsKernel`).
     /// - Returns: the moments to give the next stage, if any.
-    private func run(_ link: ChainLink, index: Int, on batch: inout FeatureBatch, mode: Mode, checked: Bool,
-                     given: ColumnMoments?) throws(StageError) -> ColumnMoments? {
+    private func run(
+        _ link: ChainLink, index: Int, on batch: inout FeatureBatch, mode: Mode, checked: Bool,
+        given: ColumnMoments?
+    ) throws(StageError) -> ColumnMoments? {
         let checkOutput = checked && index < links.count - 1
         if checked, let stage = fusing[index] {
             let nextShift = index + 1 < links.count ? fusing[index + 1]?.trainMomentsShift() : nil

@@ -89,8 +89,10 @@ public struct ParameterSpec: Sendable, Equatable {
     /// The keys of a nested mapping (`renorm_clipping: {rmax, rmin, dmax}`).
     public var children: [ParameterSpec]
 
-    public init(_ key: String, _ type: ValueType, default defaultValue: StageParameter = .none, rule: Rule = .any,
-                conventions: [String] = [], doc: String, children: [ParameterSpec] = []) {
+    public init(
+        _ key: String, _ type: ValueType, default defaultValue: StageParameter = .none, rule: Rule = .any,
+        conventions: [String] = [], doc: String, children: [ParameterSpec] = []
+    ) {
         self.key = key
         self.type = type
         self.defaultValue = defaultValue

@@ -26,8 +26,10 @@ public struct StageFactory: Sendable {
     public var parameters: [ParameterSpec]
     public var bind: @Sendable (ParameterReader, StageBuildContext) -> StageBlueprint?
 
-    public init(kind: String, summary: String, parameters: [ParameterSpec] = [],
-                bind: @escaping @Sendable (ParameterReader, StageBuildContext) -> StageBlueprint?) {
+    public init(
+        kind: String, summary: String, parameters: [ParameterSpec] = [],
+        bind: @escaping @Sendable (ParameterReader, StageBuildContext) -> StageBlueprint?
+    ) {
         self.kind = kind
         self.summary = summary
         self.parameters = parameters

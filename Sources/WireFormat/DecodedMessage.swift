@@ -22,8 +22,10 @@ public struct DecodedMessage {
     /// The topic frame's bytes when the message had one (PUB/SUB), for logs.
     public var topic: UnsafeRawBufferPointer?
 
-    public init(rows: Int, features: Int, elementType: NpyElementType, payload: UnsafeRawBufferPointer,
-                seq: UInt64? = nil, producer: String? = nil, topic: UnsafeRawBufferPointer? = nil) {
+    public init(
+        rows: Int, features: Int, elementType: NpyElementType, payload: UnsafeRawBufferPointer,
+        seq: UInt64? = nil, producer: String? = nil, topic: UnsafeRawBufferPointer? = nil
+    ) {
         precondition(payload.count == rows * features * elementType.byteCount, "payload must hold rows × features elements")
         self.rows = rows
         self.features = features

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A forward-only JSON tokenizer over borrowed bytes, written for headers on the hot path.
@@ -165,15 +165,16 @@ struct JSONScanner {
             }
             let escape = raw[index + 1]
             index += 2
-            let simple: UInt8? = switch escape {
-            case 0x62: 0x08
-            case 0x66: 0x0C
-            case 0x6E: 0x0A
-            case 0x72: 0x0D
-            case 0x74: 0x09
-            case 0x75: nil
-            default: escape // " \ /
-            }
+            let simple: UInt8? =
+                switch escape {
+                case 0x62: 0x08
+                case 0x66: 0x0C
+                case 0x6E: 0x0A
+                case 0x72: 0x0D
+                case 0x74: 0x09
+                case 0x75: nil
+                default: escape // " \ /
+                }
             if let simple {
                 utf8.append(simple)
                 continue

@@ -54,8 +54,9 @@ extension MessageDecoder {
             throw scanner.error("expected an array of numbers, an array of rows, or an object with \"data\"")
         }
         try scanner.expectEnd()
-        return DecodedMessage(rows: rows, features: features, elementType: .float32, payload: scratch.bytes,
-                              seq: seq, producer: producer)
+        return DecodedMessage(
+            rows: rows, features: features, elementType: .float32, payload: scratch.bytes,
+            seq: seq, producer: producer)
     }
 
     /// `[x, …]` → 1 row, `[[x, …], …]` → that many rows; every row must be `features` wide.

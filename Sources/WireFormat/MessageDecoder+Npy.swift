@@ -17,7 +17,8 @@ extension MessageDecoder {
         case 1: (rows, columns) = (1, header.shape[0])
         case 2: (rows, columns) = (header.shape[0], header.shape[1])
         default:
-            throw .badShape(".npy shape \(WireError.shapeText(header.shape)) has \(header.shape.count) dimensions; save (rows, features) or (features,)")
+            throw .badShape(
+                ".npy shape \(WireError.shapeText(header.shape)) has \(header.shape.count) dimensions; save (rows, features) or (features,)")
         }
         guard columns == features else { throw .widthMismatch(expected: features, got: columns) }
         let data = UnsafeRawBufferPointer(rebasing: frame[header.dataOffset...])

@@ -9,8 +9,9 @@ extension MessageDecoder {
         if let cached = headerCache.lookup(frame) {
             let header = cached.header
             try checkPayload(rows: header.rows, elementType: header.elementType, got: payload.count, shape: header.shape)
-            return DecodedMessage(rows: header.rows, features: features, elementType: header.elementType,
-                                  payload: payload, seq: header.seq, producer: cached.producer)
+            return DecodedMessage(
+                rows: header.rows, features: features, elementType: header.elementType,
+                payload: payload, seq: header.seq, producer: cached.producer)
         }
         var scanner = JSONScanner(frame)
         let header = try TensorHeader.parse(&scanner)
@@ -19,7 +20,8 @@ extension MessageDecoder {
         try checkPayload(rows: header.rows, elementType: header.elementType, got: payload.count, shape: header.shape)
         let producer = try header.producer.map { token throws(WireError) in try producers.producer(token, in: scanner) }
         headerCache.store(frame, header, producer: producer)
-        return DecodedMessage(rows: header.rows, features: features, elementType: header.elementType,
-                              payload: payload, seq: header.seq, producer: producer)
+        return DecodedMessage(
+            rows: header.rows, features: features, elementType: header.elementType,
+            payload: payload, seq: header.seq, producer: producer)
     }
 }

@@ -37,11 +37,12 @@ public struct MessageDecoder: Sendable {
         case needed + 1: first = 1
         default: throw .frameCount(expected: needed, got: frames.count)
         }
-        var message = switch codec {
-        case .tensor: try decodeTensor(header: frames[first], payload: frames[first + 1])
-        case .npy: try decodeNpy(frames[first])
-        case .json: try decodeJSON(frames[first])
-        }
+        var message =
+            switch codec {
+            case .tensor: try decodeTensor(header: frames[first], payload: frames[first + 1])
+            case .npy: try decodeNpy(frames[first])
+            case .json: try decodeJSON(frames[first])
+            }
         message.topic = first == 1 ? frames[0] : nil
         return message
     }

@@ -66,8 +66,9 @@ struct TensorHeader {
         try scanner.expectEnd()
         guard let elementType else { throw WireError.malformedHeader("no \"dtype\" key in \(ByteExcerpt.text(scanner.bytes))") }
         guard let shape else { throw WireError.malformedHeader("no \"shape\" key in \(ByteExcerpt.text(scanner.bytes))") }
-        return TensorHeader(elementType: elementType, rows: shape.rows, columns: shape.columns,
-                            isOneDimensional: shape.isOneDimensional, seq: seq, producer: producer, seqDigits: seqDigits)
+        return TensorHeader(
+            elementType: elementType, rows: shape.rows, columns: shape.columns,
+            isOneDimensional: shape.isOneDimensional, seq: seq, producer: producer, seqDigits: seqDigits)
     }
 
     /// NumPy typestrs and names of little-endian float32/float64. An unsupported one is reported as
@@ -77,9 +78,15 @@ struct TensorHeader {
         let token = try scanner.scanString()
         // Spelled out rather than looped over an array literal so the hot path builds no array.
         if scanner.matches(token, "<f4") || scanner.matches(token, "float32")
-            || scanner.matches(token, "f4") || scanner.matches(token, "=f4") { return .float32 }
+            || scanner.matches(token, "f4") || scanner.matches(token, "=f4")
+        {
+            return .float32
+        }
         if scanner.matches(token, "<f8") || scanner.matches(token, "float64")
-            || scanner.matches(token, "f8") || scanner.matches(token, "=f8") { return .float64 }
+            || scanner.matches(token, "f8") || scanner.matches(token, "=f8")
+        {
+            return .float64
+        }
         throw WireError.unsupportedDType(ByteExcerpt.text(scanner.rawBytes(token), empty: ""))
     }
 

@@ -47,7 +47,8 @@ struct TensorHeaderCache: Sendable {
             }
             let count = end - prefix
             guard count >= 1, count == 1 || frame[prefix] != 0x30, frame.count - end == suffix,
-                  Self.equal(frame, end, old, digits.upperBound, count: suffix) else { return nil }
+                Self.equal(frame, end, old, digits.upperBound, count: suffix)
+            else { return nil }
             hit.header.seq = value
             return hit
         }

@@ -20,7 +20,7 @@ public final class ZMQMessage {
     /// An empty message, ready to receive into.
     public init() {
         pointer = .allocate(capacity: 1)
-        zmq_msg_init(pointer)  // cannot fail
+        zmq_msg_init(pointer) // cannot fail
     }
 
     /// A message of `size` uninitialised bytes, to fill with ``withUnsafeMutableBytes(_:)`` and send.
@@ -28,10 +28,11 @@ public final class ZMQMessage {
     public init(size: Int) throws {
         pointer = .allocate(capacity: 1)
         guard size >= 0, zmq_msg_init_size(pointer, size) == 0 else {
-            let error = size < 0
+            let error =
+                size < 0
                 ? ZMQError(errno: EINVAL, operation: "zmq_msg_init_size \(size)")
                 : ZMQError.last("zmq_msg_init_size \(size)")
-            zmq_msg_init(pointer)  // keep the invariant for deinit
+            zmq_msg_init(pointer) // keep the invariant for deinit
             throw error
         }
     }
@@ -92,7 +93,8 @@ public final class ZMQMessage {
     public func reset(size: Int) throws {
         zmq_msg_close(pointer)
         guard size >= 0, zmq_msg_init_size(pointer, size) == 0 else {
-            let error = size < 0
+            let error =
+                size < 0
                 ? ZMQError(errno: EINVAL, operation: "zmq_msg_init_size \(size)")
                 : ZMQError.last("zmq_msg_init_size \(size)")
             zmq_msg_init(pointer)

@@ -66,7 +66,7 @@ public final class ZMQPoller {
         if ready >= 0 { return Int(ready) }
         let error = ZMQError.last("poll \(sockets.count) sockets")
         if error.isInterrupted {
-            for index in sockets.indices { items[index].revents = 0 }  // report "nothing ready"
+            for index in sockets.indices { items[index].revents = 0 } // report "nothing ready"
             return 0
         }
         throw error

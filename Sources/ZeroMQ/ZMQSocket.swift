@@ -42,7 +42,7 @@ public final class ZMQSocket {
     public func close() {
         guard let handle else { return }
         self.handle = nil
-        zmq_close(handle)  // fails only with ENOTSOCK, ruled out by the nil check
+        zmq_close(handle) // fails only with ENOTSOCK, ruled out by the nil check
     }
 
     /// Whether ``close()`` has been called.

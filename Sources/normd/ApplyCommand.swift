@@ -106,8 +106,12 @@ struct ApplyCommand: ParsableCommand {
         var summary = "pipeline '\(pipeline.name)' (\(requested)): \(batch.rows) rows in \(run.batches) batch\(run.batches == 1 ? "" : "es")"
         summary += ", \(run.downgraded) downgraded to infer"
         StandardError.print("normd apply: " + summary)
-        logger.info("applied", metadata: ["pipeline": "\(pipeline.name)", "rows": "\(batch.rows)", "batches": "\(run.batches)",
-                                          "downgraded": "\(run.downgraded)", "output": "\(output)"])
+        logger.info(
+            "applied",
+            metadata: [
+                "pipeline": "\(pipeline.name)", "rows": "\(batch.rows)", "batches": "\(run.batches)",
+                "downgraded": "\(run.downgraded)", "output": "\(output)",
+            ])
     }
 
     /// The chosen pipeline, resolved (its stages bound to the built-ins and the configuration's plugins).
@@ -125,7 +129,8 @@ struct ApplyCommand: ParsableCommand {
             return chosen
         }
         guard configuration.pipelines.count == 1 else {
-            throw CommandFailure(ExitStatus.usage, "\(config) has \(names.count) pipelines; choose one with --pipeline (\(names.joined(separator: ", ")))")
+            throw CommandFailure(
+                ExitStatus.usage, "\(config) has \(names.count) pipelines; choose one with --pipeline (\(names.joined(separator: ", ")))")
         }
         return configuration.pipelines[0]
     }

@@ -16,8 +16,9 @@ struct BatchedRun {
         var start = 0
         while start < input.rows {
             let rows = min(batchSize, input.rows - start)
-            var batch = FeatureBatch(rows: rows, features: input.features,
-                                     values: Array(input.values[(start * input.features)..<((start + rows) * input.features)]))
+            var batch = FeatureBatch(
+                rows: rows, features: input.features,
+                values: Array(input.values[(start * input.features)..<((start + rows) * input.features)]))
             try chain.process(&batch, mode: mode)
             batch.withUnsafeValues { output.append(contentsOf: $0) }
             batches += 1

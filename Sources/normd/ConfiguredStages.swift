@@ -33,7 +33,8 @@ enum ConfiguredStages {
         let loadIssues = diagnostics.issues
         let builtin = Set(BuiltinStages.factories.map(\.kind))
         let pluginKinds = registry.kinds.filter { !builtin.contains($0) }.compactMap(registry.factory)
-        return Resolution(validation: NormdConfiguration.validate(root: root, registry: registry, diagnostics: diagnostics),
-                          pluginKinds: pluginKinds, loadIssues: loadIssues)
+        return Resolution(
+            validation: NormdConfiguration.validate(root: root, registry: registry, diagnostics: diagnostics),
+            pluginKinds: pluginKinds, loadIssues: loadIssues)
     }
 }

@@ -1,10 +1,10 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 // With NIO in the graph (the admin server), a release build attributes `struct stat` to CDispatch's
 // copy of the header: importing it lets the members resolve in debug and release alike.
 #if canImport(CDispatch)
-import CDispatch
+    import CDispatch
 #endif
 
 /// What a path names, in words for messages: `nil` for a regular file, else `a FIFO`,

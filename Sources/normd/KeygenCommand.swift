@@ -42,12 +42,18 @@ struct KeygenCommand: ParsableCommand {
         }
         let keys = try ZMQCurve.keyPair()
         let curve = "metadata\ncurve\n    public-key = \"\(keys.publicKey)\"\n"
-        try create(secretPath, mode: 0o600, Self.header("ZeroMQ CURVE **Secret** Certificate",
-                                                        "DO NOT PROVIDE THIS FILE TO OTHER USERS nor change its permissions.")
-                   + curve + "    secret-key = \"\(keys.secretKey)\"\n")
-        try create(publicPath, mode: 0o644, Self.header("ZeroMQ CURVE Public Certificate",
-                                                        "Exchange securely, or use a secure mechanism to verify the contents",
-                                                        "of this file after exchange.") + curve)
+        try create(
+            secretPath, mode: 0o600,
+            Self.header(
+                "ZeroMQ CURVE **Secret** Certificate",
+                "DO NOT PROVIDE THIS FILE TO OTHER USERS nor change its permissions.")
+                + curve + "    secret-key = \"\(keys.secretKey)\"\n")
+        try create(
+            publicPath, mode: 0o644,
+            Self.header(
+                "ZeroMQ CURVE Public Certificate",
+                "Exchange securely, or use a secure mechanism to verify the contents",
+                "of this file after exchange.") + curve)
         print("wrote \(publicPath) (public) and \(secretPath) (secret, mode 0600)")
     }
 

@@ -16,6 +16,8 @@ struct NormdCommand: AsyncParsableCommand {
             that does not match the configuration.
             """,
         version: version,
-        subcommands: [RunCommand.self, ValidateCommand.self, ApplyCommand.self, StateCommand.self, StagesCommand.self, KeygenCommand.self, TopCommand.self]
+        subcommands: [
+            RunCommand.self, ValidateCommand.self, ApplyCommand.self, StateCommand.self, StagesCommand.self, KeygenCommand.self, TopCommand.self,
+        ]
     )
 }

@@ -15,8 +15,9 @@ enum OutputTarget {
         case .failure(let error)?:
             throw CommandFailure(ExitStatus.cannotCreate, "\(path): cannot write: \(error.reason)")
         case .success(let kind?)?:
-            throw CommandFailure(ExitStatus.cannotCreate,
-                                 "\(path): is \(kind); \(option) must be a regular file or a new path (it is replaced by an atomic rename)")
+            throw CommandFailure(
+                ExitStatus.cannotCreate,
+                "\(path): is \(kind); \(option) must be a regular file or a new path (it is replaced by an atomic rename)")
         }
     }
 }

@@ -7,13 +7,15 @@ import Logging
 enum PluginLoadLog {
     static func log(_ libraries: [PluginLibrary], to logger: Logger) {
         for library in libraries {
-            logger.info("plugin loaded", metadata: [
-                "plugin": "\(library.name)",
-                "path": "\(library.path)",
-                "plugin_name": "\(library.pluginName)",
-                "kinds": "\(library.kinds.joined(separator: ","))",
-                "host_services": "\(library.takesHostServices ? "yes" : "no")",
-            ])
+            logger.info(
+                "plugin loaded",
+                metadata: [
+                    "plugin": "\(library.name)",
+                    "path": "\(library.path)",
+                    "plugin_name": "\(library.pluginName)",
+                    "kinds": "\(library.kinds.joined(separator: ","))",
+                    "host_services": "\(library.takesHostServices ? "yes" : "no")",
+                ])
         }
     }
 }

@@ -18,7 +18,8 @@ struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Run the daemon on a configuration file.",
-        discussion: "Exit codes: 0 after a graceful shutdown (final checkpoint written, or none configured), 65 when checkpoint generations exist but none is readable, 69 when a socket cannot be bound or connected, 70 if a stage validated moments before cannot be created (internal; not expected), 73 when the checkpoint directory cannot be created or written, or the final checkpoint failed, 78 on an invalid configuration, a checkpoint that does not match it, or a newest checkpoint generation written by a newer normd."
+        discussion:
+            "Exit codes: 0 after a graceful shutdown (final checkpoint written, or none configured), 65 when checkpoint generations exist but none is readable, 69 when a socket cannot be bound or connected, 70 if a stage validated moments before cannot be created (internal; not expected), 73 when the checkpoint directory cannot be created or written, or the final checkpoint failed, 78 on an invalid configuration, a checkpoint that does not match it, or a newest checkpoint generation written by a newer normd."
     )
 
     @Option(name: .long, help: "The YAML configuration.")
@@ -54,9 +55,10 @@ struct RunCommand: AsyncParsableCommand {
         PluginLoadLog.log(StagePlugins.loadedLibraries, to: logger)
         let offline = configuration.pipelines.filter { $0.output == nil }
         guard offline.isEmpty else {
-            StandardError.print(offline.map {
-                "\($0.location.map { "\($0): " } ?? "")pipeline '\($0.name)': has no 'inputs' and 'output'; `normd run` needs both for every pipeline (see Config/reference.yaml)"
-            }.joined(separator: "\n"))
+            StandardError.print(
+                offline.map {
+                    "\($0.location.map { "\($0): " } ?? "")pipeline '\($0.name)': has no 'inputs' and 'output'; `normd run` needs both for every pipeline (see Config/reference.yaml)"
+                }.joined(separator: "\n"))
             throw ExitStatus.configError
         }
         var daemonPipelines = configuration.pipelines
@@ -73,8 +75,11 @@ struct RunCommand: AsyncParsableCommand {
             }
         }
         // The group starts now when `admin:` is configured, so /readyz answers during the restore.
-        let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: [ServiceGroupConfiguration.ServiceConfiguration](), logger: logger))
-        let admin = configuration.admin.map { _ in DaemonAdmin(pipelines: daemonPipelines, stageKinds: chains.map { $0.stages.map(\.kind) }, logger: logger) }
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(services: [ServiceGroupConfiguration.ServiceConfiguration](), logger: logger))
+        let admin = configuration.admin.map { _ in
+            DaemonAdmin(pipelines: daemonPipelines, stageKinds: chains.map { $0.stages.map(\.kind) }, logger: logger)
+        }
         var adminRun: Task<Void, any Error>?
         let adminToken = configuration.admin.flatMap(AdminTokenGate.init)
         if let settings = configuration.admin, let admin {
@@ -87,8 +92,9 @@ struct RunCommand: AsyncParsableCommand {
             do {
                 // An evaluation pipeline (`statistics_from`) has no checkpoint of its own.
                 let own = zip(daemonPipelines, chains).filter { $0.0.statisticsFrom == nil }
-                let writer = try CheckpointStartup.prepare(settings, pipelines: own.map { ($0.name, $1) },
-                                                           resetState: resetState, logger: logger)
+                let writer = try CheckpointStartup.prepare(
+                    settings, pipelines: own.map { ($0.name, $1) },
+                    resetState: resetState, logger: logger)
                 checkpointWriter = writer
                 cadence = CheckpointCadence(everyBatches: settings.everyBatches, every: settings.every)
             } catch {
@@ -104,8 +110,9 @@ struct RunCommand: AsyncParsableCommand {
         let links = StatisticsLink.links(for: daemonPipelines, chains: chains)
         let curve = configuration.curve.map(CurveGate.init)
         let pipelines = PipelineSet()
-        let launcher = PipelineLauncher(logger: logger, writer: checkpointWriter, cadence: cadence, curve: curve, admin: admin,
-                                        group: group, pipelines: pipelines)
+        let launcher = PipelineLauncher(
+            logger: logger, writer: checkpointWriter, cadence: cadence, curve: curve, admin: admin,
+            group: group, pipelines: pipelines)
         do {
             for (pipeline, chain) in zip(daemonPipelines, chains) {
                 try await launcher.launch(launcher.make(pipeline, chain: chain, statistics: links[pipeline.name]))
@@ -120,20 +127,26 @@ struct RunCommand: AsyncParsableCommand {
         checkpointWriter?.start()
         // Announced from inside the group: by then SIGTERM/SIGINT are trapped, so a supervisor (or
         // a test) that signals as soon as it reads "normd running" always gets a graceful shutdown.
-        let announcement = StartupAnnouncement(logger: logger, metadata: [
-            "version": "\(NormdCommand.version)", "config": "\(config)", "pipelines": "\(loops.map(\.configuration.name).joined(separator: ","))",
-            "libzmq": "\(zmqVersion().major).\(zmqVersion().minor).\(zmqVersion().patch)",
-        ])
+        let announcement = StartupAnnouncement(
+            logger: logger,
+            metadata: [
+                "version": "\(NormdCommand.version)", "config": "\(config)", "pipelines": "\(loops.map(\.configuration.name).joined(separator: ","))",
+                "libzmq": "\(zmqVersion().major).\(zmqVersion().minor).\(zmqVersion().patch)",
+            ])
 
-        let reporter = CountsReporter(pipelines: pipelines, interval: .milliseconds(Int(countsInterval * 1000)), logger: logger,
-                                      checkpoints: checkpointWriter)
-        let reloader = ReloadCoordinator(file: config, running: configuration, pipelines: pipelines, launcher: launcher, logger: logger,
-                                         curve: curve, adminToken: adminToken) {
+        let reporter = CountsReporter(
+            pipelines: pipelines, interval: .milliseconds(Int(countsInterval * 1000)), logger: logger,
+            checkpoints: checkpointWriter)
+        let reloader = ReloadCoordinator(
+            file: config, running: configuration, pipelines: pipelines, launcher: launcher, logger: logger,
+            curve: curve, adminToken: adminToken
+        ) {
             [admin] result in admin?.record(reload: result)
         }
         admin?.attach(reloader: reloader)
-        let handler = DaemonSignals(pipelines: pipelines, writer: checkpointWriter, reporter: reporter, reloader: reloader, logger: logger,
-                                    curve: curve)
+        let handler = DaemonSignals(
+            pipelines: pipelines, writer: checkpointWriter, reporter: reporter, reloader: reloader, logger: logger,
+            curve: curve)
         let signalTask = Task { await handler.handle(signals) }
         // A pipeline that ends (stopped by a signal, or failed) shuts the group down; the group
         // itself traps no signal (DaemonSignals does, so it also sees a second one).
@@ -154,7 +167,7 @@ struct RunCommand: AsyncParsableCommand {
         // Every loop has flushed its last batch, offered its final snapshot, closed its sockets and
         // terminated its own ZeroMQ context by now.
         let final = await checkpointWriter?.finish()
-        defer { signalTask.cancel() }  // signals stay trapped until the last line is written
+        defer { signalTask.cancel() } // signals stay trapped until the last line is written
         try stopped(final, writeFailures: checkpointWriter?.writeFailures ?? 0, logger: logger)
         if adminFailure != nil { throw ExitStatus.unavailable }
     }
@@ -170,9 +183,11 @@ struct RunCommand: AsyncParsableCommand {
         case .unchanged:
             logger.info("normd stopped", metadata: ["final_checkpoint": "none (statistics unchanged since the restored generation)"])
         case .failed:
-            logger.error("normd stopped: the final checkpoint was not written", metadata: [
-                "final_checkpoint": "none", "exit_code": "73", "checkpoint_write_failures": "\(writeFailures)",
-            ])
+            logger.error(
+                "normd stopped: the final checkpoint was not written",
+                metadata: [
+                    "final_checkpoint": "none", "exit_code": "73", "checkpoint_write_failures": "\(writeFailures)",
+                ])
             throw ExitStatus.cannotCreate
         }
     }

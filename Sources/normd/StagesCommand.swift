@@ -57,7 +57,8 @@ struct StagesCommand: ParsableCommand {
             }
             plugins = resolution.pluginKinds
         }
-        let listings = BuiltinStages.factories.map { Listing(kind: $0.kind, origin: "builtin", summary: $0.summary, parameters: $0.parameters) }
+        let listings =
+            BuiltinStages.factories.map { Listing(kind: $0.kind, origin: "builtin", summary: $0.summary, parameters: $0.parameters) }
             + plugins.map { Listing(kind: $0.kind, origin: "plugin", summary: $0.summary, parameters: nil) }
         switch format {
         case .json:
@@ -75,8 +76,12 @@ struct StagesCommand: ParsableCommand {
         guard let parameters = listing.parameters else { return head + "\n  parameters: unknown (read by the plugin itself)" }
         func rows(_ specs: [ParameterSpec], prefix: String) -> [[String]] {
             specs.flatMap { spec in
-                [[prefix + spec.key, spec.type.rawValue, spec.defaultValue.yamlText, spec.rule.rawValue,
-                  spec.conventions.isEmpty ? "all" : spec.conventions.joined(separator: ", "), spec.doc]]
+                [
+                    [
+                        prefix + spec.key, spec.type.rawValue, spec.defaultValue.yamlText, spec.rule.rawValue,
+                        spec.conventions.isEmpty ? "all" : spec.conventions.joined(separator: ", "), spec.doc,
+                    ]
+                ]
                     + rows(spec.children, prefix: prefix + spec.key + ".")
             }
         }

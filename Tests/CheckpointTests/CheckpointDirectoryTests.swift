@@ -50,9 +50,13 @@ import Testing
         let temporary = try TemporaryDirectory()
         let directory = CheckpointDirectory(path: temporary.path)
         try "{}".write(toFile: temporary.path + "/normd-state-00000007.json", atomically: true, encoding: .utf8)
-        #expect(throws: CheckpointError.noValidGeneration(directory: temporary.path, failures: [
-            .wrongFormat(path: temporary.path + "/normd-state-00000007.json", found: "no \"format\" key"),
-        ])) { try directory.loadNewestValid() }
+        #expect(
+            throws: CheckpointError.noValidGeneration(
+                directory: temporary.path,
+                failures: [
+                    .wrongFormat(path: temporary.path + "/normd-state-00000007.json", found: "no \"format\" key")
+                ])
+        ) { try directory.loadNewestValid() }
     }
 
     @Test func anEmptyDirectoryIsAFirstStart() throws {

@@ -18,8 +18,9 @@ import Testing
         let path = temporary.path + "/state"
         let directory = CheckpointDirectory(path: path)
         try directory.create()
-        let writer = CheckpointWriter(directory: directory, keep: 3, document: try Fixtures.document(batches: 0),
-                                      nextGeneration: 1, logger: Logger(label: "test"))
+        let writer = CheckpointWriter(
+            directory: directory, keep: 3, document: try Fixtures.document(batches: 0),
+            nextGeneration: 1, logger: Logger(label: "test"))
         writer.start()
         try FileManager.default.removeItem(atPath: path)
         try "a file".write(toFile: path, atomically: false, encoding: .utf8)
@@ -35,8 +36,9 @@ import Testing
     @Test func aVanishedGenerationIsWrittenAgainAtFinish() async throws {
         let temporary = try TemporaryDirectory()
         let directory = CheckpointDirectory(path: temporary.path)
-        let writer = CheckpointWriter(directory: directory, keep: 3, document: try Fixtures.document(batches: 0),
-                                      nextGeneration: 1, logger: Logger(label: "test"))
+        let writer = CheckpointWriter(
+            directory: directory, keep: 3, document: try Fixtures.document(batches: 0),
+            nextGeneration: 1, logger: Logger(label: "test"))
         writer.start()
         writer.offer(try snapshot("p", batches: 1))
         let deadline = Date().addingTimeInterval(5)

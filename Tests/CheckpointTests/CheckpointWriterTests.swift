@@ -24,8 +24,9 @@ import Testing
     @Test func eachOfferBecomesAGenerationAndOnlyKeepAreKept() async throws {
         let temporary = try TemporaryDirectory()
         let directory = CheckpointDirectory(path: temporary.path)
-        let writer = CheckpointWriter(directory: directory, keep: 2, document: try Fixtures.document(batches: 0),
-                                      nextGeneration: 1, logger: Logger(label: "test"))
+        let writer = CheckpointWriter(
+            directory: directory, keep: 2, document: try Fixtures.document(batches: 0),
+            nextGeneration: 1, logger: Logger(label: "test"))
         writer.start()
         for batches in 1...4 {
             writer.offer(try snapshot("p", batches: batches))
@@ -45,15 +46,17 @@ import Testing
 
     @Test func finishWritesOnlyWhenSomethingChanged() async throws {
         let temporary = try TemporaryDirectory()
-        let writer = CheckpointWriter(directory: CheckpointDirectory(path: temporary.path), keep: 3,
-                                      document: try Fixtures.document(batches: 1), nextGeneration: 8, logger: Logger(label: "test"))
+        let writer = CheckpointWriter(
+            directory: CheckpointDirectory(path: temporary.path), keep: 3,
+            document: try Fixtures.document(batches: 1), nextGeneration: 8, logger: Logger(label: "test"))
         writer.start()
         await writer.finish()
         #expect(try temporary.contents() == [])
 
-        let first = CheckpointWriter(directory: CheckpointDirectory(path: temporary.path), keep: 3,
-                                     document: try Fixtures.document(batches: 1), nextGeneration: 8, writeAtFinish: true,
-                                     logger: Logger(label: "test"))
+        let first = CheckpointWriter(
+            directory: CheckpointDirectory(path: temporary.path), keep: 3,
+            document: try Fixtures.document(batches: 1), nextGeneration: 8, writeAtFinish: true,
+            logger: Logger(label: "test"))
         first.start()
         await first.finish()
         #expect(try temporary.contents() == ["normd-state-00000008.json"])
@@ -61,8 +64,9 @@ import Testing
 
     @Test func aSnapshotOfAnUnknownPipelineChangesNothing() async throws {
         let temporary = try TemporaryDirectory()
-        let writer = CheckpointWriter(directory: CheckpointDirectory(path: temporary.path), keep: 3,
-                                      document: try Fixtures.document(batches: 1), nextGeneration: 1, logger: Logger(label: "test"))
+        let writer = CheckpointWriter(
+            directory: CheckpointDirectory(path: temporary.path), keep: 3,
+            document: try Fixtures.document(batches: 1), nextGeneration: 1, logger: Logger(label: "test"))
         writer.start()
         writer.offer(StateSnapshot(pipeline: "nope", states: [], statsVersion: 1))
         await writer.finish()

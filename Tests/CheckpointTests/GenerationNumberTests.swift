@@ -8,22 +8,27 @@ import Testing
 /// Generation numbers from file names never trap, absurd names are skipped and reported, the next
 /// number never overflows, and a directory that cannot be listed is an error.
 @Suite struct GenerationNumberTests {
-    @Test("file names classify without trapping", arguments: [
-        ("normd-state-00000042.json", CheckpointDirectory.Entry.generation(42)),
-        ("normd-state-999999999999.json", .generation(999_999_999_999)),
-        ("normd-state-0000000000000000000000000007.json", .generation(7)),
-        ("normd-state-1000000000000.json", .ignored(reason: "generation number above 999999999999, which normd never writes")),
-        ("normd-state-18446744073709551615.json", .ignored(reason: "generation number above 999999999999, which normd never writes")),
-        ("normd-state-18446744073709551616.json", .ignored(reason: "generation number above 999999999999, which normd never writes")),
-        ("normd-state-\(String(repeating: "9", count: 5000)).json", .ignored(reason: "generation number above 999999999999, which normd never writes")),
-        ("normd-state-12a.json", .ignored(reason: "not a generation number (normd names generations normd-state-<digits>.json)")),
-        ("normd-state-٣.json", .ignored(reason: "not a generation number (normd names generations normd-state-<digits>.json)")),
-        ("normd-state-.json", .ignored(reason: "not a generation number (normd names generations normd-state-<digits>.json)")),
-        ("normd-state-.json.json", .ignored(reason: "not a generation number (normd names generations normd-state-<digits>.json)")),
-        ("normd-state-json", .unrelated),
-        (".normd-state-00000042.json.tmp-AbC123", .unrelated),
-        ("notes.txt", .unrelated),
-    ])
+    @Test(
+        "file names classify without trapping",
+        arguments: [
+            ("normd-state-00000042.json", CheckpointDirectory.Entry.generation(42)),
+            ("normd-state-999999999999.json", .generation(999_999_999_999)),
+            ("normd-state-0000000000000000000000000007.json", .generation(7)),
+            ("normd-state-1000000000000.json", .ignored(reason: "generation number above 999999999999, which normd never writes")),
+            ("normd-state-18446744073709551615.json", .ignored(reason: "generation number above 999999999999, which normd never writes")),
+            ("normd-state-18446744073709551616.json", .ignored(reason: "generation number above 999999999999, which normd never writes")),
+            (
+                "normd-state-\(String(repeating: "9", count: 5000)).json",
+                .ignored(reason: "generation number above 999999999999, which normd never writes")
+            ),
+            ("normd-state-12a.json", .ignored(reason: "not a generation number (normd names generations normd-state-<digits>.json)")),
+            ("normd-state-٣.json", .ignored(reason: "not a generation number (normd names generations normd-state-<digits>.json)")),
+            ("normd-state-.json", .ignored(reason: "not a generation number (normd names generations normd-state-<digits>.json)")),
+            ("normd-state-.json.json", .ignored(reason: "not a generation number (normd names generations normd-state-<digits>.json)")),
+            ("normd-state-json", .unrelated),
+            (".normd-state-00000042.json.tmp-AbC123", .unrelated),
+            ("notes.txt", .unrelated),
+        ])
     func classify(name: String, expected: CheckpointDirectory.Entry) {
         #expect(CheckpointDirectory.entry(forFileName: name) == expected)
     }
@@ -37,10 +42,11 @@ import Testing
         }
         let listing = try directory.listing()
         #expect(listing.generations.map(\.number) == [3])
-        #expect(listing.ignored.map(\.description) == [
-            temporary.path + "/normd-state-18446744073709551615.json: generation number above 999999999999, which normd never writes",
-            temporary.path + "/normd-state-x.json: not a generation number (normd names generations normd-state-<digits>.json)",
-        ])
+        #expect(
+            listing.ignored.map(\.description) == [
+                temporary.path + "/normd-state-18446744073709551615.json: generation number above 999999999999, which normd never writes",
+                temporary.path + "/normd-state-x.json: not a generation number (normd names generations normd-state-<digits>.json)",
+            ])
         #expect(try listing.nextGeneration() == 4)
         #expect(try directory.loadNewestValid()?.generation.number == 3)
     }
@@ -53,16 +59,19 @@ import Testing
         let exhausted = CheckpointError.generationsExhausted(path: temporary.path + "/normd-state-999999999999.json")
         #expect(throws: exhausted) { try directory.listing().nextGeneration() }
         #expect(throws: exhausted) { try directory.write(try Fixtures.document(batches: 1), generation: highest + 1) }
-        #expect(exhausted.description == temporary.path + "/normd-state-999999999999.json: generation numbers are exhausted (999999999999 is the highest normd writes); "
-            + "move the generations elsewhere and rename the newest one to normd-state-00000001.json to continue from it")
+        #expect(
+            exhausted.description == temporary.path
+                + "/normd-state-999999999999.json: generation numbers are exhausted (999999999999 is the highest normd writes); "
+                + "move the generations elsewhere and rename the newest one to normd-state-00000001.json to continue from it")
         #expect(try temporary.contents() == ["normd-state-999999999999.json"])
     }
 
     @Test func aWriterAtTheHighestGenerationWritesItThenFailsWithoutTrapping() async throws {
         let temporary = try TemporaryDirectory()
-        let writer = CheckpointWriter(directory: CheckpointDirectory(path: temporary.path), keep: 3,
-                                      document: try Fixtures.document(batches: 1), nextGeneration: CheckpointDirectory.maxGeneration,
-                                      writeAtFinish: true, logger: Logger(label: "test"))
+        let writer = CheckpointWriter(
+            directory: CheckpointDirectory(path: temporary.path), keep: 3,
+            document: try Fixtures.document(batches: 1), nextGeneration: CheckpointDirectory.maxGeneration,
+            writeAtFinish: true, logger: Logger(label: "test"))
         writer.start()
         let chain = try Fixtures.trainedChain("p", batches: 2)
         writer.offer(StateSnapshot(pipeline: "p", states: chain.saveState(), statsVersion: 2))

@@ -24,8 +24,9 @@ import Testing
     @Test(arguments: kinds)
     func everyStageKindConforms(_ kind: Kind) throws {
         _ = try StageBuilder.registry() // fails the test, with the reason, when a plugin was not built
-        let failures = StageConformance.check(featureCount: 3, makeStage: { try StageBuilder.stage(kind.yaml, features: 3) },
-                                              values: kind.positiveOnly ? { $0 * 50 } : { $0 * 20 - 5 })
+        let failures = StageConformance.check(
+            featureCount: 3, makeStage: { try StageBuilder.stage(kind.yaml, features: 3) },
+            values: kind.positiveOnly ? { $0 * 50 } : { $0 * 20 - 5 })
         #expect(failures == [])
     }
 }

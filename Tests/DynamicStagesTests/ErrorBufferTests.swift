@@ -19,9 +19,11 @@ import Testing
 
     @Test func everyCallSeesZeroFilledErrorBuffers() throws {
         let scratch = try ScratchDirectory()
-        let library = try TestPlugin.build(TestPlugin.source(kind: "buffer_probe", process: Self.checksBuffers),
-                                           named: "buffer_probe", in: scratch)
-        try scratch.write("""
+        let library = try TestPlugin.build(
+            TestPlugin.source(kind: "buffer_probe", process: Self.checksBuffers),
+            named: "buffer_probe", in: scratch)
+        try scratch.write(
+            """
             plugins: [\(library)]
             pipelines:
               - name: p
@@ -32,8 +34,11 @@ import Testing
             """, to: "cfg.yaml")
         var data = SampleData(features: 2)
         try Data(Npy.encode(data.batch(rows: 6))).write(to: URL(fileURLWithPath: scratch.path("in.npy")))
-        let result = try Normd.run(["apply", "--config", "cfg.yaml", "--mode", "train", "--input", "in.npy",
-                                    "--output", "out.npy"], in: scratch)
+        let result = try Normd.run(
+            [
+                "apply", "--config", "cfg.yaml", "--mode", "train", "--input", "in.npy",
+                "--output", "out.npy",
+            ], in: scratch)
         #expect(result.stderrLines == ["normd apply: pipeline 'p' (train): 6 rows in 3 batches, 0 downgraded to infer"])
         #expect(result.status == 0)
     }

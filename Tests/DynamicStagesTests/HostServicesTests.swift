@@ -11,8 +11,9 @@ import Testing
 @Suite struct HostServicesTests {
     /// `high: .inf` reaches the plugin as +infinity through the reader (the JSON says null).
     @Test func theClampExampleReadsItsConfigurationThroughTheHost() throws {
-        let chain = try StageBuilder.chain("[{type: clamp, low: -1, high: .inf, factor: 2}, {type: clamp, low: -3, high: 3, mode: zero}]",
-                                           features: 3)
+        let chain = try StageBuilder.chain(
+            "[{type: clamp, low: -1, high: .inf, factor: 2}, {type: clamp, low: -3, high: 3, mode: zero}]",
+            features: 3)
         var batch = FeatureBatch(rowsOf: [[-3, 0.25, 1e6], [1, -0.1, 1.25]], features: 3)
         try chain.process(&batch, mode: .train)
         // First stage: x·2 clamped to [-1, ∞); second: 0 outside [-3, 3].
@@ -24,7 +25,8 @@ import Testing
     @Test func refusalsFromReaderValuesAreLocatedAtTheValue() throws {
         try BuildProducts.require(BuildProducts.clamp)
         let scratch = try ScratchDirectory()
-        let result = try Normd.validate("""
+        let result = try Normd.validate(
+            """
             plugins: [\(BuildProducts.clamp)]
             pipelines:
               - name: p
@@ -42,17 +44,18 @@ import Testing
                   - {type: clamp, low: -.inf, high: .inf, enabled: off}
 
             """, in: scratch)
-        #expect(result.stderrLines == [
-            "cfg.yaml:7:14: pipelines[0].stages[0].low: must not be NaN",
-            "cfg.yaml:8:37: pipelines[0].stages[1].high: must be >= low (2), got 1",
-            "cfg.yaml:9:29: pipelines[0].stages[2].mode: expected clamp or zero",
-            "cfg.yaml:10:29: pipelines[0].stages[3].mode: must be clamp or zero, got 'mirror'",
-            "cfg.yaml:11:29: pipelines[0].stages[4].hihg: unknown key 'hihg'; expected one of: low, high, factor, mode, enabled",
-            "cfg.yaml:12:31: pipelines[0].stages[5].factor: must be a finite number, got -inf",
-            "cfg.yaml:13:32: pipelines[0].stages[6].enabled: expected true or false",
-            "cfg.yaml:14:28: pipelines[0].stages[7].low: expected a number",
-            "cfg.yaml: 8 errors",
-        ])
+        #expect(
+            result.stderrLines == [
+                "cfg.yaml:7:14: pipelines[0].stages[0].low: must not be NaN",
+                "cfg.yaml:8:37: pipelines[0].stages[1].high: must be >= low (2), got 1",
+                "cfg.yaml:9:29: pipelines[0].stages[2].mode: expected clamp or zero",
+                "cfg.yaml:10:29: pipelines[0].stages[3].mode: must be clamp or zero, got 'mirror'",
+                "cfg.yaml:11:29: pipelines[0].stages[4].hihg: unknown key 'hihg'; expected one of: low, high, factor, mode, enabled",
+                "cfg.yaml:12:31: pipelines[0].stages[5].factor: must be a finite number, got -inf",
+                "cfg.yaml:13:32: pipelines[0].stages[6].enabled: expected true or false",
+                "cfg.yaml:14:28: pipelines[0].stages[7].low: expected a number",
+                "cfg.yaml: 8 errors",
+            ])
         #expect(result.status == 78)
     }
 
@@ -60,7 +63,8 @@ import Testing
     @Test func theJSONACreateReceivesFollowsTheDocumentedRules() throws {
         let scratch = try ScratchDirectory()
         let library = try TestPlugin.build(Self.echoSource, named: "echo", in: scratch)
-        let result = try Normd.validate("""
+        let result = try Normd.validate(
+            """
             plugins: [\(library)]
             pipelines:
               - name: p
@@ -92,13 +96,14 @@ import Testing
                     columns: [0]
 
             """, in: scratch)
-        #expect(result.stderrLines == [
-            #"cfg.yaml:6:9: pipelines[0].stages[0]: {"inf":null,"minus_inf":null,"nan":null,"huge":null,"tilde":null,"empty":null,"#
-                + #""yes_":true,"off_":false,"hex":31,"octal":15,"octal_11":15,"binary":5,"underscores":1000,"base60":90,"#
-                + #""big":1.2345678901234568e+29,"int64_max":9223372036854775807,"float":1000.0,"negative_zero":-0.0,"#
-                + #""date":"2020-01-01","quoted":"12","text":"tab\there \"quoted\" \u0001","nested":[1,2.5,{"x":null}]}"#,
-            "cfg.yaml: 1 error",
-        ])
+        #expect(
+            result.stderrLines == [
+                #"cfg.yaml:6:9: pipelines[0].stages[0]: {"inf":null,"minus_inf":null,"nan":null,"huge":null,"tilde":null,"empty":null,"#
+                    + #""yes_":true,"off_":false,"hex":31,"octal":15,"octal_11":15,"binary":5,"underscores":1000,"base60":90,"#
+                    + #""big":1.2345678901234568e+29,"int64_max":9223372036854775807,"float":1000.0,"negative_zero":-0.0,"#
+                    + #""date":"2020-01-01","quoted":"12","text":"tab\there \"quoted\" \u0001","nested":[1,2.5,{"x":null}]}"#,
+                "cfg.yaml: 1 error",
+            ])
     }
 
     /// The reader answers only for the buffer of a `create` in progress: the same pointer kept and
@@ -106,7 +111,8 @@ import Testing
     @Test func theReaderAnswersOnlyDuringCreate() throws {
         let scratch = try ScratchDirectory()
         let library = try TestPlugin.build(Self.latePointerSource, named: "late", in: scratch)
-        try scratch.write("""
+        try scratch.write(
+            """
             plugins: [\(library)]
             pipelines:
               - name: p
@@ -127,7 +133,8 @@ import Testing
         try BuildProducts.require(BuildProducts.clamp)
         try BuildProducts.require(BuildProducts.robustScale)
         let scratch = try ScratchDirectory()
-        try scratch.write("""
+        try scratch.write(
+            """
             plugins:
               - \(BuildProducts.clamp)
               - \(BuildProducts.robustScale)
@@ -146,39 +153,46 @@ import Testing
         let loaded = text.split(separator: "\n").filter { $0.contains("msg=\"plugin loaded\"") }.map { line in
             String(line[line.range(of: "level=")!.lowerBound...])
         }
-        #expect(loaded == [
-            "level=info msg=\"plugin loaded\" host_services=yes kinds=clamp path=\(BuildProducts.clamp) plugin=\(BuildProducts.clamp) plugin_name=\"clamp example\"",
-            "level=info msg=\"plugin loaded\" host_services=no kinds=robust_scale path=\(BuildProducts.robustScale) plugin=\(BuildProducts.robustScale) plugin_name=\"robust_scale example (C)\"",
-        ], "\(text)")
+        #expect(
+            loaded == [
+                "level=info msg=\"plugin loaded\" host_services=yes kinds=clamp path=\(BuildProducts.clamp) plugin=\(BuildProducts.clamp) plugin_name=\"clamp example\"",
+                "level=info msg=\"plugin loaded\" host_services=no kinds=robust_scale path=\(BuildProducts.robustScale) plugin=\(BuildProducts.robustScale) plugin_name=\"robust_scale example (C)\"",
+            ], "\(text)")
     }
 
     /// `create` refuses with the JSON it received as its message.
-    static let echoSource = TestPlugin.source(kind: "echo", create: """
-        (void)features; (void)batch_size; (void)instance;
-        normd_stage_error_set(error, NULL, "%s", json);
-        return NORMD_STAGE_ERR_CONFIG;
-        """)
+    static let echoSource = TestPlugin.source(
+        kind: "echo",
+        create: """
+            (void)features; (void)batch_size; (void)instance;
+            normd_stage_error_set(error, NULL, "%s", json);
+            return NORMD_STAGE_ERR_CONFIG;
+            """)
 
     /// Keeps `config_json` past `create` and reads it again in `process`, writing the statuses into
     /// the batch: the reader in `create`, then key count and get_double after `create` returned.
-    static let latePointerSource = TestPlugin.source(kind: "late", prelude: """
-        static const normd_host_services *host;
-        void normd_stage_plugin_host(const normd_host_services *h) { host = h; }
-        typedef struct { const char *kept; int in_create; } late;
-        """, create: """
-        (void)features; (void)batch_size; (void)error;
-        late *stage = malloc(sizeof *stage);
-        double a = 0;
-        stage->kept = json;
-        stage->in_create = host->config_get_double(json, "a", &a) == NORMD_CONFIG_OK && a == 1 ? 0 : 99;
-        *instance = stage;
-        return NORMD_STAGE_OK;
-        """, process: """
-        (void)rows; (void)features; (void)train;
-        late *stage = instance;
-        double a = 0;
-        values[0] = (float)stage->in_create;
-        values[1] = (float)host->config_key_count(stage->kept);
-        values[2] = (float)host->config_get_double(stage->kept, "a", &a);
-        """)
+    static let latePointerSource = TestPlugin.source(
+        kind: "late",
+        prelude: """
+            static const normd_host_services *host;
+            void normd_stage_plugin_host(const normd_host_services *h) { host = h; }
+            typedef struct { const char *kept; int in_create; } late;
+            """,
+        create: """
+            (void)features; (void)batch_size; (void)error;
+            late *stage = malloc(sizeof *stage);
+            double a = 0;
+            stage->kept = json;
+            stage->in_create = host->config_get_double(json, "a", &a) == NORMD_CONFIG_OK && a == 1 ? 0 : 99;
+            *instance = stage;
+            return NORMD_STAGE_OK;
+            """,
+        process: """
+            (void)rows; (void)features; (void)train;
+            late *stage = instance;
+            double a = 0;
+            values[0] = (float)stage->in_create;
+            values[1] = (float)host->config_key_count(stage->kept);
+            values[2] = (float)host->config_get_double(stage->kept, "a", &a);
+            """)
 }

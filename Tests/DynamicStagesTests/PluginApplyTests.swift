@@ -42,8 +42,11 @@ import Testing
         try npy(training, to: scratch.path("train.npy"))
         try npy(later, to: scratch.path("later.npy"))
 
-        let trained = try Normd.run(["apply", "--config", "cfg.yaml", "--mode", "train", "--input", "train.npy",
-                                     "--output", "train-out.npy", "--state", "state.json"], in: scratch)
+        let trained = try Normd.run(
+            [
+                "apply", "--config", "cfg.yaml", "--mode", "train", "--input", "train.npy",
+                "--output", "train-out.npy", "--state", "state.json",
+            ], in: scratch)
         #expect(trained.stderrLines == ["normd apply: pipeline 'p' (train): 10 rows in 3 batches, 0 downgraded to infer"])
         #expect(trained.status == 0)
 
@@ -69,8 +72,11 @@ import Testing
         #expect(record.stages[1].statistics == chain.stages[1].saveState().statistics)
 
         // A second run restores them: infer output equals the trained in-process chain's.
-        let inferred = try Normd.run(["apply", "--config", "cfg.yaml", "--mode", "infer", "--input", "later.npy",
-                                      "--output", "later-out.npy", "--state", "state.json"], in: scratch)
+        let inferred = try Normd.run(
+            [
+                "apply", "--config", "cfg.yaml", "--mode", "infer", "--input", "later.npy",
+                "--output", "later-out.npy", "--state", "state.json",
+            ], in: scratch)
         #expect(inferred.stderrLines == ["normd apply: pipeline 'p' (infer): 3 rows in 1 batch, 0 downgraded to infer"])
         var expectedLater = later
         try chain.process(&expectedLater, mode: .infer)
@@ -82,13 +88,16 @@ import Testing
         try scratch.write(configuration(), to: "cfg.yaml")
         var data = SampleData(features: 3, transform: { $0 * 40 })
         try npy(data.batch(rows: 4), to: scratch.path("in.npy"))
-        let first = try Normd.run(["apply", "--config", "cfg.yaml", "--input", "in.npy", "--output", "out.npy", "--state", "state.json"], in: scratch)
+        let first = try Normd.run(
+            ["apply", "--config", "cfg.yaml", "--input", "in.npy", "--output", "out.npy", "--state", "state.json"], in: scratch)
         #expect(first.status == 0)
         try scratch.write(configuration().replacingOccurrences(of: "step: 0.1", with: "step: 0.2"), to: "cfg.yaml")
-        let second = try Normd.run(["apply", "--config", "cfg.yaml", "--input", "in.npy", "--output", "out.npy", "--state", "state.json"], in: scratch)
+        let second = try Normd.run(
+            ["apply", "--config", "cfg.yaml", "--input", "in.npy", "--output", "out.npy", "--state", "state.json"], in: scratch)
         #expect(second.status == 78)
-        #expect(second.stderrLines == [
-            "normd apply: state.json: pipeline 'p', stages[1] (robust_scale): saved statistics were computed with different parameters: step is 0.1 in the state file, 0.2 in the configuration",
-        ])
+        #expect(
+            second.stderrLines == [
+                "normd apply: state.json: pipeline 'p', stages[1] (robust_scale): saved statistics were computed with different parameters: step is 0.1 in the state file, 0.2 in the configuration"
+            ])
     }
 }

@@ -9,7 +9,8 @@ import Testing
         try BuildProducts.require(BuildProducts.robustScale)
         try BuildProducts.require(BuildProducts.log1p)
         let scratch = try ScratchDirectory()
-        let result = try Normd.validate("""
+        let result = try Normd.validate(
+            """
             plugins:
               - \(BuildProducts.robustScale)
               - \(BuildProducts.log1p)
@@ -28,13 +29,14 @@ import Testing
 
             """, in: scratch)
         #expect(result.status == 78)
-        #expect(result.stderrLines == [
-            "cfg.yaml:9:15: pipelines[0].stages[0].step: must be in (0, 1], got 1.5",
-            "cfg.yaml:11:17: pipelines[0].stages[1].offset: must be a finite number > -1, got -3",
-            "cfg.yaml:13:19: pipelines[0].stages[2].quantile: unknown key 'quantile'; expected one of: step, eps",
-            "cfg.yaml:15:17: pipelines[0].stages[3].offset: expected a number",
-            "cfg.yaml: 4 errors",
-        ])
+        #expect(
+            result.stderrLines == [
+                "cfg.yaml:9:15: pipelines[0].stages[0].step: must be in (0, 1], got 1.5",
+                "cfg.yaml:11:17: pipelines[0].stages[1].offset: must be a finite number > -1, got -3",
+                "cfg.yaml:13:19: pipelines[0].stages[2].quantile: unknown key 'quantile'; expected one of: step, eps",
+                "cfg.yaml:15:17: pipelines[0].stages[3].offset: expected a number",
+                "cfg.yaml: 4 errors",
+            ])
     }
 
     @Test func aDirectoryLoadsEverySharedLibraryInIt() throws {
@@ -44,7 +46,8 @@ import Testing
         try FileManager.default.createDirectory(atPath: scratch.path("plugins"), withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: BuildProducts.robustScale, toPath: scratch.path("plugins/librobust_scale.so"))
         try FileManager.default.copyItem(atPath: BuildProducts.log1p, toPath: scratch.path("plugins/liblog1p.so"))
-        let result = try Normd.validate("""
+        let result = try Normd.validate(
+            """
             plugins: [plugins]
             pipelines:
               - name: p

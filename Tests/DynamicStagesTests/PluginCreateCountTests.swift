@@ -14,16 +14,21 @@ import Testing
     /// A plugin of kind `counted` that logs each `create` to `creates.log` in `scratch`.
     private func countingPlugin(in scratch: ScratchDirectory) throws -> (library: String, log: String) {
         let log = scratch.path("creates.log")
-        let library = try TestPlugin.build(TestPlugin.source(kind: "counted", onCreate: """
-            FILE *log = fopen("\(log)", "a");
-            if (log) { fprintf(log, "create %zu\\n", features); fclose(log); }
-            """), named: "counted", in: scratch)
+        let library = try TestPlugin.build(
+            TestPlugin.source(
+                kind: "counted",
+                onCreate: """
+                    FILE *log = fopen("\(log)", "a");
+                    if (log) { fprintf(log, "create %zu\\n", features); fclose(log); }
+                    """), named: "counted", in: scratch)
         return (library, log)
     }
 
     /// Two plugin stages of different widths (3 columns, then 2), so each line names its stage.
     private func configuration(plugin: String, daemon: Bool) -> String {
-        let endpoints = daemon ? """
+        let endpoints =
+            daemon
+            ? """
 
                 inputs: [{endpoint: "tcp://127.0.0.1:*", socket: pull, bind: true}]
                 output: {endpoint: "tcp://127.0.0.1:*", socket: push, bind: true}
@@ -69,14 +74,19 @@ import Testing
         let (result, creates, library) = try counted(["stages", "--config", "cfg.yaml"])
         #expect(result.stderr == "")
         #expect(result.status == 0)
-        #expect(Array(result.stdoutLines.suffix(2)) == ["counted (plugin): run-time plugin stage from \(library)",
-                                                        "  parameters: unknown (read by the plugin itself)"])
+        #expect(
+            Array(result.stdoutLines.suffix(2)) == [
+                "counted (plugin): run-time plugin stage from \(library)",
+                "  parameters: unknown (read by the plugin itself)",
+            ])
         #expect(creates == ["create 3", "create 2"])
     }
 
     @Test func applyCreatesEachStageOnce() throws {
-        let (result, creates, _) = try counted(["apply", "--config", "cfg.yaml", "--input", "in.npy", "--output", "out.npy",
-                                             "--state", "state.json"])
+        let (result, creates, _) = try counted([
+            "apply", "--config", "cfg.yaml", "--input", "in.npy", "--output", "out.npy",
+            "--state", "state.json",
+        ])
         #expect(result.stderrLines == ["normd apply: pipeline 'p' (train): 6 rows in 2 batches, 0 downgraded to infer"])
         #expect(result.status == 0)
         #expect(creates == ["create 3", "create 2"])

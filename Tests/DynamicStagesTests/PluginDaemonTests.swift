@@ -12,7 +12,8 @@ import Testing
     @Test func normalizesBatchesFromAPythonProducer() throws {
         try BuildProducts.require(BuildProducts.normd.path)
         let scratch = try ScratchDirectory()
-        try scratch.write("""
+        try scratch.write(
+            """
             plugins:
               - \(BuildProducts.log1p)
               - \(BuildProducts.robustScale)

@@ -10,12 +10,15 @@ import Testing
     /// Runs the daemon with stages `[kind, batch_norm]`, sends 8 rows as one message (two batches of 4),
     /// reads `expectBatches` batches back, stops it with SIGTERM. Returns the batches as
     /// `[header, values]` JSON, the log and the exit status.
-    private func run(plugin process: String, kind: String, expectBatches: Int,
-                     stages: String? = nil) throws -> (batches: String, log: String, status: Int32, scratch: ScratchDirectory) {
+    private func run(
+        plugin process: String, kind: String, expectBatches: Int,
+        stages: String? = nil
+    ) throws -> (batches: String, log: String, status: Int32, scratch: ScratchDirectory) {
         try BuildProducts.require(BuildProducts.normd.path)
         let scratch = try ScratchDirectory()
         let library = try TestPlugin.build(TestPlugin.source(kind: kind, process: process), named: kind, in: scratch)
-        try scratch.write("""
+        try scratch.write(
+            """
             plugins: [\(library)]
             checkpoint: {path: state, every_batches: 1, every_seconds: 3600}
             pipelines:
@@ -29,23 +32,26 @@ import Testing
             """, to: "cfg.yaml")
         let daemon = try DaemonProcess.started(configFile: scratch.path("cfg.yaml"), scratch: scratch)
         let input = try daemon.inputEndpoint(of: "p"), output = try daemon.outputEndpoint(of: "p")
-        let batches = try PythonScript.standardOutput(of: """
-            import json, zmq, numpy as np
-            ctx = zmq.Context()
-            push = ctx.socket(zmq.PUSH); push.connect("\(input)")
-            pull = ctx.socket(zmq.PULL); pull.connect("\(output)"); pull.RCVTIMEO = 10000
-            a = (np.arange(16, dtype=np.float32).reshape(8, 2) * 0.5 + 3).astype(np.float32)
-            push.send_json({"dtype": "float32", "shape": [8, 2], "producer": "t", "seq": 0}, zmq.SNDMORE); push.send(a)
-            got = []
-            for _ in range(\(expectBatches)):
-                header, payload = pull.recv_multipart()
-                got.append([json.loads(header), np.frombuffer(payload, "<f4").tolist()])
-            print(json.dumps(got, sort_keys=True))
-            push.close(5000); pull.close(0); ctx.term()  # linger: deliver the message even when nothing comes back
-            """)
+        let batches = try PythonScript.standardOutput(
+            of: """
+                import json, zmq, numpy as np
+                ctx = zmq.Context()
+                push = ctx.socket(zmq.PUSH); push.connect("\(input)")
+                pull = ctx.socket(zmq.PULL); pull.connect("\(output)"); pull.RCVTIMEO = 10000
+                a = (np.arange(16, dtype=np.float32).reshape(8, 2) * 0.5 + 3).astype(np.float32)
+                push.send_json({"dtype": "float32", "shape": [8, 2], "producer": "t", "seq": 0}, zmq.SNDMORE); push.send(a)
+                got = []
+                for _ in range(\(expectBatches)):
+                    header, payload = pull.recv_multipart()
+                    got.append([json.loads(header), np.frombuffer(payload, "<f4").tolist()])
+                print(json.dumps(got, sort_keys=True))
+                push.close(5000); pull.close(0); ctx.term()  # linger: deliver the message even when nothing comes back
+                """)
         if expectBatches == 0 {
             // Nothing comes back: wait until the pipeline counted the batches it failed.
-            _ = try daemon.waitForLine("the failed batch's dropped rows", timeout: .seconds(10)) { $0.text.contains("its rows are dropped\" batch=1") }
+            _ = try daemon.waitForLine("the failed batch's dropped rows", timeout: .seconds(10)) {
+                $0.text.contains("its rows are dropped\" batch=1")
+            }
         }
         let status = try daemon.terminate()
         return (String(decoding: batches, as: UTF8.self), daemon.stderr, status, scratch)
@@ -64,8 +70,9 @@ import Testing
     }
 
     @Test func aNaNWrittenInTrainModeIsRefusedAndTheBatchIsPublishedInInferMode() throws {
-        let (batches, log, status, scratch) = try run(plugin: "(void)rows; (void)features; if (train) values[3] = NAN;",
-                                                       kind: "nan_in_train", expectBatches: 2)
+        let (batches, log, status, scratch) = try run(
+            plugin: "(void)rows; (void)features; if (train) values[3] = NAN;",
+            kind: "nan_in_train", expectBatches: 2)
         #expect(status == 0, "\(log)")
         // Infer mode: the plugin passes values through; batch_norm uses its initial statistics
         // (mean 0, variance 1): y = x / sqrt(1 + 0.001).
@@ -96,8 +103,9 @@ import Testing
     }
 
     @Test func aNaNWrittenInBothModesDropsTheRowsAndCountsThem() throws {
-        let (batches, log, status, scratch) = try run(plugin: "(void)rows; (void)features; (void)train; values[0] = NAN;",
-                                                       kind: "nan_always", expectBatches: 0)
+        let (batches, log, status, scratch) = try run(
+            plugin: "(void)rows; (void)features; (void)train; values[0] = NAN;",
+            kind: "nan_always", expectBatches: 0)
         #expect(status == 0, "\(log)")
         #expect(batches == "[]\n")
         #expect(log.contains("rows_dropped={stage_failed: 8}"), "\(log)")

@@ -1,6 +1,6 @@
-import Foundation
 import BuiltinStages
 import DynamicStages
+import Foundation
 import NormConfig
 import NormTesting
 import StageKit
@@ -11,13 +11,16 @@ import Testing
 @Suite struct PluginRecreateTests {
     @Test func aSecondChainWhosePluginRefusesToCreateIsATypedStageError() throws {
         let scratch = try ScratchDirectory()
-        let library = try TestPlugin.build(TestPlugin.source(kind: "once", onCreate: """
-            static int created = 0;
-            if (created++ > 0) {
-                snprintf(error->message, error->message_size, "only one instance per process");
-                return NORMD_STAGE_ERR_INTERNAL;
-            }
-            """), named: "once", in: scratch)
+        let library = try TestPlugin.build(
+            TestPlugin.source(
+                kind: "once",
+                onCreate: """
+                    static int created = 0;
+                    if (created++ > 0) {
+                        snprintf(error->message, error->message_size, "only one instance per process");
+                        return NORMD_STAGE_ERR_INTERNAL;
+                    }
+                    """), named: "once", in: scratch)
         let yaml = """
             plugins: [\(library)]
             pipelines:

@@ -16,11 +16,15 @@ import Testing
         #expect(result.status == 0)
         #expect(result.stderr == "")
         let lines = result.stdout.split(separator: "\n").map(String.init)
-        #expect(Array(lines.suffix(2)) == [
-            "log1p (plugin): log1p(x + offset), counting training rows; example Swift plugin",
-            "  parameters: unknown (read by the plugin itself)",
-        ])
-        #expect(lines.filter { !$0.hasPrefix(" ") }.map { $0.prefix { $0 != " " } } == ["min_max", "standard_scale", "batch_norm", "batch_renorm", "log1p"])
+        #expect(
+            Array(lines.suffix(2)) == [
+                "log1p (plugin): log1p(x + offset), counting training rows; example Swift plugin",
+                "  parameters: unknown (read by the plugin itself)",
+            ])
+        #expect(
+            lines.filter { !$0.hasPrefix(" ") }.map { $0.prefix { $0 != " " } } == [
+                "min_max", "standard_scale", "batch_norm", "batch_renorm", "log1p",
+            ])
     }
 
     @Test func jsonGivesAPluginNullParameters() throws {
@@ -43,9 +47,10 @@ import Testing
         let result = try Normd.run(["stages", "--config", "cfg.yaml"], in: scratch)
         #expect(result.status == 78)
         #expect(result.stdout == "")
-        #expect(result.stderrLines == [
-            "cfg.yaml:2:5: plugins[0]: plugin 'libs/nope.so': no such file (\(scratch.path("libs/nope.so")))",
-            "cfg.yaml: 1 error",
-        ])
+        #expect(
+            result.stderrLines == [
+                "cfg.yaml:2:5: plugins[0]: plugin 'libs/nope.so': no such file (\(scratch.path("libs/nope.so")))",
+                "cfg.yaml: 1 error",
+            ])
     }
 }

@@ -46,11 +46,13 @@ import Testing
         #expect(summary["name"] as? String == "p" && summary["mode"] as? String == "train")
         #expect(summary["batch_size"] as? Int == 8 && summary["features"] as? Int == 3)
         #expect(summary["stages"] as? [String] == ["min_max", "batch_norm"])
-        #expect(summary["counts"] as? NSDictionary == [
-            "messages_accepted": 3, "rows_accepted": 24, "messages_rejected": [:], "rows_dropped": [:], "seq_gaps": 0,
-            "messages_missed": 0, "seq_restarts": 0, "producers_evicted": 0, "connections_refused": 0, "connections_dropped": 0, "auth_failures": [:],
-            "batches": 3, "rows_published": 24, "partial_batches": 0, "downgraded": 0, "batches_dropped": 0, "batches_failed": 0,
-        ] as NSDictionary)
+        #expect(
+            summary["counts"] as? NSDictionary == [
+                "messages_accepted": 3, "rows_accepted": 24, "messages_rejected": [:], "rows_dropped": [:], "seq_gaps": 0,
+                "messages_missed": 0, "seq_restarts": 0, "producers_evicted": 0, "connections_refused": 0, "connections_dropped": 0,
+                "auth_failures": [:],
+                "batches": 3, "rows_published": 24, "partial_batches": 0, "downgraded": 0, "batches_dropped": 0, "batches_failed": 0,
+            ] as NSDictionary)
         let lastBatchAt = try #require(summary["last_batch_at"] as? String)
         #expect(lastBatchAt.wholeMatch(of: /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z/) != nil, "\(lastBatchAt)")
         let statsVersion = try #require(summary["stats_version"] as? Int)
@@ -75,8 +77,14 @@ import Testing
             (try http.get("/pipelines/nope/statistics"), 404, #"{"error":"no pipeline named 'nope'"}"#),
             (try http.post("/pipelines/nope/mode", #"{"mode":"infer"}"#), 404, #"{"error":"no pipeline named 'nope'"}"#),
             (try http.post("/pipelines/p/mode", #"{"mode":"eval"}"#), 400, #"{"error":"\"mode\" must be \"train\" or \"infer\", got \"eval\""}"#),
-            (try http.post("/pipelines/p/mode", "{mode"), 400, #"{"error":"body must be a JSON object {\"mode\": \"train\" | \"infer\"}: not valid JSON"}"#),
-            (try http.post("/pipelines/p/mode", "{}"), 400, #"{"error":"body must be a JSON object {\"mode\": \"train\" | \"infer\"}: missing \"mode\""}"#),
+            (
+                try http.post("/pipelines/p/mode", "{mode"), 400,
+                #"{"error":"body must be a JSON object {\"mode\": \"train\" | \"infer\"}: not valid JSON"}"#
+            ),
+            (
+                try http.post("/pipelines/p/mode", "{}"), 400,
+                #"{"error":"body must be a JSON object {\"mode\": \"train\" | \"infer\"}: missing \"mode\""}"#
+            ),
             (try http.post("/pipelines/p/mode", String(repeating: " ", count: 5000)), 413, #"{"error":"request body above 4096 bytes"}"#),
             (try http.get("/nope"), 404, #"{"error":"no such endpoint: GET /nope"}"#),
         ]
@@ -114,8 +122,10 @@ import Testing
         #expect(first.terminate() == 0)
 
         let second = try DaemonUnderTest(config: config, logDirectory: scratch.url)
-        #expect(second.logLines.contains(
-            "level=notice msg=\"mode restored from the checkpoint (switched at run time; --reset-state returns to the configured mode)\" configured=train mode=infer pipeline=p"),
+        #expect(
+            second.logLines.contains(
+                "level=notice msg=\"mode restored from the checkpoint (switched at run time; --reset-state returns to the configured mode)\" configured=train mode=infer pipeline=p"
+            ),
             "\(second.log)")
         let http = try AdminHTTP(second)
         #expect((try http.get("/pipelines").json as? [NSDictionary])?.first?["mode"] as? String == "infer")
@@ -131,11 +141,13 @@ import Testing
     @Test func metricsEqualWhatWasSentAndCountRejectsByReason() throws {
         let scratch = try ScratchDirectory()
         // A pub output never blocks: no consumer is needed for the batches to count as published.
-        let daemon = try DaemonUnderTest(config: try scratch.write(Self.config(checkpoint: false, output: "pub"), to: "normd.yaml"),
-                                         logDirectory: scratch.url)
+        let daemon = try DaemonUnderTest(
+            config: try scratch.write(Self.config(checkpoint: false, output: "pub"), to: "normd.yaml"),
+            logDirectory: scratch.url)
         let http = try AdminHTTP(daemon)
         // 5 good messages of 4 rows, then one of each bad kind; the script prints the bytes it sent.
-        let sent = try PythonScript.run("""
+        let sent = try PythonScript.run(
+            """
             import zmq
             c = zmq.Context(); push = c.socket(zmq.PUSH); push.setsockopt(zmq.LINGER, 5000); push.connect("\(daemon.inputEndpoint)")
             total = 0
@@ -160,11 +172,15 @@ import Testing
         // wrong width (the decoder refuses it before reading rows) have none.
         #expect(metrics["normd_rows_received_total{\(input)}"] == 23)
         #expect(metrics["normd_bytes_received_total{\(input)}"] == bytes)
-        let rejected = Dictionary(uniqueKeysWithValues: metrics.filter { $0.key.hasPrefix("normd_messages_rejected_total{") }.map { ($0.key, $0.value) })
+        let rejected = Dictionary(
+            uniqueKeysWithValues: metrics.filter { $0.key.hasPrefix("normd_messages_rejected_total{") }.map { ($0.key, $0.value) })
         var expected: [String: Double] = [:]
-        for reason in ["frame_count", "malformed_header", "dtype", "shape", "wrong_width", "payload_size", "npy", "json",
-                       "producer_too_long", "oversize", "non_finite"] {
-            expected["normd_messages_rejected_total{\(input),reason=\"\(reason)\"}"] = ["wrong_width", "malformed_header", "non_finite"].contains(reason) ? 1 : 0
+        for reason in [
+            "frame_count", "malformed_header", "dtype", "shape", "wrong_width", "payload_size", "npy", "json",
+            "producer_too_long", "oversize", "non_finite",
+        ] {
+            expected["normd_messages_rejected_total{\(input),reason=\"\(reason)\"}"] =
+                ["wrong_width", "malformed_header", "non_finite"].contains(reason) ? 1 : 0
         }
         #expect(rejected == expected)
         #expect(metrics["normd_rows_dropped_total{\(p),reason=\"non_finite\"}"] == 0)
@@ -188,7 +204,8 @@ import Testing
         let total = 600
         // A paced producer, a consumer keeping every header, and two switches through urllib while
         // batches flow: infer after 100 batches, train again after 300.
-        let output = try PythonScript.run("""
+        let output = try PythonScript.run(
+            """
             import threading, time, urllib.request, zmq
             c = zmq.Context()
             headers = []
@@ -254,10 +271,11 @@ import Testing
             .trimmingCharacters(in: .whitespacesAndNewlines)
         let config = try scratch.write(wide.replacingOccurrences(of: "PORT", with: port), to: "normd.yaml")
         let first = try DaemonUnderTest(config: config, logDirectory: scratch.url)
-        #expect(first.terminate() == 0)  // writes the first generation: fresh statistics
+        #expect(first.terminate() == 0) // writes the first generation: fresh statistics
 
         let observed = scratch.path("readyz.json")
-        let poller = try PythonScript.start("""
+        let poller = try PythonScript.start(
+            """
             import time, urllib.request, urllib.error
             seen = []
             deadline = time.time() + 120
@@ -282,10 +300,16 @@ import Testing
             if list.last != entry { list.append(entry) }
         }
         // Restored, then bound: the state in between may be too short to be seen.
-        #expect(distinct.first == ["503", #"{"reasons":["statistics not restored yet","pipeline 'p': sockets not bound or connected yet"],"status":"not_ready"}"#],
-                "\(distinct)")
-        #expect(distinct.dropFirst().dropLast().allSatisfy { $0 == ["503", #"{"reasons":["pipeline 'p': sockets not bound or connected yet"],"status":"not_ready"}"#] },
-                "\(distinct)")
+        #expect(
+            distinct.first == [
+                "503", #"{"reasons":["statistics not restored yet","pipeline 'p': sockets not bound or connected yet"],"status":"not_ready"}"#,
+            ],
+            "\(distinct)")
+        #expect(
+            distinct.dropFirst().dropLast().allSatisfy {
+                $0 == ["503", #"{"reasons":["pipeline 'p': sockets not bound or connected yet"],"status":"not_ready"}"#]
+            },
+            "\(distinct)")
         #expect(distinct.last == ["200", #"{"status":"ready"}"#], "\(distinct)")
     }
 
@@ -298,7 +322,8 @@ import Testing
         #expect(config != Self.config(checkpoint: false))
         let daemon = try DaemonUnderTest(config: try scratch.write(config, to: "normd.yaml"), logDirectory: scratch.url)
         let http = try AdminHTTP(daemon)
-        _ = try PythonScript.run("""
+        _ = try PythonScript.run(
+            """
             import zmq
             c = zmq.Context(); push = c.socket(zmq.PUSH); push.setsockopt(zmq.LINGER, 5000); push.connect("\(daemon.inputEndpoint)")
             push.send_json({"dtype": "float32", "shape": [8, 3]}, zmq.SNDMORE); push.send(np.ones((8, 3), '<f4'))
@@ -320,8 +345,9 @@ import Testing
 
     @Test func controlFalseRefusesThePostsAndNoCheckpointIs409() throws {
         let scratch = try ScratchDirectory()
-        let closed = try DaemonUnderTest(config: try scratch.write(Self.config(admin: "{listen: \"127.0.0.1:0\", control: false}"), to: "closed.yaml"),
-                                         logDirectory: scratch.url)
+        let closed = try DaemonUnderTest(
+            config: try scratch.write(Self.config(admin: "{listen: \"127.0.0.1:0\", control: false}"), to: "closed.yaml"),
+            logDirectory: scratch.url)
         let http = try AdminHTTP(closed)
         for answer in [try http.post("/checkpoint"), try http.post("/pipelines/p/mode", #"{"mode":"infer"}"#), try http.post("/reload")] {
             #expect(answer.status == 403 && answer.body == #"{"error":"control endpoints are disabled (admin.control: false)"}"#)
@@ -352,26 +378,33 @@ import Testing
         #expect(refused.body == #"{"result":"failure","problems":["\#(path):9:60: pipelines[0].stages[1].momentum: must be in [0, 1], got 7"]}"#)
 
         // The admin section is bound at start: changing it is refused, not silently ignored.
-        _ = try scratch.write(original.replacingOccurrences(of: "admin: {listen: \"127.0.0.1:0\"}", with: "admin: {listen: \"127.0.0.1:0\", control: true}")
-            .replacingOccurrences(of: "127.0.0.1:0\", control: true}", with: "127.0.0.1:1\"}"), to: "normd.yaml")
+        _ = try scratch.write(
+            original.replacingOccurrences(of: "admin: {listen: \"127.0.0.1:0\"}", with: "admin: {listen: \"127.0.0.1:0\", control: true}")
+                .replacingOccurrences(of: "127.0.0.1:0\", control: true}", with: "127.0.0.1:1\"}"), to: "normd.yaml")
         let adminChanged = try http.post("/reload")
         #expect(adminChanged.status == 422 && adminChanged.body.contains("admin: changing the admin section needs a restart"), "\(adminChanged.body)")
 
-        _ = try scratch.write(original.replacingOccurrences(of: "momentum: 0.9", with: "momentum: 0.5")
-            .replacingOccurrences(of: "size: 8,", with: "size: 4,"), to: "normd.yaml")
+        _ = try scratch.write(
+            original.replacingOccurrences(of: "momentum: 0.9", with: "momentum: 0.5")
+                .replacingOccurrences(of: "size: 8,", with: "size: 4,"), to: "normd.yaml")
         let applied = try http.post("/reload")
         #expect(applied.status == 200)
-        #expect(applied.body == #"{"result":"success","kept":[{"kind":"min_max","pipeline":"p","stage":0},{"kind":"batch_norm","pipeline":"p","stage":1}],"reset":[],"added":[],"removed":[]}"#)
+        #expect(
+            applied.body
+                == #"{"result":"success","kept":[{"kind":"min_max","pipeline":"p","stage":0},{"kind":"batch_norm","pipeline":"p","stage":1}],"reset":[],"added":[],"removed":[]}"#
+        )
         let summary = try #require((try http.get("/pipelines").json as? [NSDictionary])?.first)
         #expect(summary["batch_size"] as? Int == 4)
         let metrics = try http.metrics()
-        #expect(metrics["normd_config_reloads_total{result=\"success\"}"] == 1 && metrics["normd_config_reloads_total{result=\"failure\"}"] == 2
+        #expect(
+            metrics["normd_config_reloads_total{result=\"success\"}"] == 1 && metrics["normd_config_reloads_total{result=\"failure\"}"] == 2
                 && metrics["normd_config_last_reload_successful"] == 1, "\(metrics.filter { $0.key.hasPrefix("normd_config") })")
         // A mode switched through the endpoint survives a reload that leaves the configured mode alone.
         let switched = try http.post("/pipelines/p/mode", #"{"mode":"infer"}"#)
         #expect(switched.status == 200)
-        _ = try scratch.write(original.replacingOccurrences(of: "momentum: 0.9", with: "momentum: 0.6")
-            .replacingOccurrences(of: "size: 8,", with: "size: 4,"), to: "normd.yaml")
+        _ = try scratch.write(
+            original.replacingOccurrences(of: "momentum: 0.9", with: "momentum: 0.6")
+                .replacingOccurrences(of: "size: 8,", with: "size: 4,"), to: "normd.yaml")
         #expect(try http.post("/reload").status == 200)
         #expect((try http.get("/pipelines").json as? [NSDictionary])?.first?["mode"] as? String == "infer")
         // The new batch size is live: a message of 8 rows now comes out as batches of 4.
@@ -388,8 +421,9 @@ import Testing
         let scratch = try ScratchDirectory()
         let holder = try DaemonUnderTest(config: try scratch.write(Self.config(checkpoint: false), to: "a.yaml"), logDirectory: scratch.url)
         let address = String(try AdminHTTP(holder).base.dropFirst("http://".count))
-        let second = try DaemonUnderTest(config: try scratch.write(Self.config(admin: "{listen: \"\(address)\"}", checkpoint: false), to: "b.yaml"),
-                                         logDirectory: scratch.url)
+        let second = try DaemonUnderTest(
+            config: try scratch.write(Self.config(admin: "{listen: \"\(address)\"}", checkpoint: false), to: "b.yaml"),
+            logDirectory: scratch.url)
         #expect(second.waitForExit() == 69)
         #expect(second.logLines.contains { $0.hasPrefix("level=critical msg=\"cannot start: admin: cannot listen on \(address): ") }, "\(second.log)")
         #expect(!second.log.contains("input bound"), "nothing was bound before the admin server")

@@ -8,8 +8,9 @@ import Testing
     private static let config = Normd.repositoryRoot.appendingPathComponent("Config/normd.yaml").path
 
     private func apply(in scratch: ScratchDirectory, output: String = "out.npy", state: String? = nil) throws -> Normd.Result {
-        try BoundedNormd.run(["apply", "--config", Self.config, "--mode", "train", "--input", "in.npy", "--output", output]
-                             + (state.map { ["--state", $0] } ?? []), in: scratch.url)
+        try BoundedNormd.run(
+            ["apply", "--config", Self.config, "--mode", "train", "--input", "in.npy", "--output", output]
+                + (state.map { ["--state", $0] } ?? []), in: scratch.url)
     }
 
     private func writeInput(_ scratch: ScratchDirectory) throws {
@@ -22,9 +23,10 @@ import Testing
         try NpyFixture.write(descr: "<f4", shape: "(2305843009213693952, 8)", payload: Data(count: 64), to: scratch.path("in.npy"))
         let result = try apply(in: scratch)
         #expect(result.status == 65)
-        #expect(result.stderrLines == [
-            "normd apply: in.npy: the header's shape (2305843009213693952, 8) needs more than 9223372036854775807 bytes of data; the file has 64",
-        ])
+        #expect(
+            result.stderrLines == [
+                "normd apply: in.npy: the header's shape (2305843009213693952, 8) needs more than 9223372036854775807 bytes of data; the file has 64"
+            ])
         #expect(try scratch.contents() == ["in.npy"])
     }
 
@@ -38,9 +40,10 @@ import Testing
         if getuid() == 0 { #expect(mknod(device, S_IFCHR | 0o666, dev_t((1 << 8) | 7)) == 0) } // makedev(1, 7): /dev/full
         let result = try apply(in: scratch, output: device)
         #expect(result.status == 73)
-        #expect(result.stderrLines == [
-            "normd apply: \(device): is a character device; --output must be a regular file or a new path (it is replaced by an atomic rename)",
-        ])
+        #expect(
+            result.stderrLines == [
+                "normd apply: \(device): is a character device; --output must be a regular file or a new path (it is replaced by an atomic rename)"
+            ])
         #expect(try fileType(device) == S_IFCHR)
     }
 
@@ -50,9 +53,10 @@ import Testing
         #expect(mkfifo(scratch.path("out.fifo"), 0o644) == 0)
         let result = try apply(in: scratch, output: "out.fifo")
         #expect(result.status == 73)
-        #expect(result.stderrLines == [
-            "normd apply: out.fifo: is a FIFO; --output must be a regular file or a new path (it is replaced by an atomic rename)",
-        ])
+        #expect(
+            result.stderrLines == [
+                "normd apply: out.fifo: is a FIFO; --output must be a regular file or a new path (it is replaced by an atomic rename)"
+            ])
         #expect(try fileType(scratch.path("out.fifo")) == S_IFIFO)
     }
 
@@ -64,9 +68,10 @@ import Testing
         try FileManager.default.createSymbolicLink(atPath: scratch.path("link.npy"), withDestinationPath: "target.npy")
         let result = try apply(in: scratch, output: "link.npy")
         #expect(result.status == 73)
-        #expect(result.stderrLines == [
-            "normd apply: link.npy: is a symbolic link; --output must be a regular file or a new path (it is replaced by an atomic rename)",
-        ])
+        #expect(
+            result.stderrLines == [
+                "normd apply: link.npy: is a symbolic link; --output must be a regular file or a new path (it is replaced by an atomic rename)"
+            ])
         #expect(try fileType(scratch.path("link.npy")) == S_IFLNK)
         #expect(try String(contentsOfFile: scratch.path("target.npy"), encoding: .utf8) == "old")
     }
@@ -78,9 +83,10 @@ import Testing
         #expect(mkfifo(scratch.path("state.fifo"), 0o644) == 0)
         let result = try apply(in: scratch, state: "state.fifo")
         #expect(result.status == 73)
-        #expect(result.stderrLines == [
-            "normd apply: state.fifo: is a FIFO; --state must be a regular file or a new path (it is replaced by an atomic rename)",
-        ])
+        #expect(
+            result.stderrLines == [
+                "normd apply: state.fifo: is a FIFO; --state must be a regular file or a new path (it is replaced by an atomic rename)"
+            ])
         #expect(try scratch.contents() == ["in.npy", "state.fifo"])
     }
 
@@ -94,9 +100,10 @@ import Testing
         #expect(mkfifo(scratch.path("stats.fifo"), 0o644) == 0)
         let result = try BoundedNormd.run(["state", "export", "state.json", "--format", "npz", "--output", "stats.fifo"], in: scratch.url)
         #expect(result.status == 73)
-        #expect(result.stderrLines == [
-            "normd state export: stats.fifo: is a FIFO; --output must be a regular file or a new path (it is replaced by an atomic rename)",
-        ])
+        #expect(
+            result.stderrLines == [
+                "normd state export: stats.fifo: is a FIFO; --output must be a regular file or a new path (it is replaced by an atomic rename)"
+            ])
         #expect(try fileType(scratch.path("stats.fifo")) == S_IFIFO)
     }
 

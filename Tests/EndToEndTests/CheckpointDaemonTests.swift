@@ -51,8 +51,9 @@ import Testing
         let first = try DaemonUnderTest(config: restartedConfig, logDirectory: restarted.url)
         let before = try TensorClient.exchange(first, indices: 0..<3, rows: Self.rows, features: Self.features)
         #expect(first.terminate() == 0)
-        #expect(first.logLines.contains("level=info msg=\"final checkpoint\" file=\(restarted.path("state"))/normd-state-00000001.json generation=1"),
-                "\(first.log)")
+        #expect(
+            first.logLines.contains("level=info msg=\"final checkpoint\" file=\(restarted.path("state"))/normd-state-00000001.json generation=1"),
+            "\(first.log)")
         let second = try DaemonUnderTest(config: restartedConfig, logDirectory: restarted.url)
         #expect(second.logLines.contains { $0.hasPrefix("level=info msg=\"statistics restored") && $0.hasSuffix("pipeline=p") })
         let after = try TensorClient.exchange(second, indices: 3..<4, rows: Self.rows, features: Self.features)
@@ -116,9 +117,12 @@ import Testing
         let restarted = try DaemonUnderTest(config: config, logDirectory: scratch.url)
         #expect(restarted.terminate() == 0)
         let lines = restarted.logLines
-        #expect(lines.contains {
-            $0.hasPrefix("level=error msg=\"checkpoint generation unreadable; falling back to an older one\" error=\"\(newest): not a normd state file: not valid JSON (truncated or damaged?)")
-        }, "\(restarted.log)")
+        #expect(
+            lines.contains {
+                $0.hasPrefix(
+                    "level=error msg=\"checkpoint generation unreadable; falling back to an older one\" error=\"\(newest): not a normd state file: not valid JSON (truncated or damaged?)"
+                )
+            }, "\(restarted.log)")
         #expect(lines.contains("level=info msg=\"checkpoint loaded\" file=\(previous) generation=\(files.count - 1)"), "\(restarted.log)")
     }
 
@@ -134,14 +138,18 @@ import Testing
         _ = try scratch.write(Self.config(virtualBatchSize: 4), to: "normd.yaml")
         let refused = try DaemonUnderTest(config: config, logDirectory: scratch.url)
         #expect(refused.waitForExit() == 78)
-        #expect(refused.logLines.last == "normd run: checkpoint \(scratch.path("state/" + saved[0])): pipeline 'p', stages[1] (batch_renorm): "
-            + "saved statistics were computed with different parameters: virtual_batch_size is none in the state file, 4 in the configuration; "
-            + "to discard the saved statistics start with --reset-state or set checkpoint.on_mismatch: reset")
+        #expect(
+            refused.logLines.last == "normd run: checkpoint \(scratch.path("state/" + saved[0])): pipeline 'p', stages[1] (batch_renorm): "
+                + "saved statistics were computed with different parameters: virtual_batch_size is none in the state file, 4 in the configuration; "
+                + "to discard the saved statistics start with --reset-state or set checkpoint.on_mismatch: reset")
         #expect(try generations(scratch) == saved, "a refused start writes nothing")
 
         let reset = try DaemonUnderTest(config: config, arguments: ["--reset-state"], logDirectory: scratch.url)
         #expect(reset.isRunning)
-        #expect(reset.logLines.contains { $0.hasPrefix("level=warning msg=\"--reset-state: checkpoints ignored; every pipeline starts from fresh statistics\"") })
+        #expect(
+            reset.logLines.contains {
+                $0.hasPrefix("level=warning msg=\"--reset-state: checkpoints ignored; every pipeline starts from fresh statistics\"")
+            })
         #expect(reset.terminate() == 0)
         let state = try exported(scratch)
         #expect(state["p/1_batch_renorm/train_batches"] as? Int == 0)

@@ -8,7 +8,8 @@ import Testing
     /// Keys in `scratch/keys` (server, alice, mallory; pyzmq's zcert files), `scratch/authorized`
     /// holding alice's public key only, and the server's secret file made 0600.
     static func makeKeys(in scratch: ScratchDirectory, secretMode: String = "0o600") throws {
-        _ = try PythonScript.run("""
+        _ = try PythonScript.run(
+            """
             import os, shutil, zmq.auth
             os.makedirs('keys'); os.makedirs('authorized')
             for name in ['server', 'alice', 'mallory']:
@@ -75,9 +76,10 @@ import Testing
     static func normalized(_ batches: Any?, count: Int) -> Bool {
         guard let batches = batches as? [[[Double]]], batches.count == count else { return false }
         return batches.allSatisfy { batch in
-            batch.count == 16 && batch.enumerated().allSatisfy { i, row in
-                row.count == 4 && row.allSatisfy { abs($0 - Double(i) / 15) < 1e-6 }
-            }
+            batch.count == 16
+                && batch.enumerated().allSatisfy { i, row in
+                    row.count == 4 && row.allSatisfy { abs($0 - Double(i) / 15) < 1e-6 }
+                }
         }
     }
 
@@ -89,7 +91,8 @@ import Testing
     @Test func authorizedProducerAndConsumerGetNormalizedRowsAndAnUnlistedConsumerGetsNothing() throws {
         let scratch = try ScratchDirectory()
         let daemon = try Self.started(scratch)
-        let result = try Self.python("""
+        let result = try Self.python(
+            """
             good = curve(c.socket(zmq.PULL), 'alice'); good.connect('\(try daemon.outputEndpoint(of: "sensors"))')
             bad = curve(c.socket(zmq.PULL), 'mallory'); bad.connect('\(try daemon.outputEndpoint(of: "sensors"))')
             time.sleep(1.0)  # both handshakes done (or refused) before the first batch is routed
@@ -101,30 +104,34 @@ import Testing
         try daemon.waitForCounts(of: "sensors", "auth_failures={unknown_key: 1}") { $0["auth_failures"] == "{unknown_key: 1}" }
         #expect(try daemon.terminate() == 0)
         let counts = try daemon.finalCounts(of: "sensors")
-        #expect(counts["rows_accepted"] == "32" && counts["batches"] == "2" && counts["auth_failures"] == "{unknown_key: 1}"
+        #expect(
+            counts["rows_accepted"] == "32" && counts["batches"] == "2" && counts["auth_failures"] == "{unknown_key: 1}"
                 && counts["connections_refused"] == "0", "\(counts)")
         let refusal = try #require(daemon.logLines.first { $0.message?.hasPrefix("connection refused") == true }, "\(daemon.stderr)")
         let malloryPublic = try String(contentsOf: scratch.url.appendingPathComponent("keys/mallory.key"), encoding: .utf8)
         let publicKey = try #require(malloryPublic.split(separator: "\"").dropFirst().first, "\(malloryPublic)")
-        #expect(refusal.message == "connection refused: client key \(publicKey.prefix(8))… is not in authorized_keys"
+        #expect(
+            refusal.message == "connection refused: client key \(publicKey.prefix(8))… is not in authorized_keys"
                 && refusal["reason"] == "unknown_key" && refusal["peer"]?.hasPrefix("127.0.0.1:") == true
                 && refusal["pipeline"] == "sensors", "\(refusal)")
         let mallory = try String(contentsOf: scratch.url.appendingPathComponent("keys/mallory.key_secret"), encoding: .utf8)
-        let secret = try #require(mallory.split(separator: "\"").dropFirst(3).first, "\(mallory)")  // secret-key's value
+        let secret = try #require(mallory.split(separator: "\"").dropFirst(3).first, "\(mallory)") // secret-key's value
         #expect(!daemon.stderr.contains(secret), "a secret key reached the log")
     }
 
     @Test func unlistedProducerContributesNoRow() throws {
         let scratch = try ScratchDirectory()
         let daemon = try Self.started(scratch)
-        _ = try Self.python("""
+        _ = try Self.python(
+            """
             send_batches('mallory', '\(try daemon.inputEndpoint(of: "sensors"))', 3, scale=-10)
             print('{}')
             """, in: scratch)
         try daemon.waitForCounts(of: "sensors", "auth_failures={unknown_key: 1}") { $0["auth_failures"] == "{unknown_key: 1}" }
         // Then an authorized producer: its batch normalizes to i/15 only if the min/max statistics
         // hold its rows alone — one of mallory's rows (down to -630) would have moved the minimum.
-        let result = try Self.python("""
+        let result = try Self.python(
+            """
             good = curve(c.socket(zmq.PULL), 'alice'); good.connect('\(try daemon.outputEndpoint(of: "sensors"))')
             send_batches('alice', '\(try daemon.inputEndpoint(of: "sensors"))', 1)
             print(json.dumps({'good': receive(good, 10000)}))
@@ -140,30 +147,36 @@ import Testing
     @Test func authFailuresAreExportedAsAMetric() throws {
         let scratch = try ScratchDirectory()
         let daemon = try Self.started(scratch, config: Self.config(security: "admin: {listen: \"127.0.0.1:0\"}\n" + Self.security))
-        _ = try Self.python("""
+        _ = try Self.python(
+            """
             send_batches('mallory', '\(try daemon.inputEndpoint(of: "sensors"))', 1)
             print('{}')
             """, in: scratch)
         try daemon.waitForCounts(of: "sensors", "auth_failures={unknown_key: 1}") { $0["auth_failures"] == "{unknown_key: 1}" }
         let metrics = try AdminHTTP(daemon).metrics().filter { $0.key.hasPrefix("normd_auth_failures_total") }
-        #expect(metrics == ["normd_auth_failures_total{pipeline=\"sensors\",reason=\"unknown_key\"}": 1,
-                            "normd_auth_failures_total{pipeline=\"sensors\",reason=\"address_denied\"}": 0,
-                            "normd_auth_failures_total{pipeline=\"sensors\",reason=\"revoked_key\"}": 0], "\(metrics)")
+        #expect(
+            metrics == [
+                "normd_auth_failures_total{pipeline=\"sensors\",reason=\"unknown_key\"}": 1,
+                "normd_auth_failures_total{pipeline=\"sensors\",reason=\"address_denied\"}": 0,
+                "normd_auth_failures_total{pipeline=\"sensors\",reason=\"revoked_key\"}": 0,
+            ], "\(metrics)")
         #expect(try daemon.terminate() == 0)
     }
 
     @Test func aListedKeyFromAnAddressNotInAllowIPsIsRefused() throws {
         let scratch = try ScratchDirectory()
         let daemon = try Self.started(scratch, config: Self.config(security: Self.security + "    allow_ips: [10.9.9.9]\n"))
-        _ = try Self.python("""
+        _ = try Self.python(
+            """
             send_batches('alice', '\(try daemon.inputEndpoint(of: "sensors"))', 1)
             print('{}')
             """, in: scratch)
         try daemon.waitForCounts(of: "sensors", "auth_failures={address_denied: 1}") { $0["auth_failures"] == "{address_denied: 1}" }
         #expect(try daemon.terminate() == 0)
         let counts = try daemon.finalCounts(of: "sensors")
-        #expect(counts["messages_accepted"] == "0" && counts["rows_accepted"] == "0" && counts["auth_failures"] == "{address_denied: 1}",
-                "\(counts)")
+        #expect(
+            counts["messages_accepted"] == "0" && counts["rows_accepted"] == "0" && counts["auth_failures"] == "{address_denied: 1}",
+            "\(counts)")
         let refusal = try #require(daemon.logLines.first { $0["reason"] == "address_denied" }, "\(daemon.stderr)")
         #expect(refusal.message?.hasPrefix("connection refused: address 127.0.0.1 is not in allow_ips (key ") == true, "\(refusal)")
     }
@@ -174,29 +187,32 @@ import Testing
         let scratch = try ScratchDirectory()
         try Self.makeKeys(in: scratch)
         let ready = scratch.url.appendingPathComponent("port").path
-        let consumer = try PythonScript.start(Self.clientPrelude + """
-            import os
-            s = c.socket(zmq.PULL)
-            pub, sec = zmq.auth.load_certificate('keys/mallory.key_secret')  # the upstream server's own pair
-            s.curve_server = True; s.curve_secretkey = sec; s.curve_publickey = pub
-            port = s.bind_to_random_port('tcp://127.0.0.1')
-            open('port.tmp', 'w').write(str(port)); os.rename('port.tmp', 'port')
-            s.RCVTIMEO = 15000
-            try:
-                f = s.recv_multipart(); h = json.loads(f[0])
-                got = [np.frombuffer(f[1], h['dtype']).reshape(h['shape']).tolist()] + receive(s, 500)
-            except zmq.Again:
-                got = []
-            open('received.json', 'w').write(json.dumps({'got': got}))
-            """, in: scratch.url)
+        let consumer = try PythonScript.start(
+            Self.clientPrelude + """
+                import os
+                s = c.socket(zmq.PULL)
+                pub, sec = zmq.auth.load_certificate('keys/mallory.key_secret')  # the upstream server's own pair
+                s.curve_server = True; s.curve_secretkey = sec; s.curve_publickey = pub
+                port = s.bind_to_random_port('tcp://127.0.0.1')
+                open('port.tmp', 'w').write(str(port)); os.rename('port.tmp', 'port')
+                s.RCVTIMEO = 15000
+                try:
+                    f = s.recv_multipart(); h = json.loads(f[0])
+                    got = [np.frombuffer(f[1], h['dtype']).reshape(h['shape']).tolist()] + receive(s, 500)
+                except zmq.Again:
+                    got = []
+                open('received.json', 'w').write(json.dumps({'got': got}))
+                """, in: scratch.url)
         defer { if consumer.isRunning { consumer.terminate() } }
         let port = try waitFor("the consumer's port", timeout: .seconds(15)) { try? String(contentsOfFile: ready, encoding: .utf8) }
-        let daemon = try DaemonProcess.started(config: Self.config(
-            output: "{endpoint: \"tcp://127.0.0.1:\(port)\", socket: push, bind: false, codec: tensor, curve_server_key: keys/mallory.key}"),
+        let daemon = try DaemonProcess.started(
+            config: Self.config(
+                output: "{endpoint: \"tcp://127.0.0.1:\(port)\", socket: push, bind: false, codec: tensor, curve_server_key: keys/mallory.key}"),
             scratch: scratch)
         // The harness's inputEndpoint(of:) also wants an "output bound" line; this output connects.
         let input = try #require(daemon.logLines.first { $0.message == "input bound" }?["endpoint"], "\(daemon.stderr)")
-        _ = try Self.python("""
+        _ = try Self.python(
+            """
             send_batches('alice', '\(input)', 1)
             print('{}')
             """, in: scratch)
@@ -211,7 +227,8 @@ import Testing
     @Test func plainClientGetsNothingAndTheDaemonStaysHealthy() throws {
         let scratch = try ScratchDirectory()
         let daemon = try Self.started(scratch)
-        let result = try Self.python("""
+        let result = try Self.python(
+            """
             plain = curve(c.socket(zmq.PULL), None); plain.connect('\(try daemon.outputEndpoint(of: "sensors"))')
             send_batches(None, '\(try daemon.inputEndpoint(of: "sensors"))', 2)
             good = curve(c.socket(zmq.PULL), 'alice'); good.connect('\(try daemon.outputEndpoint(of: "sensors"))')
@@ -233,8 +250,9 @@ import Testing
         let daemon = try DaemonProcess(config: Self.config(), scratch: scratch)
         #expect(try daemon.waitForExit() == 78)
         let path = scratch.url.appendingPathComponent("keys/server.key_secret").path
-        #expect(daemon.stderr.contains("secret key file \(path) is accessible by group or others (mode 644); run chmod 600 \(path)"),
-                "\(daemon.stderr)")
+        #expect(
+            daemon.stderr.contains("secret key file \(path) is accessible by group or others (mode 644); run chmod 600 \(path)"),
+            "\(daemon.stderr)")
     }
 
     @Test func keygenKeysWorkWithPyzmq() throws {
@@ -251,12 +269,14 @@ import Testing
         let attributes = try FileManager.default.attributesOfItem(atPath: scratch.url.appendingPathComponent("keys/server.key_secret").path)
         #expect((attributes[.posixPermissions] as? Int) == 0o600)
         try FileManager.default.removeItem(at: scratch.url.appendingPathComponent("authorized/alice.key"))
-        try FileManager.default.copyItem(at: scratch.url.appendingPathComponent("keys/alice.key"),
-                                         to: scratch.url.appendingPathComponent("authorized/alice.key"))
+        try FileManager.default.copyItem(
+            at: scratch.url.appendingPathComponent("keys/alice.key"),
+            to: scratch.url.appendingPathComponent("authorized/alice.key"))
         let again = try Subprocess("keygen-again", executable: Normd.binary, arguments: ["keygen", "alice", "--dir", "keys"], in: scratch.url)
         #expect(try again.waitForExit(timeout: .seconds(15)) == 73)
         let daemon = try DaemonProcess.started(config: Self.config(), scratch: scratch)
-        let result = try Self.python("""
+        let result = try Self.python(
+            """
             good = curve(c.socket(zmq.PULL), 'alice'); good.connect('\(try daemon.outputEndpoint(of: "sensors"))')
             send_batches('alice', '\(try daemon.inputEndpoint(of: "sensors"))', 1)
             print(json.dumps({'good': receive(good, 10000)}))
@@ -277,8 +297,9 @@ import Testing
             let keygen = try Subprocess("keygen", executable: Normd.binary, arguments: ["keygen", name, "--dir", "keys"], in: scratch.url)
             #expect(try keygen.waitForExit(timeout: .seconds(15)) == 0)
         }
-        try FileManager.default.copyItem(at: scratch.url.appendingPathComponent("keys/trainer.key"),
-                                         to: scratch.url.appendingPathComponent("authorized/trainer.key"))
+        try FileManager.default.copyItem(
+            at: scratch.url.appendingPathComponent("keys/trainer.key"),
+            to: scratch.url.appendingPathComponent("authorized/trainer.key"))
         let validate = try Subprocess("validate", executable: Normd.binary, arguments: ["validate", "--config", config], in: scratch.url)
         #expect(try validate.waitForExit(timeout: .seconds(15)) == 0, "\(validate.stderr)")
     }
@@ -293,20 +314,21 @@ import Testing
         // One connection for the whole test: revocation must cut off a peer admitted before it.
         // The producer sends one batch, then two more once `next` exists — on the same connection;
         // an authorized consumer takes the output (a PUSH output with no consumer holds the pipeline).
-        let producer = try PythonScript.start(Self.clientPrelude + """
-            import os
-            good = curve(c.socket(zmq.PULL), 'alice'); good.connect('\(output)')
-            p = curve(c.socket(zmq.PUSH), 'alice'); p.setsockopt(zmq.LINGER, 3000); p.connect('\(input)')
-            rows = np.arange(64, dtype='<f4').reshape(16, 4)
-            def one():
-                p.send(json.dumps({'dtype': '<f4', 'shape': [16, 4]}).encode(), zmq.SNDMORE); p.send(rows)
-            one()
-            deadline = time.time() + 30
-            while not os.path.exists('next') and time.time() < deadline: time.sleep(0.05)
-            one(); one()
-            p.close()
-            print(json.dumps({'good': receive(good, 3000)}), flush=True)
-            """, in: scratch.url, output: try FileHandle(forWritingTo: URL(fileURLWithPath: try scratch.write("", to: "producer.out"))))
+        let producer = try PythonScript.start(
+            Self.clientPrelude + """
+                import os
+                good = curve(c.socket(zmq.PULL), 'alice'); good.connect('\(output)')
+                p = curve(c.socket(zmq.PUSH), 'alice'); p.setsockopt(zmq.LINGER, 3000); p.connect('\(input)')
+                rows = np.arange(64, dtype='<f4').reshape(16, 4)
+                def one():
+                    p.send(json.dumps({'dtype': '<f4', 'shape': [16, 4]}).encode(), zmq.SNDMORE); p.send(rows)
+                one()
+                deadline = time.time() + 30
+                while not os.path.exists('next') and time.time() < deadline: time.sleep(0.05)
+                one(); one()
+                p.close()
+                print(json.dumps({'good': receive(good, 3000)}), flush=True)
+                """, in: scratch.url, output: try FileHandle(forWritingTo: URL(fileURLWithPath: try scratch.write("", to: "producer.out"))))
         defer { if producer.isRunning { producer.terminate() } }
         do {
             try daemon.waitForCounts(of: "sensors", "messages_accepted=1") { $0.int("messages_accepted") == 1 }
@@ -318,7 +340,7 @@ import Testing
         if trigger == "SIGHUP" {
             daemon.send(SIGHUP)
         } else {
-            #expect(try AdminHTTP(daemon).post("/reload").status == 200)  // the configuration itself is unchanged
+            #expect(try AdminHTTP(daemon).post("/reload").status == 200) // the configuration itself is unchanged
         }
         _ = try daemon.waitForLine("'authorized_keys re-read'") {
             $0.message == "authorized_keys re-read" && $0["removed"] == "1" && $0["requested_by"] == trigger
@@ -328,12 +350,13 @@ import Testing
         producer.waitUntilExit()
         let said = try String(contentsOf: scratch.url.appendingPathComponent("producer.out"), encoding: .utf8)
         let result = try JSONSerialization.jsonObject(with: Data((said.split(separator: "\n").last ?? "").utf8)) as? [String: Any]
-        #expect(Self.normalized(result?["good"], count: 1), "\(said)")  // the batch before revocation, and no other
+        #expect(Self.normalized(result?["good"], count: 1), "\(said)") // the batch before revocation, and no other
         #expect(try daemon.terminate() == 0)
         let counts = try daemon.finalCounts(of: "sensors")
         // revoked_key: the producer's two messages, and the consumer's connection (alice consumes too),
         // which the output's guard closed; its reconnect was then refused: unknown_key.
-        #expect(counts["messages_accepted"] == "1" && counts["rows_accepted"] == "16" && counts["batches"] == "1"
+        #expect(
+            counts["messages_accepted"] == "1" && counts["rows_accepted"] == "16" && counts["batches"] == "1"
                 && counts["auth_failures"] == "{revoked_key: 3, unknown_key: 1}", "\(counts)")
         let refusal = try #require(daemon.logLines.first { $0["reason"] == "revoked_key" }, "\(daemon.stderr)")
         #expect(refusal.message?.hasSuffix("is no longer in authorized_keys") == true, "\(refusal)")

@@ -11,8 +11,10 @@ import Testing
         let rowsFile = try TestRows.write(TestRows.make(5, features: 4), to: "rows.npy", in: scratch)
 
         let consumer = try Consumer(endpoint: try daemon.outputEndpoint(of: "sensors"), expectRows: 5, timeout: 10, in: scratch)
-        let sent = try Producer(endpoint: try daemon.inputEndpoint(of: "sensors"), rowsFile: rowsFile,
-                                messages: [MessageSpec(rows: 0..<5, seq: 0, producer: "p")]).run(in: scratch)
+        let sent = try Producer(
+            endpoint: try daemon.inputEndpoint(of: "sensors"), rowsFile: rowsFile,
+            messages: [MessageSpec(rows: 0..<5, seq: 0, producer: "p")]
+        ).run(in: scratch)
         let received = try consumer.messages()
 
         let batch = try #require(received.first)
@@ -31,8 +33,10 @@ import Testing
         let rowsFile = try TestRows.write(TestRows.make(3, features: 4), to: "rows.npy", in: scratch)
 
         let consumer = try Consumer(endpoint: try daemon.outputEndpoint(of: "sensors"), expectRows: 3, in: scratch)
-        try Producer(endpoint: try daemon.inputEndpoint(of: "sensors"), rowsFile: rowsFile,
-                     messages: [MessageSpec(rows: 0..<3, seq: 0, producer: "p")]).run(in: scratch)
+        try Producer(
+            endpoint: try daemon.inputEndpoint(of: "sensors"), rowsFile: rowsFile,
+            messages: [MessageSpec(rows: 0..<3, seq: 0, producer: "p")]
+        ).run(in: scratch)
         try daemon.waitForCounts(of: "sensors", "rows_accepted=3") { $0.int("rows_accepted") == 3 }
         #expect(try daemon.terminate() == 0)
         let received = try consumer.messages()

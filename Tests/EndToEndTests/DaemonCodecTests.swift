@@ -12,8 +12,10 @@ import Testing
         pipeline.output = "{endpoint: \"\(PipelineYAML.tcpWildcard)\", socket: push, codec: json}"
         let daemon = try DaemonProcess.started(config: PipelineYAML.config(pipeline), scratch: scratch)
         let rowsFile = try TestRows.write(TestRows.make(40, features: 4), to: "rows.npy", in: scratch)
-        let messages = [MessageSpec(kind: "npy", rows: 0..<8), MessageSpec(kind: "npy", rows: 8..<20, dtype: "<f8"),
-                        MessageSpec(kind: "npy", rows: 20..<40)]
+        let messages = [
+            MessageSpec(kind: "npy", rows: 0..<8), MessageSpec(kind: "npy", rows: 8..<20, dtype: "<f8"),
+            MessageSpec(kind: "npy", rows: 20..<40),
+        ]
 
         let consumer = try Consumer(endpoint: try daemon.outputEndpoint(of: "sensors"), codec: "json", expectRows: 40, in: scratch)
         try Producer(endpoint: try daemon.inputEndpoint(of: "sensors"), rowsFile: rowsFile, messages: messages).run(in: scratch)
@@ -38,8 +40,10 @@ import Testing
         let daemon = try DaemonProcess.started(config: PipelineYAML.config(pipeline), scratch: scratch)
         let rowsFile = try TestRows.write(TestRows.make(20, features: 4), to: "rows.npy", in: scratch)
         // `[[x, …], …]` messages; the single-row one is written by json.dumps as a nested list too.
-        let messages = [MessageSpec(kind: "json", rows: 0..<1), MessageSpec(kind: "json", rows: 1..<13),
-                        MessageSpec(kind: "json", rows: 13..<20)]
+        let messages = [
+            MessageSpec(kind: "json", rows: 0..<1), MessageSpec(kind: "json", rows: 1..<13),
+            MessageSpec(kind: "json", rows: 13..<20),
+        ]
 
         let consumer = try Consumer(endpoint: try daemon.outputEndpoint(of: "sensors"), codec: "npy", expectRows: 20, in: scratch)
         try Producer(endpoint: try daemon.inputEndpoint(of: "sensors"), rowsFile: rowsFile, messages: messages).run(in: scratch)
@@ -66,8 +70,10 @@ import Testing
         }
 
         let consumer = try Consumer(endpoint: try daemon.outputEndpoint(of: "sensors"), expectRows: 30, in: scratch)
-        try Producer(endpoint: try daemon.inputEndpoint(of: "sensors"), socket: "pub", rowsFile: rowsFile, messages: messages,
-                     probeReadyFile: consumer.readyFile, probeTopic: "rows", probeKind: "json_object").run(in: scratch)
+        try Producer(
+            endpoint: try daemon.inputEndpoint(of: "sensors"), socket: "pub", rowsFile: rowsFile, messages: messages,
+            probeReadyFile: consumer.readyFile, probeTopic: "rows", probeKind: "json_object"
+        ).run(in: scratch)
         let received = try consumer.messages()
 
         #expect(try RowTracing.inputRows(of: received, firstRow: RowTracing.firstRows(messages)) == Array(0..<30))

@@ -13,10 +13,13 @@ import Testing
         let messages = MessageSpec.tensors(sizes: [8, 8, 8], producer: "p")
 
         // Subscribed by prefix; probes go out until the subscription has reached the daemon's PUB.
-        let consumer = try Consumer(endpoint: try daemon.outputEndpoint(of: "sensors"), socket: "sub", topic: "norm.",
-                                    expectRows: 24, in: scratch)
-        try Producer(endpoint: try daemon.inputEndpoint(of: "sensors"), rowsFile: rowsFile, messages: messages,
-                     probeReadyFile: consumer.readyFile).run(in: scratch)
+        let consumer = try Consumer(
+            endpoint: try daemon.outputEndpoint(of: "sensors"), socket: "sub", topic: "norm.",
+            expectRows: 24, in: scratch)
+        try Producer(
+            endpoint: try daemon.inputEndpoint(of: "sensors"), rowsFile: rowsFile, messages: messages,
+            probeReadyFile: consumer.readyFile
+        ).run(in: scratch)
         let received = try consumer.messages()
         #expect(try daemon.terminate() == 0)
 
@@ -38,28 +41,36 @@ import Testing
         pipeline.stages = ["{type: batch_norm}"]
         let daemon = try DaemonProcess.started(config: PipelineYAML.config(pipeline), scratch: scratch)
         let ready = scratch.path("subscribed")
-        let stalled = try Subprocess("stalled-subscriber", executable: URL(fileURLWithPath: "/usr/bin/env"), arguments: [
-            "python3", "-c", """
-            import sys, time, zmq
-            sub = zmq.Context().socket(zmq.SUB)
-            sub.setsockopt(zmq.RCVHWM, 1)
-            sub.setsockopt(zmq.RCVBUF, 65536)
-            sub.connect(sys.argv[1]); sub.subscribe(b"")
-            time.sleep(0.5)                       # let the subscription reach the XPUB
-            open(sys.argv[2], "w").close()
-            time.sleep(60)                        # never read
-            """, "ipc://\(scratch.path("out.sock"))", ready], in: scratch.url)
+        let stalled = try Subprocess(
+            "stalled-subscriber", executable: URL(fileURLWithPath: "/usr/bin/env"),
+            arguments: [
+                "python3", "-c",
+                """
+                import sys, time, zmq
+                sub = zmq.Context().socket(zmq.SUB)
+                sub.setsockopt(zmq.RCVHWM, 1)
+                sub.setsockopt(zmq.RCVBUF, 65536)
+                sub.connect(sys.argv[1]); sub.subscribe(b"")
+                time.sleep(0.5)                       # let the subscription reach the XPUB
+                open(sys.argv[2], "w").close()
+                time.sleep(60)                        # never read
+                """, "ipc://\(scratch.path("out.sock"))", ready,
+            ], in: scratch.url)
         _ = try waitFor("the subscriber to subscribe", timeout: .seconds(15)) { FileManager.default.fileExists(atPath: ready) ? true : nil }
 
         let batches = 60
-        let producer = try Subprocess("producer", executable: URL(fileURLWithPath: "/usr/bin/env"), arguments: [
-            "python3", "-c", """
-            import sys, numpy as np, zmq
-            push = zmq.Context().socket(zmq.PUSH); push.connect(sys.argv[1])
-            rows = np.random.default_rng(0).normal(size=(256, 64)).astype(np.float32)
-            for _ in range(int(sys.argv[2])):
-                push.send_json({"dtype": "<f4", "shape": rows.shape}, zmq.SNDMORE); push.send(rows)
-            """, try daemon.inputEndpoint(of: "sensors"), "\(batches)"], in: scratch.url)
+        let producer = try Subprocess(
+            "producer", executable: URL(fileURLWithPath: "/usr/bin/env"),
+            arguments: [
+                "python3", "-c",
+                """
+                import sys, numpy as np, zmq
+                push = zmq.Context().socket(zmq.PUSH); push.connect(sys.argv[1])
+                rows = np.random.default_rng(0).normal(size=(256, 64)).astype(np.float32)
+                for _ in range(int(sys.argv[2])):
+                    push.send_json({"dtype": "<f4", "shape": rows.shape}, zmq.SNDMORE); push.send(rows)
+                """, try daemon.inputEndpoint(of: "sensors"), "\(batches)",
+            ], in: scratch.url)
         #expect(try producer.waitForExit(timeout: .seconds(60)) == 0, "\(producer.stderr)")
         let counts = try daemon.waitForCounts(of: "sensors", timeout: .seconds(60), "every batch sent or dropped") {
             ($0.int("batches") ?? 0) + ($0.int("batches_dropped") ?? 0) == batches

@@ -13,14 +13,18 @@ import Testing
         let rightRows = try TestRows.write(TestRows.make(16, features: 4, salt: 1000), to: "right.npy", in: scratch)
 
         let leftConsumer = try Consumer(endpoint: try daemon.outputEndpoint(of: "left"), expectRows: 48, in: scratch, name: "left-consumer")
-        try Producer(endpoint: try daemon.inputEndpoint(of: "left"), rowsFile: leftRows,
-                     messages: MessageSpec.tensors(sizes: [16, 16, 16], producer: "l")).run(in: scratch, name: "left-producer")
+        try Producer(
+            endpoint: try daemon.inputEndpoint(of: "left"), rowsFile: leftRows,
+            messages: MessageSpec.tensors(sizes: [16, 16, 16], producer: "l")
+        ).run(in: scratch, name: "left-producer")
         let left = try leftConsumer.messages()
         try daemon.waitForCounts(of: "left", "3 batches") { $0.int("batches") == 3 }
 
         let rightConsumer = try Consumer(endpoint: try daemon.outputEndpoint(of: "right"), expectRows: 16, in: scratch, name: "right-consumer")
-        try Producer(endpoint: try daemon.inputEndpoint(of: "right"), rowsFile: rightRows,
-                     messages: MessageSpec.tensors(sizes: [16], producer: "r")).run(in: scratch, name: "right-producer")
+        try Producer(
+            endpoint: try daemon.inputEndpoint(of: "right"), rowsFile: rightRows,
+            messages: MessageSpec.tensors(sizes: [16], producer: "r")
+        ).run(in: scratch, name: "right-producer")
         let right = try rightConsumer.messages()
         #expect(try daemon.terminate() == 0)
 

@@ -11,8 +11,10 @@ import Testing
         let rowsFile = try TestRows.write(TestRows.make(15, features: 4), to: "rows.npy", in: scratch)
         let good = MessageSpec.tensors(sizes: [3, 2, 4, 5, 1], producer: "p")
         func bad(_ kind: String) -> MessageSpec { MessageSpec(kind: kind, rows: 0..<2) }
-        let messages = [good[0], bad("garbage_header"), good[1], bad("frame_count"), bad("payload_size"), good[2],
-                        bad("wrong_width"), bad("nan"), good[3], bad("garbage_header"), good[4]]
+        let messages = [
+            good[0], bad("garbage_header"), good[1], bad("frame_count"), bad("payload_size"), good[2],
+            bad("wrong_width"), bad("nan"), good[3], bad("garbage_header"), good[4],
+        ]
         let input = try daemon.inputEndpoint(of: "sensors")
 
         let consumer = try Consumer(endpoint: try daemon.outputEndpoint(of: "sensors"), expectRows: 15, in: scratch)
@@ -30,15 +32,20 @@ import Testing
         #expect(counts.int("messages_accepted") == 5)
 
         let warnings = daemon.logLines.filter { $0.message?.hasPrefix("message rejected: ") == true }
-        #expect(warnings.map { $0["reason"] ?? "?" } == ["malformed_header", "frame_count", "payload_size", "wrong_width", "non_finite", "malformed_header"])
-        #expect(warnings.allSatisfy { $0.level == "warning" && $0["pipeline"] == "sensors" && $0["endpoint"] == input && $0["input"] == "0" },
-                "every rejection names the pipeline and the bound endpoint \(input):\n\(warnings.map(\.text).joined(separator: "\n"))")
-        #expect(warnings.dropFirst().prefix(4).map { $0.message ?? "" } == [
-            "message rejected: message has 4 frames, expected 2 (or 3 with a leading topic frame)",
-            "message rejected: payload is 28 bytes, header shape [2, 4] of <f4 needs 32",
-            "message rejected: rows have 3 features, the pipeline expects 4",
-            "message rejected: non-finite value at row 0, column 0 of the message",
-        ])
+        #expect(
+            warnings.map { $0["reason"] ?? "?" } == [
+                "malformed_header", "frame_count", "payload_size", "wrong_width", "non_finite", "malformed_header",
+            ])
+        #expect(
+            warnings.allSatisfy { $0.level == "warning" && $0["pipeline"] == "sensors" && $0["endpoint"] == input && $0["input"] == "0" },
+            "every rejection names the pipeline and the bound endpoint \(input):\n\(warnings.map(\.text).joined(separator: "\n"))")
+        #expect(
+            warnings.dropFirst().prefix(4).map { $0.message ?? "" } == [
+                "message rejected: message has 4 frames, expected 2 (or 3 with a leading topic frame)",
+                "message rejected: payload is 28 bytes, header shape [2, 4] of <f4 needs 32",
+                "message rejected: rows have 3 features, the pipeline expects 4",
+                "message rejected: non-finite value at row 0, column 0 of the message",
+            ])
     }
 
     @Test func dropRowsDropsOnlyTheNonFiniteRow() throws {

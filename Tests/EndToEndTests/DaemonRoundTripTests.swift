@@ -31,7 +31,9 @@ import Testing
         #expect(received.allSatisfy { $0.header?["dtype"] as? String == "<f4" && $0.frames == 2 })
         #expect(received.map { $0.header?["shape"] as? [Int] ?? [] } == [[16, 5], [16, 5], [16, 5], [16, 5], [11, 5]])
         let versions = received.compactMap(\.statsVersion)
-        #expect(versions.count == 5 && zip(versions, versions.dropFirst()).allSatisfy { $0 < $1 }, "stats_version must grow with every train batch: \(versions)")
+        #expect(
+            versions.count == 5 && zip(versions, versions.dropFirst()).allSatisfy { $0 < $1 },
+            "stats_version must grow with every train batch: \(versions)")
         #expect(try RowTracing.inputRows(of: received, firstRow: RowTracing.firstRows(messages)) == Array(0..<75))
 
         let expected = try ApplyReference.normalize(rowsFile: rowsFile, config: daemon.configPath, batchSize: 16, in: scratch)

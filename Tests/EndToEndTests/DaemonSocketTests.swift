@@ -18,8 +18,10 @@ import Testing
         let messages = [wanted[0], unwanted[0], wanted[1], wanted[2], unwanted[1], wanted[3]]
 
         let consumer = try Consumer(endpoint: try daemon.outputEndpoint(of: "sensors"), expectRows: 20, in: scratch)
-        let sent = try Producer(endpoint: try daemon.inputEndpoint(of: "sensors"), socket: "pub", rowsFile: rowsFile,
-                                messages: messages, probeReadyFile: consumer.readyFile, probeTopic: "features.probe").run(in: scratch)
+        let sent = try Producer(
+            endpoint: try daemon.inputEndpoint(of: "sensors"), socket: "pub", rowsFile: rowsFile,
+            messages: messages, probeReadyFile: consumer.readyFile, probeTopic: "features.probe"
+        ).run(in: scratch)
         let received = try consumer.messages()
 
         #expect(try RowTracing.inputRows(of: received, firstRow: RowTracing.firstRows(messages)) == Array(0..<20))

@@ -26,7 +26,8 @@ import Testing
         pipeline.output = nil
         let daemon = try DaemonProcess(config: PipelineYAML.config(pipeline), scratch: scratch)
         #expect(try daemon.waitForExit() == 78)
-        #expect(daemon.stderr == "\(daemon.configPath):2:5: pipelines[0]: has 'inputs' but no 'output'; the daemon needs somewhere to send the batches\n")
+        #expect(
+            daemon.stderr == "\(daemon.configPath):2:5: pipelines[0]: has 'inputs' but no 'output'; the daemon needs somewhere to send the batches\n")
     }
 
     @Test func aPipelineWithoutEndpointsCannotRun() throws {
@@ -36,6 +37,9 @@ import Testing
         pipeline.output = nil
         let daemon = try DaemonProcess(config: PipelineYAML.config(pipeline), scratch: scratch)
         #expect(try daemon.waitForExit() == 78)
-        #expect(daemon.stderr == "\(daemon.configPath):2:5: pipeline 'offline': has no 'inputs' and 'output'; `normd run` needs both for every pipeline (see Config/reference.yaml)\n")
+        #expect(
+            daemon.stderr
+                == "\(daemon.configPath):2:5: pipeline 'offline': has no 'inputs' and 'output'; `normd run` needs both for every pipeline (see Config/reference.yaml)\n"
+        )
     }
 }

@@ -20,7 +20,8 @@ import Testing
     /// handed them all to the kernel (linger -1, the documented way to lose nothing on exit). A
     /// 1 MiB send buffer makes the kernel hold most of them while normd is not reading.
     static func produceAndExit(to endpoint: String) throws {
-        _ = try PythonScript.run("""
+        _ = try PythonScript.run(
+            """
             import zmq
             c = zmq.Context()
             s = c.socket(zmq.PUSH); s.setsockopt(zmq.LINGER, -1); s.setsockopt(zmq.SNDBUF, 1 << 20)
@@ -48,14 +49,16 @@ import Testing
         // to the closed producer, would have reset its connection by now.
         Thread.sleep(forTimeInterval: 6)
         let total = Self.messages * Self.rowsPerMessage
-        let consumer = try Consumer(endpoint: try daemon.outputEndpoint(of: "sensors"), expectRows: total, timeout: 15,
-                                    in: scratch)
+        let consumer = try Consumer(
+            endpoint: try daemon.outputEndpoint(of: "sensors"), expectRows: total, timeout: 15,
+            in: scratch)
         let rows = try consumer.messages(allowTimeout: true).reduce(0) { $0 + $1.rows }
         #expect(try daemon.terminate() == 0)
         let counts = try daemon.finalCounts(of: "sensors")
-        #expect(counts.int("messages_accepted") == Self.messages && counts.int("rows_accepted") == total
+        #expect(
+            counts.int("messages_accepted") == Self.messages && counts.int("rows_accepted") == total
                 && counts.int("rows_published") == total && counts["seq_gaps"] == "0" && counts["connections_dropped"] == "0",
-                "\(counts)")
+            "\(counts)")
         #expect(rows == total)
     }
 
@@ -70,23 +73,28 @@ import Testing
         // Connected from the start, but reads nothing until normd has exited: normd's last batches
         // wait in the kernel, behind a PING if normd sent heartbeats, whose PONG would then reach a
         // closed socket.
-        let consumer = try Subprocess("late-consumer", executable: URL(fileURLWithPath: "/usr/bin/env"), arguments: ["python3", "-c", """
-            import json, os, time
-            import zmq
-            c = zmq.Context()
-            s = c.socket(zmq.PULL); s.setsockopt(zmq.RCVHWM, 1); s.setsockopt(zmq.RCVBUF, 1 << 16)
-            s.connect("\(try daemon.outputEndpoint(of: "sensors"))")
-            while not os.path.exists("\(go)"):
-                time.sleep(0.05)
-            rows = 0
-            s.setsockopt(zmq.RCVTIMEO, 5000)
-            try:
-                while rows < \(2 * Self.messages * Self.rowsPerMessage):
-                    rows += json.loads(s.recv_multipart()[0])["shape"][0]
-            except zmq.Again:
-                pass
-            print(rows)
-            """], in: scratch.url)
+        let consumer = try Subprocess(
+            "late-consumer", executable: URL(fileURLWithPath: "/usr/bin/env"),
+            arguments: [
+                "python3", "-c",
+                """
+                import json, os, time
+                import zmq
+                c = zmq.Context()
+                s = c.socket(zmq.PULL); s.setsockopt(zmq.RCVHWM, 1); s.setsockopt(zmq.RCVBUF, 1 << 16)
+                s.connect("\(try daemon.outputEndpoint(of: "sensors"))")
+                while not os.path.exists("\(go)"):
+                    time.sleep(0.05)
+                rows = 0
+                s.setsockopt(zmq.RCVTIMEO, 5000)
+                try:
+                    while rows < \(2 * Self.messages * Self.rowsPerMessage):
+                        rows += json.loads(s.recv_multipart()[0])["shape"][0]
+                except zmq.Again:
+                    pass
+                print(rows)
+                """,
+            ], in: scratch.url)
         // Half the batches, then longer than the old default heartbeat interval (5 s) so that a PING
         // would follow them in the stream, then the other half behind it.
         let half = Self.messages * Self.rowsPerMessage, total = 2 * half

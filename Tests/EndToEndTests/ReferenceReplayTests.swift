@@ -39,8 +39,10 @@ import Testing
         for (index, step) in reference.steps.enumerated() {
             let input = scratch.path("step\(index).npy"), output = scratch.path("out\(index).npy")
             try NpyFixture.writeFloat32(step.input, columns: reference.featureCount, to: input)
-            let result = try Normd.run(["apply", "--config", config, "--mode", step.mode.rawValue, "--batch-size", "\(step.input.count)",
-                                        "--state", state, "--input", input, "--output", output])
+            let result = try Normd.run([
+                "apply", "--config", config, "--mode", step.mode.rawValue, "--batch-size", "\(step.input.count)",
+                "--state", state, "--input", input, "--output", output,
+            ])
             try #require(result.status == 0, "step \(index): normd apply failed: \(result.stderr)")
 
             let got = try NpyFixture.readFloat32(output)
@@ -56,7 +58,9 @@ import Testing
             }
             worstState = max(worstState, try compareState(at: state, with: step, step: index))
         }
-        print("\(reference.name): worst ratio to tolerance: outputs \(String(format: "%.3f", worstOutput)), state \(String(format: "%.3f", worstState))")
+        print(
+            "\(reference.name): worst ratio to tolerance: outputs \(String(format: "%.3f", worstOutput)), state \(String(format: "%.3f", worstState))"
+        )
     }
 
     /// Compares the state file's statistics/counters with `expected`; returns the worst ratio to tolerance.
@@ -79,7 +83,8 @@ import Testing
             }
         }
         for (name, number) in expected.stateCounters.sorted(by: { $0.key < $1.key }) {
-            #expect(counters[name]?.int64Value == number, "step \(step) counter \(name): got \(String(describing: counters[name])), expected \(number)")
+            #expect(
+                counters[name]?.int64Value == number, "step \(step) counter \(name): got \(String(describing: counters[name])), expected \(number)")
         }
         return worst
     }

@@ -31,7 +31,8 @@ import Testing
 
     /// Sends one tensor message of `rows` deterministic rows (batch function index `index`).
     static func send(rows: Int, index: Int, to endpoint: String) throws {
-        _ = try PythonScript.run("""
+        _ = try PythonScript.run(
+            """
             import zmq
             \(TensorClient.batchFunction)
             c = zmq.Context()
@@ -44,7 +45,8 @@ import Testing
 
     /// Whether anything accepts a connection on a bound ipc endpoint's file now.
     static func accepting(_ path: String) throws -> Bool {
-        try PythonScript.run("""
+        try PythonScript.run(
+            """
             import socket
             s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             try:
@@ -113,8 +115,9 @@ import Testing
     @Test func aReloadAddsAndRemovesPipelines() throws {
         let scratch = try ScratchDirectory()
         let dir = scratch.url.path
-        let daemon = try DaemonProcess.started(config: Self.config([Self.pipeline("a", in: dir), Self.pipeline("b", in: dir)], checkpoint: true),
-                                               scratch: scratch)
+        let daemon = try DaemonProcess.started(
+            config: Self.config([Self.pipeline("a", in: dir), Self.pipeline("b", in: dir)], checkpoint: true),
+            scratch: scratch)
         let admin = try AdminHTTP(daemon)
         let consumerB = try Consumer(endpoint: "ipc://\(dir)/b-out", expectRows: 13, timeout: 40, in: scratch, name: "consumer-b")
         try Self.send(rows: 8, index: 0, to: "ipc://\(dir)/b-in")
@@ -141,12 +144,14 @@ import Testing
         #expect(try admin.get("/healthz").body == #"{"status":"ok"}"#)
         #expect(try daemon.terminate() == 0)
         #expect(try daemon.finalCounts(of: "c").text.hasPrefix("messages_accepted=1 rows_accepted=8 "), "\(daemon.stderr)")
-        #expect(daemon.logLines.filter { $0.message == "pipeline stopped" && $0["pipeline"] == "a" }.count == 1, "a never stopped before the shutdown")
+        #expect(
+            daemon.logLines.filter { $0.message == "pipeline stopped" && $0["pipeline"] == "a" }.count == 1, "a never stopped before the shutdown")
     }
 
     /// The generations in `directory`, oldest first.
     static func generations(_ directory: String) -> [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasPrefix("normd-state-") && $0.hasSuffix(".json") }.sorted()
+        ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasPrefix("normd-state-") && $0.hasSuffix(".json") }
+            .sorted()
     }
 
     static func exported(_ path: String, in scratch: ScratchDirectory) throws -> [String: Any] {

@@ -118,8 +118,9 @@ import Testing
         #expect(outcome.message == "reload succeeded", "\(daemon.log)")
         #expect(outcome["kept"] == "p/0:min_max" && outcome["reset"] == "p/1:batch_renorm", "\(daemon.log)")
         #expect(daemon.logLines.contains("level=notice msg=\"reload: statistics reset\" kind=batch_renorm pipeline=p stage=1"), "\(daemon.log)")
-        let saved = try #require(daemon.logLines.map(LogLine.init).first { $0.message == "checkpoint written on request" && $0["signal"] == "reload" }?["file"],
-                                 "\(daemon.log)")
+        let saved = try #require(
+            daemon.logLines.map(LogLine.init).first { $0.message == "checkpoint written on request" && $0["signal"] == "reload" }?["file"],
+            "\(daemon.log)")
         _ = try TensorClient.exchange(daemon, indices: 3..<5, rows: 8, features: Self.features)
         #expect(daemon.terminate() == 0)
 
@@ -140,9 +141,10 @@ import Testing
         _ = try TensorClient.exchange(daemon, indices: 0..<3, rows: 8, features: Self.features)
         let outcome = try reload(daemon, to: Self.config(size: 8, epsilon: 0.01, checkpoint: ""), file: config)
         #expect(outcome.message == "reload failed", "\(daemon.log)")
-        #expect(daemon.logLines.contains(
-            "level=error msg=\"\(config):3:5: pipelines[0].stages[1]: its statistics cannot be kept (fingerprint changed: epsilon 0.001 → 0.01) "
-                + "and checkpoint.on_mismatch is refuse; set on_mismatch: reset to start this stage fresh on reload\""), "\(daemon.log)")
+        #expect(
+            daemon.logLines.contains(
+                "level=error msg=\"\(config):3:5: pipelines[0].stages[1]: its statistics cannot be kept (fingerprint changed: epsilon 0.001 → 0.01) "
+                    + "and checkpoint.on_mismatch is refuse; set on_mismatch: reset to start this stage fresh on reload\""), "\(daemon.log)")
         _ = try TensorClient.exchange(daemon, indices: 3..<4, rows: 8, features: Self.features)
         #expect(daemon.terminate() == 0)
         let final = try exported(scratch.path("state"), in: scratch)
@@ -158,7 +160,8 @@ import Testing
         let infer = Self.config(size: 8, checkpoint: "").replacingOccurrences(of: "    features: ", with: "    mode: infer\n    features: ")
         let outcome = try reload(daemon, to: infer, file: config)
         #expect(outcome.message == "reload succeeded" && outcome["reset"] == "", "\(daemon.log)")
-        let modes = try PythonScript.run("""
+        let modes = try PythonScript.run(
+            """
             import zmq
             \(TensorClient.batchFunction)
             c = zmq.Context()
@@ -188,7 +191,8 @@ import Testing
         let config = try scratch.write(Self.config(size: 8), to: "normd.yaml")
         let daemon = try DaemonUnderTest(config: config, logDirectory: scratch.url)
         let go = scratch.path("go")
-        let client = try PythonScript.start("""
+        let client = try PythonScript.start(
+            """
             import zmq, os, time
             c = zmq.Context()
             pull = c.socket(zmq.PULL); pull.setsockopt(zmq.RCVTIMEO, 20000); pull.connect("\(daemon.outputEndpoint)")
@@ -211,12 +215,16 @@ import Testing
         }
         let refused = try reload(daemon, to: "admin: {listen: \"127.0.0.1:0\"}\n" + Self.config(size: 4), file: config)
         #expect(refused.message == "reload failed", "\(daemon.log)")
-        #expect(daemon.logLines.contains(
-            "level=error msg=\"\(config): admin: changing the admin section needs a restart; a reload changes pipelines (stages, batching, mode, endpoints; added and removed) but not this\""),
-                "\(daemon.log)")
+        #expect(
+            daemon.logLines.contains(
+                "level=error msg=\"\(config): admin: changing the admin section needs a restart; a reload changes pipelines (stages, batching, mode, endpoints; added and removed) but not this\""
+            ),
+            "\(daemon.log)")
         try Self.config(size: 4).write(toFile: config, atomically: true, encoding: .utf8)
         daemon.send(SIGHUP)
-        _ = try waitFor("the second reload", timeout: .seconds(30)) { daemon.logLines.contains { $0.hasPrefix("level=info msg=\"reload succeeded\"") } ? true : nil }
+        _ = try waitFor("the second reload", timeout: .seconds(30)) {
+            daemon.logLines.contains { $0.hasPrefix("level=info msg=\"reload succeeded\"") } ? true : nil
+        }
         _ = FileManager.default.createFile(atPath: go, contents: nil)
         client.waitUntilExit()
         #expect(client.terminationStatus == 0, "\((try? String(contentsOfFile: scratch.path("client.out"), encoding: .utf8)) ?? "")")
@@ -234,7 +242,8 @@ import Testing
         let config = try scratch.write(Self.config(size: 8), to: "normd.yaml")
         let daemon = try DaemonUnderTest(config: config, logDirectory: scratch.url)
         let stop = scratch.path("stop"), done = scratch.path("done")
-        let client = try PythonScript.start("""
+        let client = try PythonScript.start(
+            """
             import zmq, os
             c = zmq.Context()
             push = c.socket(zmq.PUSH); push.setsockopt(zmq.LINGER, 2000); push.connect("\(daemon.inputEndpoint)")

@@ -15,7 +15,8 @@ import Testing
         pipeline.inputs = ["{endpoint: \"ipc://\(scratch.path("in.sock"))\", socket: pull, bind: true, high_water_mark: \(inputHighWaterMark)}"]
         // TCP: what reached the kernel is still delivered after the daemon closed (over ipc:// a
         // consumer stalled at its RCVHWM loses it, and the counts then call every batch unconfirmed).
-        pipeline.output = "{endpoint: \"\(PipelineYAML.tcpWildcard)\", socket: push, bind: true, high_water_mark: 1, shutdown_timeout: \(shutdownTimeout)}"
+        pipeline.output =
+            "{endpoint: \"\(PipelineYAML.tcpWildcard)\", socket: push, bind: true, high_water_mark: 1, shutdown_timeout: \(shutdownTimeout)}"
         pipeline.stages = ["{type: batch_norm}"]
         let checkpointSection = checkpoint ? "checkpoint: {path: state, every_batches: 100000, every_seconds: 3600}\n" : ""
         return checkpointSection + PipelineYAML.config(pipeline)
@@ -32,13 +33,15 @@ import Testing
     }
 
     static func stall(_ scratch: ScratchDirectory, shutdownTimeout: String, checkpoint: Bool = false) throws -> Stalled {
-        let daemon = try DaemonProcess.started(config: stalledConfig(scratch, shutdownTimeout: shutdownTimeout, checkpoint: checkpoint),
-                                               scratch: scratch)
+        let daemon = try DaemonProcess.started(
+            config: stalledConfig(scratch, shutdownTimeout: shutdownTimeout, checkpoint: checkpoint),
+            scratch: scratch)
         let goFile = scratch.path("consumer.go")
         let python = { (script: String, arguments: [String]) in
-            try Subprocess(script, executable: URL(fileURLWithPath: "/usr/bin/env"),
-                           arguments: ["python3", PythonClient.scriptDirectory.appendingPathComponent("\(script).py").path] + arguments,
-                           in: scratch.url)
+            try Subprocess(
+                script, executable: URL(fileURLWithPath: "/usr/bin/env"),
+                arguments: ["python3", PythonClient.scriptDirectory.appendingPathComponent("\(script).py").path] + arguments,
+                in: scratch.url)
         }
         let consumer = try python("stalled_consumer", [try daemon.outputEndpoint(of: "p"), goFile, "3"])
         let producer = try python("flood_producer", ["ipc://\(scratch.path("in.sock"))", "5000", "\(rows)", "\(features)"])
@@ -83,8 +86,9 @@ import Testing
         let received = try Self.drainConsumer(stalled)
         #expect(received == Array(received.sorted()) && Set(received).count == received.count, "\(received)")
         #expect(received.count <= published, "received \(received.count), counted \(published) published: \(final)")
-        #expect(received.count >= published - unconfirmed,
-                "received \(received.count) of \(published) published, but only \(unconfirmed) were reported unconfirmed: \(final)")
+        #expect(
+            received.count >= published - unconfirmed,
+            "received \(received.count) of \(published) published, but only \(unconfirmed) were reported unconfirmed: \(final)")
     }
 
     @Test func aSecondSigtermSkipsTheOutputWaitButStillWritesTheFinalCheckpoint() throws {
@@ -107,12 +111,15 @@ import Testing
 
     @Test func aConsumerThatKeepsUpIsReportedDrained() throws {
         let scratch = try ScratchDirectory()
-        let daemon = try DaemonProcess.started(config: PipelineYAML.config(PipelineYAML(batch: "{size: 8, min_rows: 2, max_latency: 50ms}")),
-                                               scratch: scratch)
+        let daemon = try DaemonProcess.started(
+            config: PipelineYAML.config(PipelineYAML(batch: "{size: 8, min_rows: 2, max_latency: 50ms}")),
+            scratch: scratch)
         let rowsFile = try TestRows.write(TestRows.make(40, features: 4), to: "rows.npy", in: scratch)
         let consumer = try Consumer(endpoint: try daemon.outputEndpoint(of: "sensors"), expectRows: 40, in: scratch)
-        try Producer(endpoint: try daemon.inputEndpoint(of: "sensors"), rowsFile: rowsFile,
-                     messages: MessageSpec.tensors(sizes: [8, 8, 8, 8, 8], producer: "p")).run(in: scratch)
+        try Producer(
+            endpoint: try daemon.inputEndpoint(of: "sensors"), rowsFile: rowsFile,
+            messages: MessageSpec.tensors(sizes: [8, 8, 8, 8, 8], producer: "p")
+        ).run(in: scratch)
         #expect(try consumer.messages().count == 5)
         daemon.send(SIGUSR1)
         let line = try daemon.waitForLine("SIGUSR1 without checkpoints") { $0.message == "no checkpoint configured; none written" }

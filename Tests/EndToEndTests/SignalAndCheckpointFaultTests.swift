@@ -72,8 +72,9 @@ import Testing
         let newest = try #require(try FileManager.default.contentsOfDirectory(atPath: scratch.path("state")).sorted().last)
         let number = try #require(Int(newest.dropFirst("normd-state-".count).dropLast(".json".count)))
         #expect(requested < scratch.path("state/\(newest)"), "the batch after SIGUSR1 is in a newer generation")
-        #expect(daemon.logLines.contains("level=info msg=\"final checkpoint\" file=\(scratch.path("state/\(newest)")) generation=\(number)"),
-                "\(daemon.log)")
+        #expect(
+            daemon.logLines.contains("level=info msg=\"final checkpoint\" file=\(scratch.path("state/\(newest)")) generation=\(number)"),
+            "\(daemon.log)")
         #expect(daemon.logLines.last == "level=info msg=\"normd stopped\" final_checkpoint=\(scratch.path("state/\(newest)"))", "\(daemon.log)")
     }
 
@@ -112,8 +113,9 @@ import Testing
         }
 
         func exchange(_ indices: Range<Int>) throws -> [[Float]] {
-            try TensorClient.exchange(input: "ipc://\(scratch.path("in.sock"))", output: "ipc://\(scratch.path("out.sock"))",
-                                      indices: indices, rows: SignalAndCheckpointFaultTests.rows, features: SignalAndCheckpointFaultTests.features)
+            try TensorClient.exchange(
+                input: "ipc://\(scratch.path("in.sock"))", output: "ipc://\(scratch.path("out.sock"))",
+                indices: indices, rows: SignalAndCheckpointFaultTests.rows, features: SignalAndCheckpointFaultTests.features)
         }
 
         func signal(_ number: Int32) { kill(process.processIdentifier, number) }
@@ -149,7 +151,7 @@ import Testing
     @Test func stderrClosedByItsReaderDoesNotKillTheDaemon() throws {
         let scratch = try ScratchDirectory()
         let pipe = Pipe()
-        try pipe.fileHandleForReading.close()  // the log shipper went away
+        try pipe.fileHandleForReading.close() // the log shipper went away
         _ = try runsNormallyWithout(stderr: pipe.fileHandleForWriting, in: scratch)
     }
 
@@ -191,8 +193,9 @@ import Testing
     @Test func aFullDiskUnderTheCheckpointDirectoryGivesExit73AndNamesNoGeneration() throws {
         let scratch = try ScratchDirectory()
         let disk = try TinyFilesystem(in: scratch, name: "statefs")
-        let config = try scratch.write(Self.config(in: scratch, everyBatches: 1).replacingOccurrences(of: "path: state", with: "path: \(disk.path)"),
-                                       to: "normd.yaml")
+        let config = try scratch.write(
+            Self.config(in: scratch, everyBatches: 1).replacingOccurrences(of: "path: state", with: "path: \(disk.path)"),
+            to: "normd.yaml")
         let daemon = try DaemonUnderTest(config: config, logDirectory: scratch.url)
         try Self.exchange(daemon, 0..<1)
         let first = disk.path + "/normd-state-00000001.json"
@@ -208,7 +211,8 @@ import Testing
         #expect(last.hasPrefix("level=error msg=\"normd stopped: the final checkpoint was not written\" checkpoint_write_failures="), "\(last)")
         #expect(last.hasSuffix(" exit_code=73 final_checkpoint=none"), "\(last)")
         #expect(!daemon.log.contains("msg=\"final checkpoint\" file="), "no generation is named as the final one")
-        #expect(try FileManager.default.contentsOfDirectory(atPath: disk.path).filter { $0.hasPrefix("normd-state-") } == ["normd-state-00000001.json"])
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: disk.path).filter { $0.hasPrefix("normd-state-") } == ["normd-state-00000001.json"])
     }
 
     @Test func aCheckpointDirectoryThatBreaksWhileRunningIsReportedOncePerChangeAndExits73() throws {
@@ -265,9 +269,10 @@ import Testing
 
         let restarted = try DaemonUnderTest(config: config, logDirectory: scratch.url)
         #expect(restarted.terminate() == 0)
-        #expect(restarted.logLines.contains(
-            "level=warning msg=\"restored a checkpoint generation older than the newest in the directory\" "
-                + "loaded=\(Self.generation(newestNumber - 1, in: scratch)) newest=\(Self.generation(newestNumber, in: scratch))"),
+        #expect(
+            restarted.logLines.contains(
+                "level=warning msg=\"restored a checkpoint generation older than the newest in the directory\" "
+                    + "loaded=\(Self.generation(newestNumber - 1, in: scratch)) newest=\(Self.generation(newestNumber, in: scratch))"),
             "\(restarted.log)")
     }
 }
@@ -282,8 +287,9 @@ final class TinyFilesystem {
         self.scratch = scratch
         path = scratch.path(name)
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        let mount = try Subprocess("mount-\(name)", executable: URL(fileURLWithPath: "/bin/mount"),
-                                   arguments: ["-t", "tmpfs", "-o", "size=64k", "tmpfs", path], in: scratch.url)
+        let mount = try Subprocess(
+            "mount-\(name)", executable: URL(fileURLWithPath: "/bin/mount"),
+            arguments: ["-t", "tmpfs", "-o", "size=64k", "tmpfs", path], in: scratch.url)
         try #require(try mount.waitForExit(timeout: .seconds(10)) == 0, "mounting a tmpfs needs root: \(mount.stderr)")
     }
 

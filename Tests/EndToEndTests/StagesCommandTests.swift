@@ -418,17 +418,26 @@ import Testing
         #expect(result.status == 0)
         #expect(result.stderr == "")
         let lines = result.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        #expect(lines.filter { !$0.hasPrefix(" ") && !$0.isEmpty } == [
-            "min_max (builtin): min-max scaling to feature_range (scikit-learn MinMaxScaler.partial_fit + transform)",
-            "standard_scale (builtin): standardization to zero mean, unit variance (scikit-learn StandardScaler.partial_fit + transform)",
-            "batch_norm (builtin): batch normalization (convention: keras = tf_keras BatchNormalization incl. virtual_batch_size; torch = BatchNorm1d)",
-            "batch_renorm (builtin): batch renormalization (tf_keras BatchNormalization(renorm=True)), optional renorm_warmup schedule",
-        ])
+        #expect(
+            lines.filter { !$0.hasPrefix(" ") && !$0.isEmpty } == [
+                "min_max (builtin): min-max scaling to feature_range (scikit-learn MinMaxScaler.partial_fit + transform)",
+                "standard_scale (builtin): standardization to zero mean, unit variance (scikit-learn StandardScaler.partial_fit + transform)",
+                "batch_norm (builtin): batch normalization (convention: keras = tf_keras BatchNormalization incl. virtual_batch_size; torch = BatchNorm1d)",
+                "batch_renorm (builtin): batch renormalization (tf_keras BatchNormalization(renorm=True)), optional renorm_warmup schedule",
+            ])
         #expect(lines.contains("  key                          type                        default  range      convention       doc"))
-        #expect(lines.contains("  momentum                     number                      0.99     in [0, 1]  keras, tf_keras  fraction of the moving statistics kept per batch"))
-        #expect(lines.contains("  eps                          number                      1e-05    > 0        torch            added to the variance inside the square root"))
-        #expect(lines.contains("  moving_variance_initializer  number or list per feature  1        >= 0       keras, tf_keras  "
-            + "initial moving_variance, a number or one per selected feature; a restored checkpoint overrides it"))
+        #expect(
+            lines.contains(
+                "  momentum                     number                      0.99     in [0, 1]  keras, tf_keras  fraction of the moving statistics kept per batch"
+            ))
+        #expect(
+            lines.contains(
+                "  eps                          number                      1e-05    > 0        torch            added to the variance inside the square root"
+            ))
+        #expect(
+            lines.contains(
+                "  moving_variance_initializer  number or list per feature  1        >= 0       keras, tf_keras  "
+                    + "initial moving_variance, a number or one per selected feature; a restored checkpoint overrides it"))
         #expect(lines.contains("  feature_range  list of numbers  [0, 1]          all         [low, high], low < high"))
         #expect(lines.contains("  renorm_clipping.rmin  number                      none     > 0        all              lower bound of r, <= rmax"))
         #expect(lines.contains("  with_std    bool  true            all         divide by the running standard deviation (1 for a constant feature)"))

@@ -64,15 +64,18 @@ import Testing
             """
         let text = try PythonScript.run(script)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any], "client said: \(text)")
-        return Evaluated(header: try #require(object["header"] as? [String: Any]),
-                         values: try #require(object["values"] as? [Double]).map(Float.init))
+        return Evaluated(
+            header: try #require(object["header"] as? [String: Any]),
+            values: try #require(object["values"] as? [Double]).map(Float.init))
     }
 
     /// `normd apply --mode infer` of `npy` with the training pipeline's statistics in checkpoint `file`.
     static func applied(config: String, state: String, npy: String, in scratch: ScratchDirectory) throws -> [Float] {
         let out = scratch.path("applied-\(UUID().uuidString).npy")
-        let result = try Normd.run(["apply", "--config", config, "--pipeline", "train", "--mode", "infer",
-                                    "--state", state, "--input", npy, "--output", out])
+        let result = try Normd.run([
+            "apply", "--config", config, "--pipeline", "train", "--mode", "infer",
+            "--state", state, "--input", npy, "--output", out,
+        ])
         try #require(result.status == 0, "\(result.stderr)")
         return try NpyFixture.readFloat32(out).values
     }
@@ -94,8 +97,9 @@ import Testing
         let trainIn = try #require(train.inputs[0]), evalIn = try #require(eval.inputs[0])
 
         for round in 0..<2 {
-            _ = try TensorClient.exchange(input: trainIn, output: try #require(train.output), indices: (round * 3)..<(round * 3 + 3),
-                                          rows: 8, features: Self.features)
+            _ = try TensorClient.exchange(
+                input: trainIn, output: try #require(train.output), indices: (round * 3)..<(round * 3 + 3),
+                rows: 8, features: Self.features)
             let version = try #require(try Self.statsVersion(of: "train", admin))
             let npy = scratch.path("eval-\(round).npy")
             let first = try Self.evaluate(input: evalIn, output: try #require(eval.output), index: 100 + round, savingTo: npy)
@@ -135,10 +139,19 @@ import Testing
 
     /// `normd validate` refuses each wrong `statistics_from`, located at the key (or at `mode`).
     @Test(arguments: [
-        (Self.config(evalMode: "train"), "16:11: pipelines[1].mode: must be infer in a pipeline with statistics_from (it reads 'train''s statistics and never changes them)"),
+        (
+            Self.config(evalMode: "train"),
+            "16:11: pipelines[1].mode: must be infer in a pipeline with statistics_from (it reads 'train''s statistics and never changes them)"
+        ),
         (Self.config(source: "nope"), "15:22: pipelines[1].statistics_from: no pipeline named 'nope' (pipelines it can follow: train)"),
-        (Self.config(source: "eval"), "15:22: pipelines[1].statistics_from: names this pipeline itself; statistics_from names the training pipeline whose statistics this one uses"),
-        (Self.config(evalVirtualBatch: 4), "15:22: pipelines[1].statistics_from: cannot use the statistics of 'train': stages[1] (batch_norm) has another fingerprint: virtual_batch_size 4 vs none"),
+        (
+            Self.config(source: "eval"),
+            "15:22: pipelines[1].statistics_from: names this pipeline itself; statistics_from names the training pipeline whose statistics this one uses"
+        ),
+        (
+            Self.config(evalVirtualBatch: 4),
+            "15:22: pipelines[1].statistics_from: cannot use the statistics of 'train': stages[1] (batch_norm) has another fingerprint: virtual_batch_size 4 vs none"
+        ),
     ])
     func invalidStatisticsFromIsRefusedLocated(config: String, message: String) throws {
         let scratch = try ScratchDirectory()

@@ -41,18 +41,23 @@ import Testing
     @Test func aStageThatNeverReturnsMakesHealthz503NamingThePipeline() throws {
         let scratch = try ScratchDirectory()
         let source = try scratch.write(Self.plugin, to: "hang.c")
-        let cc = try Subprocess("cc", executable: URL(fileURLWithPath: "/usr/bin/env"),
-                                arguments: ["cc", "-shared", "-fPIC", "-I", Normd.repositoryRoot.appendingPathComponent("Sources/CStageABI/include").path,
-                                            source, "-o", scratch.path("hang.so")], in: scratch.url)
+        let cc = try Subprocess(
+            "cc", executable: URL(fileURLWithPath: "/usr/bin/env"),
+            arguments: [
+                "cc", "-shared", "-fPIC", "-I", Normd.repositoryRoot.appendingPathComponent("Sources/CStageABI/include").path,
+                source, "-o", scratch.path("hang.so"),
+            ], in: scratch.url)
         #expect(try cc.waitForExit(timeout: .seconds(60)) == 0)
         var pipeline = PipelineYAML()
         pipeline.stages = ["{type: hang_on_777}"]
         pipeline.output = "{endpoint: \"\(PipelineYAML.tcpWildcard)\", socket: pub, bind: true, codec: tensor}"
-        let daemon = try DaemonProcess.started(config: "admin: {listen: \"127.0.0.1:0\"}\nplugins: [hang.so]\n" + PipelineYAML.config(pipeline),
-                                               scratch: scratch)
+        let daemon = try DaemonProcess.started(
+            config: "admin: {listen: \"127.0.0.1:0\"}\nplugins: [hang.so]\n" + PipelineYAML.config(pipeline),
+            scratch: scratch)
         let http = try AdminHTTP(daemon)
         #expect(try http.get("/healthz").body == #"{"status":"ok"}"#)
-        _ = try PythonScript.run("""
+        _ = try PythonScript.run(
+            """
             import zmq
             p = zmq.Context().socket(zmq.PUSH); p.setsockopt(zmq.LINGER, 5000); p.connect('\(try daemon.inputEndpoint(of: "sensors"))')
             p.send_json({'dtype': '<f4', 'shape': [16, 4]}, zmq.SNDMORE); p.send(np.full((16, 4), 777, '<f4'))
@@ -66,8 +71,10 @@ import Testing
             health = try http.get("/healthz")
         }
         #expect(health.status == 503)
-        #expect(health.body == #"{"reasons":["pipeline 'sensors': its thread has not come round its loop for more than 10 s (a stage that does not return?)"],"status":"unhealthy"}"#,
-                "\(health.body)")
+        #expect(
+            health.body
+                == #"{"reasons":["pipeline 'sensors': its thread has not come round its loop for more than 10 s (a stage that does not return?)"],"status":"unhealthy"}"#,
+            "\(health.body)")
         // The process itself still answers: only that pipeline is stuck (SIGKILL ends it when the test releases it).
         #expect(try http.get("/readyz").status == 200)
     }

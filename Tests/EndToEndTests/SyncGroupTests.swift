@@ -9,8 +9,10 @@ import Testing
     static let features = 4
     /// min_max needs extremes, both batch-norm conventions need the merged moments; each stage's
     /// input depends on the previous stage's merged normalization.
-    static let stages = ["{type: min_max, feature_range: [-1, 1]}", "{type: batch_norm, convention: torch, momentum: 0.2}",
-                         "{type: batch_norm, momentum: 0.8}"]
+    static let stages = [
+        "{type: min_max, feature_range: [-1, 1]}", "{type: batch_norm, convention: torch, momentum: 0.2}",
+        "{type: batch_norm, momentum: 0.8}",
+    ]
 
     /// Members' endpoints: ipc paths short enough for sockaddr_un and unique per test.
     static func endpoints(_ count: Int) -> [String] {
@@ -21,7 +23,9 @@ import Testing
     static func config(rank: Int, members: [String], batch: Int, timeout: String = "2s", stages: [String] = stages) -> String {
         var pipeline = PipelineYAML(features: features, batch: "{size: \(batch), min_rows: 2, max_latency: 10s}")
         pipeline.stages = stages
-        pipeline.extra = ["sync: {group: fleet, rank: \(rank), members: [\(members.map { "\"\($0)\"" }.joined(separator: ", "))], timeout: \(timeout)}"]
+        pipeline.extra = [
+            "sync: {group: fleet, rank: \(rank), members: [\(members.map { "\"\($0)\"" }.joined(separator: ", "))], timeout: \(timeout)}"
+        ]
         return "checkpoint: {path: state, every_batches: 100000, every_seconds: 3600}\n" + PipelineYAML.config(pipeline)
     }
 
@@ -37,10 +41,15 @@ import Testing
     static func statistics(_ export: [String: Any]) -> [String: [Double]] {
         var result: [String: [Double]] = [:]
         func walk(_ value: Any, _ path: String) {
-            if let numbers = value as? [NSNumber] { result[path] = numbers.map(\.doubleValue) }
-            else if let number = value as? NSNumber { result[path] = [number.doubleValue] }
-            else if let map = value as? [String: Any] { for (key, inner) in map { walk(inner, path + "/" + key) } }
-            else if let list = value as? [Any] { for (index, inner) in list.enumerated() { walk(inner, path + "/\(index)") } }
+            if let numbers = value as? [NSNumber] {
+                result[path] = numbers.map(\.doubleValue)
+            } else if let number = value as? NSNumber {
+                result[path] = [number.doubleValue]
+            } else if let map = value as? [String: Any] {
+                for (key, inner) in map { walk(inner, path + "/" + key) }
+            } else if let list = value as? [Any] {
+                for (index, inner) in list.enumerated() { walk(inner, path + "/\(index)") }
+            }
         }
         walk(export, "")
         return result
@@ -73,22 +82,28 @@ import Testing
             config: Self.config(rank: 0, members: Self.endpoints(1), batch: total), scratch: referenceScratch, name: "reference")
         let referenceRows = try TestRows.write(concatenated, to: "rows.npy", in: referenceScratch)
         let referenceConsumer = try Consumer(endpoint: try reference.outputEndpoint(of: "sensors"), expectRows: total * steps, in: referenceScratch)
-        try Producer(endpoint: try reference.inputEndpoint(of: "sensors"), rowsFile: referenceRows,
-                     messages: MessageSpec.tensors(sizes: Array(repeating: total, count: steps), producer: "all")).run(in: referenceScratch)
+        try Producer(
+            endpoint: try reference.inputEndpoint(of: "sensors"), rowsFile: referenceRows,
+            messages: MessageSpec.tensors(sizes: Array(repeating: total, count: steps), producer: "all")
+        ).run(in: referenceScratch)
 
         var scratches: [ScratchDirectory] = [], daemons: [DaemonProcess] = [], consumers: [Consumer] = [], producers: [Subprocess] = []
         for (rank, size) in sizes.enumerated() {
             let scratch = try ScratchDirectory()
-            let daemon = try DaemonProcess.started(config: Self.config(rank: rank, members: members, batch: size, timeout: "10s"),
-                                                   scratch: scratch, name: "member\(rank)")
+            let daemon = try DaemonProcess.started(
+                config: Self.config(rank: rank, members: members, batch: size, timeout: "10s"),
+                scratch: scratch, name: "member\(rank)")
             scratches.append(scratch)
             daemons.append(daemon)
             consumers.append(try Consumer(endpoint: try daemon.outputEndpoint(of: "sensors"), expectRows: size * steps, in: scratch))
         }
         for (rank, size) in sizes.enumerated() {
             let rows = try TestRows.write(shards[rank], to: "rows.npy", in: scratches[rank])
-            producers.append(try Producer(endpoint: try daemons[rank].inputEndpoint(of: "sensors"), rowsFile: rows,
-                                          messages: MessageSpec.tensors(sizes: Array(repeating: size, count: steps), producer: "m\(rank)"))
+            producers.append(
+                try Producer(
+                    endpoint: try daemons[rank].inputEndpoint(of: "sensors"), rowsFile: rows,
+                    messages: MessageSpec.tensors(sizes: Array(repeating: size, count: steps), producer: "m\(rank)")
+                )
                 .start(in: scratches[rank]))
         }
         let expected = try referenceConsumer.messages()
@@ -114,7 +129,8 @@ import Testing
         // Every checkpoint records the step its statistics are at.
         for scratch in scratches + [referenceScratch] {
             let files = try FileManager.default.contentsOfDirectory(atPath: scratch.path("state")).filter { $0.hasPrefix("normd-state-") }.sorted()
-            let document = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: scratch.path("state/" + files.last!)))) as? [String: Any]
+            let document =
+                try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: scratch.path("state/" + files.last!)))) as? [String: Any]
             let pipeline = ((document?["body"] as? [String: Any])?["pipelines"] as? [[String: Any]])?.first
             #expect(pipeline?["sync_step"] as? Int == steps)
         }
@@ -126,7 +142,9 @@ import Testing
         // coefficients moves a Float64 statistic by ~1e-9..1e-8 (measured 3.2e-9 with unequal sizes),
         // and their means of normalized data sit near 0: 1e-7 of max(1, |value|).
         let firstStage = { (state: [String: [Double]]) in
-            state.filter { key, _ in ["data_min", "data_max", "data_range", "scale", "min", "n_samples_seen"].contains(where: { key.hasSuffix("/" + $0) }) }
+            state.filter { key, _ in
+                ["data_min", "data_max", "data_range", "scale", "min", "n_samples_seen"].contains(where: { key.hasSuffix("/" + $0) })
+            }
         }
         #expect(firstStage(referenceState).count == 6)
         #expect(Self.largestRelativeDifference(firstStage(memberStates[0]), firstStage(referenceState)) < 1e-9)
@@ -150,18 +168,23 @@ import Testing
         for rank in 0..<3 {
             let scratch = try ScratchDirectory()
             scratches.append(scratch)
-            daemons.append(try DaemonProcess.started(config: Self.config(rank: rank, members: members, batch: size, timeout: "1s"),
-                                                     scratch: scratch, name: "member\(rank)"))
+            daemons.append(
+                try DaemonProcess.started(
+                    config: Self.config(rank: rank, members: members, batch: size, timeout: "1s"),
+                    scratch: scratch, name: "member\(rank)"))
         }
         let rows = (0..<3).map { TestRows.make(size * (before + after), features: Self.features, salt: 100 * $0) }
         let files = try (0..<3).map { try TestRows.write(rows[$0], to: "rows.npy", in: scratches[$0]) }
         let consumers = try (0..<3).map {
-            try Consumer(endpoint: try daemons[$0].outputEndpoint(of: "sensors"), expectRows: size * ($0 == 0 ? before : before + after),
-                         timeout: 40, in: scratches[$0])
+            try Consumer(
+                endpoint: try daemons[$0].outputEndpoint(of: "sensors"), expectRows: size * ($0 == 0 ? before : before + after),
+                timeout: 40, in: scratches[$0])
         }
         let first = try (0..<3).map {
-            try Producer(endpoint: try daemons[$0].inputEndpoint(of: "sensors"), rowsFile: files[$0],
-                         messages: MessageSpec.tensors(sizes: Array(repeating: size, count: before), producer: "p\($0)")).start(in: scratches[$0])
+            try Producer(
+                endpoint: try daemons[$0].inputEndpoint(of: "sensors"), rowsFile: files[$0],
+                messages: MessageSpec.tensors(sizes: Array(repeating: size, count: before), producer: "p\($0)")
+            ).start(in: scratches[$0])
         }
         for producer in first { _ = try Producer.result(of: producer, messages: before) }
         let leaderOutput = try consumers[0].messages()
@@ -171,9 +194,11 @@ import Testing
 
         let started = ContinuousClock.now
         let rest = try (1..<3).map {
-            try Producer(endpoint: try daemons[$0].inputEndpoint(of: "sensors"), rowsFile: files[$0],
-                         messages: MessageSpec.tensors(sizes: Array(repeating: size, count: after), producer: "p\($0)", from: size * before))
-                .start(in: scratches[$0])
+            try Producer(
+                endpoint: try daemons[$0].inputEndpoint(of: "sensors"), rowsFile: files[$0],
+                messages: MessageSpec.tensors(sizes: Array(repeating: size, count: after), producer: "p\($0)", from: size * before)
+            )
+            .start(in: scratches[$0])
         }
         for producer in rest { _ = try Producer.result(of: producer, messages: after) }
         let survivors = try (1..<3).map { try consumers[$0].messages(timeout: .seconds(40)) }
@@ -198,12 +223,14 @@ import Testing
     @Test func aMemberWithAnotherChainIsRefused() throws {
         let members = Self.endpoints(2)
         let scratches = try (0..<2).map { _ in try ScratchDirectory() }
-        let leader = try DaemonProcess.started(config: Self.config(rank: 0, members: members, batch: 8, timeout: "1s"),
-                                               scratch: scratches[0], name: "member0")
+        let leader = try DaemonProcess.started(
+            config: Self.config(rank: 0, members: members, batch: 8, timeout: "1s"),
+            scratch: scratches[0], name: "member0")
         var other = Self.stages
         other[2] = "{type: standard_scale}"
-        let stranger = try DaemonProcess.started(config: Self.config(rank: 1, members: members, batch: 8, timeout: "1s", stages: other),
-                                                 scratch: scratches[1], name: "member1")
+        let stranger = try DaemonProcess.started(
+            config: Self.config(rank: 1, members: members, batch: 8, timeout: "1s", stages: other),
+            scratch: scratches[1], name: "member1")
         let refused = try leader.waitForLine("refusal") { $0.message == "refused a member joining the sync group" }
         #expect(refused["from_rank"] == "1")
         #expect(refused["reason"]?.hasPrefix("chain fingerprint ") == true)
@@ -227,19 +254,24 @@ import Testing
         init(rank: Int, members: [String], timeout: String, scratch: ScratchDirectory? = nil) throws {
             self.rank = rank
             self.scratch = try scratch ?? ScratchDirectory()
-            daemon = try DaemonProcess.started(config: SyncGroupTests.config(rank: rank, members: members, batch: SyncRejoinTests.size, timeout: timeout),
-                                               scratch: self.scratch, name: "member\(rank)")
-            rows = try TestRows.write(TestRows.make(SyncRejoinTests.size * 10, features: SyncGroupTests.features, salt: 77 * rank),
-                                      to: "rows.npy", in: self.scratch)
+            daemon = try DaemonProcess.started(
+                config: SyncGroupTests.config(rank: rank, members: members, batch: SyncRejoinTests.size, timeout: timeout),
+                scratch: self.scratch, name: "member\(rank)")
+            rows = try TestRows.write(
+                TestRows.make(SyncRejoinTests.size * 10, features: SyncGroupTests.features, salt: 77 * rank),
+                to: "rows.npy", in: self.scratch)
         }
 
         /// Sends the member's batch `step` (0-based) and returns the consumer that will read it.
         func feed(step: Int, name: String) throws -> Consumer {
-            let consumer = try Consumer(endpoint: try daemon.outputEndpoint(of: "sensors"), expectRows: SyncRejoinTests.size, timeout: 30,
-                                        in: scratch, name: name)
-            try Producer(endpoint: try daemon.inputEndpoint(of: "sensors"), rowsFile: rows,
-                         messages: [MessageSpec(rows: (step * SyncRejoinTests.size)..<((step + 1) * SyncRejoinTests.size), seq: step, producer: "p\(rank)")])
-                .run(in: scratch, name: "producer-\(name)")
+            let consumer = try Consumer(
+                endpoint: try daemon.outputEndpoint(of: "sensors"), expectRows: SyncRejoinTests.size, timeout: 30,
+                in: scratch, name: name)
+            try Producer(
+                endpoint: try daemon.inputEndpoint(of: "sensors"), rowsFile: rows,
+                messages: [MessageSpec(rows: (step * SyncRejoinTests.size)..<((step + 1) * SyncRejoinTests.size), seq: step, producer: "p\(rank)")]
+            )
+            .run(in: scratch, name: "producer-\(name)")
             return consumer
         }
     }
@@ -274,10 +306,13 @@ import Testing
         #expect(rejoined["step"] == "1" && rejoined["from_rank"] == "0")
 
         // Step 2: the rejoined member contributes first (the leader, idle, opens the step with it).
-        let lateConsumer = try Consumer(endpoint: try late.daemon.outputEndpoint(of: "sensors"), expectRows: Self.size, timeout: 30,
-                                        in: late.scratch, name: "c1-1")
-        try Producer(endpoint: try late.daemon.inputEndpoint(of: "sensors"), rowsFile: late.rows,
-                     messages: [MessageSpec(rows: Self.size..<(2 * Self.size), seq: 1, producer: "p1")]).run(in: late.scratch, name: "p1-1")
+        let lateConsumer = try Consumer(
+            endpoint: try late.daemon.outputEndpoint(of: "sensors"), expectRows: Self.size, timeout: 30,
+            in: late.scratch, name: "c1-1")
+        try Producer(
+            endpoint: try late.daemon.inputEndpoint(of: "sensors"), rowsFile: late.rows,
+            messages: [MessageSpec(rows: Self.size..<(2 * Self.size), seq: 1, producer: "p1")]
+        ).run(in: late.scratch, name: "p1-1")
         let both = try leader.feed(step: 1, name: "c0-1").messages()
         let lateOutput = try lateConsumer.messages()
         #expect(Self.sync(both[0]).step == 2 && Self.sync(both[0]).members == [0, 1])
@@ -285,7 +320,8 @@ import Testing
         #expect(lateOutput[0].mode == "train" && lateOutput[0].header?["downgraded"] == nil)
         #expect(try leader.daemon.terminate() == 0)
         #expect(try late.daemon.terminate() == 0)
-        #expect(SyncGroupTests.statistics(try SyncGroupTests.exported(leader.scratch))
+        #expect(
+            SyncGroupTests.statistics(try SyncGroupTests.exported(leader.scratch))
                 == SyncGroupTests.statistics(try SyncGroupTests.exported(late.scratch)))
     }
 
@@ -296,13 +332,16 @@ import Testing
         let members = try (0..<3).map { try Member(rank: $0, members: endpoints, timeout: "6s") }
         func step(_ index: Int, _ ranks: [Int]) throws -> [Consumer.Message] {
             let consumers = try ranks.map { rank in
-                try Consumer(endpoint: try members[rank].daemon.outputEndpoint(of: "sensors"), expectRows: Self.size, timeout: 30,
-                             in: members[rank].scratch, name: "c\(rank)-\(index)")
+                try Consumer(
+                    endpoint: try members[rank].daemon.outputEndpoint(of: "sensors"), expectRows: Self.size, timeout: 30,
+                    in: members[rank].scratch, name: "c\(rank)-\(index)")
             }
             let producers = try ranks.map { rank in
-                try Producer(endpoint: try members[rank].daemon.inputEndpoint(of: "sensors"), rowsFile: members[rank].rows,
-                             messages: [MessageSpec(rows: (index * Self.size)..<((index + 1) * Self.size), seq: index, producer: "p\(rank)")])
-                    .start(in: members[rank].scratch, name: "p\(rank)-\(index)")
+                try Producer(
+                    endpoint: try members[rank].daemon.inputEndpoint(of: "sensors"), rowsFile: members[rank].rows,
+                    messages: [MessageSpec(rows: (index * Self.size)..<((index + 1) * Self.size), seq: index, producer: "p\(rank)")]
+                )
+                .start(in: members[rank].scratch, name: "p\(rank)-\(index)")
             }
             for producer in producers { _ = try Producer.result(of: producer, messages: 1) }
             return try consumers.flatMap { try $0.messages() }
@@ -314,14 +353,18 @@ import Testing
         #expect(try step(2, [0, 1]).map { Self.sync($0).step ?? 0 } == [3, 3])
 
         members[2].daemon = try DaemonProcess.started(
-            config: SyncGroupTests.config(rank: 2, members: endpoints, batch: Self.size, timeout: "6s"), scratch: members[2].scratch, name: "member2-again")
+            config: SyncGroupTests.config(rank: 2, members: endpoints, batch: Self.size, timeout: "6s"), scratch: members[2].scratch,
+            name: "member2-again")
         let rejoined = try members[2].daemon.waitForLine("rejoin") { $0.message == "rejoined the sync group" }
         #expect(rejoined["step"] == "3")
         // Rank 2 first, so the idle leader opens step 4 with it, then the others.
-        let restartedConsumer = try Consumer(endpoint: try members[2].daemon.outputEndpoint(of: "sensors"), expectRows: Self.size, timeout: 30,
-                                             in: members[2].scratch, name: "c2-3")
-        try Producer(endpoint: try members[2].daemon.inputEndpoint(of: "sensors"), rowsFile: members[2].rows,
-                     messages: [MessageSpec(rows: (3 * Self.size)..<(4 * Self.size), seq: 3, producer: "p2")]).run(in: members[2].scratch, name: "p2-3")
+        let restartedConsumer = try Consumer(
+            endpoint: try members[2].daemon.outputEndpoint(of: "sensors"), expectRows: Self.size, timeout: 30,
+            in: members[2].scratch, name: "c2-3")
+        try Producer(
+            endpoint: try members[2].daemon.inputEndpoint(of: "sensors"), rowsFile: members[2].rows,
+            messages: [MessageSpec(rows: (3 * Self.size)..<(4 * Self.size), seq: 3, producer: "p2")]
+        ).run(in: members[2].scratch, name: "p2-3")
         let others = try step(3, [0, 1])
         let restarted = try restartedConsumer.messages()
         for message in others + restarted {

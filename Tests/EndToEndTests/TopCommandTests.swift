@@ -16,7 +16,8 @@ import Testing
 
     /// Sends `batches` messages of the 16 rows `4i + j`, and `bad` messages 3 wide (`wrong_width`).
     static func send(to input: String, batches: Int, bad: Int) throws {
-        _ = try PythonScript.run("""
+        _ = try PythonScript.run(
+            """
             import zmq
             p = zmq.Context().socket(zmq.PUSH); p.setsockopt(zmq.LINGER, 5000); p.connect('\(input)')
             rows = np.arange(64, dtype='<f4').reshape(16, 4)
@@ -52,8 +53,9 @@ import Testing
               1      standard_scale  std        0.307318  0.307318  0.307318
 
             """
-        let pattern = try Regex(NSRegularExpression.escapedPattern(for: expected)
-            .replacingOccurrences(of: "LATENCY", with: #"[0-9.]+(us|ms|s)"#))
+        let pattern = try Regex(
+            NSRegularExpression.escapedPattern(for: expected)
+                .replacingOccurrences(of: "LATENCY", with: #"[0-9.]+(us|ms|s)"#))
         #expect(top.stdout.wholeMatch(of: pattern) != nil, "\(top.stdout)")
         #expect(try daemon.terminate() == 0)
     }
@@ -63,9 +65,11 @@ import Testing
         #expect(port.status == 69 && port.stdout == "")
         #expect(port.stderr == "normd top: cannot reach the admin endpoint at http://127.0.0.1:1: Connection refused\n", "\(port.stderr)")
         let url = try Normd.run(["top", "--admin", "127.0.0.1:9464"])
-        #expect(url.status == 64 && url.stderr == "normd top: --admin must be http://HOST:PORT (e.g. http://127.0.0.1:9464), got \"127.0.0.1:9464\"\n")
+        #expect(
+            url.status == 64 && url.stderr == "normd top: --admin must be http://HOST:PORT (e.g. http://127.0.0.1:9464), got \"127.0.0.1:9464\"\n")
         let interval = try Normd.run(["top", "--interval", "1ms"])
-        #expect(interval.status == 64 && interval.stderr == "normd top: --interval must be a duration from 100ms to 1h (e.g. 1s, 500ms), got \"1ms\"\n")
+        #expect(
+            interval.status == 64 && interval.stderr == "normd top: --interval must be a duration from 100ms to 1h (e.g. 1s, 500ms), got \"1ms\"\n")
     }
 
     /// A tmux session running a plain shell (no rc files) of 160×40, on a tmux server of its own.
@@ -83,13 +87,16 @@ import Testing
         init(in directory: URL) throws {
             self.directory = directory
             socket = directory.appendingPathComponent("tmux.sock").path
-            server = try Subprocess("tmux-server", executable: URL(fileURLWithPath: "/usr/bin/env"),
-                                    arguments: ["tmux", "-D", "-S", socket], in: directory)
+            server = try Subprocess(
+                "tmux-server", executable: URL(fileURLWithPath: "/usr/bin/env"),
+                arguments: ["tmux", "-D", "-S", socket], in: directory)
             _ = try waitFor("the tmux server's socket", timeout: .seconds(10)) {
                 FileManager.default.fileExists(atPath: socket) ? true : nil
             }
-            try run(["new-session", "-d", "-s", session, "-x", "160", "-y", "40", "-c", directory.path,
-                     "env", "PS1=$ ", "TERM=xterm", "bash", "--norc", "--noprofile"])
+            try run([
+                "new-session", "-d", "-s", session, "-x", "160", "-y", "40", "-c", directory.path,
+                "env", "PS1=$ ", "TERM=xterm", "bash", "--norc", "--noprofile",
+            ])
         }
 
         deinit { try? run(["kill-server"]) }
@@ -97,8 +104,9 @@ import Testing
         /// One tmux client command against this server; bounded, so a stuck client fails the test.
         @discardableResult
         func run(_ arguments: [String]) throws -> String {
-            let client = try Subprocess("tmux-\(UUID().uuidString)", executable: URL(fileURLWithPath: "/usr/bin/env"),
-                                        arguments: ["tmux", "-S", socket] + arguments, in: directory)
+            let client = try Subprocess(
+                "tmux-\(UUID().uuidString)", executable: URL(fileURLWithPath: "/usr/bin/env"),
+                arguments: ["tmux", "-S", socket] + arguments, in: directory)
             let status = try client.waitForExit(timeout: .seconds(30))
             defer { try? FileManager.default.removeItem(at: client.stdoutURL); try? FileManager.default.removeItem(at: client.stderrURL) }
             try #require(status == 0, "tmux \(arguments.joined(separator: " ")) failed: \(client.stderr)")
@@ -121,13 +129,15 @@ import Testing
         }
     }
 
-    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux"), "tmux is not installed (Scripts/bootstrap.sh installs it)"),
-          arguments: ["q", "C-c"])
+    @Test(
+        .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux"), "tmux is not installed (Scripts/bootstrap.sh installs it)"),
+        arguments: ["q", "C-c"])
     func liveViewRedrawsUnderLoadAndQuitsCleanly(_ quitKey: String) throws {
         let scratch = try ScratchDirectory()
         let daemon = try DaemonProcess.started(config: Self.config(), scratch: scratch)
         let http = try AdminHTTP(daemon)
-        let flood = try PythonScript.start("""
+        let flood = try PythonScript.start(
+            """
             import zmq, time
             p = zmq.Context().socket(zmq.PUSH); p.connect('\(try daemon.inputEndpoint(of: "sensors"))')
             rows = np.arange(64, dtype='<f4').reshape(16, 4)
@@ -137,7 +147,8 @@ import Testing
             """)
         defer { if flood.isRunning { flood.terminate() } }
         let tmux = try Tmux(in: scratch.url)
-        try tmux.type("stty -a > before.txt; \(Normd.binary.path) top --admin \(http.base) --interval 200ms; echo exit=$?; stty -a > after.txt", "Enter")
+        try tmux.type(
+            "stty -a > before.txt; \(Normd.binary.path) top --admin \(http.base) --interval 200ms; echo exit=$?; stty -a > after.txt", "Enter")
         // Redrawn in place: the header is on the first line, once, and the rates move off 0.
         let live = try tmux.screen { $0.contains("rows/s in") && !$0.contains("rows/s in -") && !$0.contains("rows/s in 0.0 ") }
         let lines = live.split(separator: "\n", omittingEmptySubsequences: false)
@@ -153,7 +164,9 @@ import Testing
         #expect(!after.contains("pipeline sensors"), "\(after)")
         #expect(after.contains("exit=0"), "\(after)")
         Thread.sleep(forTimeInterval: 0.3)
-        #expect(try String(contentsOfFile: scratch.path("before.txt"), encoding: .utf8) == String(contentsOfFile: scratch.path("after.txt"), encoding: .utf8))
+        #expect(
+            try String(contentsOfFile: scratch.path("before.txt"), encoding: .utf8)
+                == String(contentsOfFile: scratch.path("after.txt"), encoding: .utf8))
         flood.terminate()
         #expect(try daemon.terminate() == 0)
     }

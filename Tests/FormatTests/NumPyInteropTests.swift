@@ -45,7 +45,8 @@ import Testing
 
     @Test func float32AndFloat64() throws {
         try withDirectory { dir in
-            _ = try python("""
+            _ = try python(
+                """
                 a = np.array([[0.5, -1.25, 3e-8], [1e6, 2.0, -0.0]])
                 np.save('f4.npy', a.astype('<f4')); np.save('f8.npy', a.astype('<f8'))
                 """, in: dir)
@@ -67,7 +68,8 @@ import Testing
 
     @Test func refusedLayouts() throws {
         try withDirectory { dir in
-            _ = try python("""
+            _ = try python(
+                """
                 np.save('3d.npy', np.zeros((2, 3, 4), '<f4'))
                 np.save('fortran.npy', np.asfortranarray(np.arange(6, dtype='<f4').reshape(2, 3)))
                 np.save('big.npy', np.zeros((2, 3), '>f4'))
@@ -85,7 +87,8 @@ import Testing
         try withDirectory { dir in
             let batch = FeatureBatch(rows: 2, features: 3, values: Self.values)
             try Data(Npy.encode(batch)).write(to: dir.appendingPathComponent("ours.npy"))
-            let printed = try python("""
+            let printed = try python(
+                """
                 a = np.load('ours.npy')
                 assert a.dtype == np.dtype('<f4') and a.shape == (2, 3) and a.flags['C_CONTIGUOUS'], (a.dtype, a.shape)
                 print(' '.join(v.hex() for v in a.astype(np.float64).ravel()))

@@ -39,8 +39,9 @@ final class RecordingStage: Stage {
 
 @Suite struct StateFileTests {
     private func chain(features: Int = 3, epsilon: String = "0.001") -> StageChain {
-        StageChain(links: [ChainLink(stage: RecordingStage(featureCount: features, epsilon: epsilon), columns: .all(features))],
-                   featureCount: features)
+        StageChain(
+            links: [ChainLink(stage: RecordingStage(featureCount: features, epsilon: epsilon), columns: .all(features))],
+            featureCount: features)
     }
 
     private func trainedDocument() throws -> StateDocument {
@@ -63,8 +64,12 @@ final class RecordingStage: Stage {
         #expect(try StateFile.decode(bytes, path: "s.json") == document)
         let restored = chain()
         try #require(document.pipeline(named: "sensors")).restore(into: restored)
-        #expect(restored.saveState() == [StageState(kind: "recording", stateVersion: 1, statistics: ["moving_mean": [0.1, -2.5, 1e6].map { Double(Float($0)) }],
-                                                    counters: ["num_batches_tracked": 1])])
+        #expect(
+            restored.saveState() == [
+                StageState(
+                    kind: "recording", stateVersion: 1, statistics: ["moving_mean": [0.1, -2.5, 1e6].map { Double(Float($0)) }],
+                    counters: ["num_batches_tracked": 1])
+            ])
         // Updating one pipeline keeps the other.
         document.upsert(PipelineStateRecord(name: "sensors", chain: chain()))
         #expect(document.pipelines.map(\.name) == ["sensors", "other"])
@@ -109,7 +114,8 @@ final class RecordingStage: Stage {
         #expect(throws: StateFileError.newerFormatVersion(path: "s.json", version: 3, supported: 2)) {
             try StateFile.decode(Array(text.utf8), path: "s.json")
         }
-        #expect(StateFileError.newerFormatVersion(path: "s.json", version: 3, supported: 2).description
+        #expect(
+            StateFileError.newerFormatVersion(path: "s.json", version: 3, supported: 2).description
                 == "s.json: written by a newer normd (format 3, this normd reads up to 2); upgrade normd to read it")
     }
 

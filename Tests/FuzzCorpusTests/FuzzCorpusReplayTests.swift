@@ -58,9 +58,11 @@ struct CorpusFile: Sendable, CustomTestStringConvertible, CustomStringConvertibl
 
     static let all: [CorpusFile] = FuzzTarget.allCases.flatMap { target -> [CorpusFile] in
         let folder = root.appendingPathComponent(target.rawValue)
-        let files = FileManager.default.enumerator(at: folder, includingPropertiesForKeys: [.isRegularFileKey])?
+        let files =
+            FileManager.default.enumerator(at: folder, includingPropertiesForKeys: [.isRegularFileKey])?
             .compactMap { $0 as? URL } ?? []
-        return files
+        return
+            files
             .filter { (try? $0.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true }
             .filter { !$0.path.contains("/crashers/pending/") }
             .map { CorpusFile(target: target, url: $0) }

@@ -24,8 +24,9 @@ import Testing
     }
 
     private func validate(_ admin: String) -> ConfigurationValidation {
-        NormdConfiguration.validate(yaml: admin + "\npipelines:\n  - {name: p, features: 2, stages: [{type: min_max}]}\n",
-                                    file: "conf/test.yaml", registry: BuiltinStages.registry())
+        NormdConfiguration.validate(
+            yaml: admin + "\npipelines:\n  - {name: p, features: 2, stages: [{type: min_max}]}\n",
+            file: "conf/test.yaml", registry: BuiltinStages.registry())
     }
 
     @Test func theTokenIsReadWithoutItsNewlineAndGuardsANonLoopbackListen() throws {
@@ -44,27 +45,33 @@ import Testing
         let files = try TokenDirectory()
         let admin = { (path: String) in "admin: {listen: \"127.0.0.1:0\", token_file: \(path)}" }
         var path = files.write("0123456789abcdef\n", mode: 0o640)
-        #expect(validate(admin(path)).issues.map(\.description) == [
-            "conf/test.yaml:1:44: admin.token_file: token file \(path) is accessible by group or others (mode 640); run chmod 600 \(path)",
-        ])
+        #expect(
+            validate(admin(path)).issues.map(\.description) == [
+                "conf/test.yaml:1:44: admin.token_file: token file \(path) is accessible by group or others (mode 640); run chmod 600 \(path)"
+            ])
         path = files.write("short\n")
-        #expect(validate(admin(path)).issues.map(\.description) == [
-            "conf/test.yaml:1:44: admin.token_file: \(path) must hold one token of 16 to 1024 characters A-Z a-z 0-9 - . _ ~ + / = (e.g. openssl rand -hex 32), got 5 characters",
-        ])
+        #expect(
+            validate(admin(path)).issues.map(\.description) == [
+                "conf/test.yaml:1:44: admin.token_file: \(path) must hold one token of 16 to 1024 characters A-Z a-z 0-9 - . _ ~ + / = (e.g. openssl rand -hex 32), got 5 characters"
+            ])
         path = files.write("0123456789abcdef 0123456789abcdef")
-        #expect(validate(admin(path)).issues.map(\.description) == [
-            "conf/test.yaml:1:44: admin.token_file: \(path) must hold one token of 16 to 1024 characters A-Z a-z 0-9 - . _ ~ + / = (e.g. openssl rand -hex 32), got 33 characters",
-        ])
+        #expect(
+            validate(admin(path)).issues.map(\.description) == [
+                "conf/test.yaml:1:44: admin.token_file: \(path) must hold one token of 16 to 1024 characters A-Z a-z 0-9 - . _ ~ + / = (e.g. openssl rand -hex 32), got 33 characters"
+            ])
         path = files.write(String(repeating: "a", count: 5000))
-        #expect(validate(admin(path)).issues.map(\.description) == [
-            "conf/test.yaml:1:44: admin.token_file: \(path) is larger than 4096 bytes: not a token file",
-        ])
+        #expect(
+            validate(admin(path)).issues.map(\.description) == [
+                "conf/test.yaml:1:44: admin.token_file: \(path) is larger than 4096 bytes: not a token file"
+            ])
         let missing = files.directory + "/none.token"
-        #expect(validate(admin(missing)).issues.map(\.description) == [
-            "conf/test.yaml:1:44: admin.token_file: cannot read \(missing): No such file or directory",
-        ])
-        #expect(validate("admin: {listen: \"127.0.0.1:0\", token_file: \"\"}").issues.map(\.description) == [
-            "conf/test.yaml:1:44: admin.token_file: must be a non-empty path, got \"\"",
-        ])
+        #expect(
+            validate(admin(missing)).issues.map(\.description) == [
+                "conf/test.yaml:1:44: admin.token_file: cannot read \(missing): No such file or directory"
+            ])
+        #expect(
+            validate("admin: {listen: \"127.0.0.1:0\", token_file: \"\"}").issues.map(\.description) == [
+                "conf/test.yaml:1:44: admin.token_file: must be a non-empty path, got \"\""
+            ])
     }
 }

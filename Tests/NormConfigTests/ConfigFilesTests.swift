@@ -15,8 +15,9 @@ import Testing
         .filter { ($0.hasSuffix(".yaml") || $0.hasSuffix(".yml")) && $0 != "secure_tcp.yaml" }.sorted()
 
     @Test func configDirectoryHasTheShippedFiles() {
-        #expect(Self.files.contains("normd.yaml") && Self.files.contains("reference.yaml") && Self.files.contains("torch_style.yaml"),
-                "found \(Self.files) in \(Self.configDirectory.path)")
+        #expect(
+            Self.files.contains("normd.yaml") && Self.files.contains("reference.yaml") && Self.files.contains("torch_style.yaml"),
+            "found \(Self.files) in \(Self.configDirectory.path)")
     }
 
     @Test(arguments: files)
@@ -30,8 +31,9 @@ import Testing
     }
 
     @Test func theDefaultConfigurationHasTheDocumentedShape() throws {
-        let configuration = try NormdConfiguration.load(file: Self.configDirectory.appendingPathComponent("normd.yaml").path,
-                                                         registry: BuiltinStages.registry())
+        let configuration = try NormdConfiguration.load(
+            file: Self.configDirectory.appendingPathComponent("normd.yaml").path,
+            registry: BuiltinStages.registry())
         let sensors = try #require(configuration.pipeline(named: "sensors"))
         #expect(sensors.features == 8)
         #expect(sensors.batch == BatchConfiguration(size: 64, minRows: 2, maxLatency: .milliseconds(50)))

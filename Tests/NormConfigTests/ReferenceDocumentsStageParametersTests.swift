@@ -75,7 +75,8 @@ import Testing
         case .text(let value): stated == value
         case .numbers(let values):
             stated.hasPrefix("[") && stated.hasSuffix("]")
-                && stated.dropFirst().dropLast().split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) } == values.map(Optional.some)
+                && stated.dropFirst().dropLast().split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+                    == values.map(Optional.some)
         }
     }
 
@@ -108,8 +109,9 @@ import Testing
             }
             // The convention key's default is stated once, in the entry of the default convention.
             for spec in declared {
-                check(mine.compactMap { $0.keys[spec.key] ?? nil }.first, against: spec, at: "\(kind).\(spec.key) (\(convention))",
-                      required: spec.key != conventionSpec.key)
+                check(
+                    mine.compactMap { $0.keys[spec.key] ?? nil }.first, against: spec, at: "\(kind).\(spec.key) (\(convention))",
+                    required: spec.key != conventionSpec.key)
             }
         }
         let statedConvention = entries.compactMap { $0.keys[conventionSpec.key] ?? nil }.first

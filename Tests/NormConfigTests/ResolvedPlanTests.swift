@@ -22,14 +22,18 @@ import Testing
 
     @Test func eachStagePlanNamesItsPipelinePositionKindColumnsAndFingerprint() throws {
         let plans = try plan("[{type: min_max}, {type: batch_norm, convention: torch, columns: [0, 2]}]").stagePlans
-        #expect(plans.map(\.identity.description) == [
-            "pipeline 'p', stages[0] (min_max), columns 0:3 of 3, {convention=sklearn, featureCount=3, kind=min_max}",
-            "pipeline 'p', stages[1] (batch_norm), columns 0,2 of 3, "
-                + "{convention=torch, featureCount=2, kind=batch_norm, track_running_stats=true, virtual_batch_size=none}",
-        ])
+        #expect(
+            plans.map(\.identity.description) == [
+                "pipeline 'p', stages[0] (min_max), columns 0:3 of 3, {convention=sklearn, featureCount=3, kind=min_max}",
+                "pipeline 'p', stages[1] (batch_norm), columns 0,2 of 3, "
+                    + "{convention=torch, featureCount=2, kind=batch_norm, track_running_stats=true, virtual_batch_size=none}",
+            ])
         #expect(plans[1].columns == ColumnSelection(indices: [0, 2], rowWidth: 3))
-        #expect(plans[1].fingerprint == ["kind": "batch_norm", "convention": "torch", "featureCount": "2",
-                                         "virtual_batch_size": "none", "track_running_stats": "true"])
+        #expect(
+            plans[1].fingerprint == [
+                "kind": "batch_norm", "convention": "torch", "featureCount": "2",
+                "virtual_batch_size": "none", "track_running_stats": "true",
+            ])
     }
 
     @Test func theSameFileResolvesToEqualPlans() throws {

@@ -22,10 +22,11 @@ import Testing
                     columns: "-4:"
                   - min_max
             """
-        #expect(messages(yaml) == [
-            "test.yaml:5:14: pipelines[0].stages[0].type: expected a stage type (one of: batch_norm, batch_renorm, min_max, standard_scale), got null",
-            "test.yaml:7:9: pipelines[0].stages[1]: expected a mapping of keys to values, got a string",
-        ])
+        #expect(
+            messages(yaml) == [
+                "test.yaml:5:14: pipelines[0].stages[0].type: expected a stage type (one of: batch_norm, batch_renorm, min_max, standard_scale), got null",
+                "test.yaml:7:9: pipelines[0].stages[1]: expected a mapping of keys to values, got a string",
+            ])
     }
 
     @Test func everyProblemIsReportedAtOnce() {
@@ -51,19 +52,20 @@ import Testing
                   - type: min_max
             pipeline: []
             """
-        #expect(messages(yaml) == [
-            "test.yaml:6:17: pipelines[0].batch.min_rows: must be an integer >= 1, got 0",
-            "test.yaml:7:20: pipelines[0].batch.max_latency: must be > 0, got \"-5ms\"",
-            "test.yaml:10:9: pipelines[0].stages[0].momentun: unknown key 'momentun'; did you mean 'momentum'? (convention: keras uses tf_keras' names)",
-            "test.yaml:11:16: pipelines[0].stages[0].gamma: expected one value per feature (4), got a list of 2",
-            "test.yaml:12:11: pipelines[1].name: duplicate pipeline name 'sensors', already used by pipelines[0] (line 2)",
-            "test.yaml:13:15: pipelines[1].features: must be an integer > 0, got 0",
-            "test.yaml:14:33: pipelines[1].batch.min_rows: must be <= batch.size (16), got 32",
-            "test.yaml:14:50: pipelines[1].batch.max_latency: expected a duration like \"50ms\", \"2s\", \"500us\" or a number of seconds, got a string \"soon\"",
-            "test.yaml:17:5: pipelines[2].features: missing; the number of features per row (an integer > 0) is required",
-            "test.yaml:17:11: pipelines[2].name: must be non-empty and use only letters, digits, '_', '.' and '-', got \"bad name!\"",
-            "test.yaml:20:1: pipeline: unknown key 'pipeline'; did you mean 'pipelines'?",
-        ])
+        #expect(
+            messages(yaml) == [
+                "test.yaml:6:17: pipelines[0].batch.min_rows: must be an integer >= 1, got 0",
+                "test.yaml:7:20: pipelines[0].batch.max_latency: must be > 0, got \"-5ms\"",
+                "test.yaml:10:9: pipelines[0].stages[0].momentun: unknown key 'momentun'; did you mean 'momentum'? (convention: keras uses tf_keras' names)",
+                "test.yaml:11:16: pipelines[0].stages[0].gamma: expected one value per feature (4), got a list of 2",
+                "test.yaml:12:11: pipelines[1].name: duplicate pipeline name 'sensors', already used by pipelines[0] (line 2)",
+                "test.yaml:13:15: pipelines[1].features: must be an integer > 0, got 0",
+                "test.yaml:14:33: pipelines[1].batch.min_rows: must be <= batch.size (16), got 32",
+                "test.yaml:14:50: pipelines[1].batch.max_latency: expected a duration like \"50ms\", \"2s\", \"500us\" or a number of seconds, got a string \"soon\"",
+                "test.yaml:17:5: pipelines[2].features: missing; the number of features per row (an integer > 0) is required",
+                "test.yaml:17:11: pipelines[2].name: must be non-empty and use only letters, digits, '_', '.' and '-', got \"bad name!\"",
+                "test.yaml:20:1: pipeline: unknown key 'pipeline'; did you mean 'pipelines'?",
+            ])
     }
 
     /// `batch: {size: 1}`, a one-row inference pipeline, was refused with
@@ -73,22 +75,25 @@ import Testing
         func pipeline(_ batch: String) -> String {
             "pipelines:\n  - name: p\n    features: 2\n    batch: \(batch)\n    stages: [{type: min_max}]\n"
         }
-        let validation = NormdConfiguration.validate(yaml: pipeline("{size: 1}"), file: "test.yaml",
-                                                     registry: BuiltinStages.registry())
+        let validation = NormdConfiguration.validate(
+            yaml: pipeline("{size: 1}"), file: "test.yaml",
+            registry: BuiltinStages.registry())
         #expect(validation.issues.map(\.description) == [])
         let configuration = try #require(validation.configuration)
         #expect(configuration.pipelines[0].batch == BatchConfiguration(size: 1, minRows: 1, maxLatency: .milliseconds(50)))
         #expect(BatchConfiguration(size: 1).minRows == 1)
         #expect(BatchConfiguration(size: 3).minRows == 2)
-        #expect(messages(pipeline("{size: 1, min_rows: 2}")) == [
-            "test.yaml:4:32: pipelines[0].batch.min_rows: must be <= batch.size (1), got 2",
-        ])
+        #expect(
+            messages(pipeline("{size: 1, min_rows: 2}")) == [
+                "test.yaml:4:32: pipelines[0].batch.min_rows: must be <= batch.size (1), got 2"
+            ])
     }
 
     @Test func aYAMLSyntaxErrorIsLocated() {
-        #expect(messages("pipelines:\n  - name: a\n    features: [1\n") == [
-            "test.yaml:4:1: invalid YAML: did not find expected ',' or ']' (while parsing a flow sequence at line 3, column 15)",
-        ])
+        #expect(
+            messages("pipelines:\n  - name: a\n    features: [1\n") == [
+                "test.yaml:4:1: invalid YAML: did not find expected ',' or ']' (while parsing a flow sequence at line 3, column 15)"
+            ])
     }
 
     @Test func missingPipelinesAndEmptyFiles() {

@@ -83,8 +83,8 @@ struct ColumnMomentsTests {
         let batch = FeatureBatch(rowsOf: (0..<8).map { [Float($0)] }, features: 1)
         let ghosts = ColumnMoments.ghostBatches(of: batch, virtualBatchSize: 4)
         #expect(ghosts.count == 2)
-        #expect(ghosts[0].mean == [3])  // (0+2+4+6)/4
-        #expect(ghosts[1].mean == [4])  // (1+3+5+7)/4
+        #expect(ghosts[0].mean == [3]) // (0+2+4+6)/4
+        #expect(ghosts[1].mean == [4]) // (1+3+5+7)/4
         #expect(ghosts[0].variance == [5])
         let folded = ColumnMoments.average(ghosts)
         #expect(folded.mean == [3.5])

@@ -5,13 +5,16 @@ import Pipeline
 import StageKit
 import Testing
 
-func makeEngine(batchSize: Int = 4, features: Int = 2, minRows: Int = 2, policy: InvalidRowPolicy = .rejectMessage,
-                latency: Duration = .milliseconds(50)) -> (PipelineEngine, CollectingSink, MarkingStage) {
+func makeEngine(
+    batchSize: Int = 4, features: Int = 2, minRows: Int = 2, policy: InvalidRowPolicy = .rejectMessage,
+    latency: Duration = .milliseconds(50)
+) -> (PipelineEngine, CollectingSink, MarkingStage) {
     let stage = MarkingStage(featureCount: features)
     let chain = StageChain(links: [ChainLink(stage: stage, columns: .all(features))], featureCount: features, minTrainingRows: minRows)
     let sink = CollectingSink()
-    let engine = PipelineEngine(settings: .init(name: "p", mode: .train, batchSize: batchSize, maxLatency: latency, invalidRows: policy),
-                                chain: chain, sink: sink, logger: Logger(label: "test"))
+    let engine = PipelineEngine(
+        settings: .init(name: "p", mode: .train, batchSize: batchSize, maxLatency: latency, invalidRows: policy),
+        chain: chain, sink: sink, logger: Logger(label: "test"))
     return (engine, sink, stage)
 }
 
@@ -24,10 +27,11 @@ struct PipelineEngineTests {
         engine.accept(InMemoryRows(values: [[4, 4], [5, 5], [6, 6]], producer: "a", seq: 1), input: 1)
         #expect(sink.batches.count == 1)
         #expect(sink.batches[0].0.values == [1001, 1001, 1002, 1002, 1003, 1003, 1004, 1004])
-        #expect(sink.batches[0].1.origins == [
-            RowOrigin(input: 0, producer: "a", seq: 0, rows: 0..<3, messageRows: 0..<3),
-            RowOrigin(input: 1, producer: "a", seq: 1, rows: 3..<4, messageRows: 0..<1),
-        ])
+        #expect(
+            sink.batches[0].1.origins == [
+                RowOrigin(input: 0, producer: "a", seq: 0, rows: 0..<3, messageRows: 0..<3),
+                RowOrigin(input: 1, producer: "a", seq: 1, rows: 3..<4, messageRows: 0..<1),
+            ])
         #expect(engine.pendingRows == 2)
         engine.flushPartial()
         #expect(sink.batches.count == 2)
@@ -108,12 +112,16 @@ struct PipelineEngineTests {
 struct PipelineEngineStageFailureTests {
     func engine(failsInInfer: Bool) -> (PipelineEngine, CollectingSink, MarkingStage, MarkingStage) {
         let first = MarkingStage(featureCount: 2), last = MarkingStage(featureCount: 2)
-        let chain = StageChain(links: [ChainLink(stage: first, columns: .all(2)),
-                                       ChainLink(stage: FailingStage(featureCount: 2, failsInInfer: failsInInfer), columns: .all(2)),
-                                       ChainLink(stage: last, columns: .all(2))], featureCount: 2)
+        let chain = StageChain(
+            links: [
+                ChainLink(stage: first, columns: .all(2)),
+                ChainLink(stage: FailingStage(featureCount: 2, failsInInfer: failsInInfer), columns: .all(2)),
+                ChainLink(stage: last, columns: .all(2)),
+            ], featureCount: 2)
         let sink = CollectingSink()
-        let engine = PipelineEngine(settings: .init(name: "p", mode: .train, batchSize: 2, maxLatency: .seconds(60), invalidRows: .rejectMessage),
-                                    chain: chain, sink: sink, logger: Logger(label: "test"))
+        let engine = PipelineEngine(
+            settings: .init(name: "p", mode: .train, batchSize: 2, maxLatency: .seconds(60), invalidRows: .rejectMessage),
+            chain: chain, sink: sink, logger: Logger(label: "test"))
         return (engine, sink, first, last)
     }
 
@@ -127,8 +135,12 @@ struct PipelineEngineStageFailureTests {
         // Original rows, through all three stages in infer mode: +1000, +1, +1000.
         #expect(batch == FeatureBatch(rowsOf: [[2002, 2003], [2004, 2005]], features: 2))
         #expect(info.sequence == 0 && sink.batches[1].1.sequence == 1, "no gap in the batch numbers")
-        #expect(info.outcome == ChainOutcome(mode: .infer, downgrade: .stageFailed(
-            .inStage(index: 1, kind: "failing", .failed(kind: "failing", "boom")))))
+        #expect(
+            info.outcome
+                == ChainOutcome(
+                    mode: .infer,
+                    downgrade: .stageFailed(
+                        .inStage(index: 1, kind: "failing", .failed(kind: "failing", "boom")))))
         #expect(info.outcome.downgrade?.description == "stage failed: stages[1] (failing): boom")
         #expect(info.statsVersion == 0)
         #expect(first.trainBatches == 2 && last.trainBatches == 0, "the first stage ran in train mode; its statistics were set aside and put back")

@@ -7,7 +7,9 @@ import Testing
 /// in order, each exactly once, with their origins.
 @Suite struct RowBatcherTakePendingTests {
     /// Rows 0..<n of width 2, value = 10·row + column.
-    static func rows(_ range: Range<Int>) -> InMemoryRows { InMemoryRows(values: range.map { [Float($0 * 10), Float($0 * 10 + 1)] }, producer: "a", seq: 7) }
+    static func rows(_ range: Range<Int>) -> InMemoryRows {
+        InMemoryRows(values: range.map { [Float($0 * 10), Float($0 * 10 + 1)] }, producer: "a", seq: 7)
+    }
 
     static func waiting(_ count: Int, batchSize: Int) -> RowBatcher {
         var old = RowBatcher(batchSize: batchSize, features: 2)
@@ -22,10 +24,11 @@ import Testing
             emitted.append((batch.withUnsafeValues { Array($0) }, origins))
         }
         #expect(emitted.map(\.0) == [[0, 1, 10, 11], [20, 21, 30, 31]])
-        #expect(emitted.map(\.1) == [
-            [RowOrigin(input: 1, producer: "a", seq: 7, rows: 0..<2, messageRows: 0..<2)],
-            [RowOrigin(input: 1, producer: "a", seq: 7, rows: 0..<2, messageRows: 2..<4)],
-        ])
+        #expect(
+            emitted.map(\.1) == [
+                [RowOrigin(input: 1, producer: "a", seq: 7, rows: 0..<2, messageRows: 0..<2)],
+                [RowOrigin(input: 1, producer: "a", seq: 7, rows: 0..<2, messageRows: 2..<4)],
+            ])
         #expect(new.pendingRows == 1)
         var last: [Float] = []
         new.flush { batch, origins in

@@ -8,8 +8,9 @@ struct StageChainTests {
     @Test("a train batch below min_rows runs in infer mode for every stage and is counted")
     func tooFewRowsDowngrades() throws {
         let first = RecordingStage(featureCount: 2), second = RecordingStage(featureCount: 2)
-        let chain = StageChain(links: [ChainLink(stage: first, columns: .all(2)), ChainLink(stage: second, columns: .all(2))],
-                               featureCount: 2, minTrainingRows: 2)
+        let chain = StageChain(
+            links: [ChainLink(stage: first, columns: .all(2)), ChainLink(stage: second, columns: .all(2))],
+            featureCount: 2, minTrainingRows: 2)
         var one = FeatureBatch(rowsOf: [[1, 2]], features: 2)
         let outcome = try chain.process(&one, mode: .train)
         #expect(outcome == ChainOutcome(mode: .infer, downgrade: .tooFewRows(rows: 1, minimum: 2)))
@@ -24,8 +25,11 @@ struct StageChainTests {
     @Test("a row count a stage's ghost batches do not divide runs in infer mode")
     func rowMultipleDowngrades() throws {
         let ghosted = RecordingStage(featureCount: 1, trainingRowMultiple: 4)
-        let chain = StageChain(links: [ChainLink(stage: RecordingStage(featureCount: 1), columns: .all(1)),
-                                       ChainLink(stage: ghosted, columns: .all(1))], featureCount: 1)
+        let chain = StageChain(
+            links: [
+                ChainLink(stage: RecordingStage(featureCount: 1), columns: .all(1)),
+                ChainLink(stage: ghosted, columns: .all(1)),
+            ], featureCount: 1)
         var six = FeatureBatch(rowsOf: (0..<6).map { [Float($0)] }, features: 1)
         let outcome = try chain.process(&six, mode: .train)
         #expect(outcome.downgrade == .notRowMultiple(rows: 6, multiple: 4, stage: 1))

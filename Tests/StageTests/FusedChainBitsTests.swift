@@ -15,13 +15,15 @@ import Testing
     static let features = 4
 
     static func stages(clip: Bool) -> [any Stage] {
-        let options = KerasBatchNormOptions(featureCount: features, momentum: 0.9, epsilon: 1e-3,
-                                            gamma: [1.5, 0.5, 1, 2], beta: [0.25, -1, 0, 3])
+        let options = KerasBatchNormOptions(
+            featureCount: features, momentum: 0.9, epsilon: 1e-3,
+            gamma: [1.5, 0.5, 1, 2], beta: [0.25, -1, 0, 3])
         return [
             MinMaxStage(featureCount: features, range: MinMaxRange(low: -1, high: 2), clip: clip),
             KerasBatchNormStage(featureCount: features, options: options),
-            BatchRenormStage(featureCount: features, options: options, renormMomentum: 0.8,
-                             clipping: RenormClipping(rmax: 1.5, rmin: 0.5, dmax: 0.5), warmup: nil),
+            BatchRenormStage(
+                featureCount: features, options: options, renormMomentum: 0.8,
+                clipping: RenormClipping(rmax: 1.5, rmin: 0.5, dmax: 0.5), warmup: nil),
         ]
     }
 
@@ -77,7 +79,7 @@ import Testing
     func nonFiniteOutput() {
         var batch = FeatureBatch(rows: 3, features: 2, values: [1, 2, 3e30, 4, 5, 6])
         var affine = CenteredAffine(featureCount: 2)
-        affine.set(0, center: 0, scale: 1e20, offset: 0)  // 3e30 · 1e20 = +∞ in Float32
+        affine.set(0, center: 0, scale: 1e20, offset: 0) // 3e30 · 1e20 = +∞ in Float32
         affine.set(1, center: 0, scale: 1, offset: 0)
         let result = AffineMomentsKernel.apply(to: &batch, affine, momentsAbout: [0, 0])
         #expect(result.moments == nil)

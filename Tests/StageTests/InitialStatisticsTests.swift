@@ -25,9 +25,11 @@ import Testing
     }
 
     @Test func kerasStartsFromTheInitializers() throws {
-        let chain = try #require(ChainFactory.chain([
-            ("type", .text("batch_norm")), ("moving_mean_initializer", .numbers(Self.mean)), ("moving_variance_initializer", .number(4)),
-        ], featureCount: 4))
+        let chain = try #require(
+            ChainFactory.chain(
+                [
+                    ("type", .text("batch_norm")), ("moving_mean_initializer", .numbers(Self.mean)), ("moving_variance_initializer", .number(4)),
+                ], featureCount: 4))
         try expectInferUses(chain, mean: Self.mean, variance: 4, epsilon: 1e-3)
         let state = chain.saveState()[0]
         #expect(state.statistics["moving_mean"] == Self.mean)
@@ -37,19 +39,23 @@ import Testing
     }
 
     @Test func torchStartsFromTheInitialValues() throws {
-        let chain = try #require(ChainFactory.chain([
-            ("type", .text("batch_norm")), ("convention", .text("torch")),
-            ("running_mean_init", .numbers(Self.mean)), ("running_var_init", .number(9)),
-        ], featureCount: 4))
+        let chain = try #require(
+            ChainFactory.chain(
+                [
+                    ("type", .text("batch_norm")), ("convention", .text("torch")),
+                    ("running_mean_init", .numbers(Self.mean)), ("running_var_init", .number(9)),
+                ], featureCount: 4))
         try expectInferUses(chain, mean: Self.mean, variance: 9, epsilon: 1e-5)
         #expect(chain.saveState()[0].statistics["running_var"] == [9, 9, 9, 9])
     }
 
     @Test func aRestoredStateOverridesTheInitializers() throws {
         let plain = try #require(ChainFactory.chain([("type", .text("batch_norm"))], featureCount: 4))
-        let warm = try #require(ChainFactory.chain([
-            ("type", .text("batch_norm")), ("moving_mean_initializer", .number(7)), ("moving_variance_initializer", .number(3)),
-        ], featureCount: 4))
+        let warm = try #require(
+            ChainFactory.chain(
+                [
+                    ("type", .text("batch_norm")), ("moving_mean_initializer", .number(7)), ("moving_variance_initializer", .number(3)),
+                ], featureCount: 4))
         try warm.restoreState(plain.saveState())
         try expectInferUses(warm, mean: [0, 0, 0, 0], variance: 1, epsilon: 1e-3)
     }
@@ -61,18 +67,24 @@ import Testing
     }
 
     @Test func badInitialValuesAreLocatedRefusals() {
-        expectIssues([("type", "batch_norm"), ("moving_variance_initializer", "-1"), ("moving_mean_initializer", "[1, 2]")], [
-            "cfg.yaml:4:30: pipelines[0].stages[0].moving_mean_initializer: expected one value per feature (3), got a list of 2",
-            "cfg.yaml:3:34: pipelines[0].stages[0].moving_variance_initializer: must be >= 0, got -1",
-        ])
-        expectIssues([("type", "batch_norm"), ("convention", "torch"), ("track_running_stats", "false"), ("running_mean_init", "1")], [
-            "cfg.yaml:5:24: pipelines[0].stages[0].running_mean_init: is given but track_running_stats is false (no running statistics); "
-                + "remove it or set track_running_stats: true",
-        ])
-        expectIssues([("type", "batch_norm"), ("convention", "torch"), ("moving_mean_initializer", "1")], [
-            "cfg.yaml:4:5: pipelines[0].stages[0].moving_mean_initializer: unknown key 'moving_mean_initializer'; "
-                + "expected one of: type, columns, convention, momentum, eps, affine, track_running_stats, gamma, beta, "
-                + "running_mean_init, running_var_init (convention: torch uses PyTorch's names)",
-        ])
+        expectIssues(
+            [("type", "batch_norm"), ("moving_variance_initializer", "-1"), ("moving_mean_initializer", "[1, 2]")],
+            [
+                "cfg.yaml:4:30: pipelines[0].stages[0].moving_mean_initializer: expected one value per feature (3), got a list of 2",
+                "cfg.yaml:3:34: pipelines[0].stages[0].moving_variance_initializer: must be >= 0, got -1",
+            ])
+        expectIssues(
+            [("type", "batch_norm"), ("convention", "torch"), ("track_running_stats", "false"), ("running_mean_init", "1")],
+            [
+                "cfg.yaml:5:24: pipelines[0].stages[0].running_mean_init: is given but track_running_stats is false (no running statistics); "
+                    + "remove it or set track_running_stats: true"
+            ])
+        expectIssues(
+            [("type", "batch_norm"), ("convention", "torch"), ("moving_mean_initializer", "1")],
+            [
+                "cfg.yaml:4:5: pipelines[0].stages[0].moving_mean_initializer: unknown key 'moving_mean_initializer'; "
+                    + "expected one of: type, columns, convention, momentum, eps, affine, track_running_stats, gamma, beta, "
+                    + "running_mean_init, running_var_init (convention: torch uses PyTorch's names)"
+            ])
     }
 }

@@ -38,24 +38,29 @@ import Testing
     static let gamma: [Double] = [1.5, 0.5, 1, 2], beta: [Double] = [0.25, -1, 0, 3]
 
     static func keras(virtualBatchSize: Int? = nil) -> KerasBatchNormOptions {
-        KerasBatchNormOptions(featureCount: features, momentum: 0.9, epsilon: 1e-3, gamma: gamma, beta: beta,
-                              virtualBatchSize: virtualBatchSize)
+        KerasBatchNormOptions(
+            featureCount: features, momentum: 0.9, epsilon: 1e-3, gamma: gamma, beta: beta,
+            virtualBatchSize: virtualBatchSize)
     }
 
     @Test("batch_norm, keras convention, with and without ghost batches")
     func keras() throws {
         for (virtualBatchSize, expected) in [(nil, 0xcf76_55d6_b01a_04b3 as UInt64), (4, 0x909c_f823_a83b_c305)] {
-            let digest = try Self.run(KerasBatchNormStage(featureCount: Self.features, options: Self.keras(virtualBatchSize: virtualBatchSize)), rows: 16)
+            let digest = try Self.run(
+                KerasBatchNormStage(featureCount: Self.features, options: Self.keras(virtualBatchSize: virtualBatchSize)), rows: 16)
             #expect(digest == expected, "virtual_batch_size \(String(describing: virtualBatchSize)): digest \(hex(digest))")
         }
     }
 
     @Test("batch_norm, torch convention: momentum, cumulative average, no running statistics")
     func torch() throws {
-        for (momentum, tracks, expected) in [(0.1, true, 0xda02_31e4_6513_0337 as UInt64), (nil, true, 0x57e4_1563_5286_15fc),
-                                             (0.1, false, 0x7778_da93_1e44_c65d)] {
-            let options = TorchBatchNormOptions(featureCount: Self.features, momentum: momentum, eps: 1e-5,
-                                                tracksRunningStats: tracks, gamma: Self.gamma, beta: Self.beta)
+        for (momentum, tracks, expected) in [
+            (0.1, true, 0xda02_31e4_6513_0337 as UInt64), (nil, true, 0x57e4_1563_5286_15fc),
+            (0.1, false, 0x7778_da93_1e44_c65d),
+        ] {
+            let options = TorchBatchNormOptions(
+                featureCount: Self.features, momentum: momentum, eps: 1e-5,
+                tracksRunningStats: tracks, gamma: Self.gamma, beta: Self.beta)
             let digest = try Self.run(TorchBatchNormStage(featureCount: Self.features, options: options), rows: 16)
             #expect(digest == expected, "momentum \(String(describing: momentum)), track_running_stats \(tracks): digest \(hex(digest))")
         }
@@ -65,8 +70,9 @@ import Testing
     func renorm() throws {
         let clipping = RenormClipping(rmax: 1.5, rmin: 0.5, dmax: 0.5)
         for (virtualBatchSize, expected) in [(nil, 0xc90b_88dc_9056_4b0a as UInt64), (4, 0x4b9a_9f7d_ca34_cefb)] {
-            let stage = BatchRenormStage(featureCount: Self.features, options: Self.keras(virtualBatchSize: virtualBatchSize),
-                                         renormMomentum: 0.8, clipping: clipping, warmup: RenormWarmup(start: 2, end: 8))
+            let stage = BatchRenormStage(
+                featureCount: Self.features, options: Self.keras(virtualBatchSize: virtualBatchSize),
+                renormMomentum: 0.8, clipping: clipping, warmup: RenormWarmup(start: 2, end: 8))
             let digest = try Self.run(stage, rows: 16)
             #expect(digest == expected, "virtual_batch_size \(String(describing: virtualBatchSize)): digest \(hex(digest))")
         }
@@ -77,9 +83,10 @@ import Testing
 func hex(_ value: UInt64) -> String {
     let digits = String(value, radix: 16)
     let padded = String(repeating: "0", count: 16 - digits.count) + digits
-    return "0x" + stride(from: 0, to: 16, by: 4).map { start in
-        String(padded[padded.index(padded.startIndex, offsetBy: start)..<padded.index(padded.startIndex, offsetBy: start + 4)])
-    }.joined(separator: "_")
+    return "0x"
+        + stride(from: 0, to: 16, by: 4).map { start in
+            String(padded[padded.index(padded.startIndex, offsetBy: start)..<padded.index(padded.startIndex, offsetBy: start + 4)])
+        }.joined(separator: "_")
 }
 
 /// 64-bit FNV-1a over the little-endian bytes of each added word.

@@ -12,10 +12,12 @@ import Testing
 
     @Test(arguments: [1e-3, 1e-5])
     func kerasTrainOutputHasMeanBetaAndShrunkStdGamma(epsilon: Double) throws {
-        let chain = try #require(ChainFactory.chain([
-            ("type", .text("batch_norm")), ("epsilon", .number(epsilon)),
-            ("gamma", .numbers(Self.gamma)), ("beta", .numbers(Self.beta)),
-        ], featureCount: 4))
+        let chain = try #require(
+            ChainFactory.chain(
+                [
+                    ("type", .text("batch_norm")), ("epsilon", .number(epsilon)),
+                    ("gamma", .numbers(Self.gamma)), ("beta", .numbers(Self.beta)),
+                ], featureCount: 4))
         var data = SampleData.mixedScale(seed: 21)
         var batch = data.mixedScaleBatch(rows: 16)
         let input = ColumnMoments(of: batch)
@@ -31,10 +33,12 @@ import Testing
 
     @Test(arguments: ["keras", "torch"])
     func aConstantColumnBecomesBeta(convention: String) throws {
-        let chain = try #require(ChainFactory.chain([
-            ("type", .text("batch_norm")), ("convention", .text(convention)),
-            ("gamma", .numbers(Self.gamma)), ("beta", .numbers(Self.beta)),
-        ], featureCount: 4))
+        let chain = try #require(
+            ChainFactory.chain(
+                [
+                    ("type", .text("batch_norm")), ("convention", .text(convention)),
+                    ("gamma", .numbers(Self.gamma)), ("beta", .numbers(Self.beta)),
+                ], featureCount: 4))
         var data = SampleData.mixedScale(seed: 4)
         var batch = data.mixedScaleBatch(rows: 12)
         try chain.process(&batch, mode: .train)
@@ -43,9 +47,11 @@ import Testing
 
     @Test(arguments: [[0.0, 1.0], [-1.0, 1.0], [2.0, 7.5]])
     func minMaxMapsAConstantColumnToLowAndTheDataOntoTheRange(range: [Double]) throws {
-        let chain = try #require(ChainFactory.chain([
-            ("type", .text("min_max")), ("feature_range", .numbers(range)),
-        ], featureCount: 4))
+        let chain = try #require(
+            ChainFactory.chain(
+                [
+                    ("type", .text("min_max")), ("feature_range", .numbers(range)),
+                ], featureCount: 4))
         var data = SampleData.mixedScale(seed: 8)
         var batch = data.mixedScaleBatch(rows: 10)
         try chain.process(&batch, mode: .train)
@@ -69,10 +75,12 @@ import Testing
     }
 
     @Test func torchWithoutRunningStatisticsNormalizesInferBatchesWithTheirOwnMoments() throws {
-        let chain = try #require(ChainFactory.chain([
-            ("type", .text("batch_norm")), ("convention", .text("torch")), ("track_running_stats", .flag(false)),
-            ("beta", .numbers(Self.beta)),
-        ], featureCount: 4))
+        let chain = try #require(
+            ChainFactory.chain(
+                [
+                    ("type", .text("batch_norm")), ("convention", .text("torch")), ("track_running_stats", .flag(false)),
+                    ("beta", .numbers(Self.beta)),
+                ], featureCount: 4))
         var data = SampleData.mixedScale(seed: 13)
         var batch = data.mixedScaleBatch(rows: 6, shift: 9000)
         try chain.process(&batch, mode: .infer)

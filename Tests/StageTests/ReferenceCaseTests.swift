@@ -32,8 +32,9 @@ import Testing
             var batch = FeatureBatch(rowsOf: step.input, features: reference.featureCount)
             let outcome = try chain.process(&batch, mode: step.mode)
             #expect(outcome.mode == step.mode, "step \(index) ran as \(outcome.mode)")
-            failures += outputs.compare(batch.values.map(Double.init), step.output.flatMap { $0.map(Double.init) },
-                                        at: "step \(index) output")
+            failures += outputs.compare(
+                batch.values.map(Double.init), step.output.flatMap { $0.map(Double.init) },
+                at: "step \(index) output")
 
             let saved = chain.saveState()[0]
             #expect(Set(saved.statistics.keys) == Set(step.stateVectors.keys), "step \(index) state vectors")
@@ -47,7 +48,9 @@ import Testing
             }
         }
         #expect(failures == [], "\(fileName): out of tolerance")
-        print("[reference] \(fileName): worst output ratio \(outputs.worstRatio) at \(outputs.worstWhere); worst state ratio \(state.worstRatio) at \(state.worstWhere)")
+        print(
+            "[reference] \(fileName): worst output ratio \(outputs.worstRatio) at \(outputs.worstWhere); worst state ratio \(state.worstRatio) at \(state.worstWhere)"
+        )
     }
 }
 
@@ -58,10 +61,13 @@ import Testing
 
     @Test func theCasesFolderHoldsEveryCase() {
         let names = ReferenceCase.fileNames(in: .project)
-        #expect(names.count == Self.expectedCaseCount, "expected \(Self.expectedCaseCount) cases in \(ReferenceCase.Folder.project.path), found \(names)")
+        #expect(
+            names.count == Self.expectedCaseCount, "expected \(Self.expectedCaseCount) cases in \(ReferenceCase.Folder.project.path), found \(names)")
     }
 
-    @Test(arguments: ReferenceCase.fileNames(in: .project).isEmpty ? ["<no case files in Tests/ReferenceCases>"] : ReferenceCase.fileNames(in: .project))
+    @Test(
+        arguments: ReferenceCase.fileNames(in: .project).isEmpty ? ["<no case files in Tests/ReferenceCases>"] : ReferenceCase.fileNames(in: .project)
+    )
     func replaysScikitLearn(fileName: String) throws {
         try ReferenceCaseTests.replay(fileName, from: .project)
     }

@@ -10,8 +10,9 @@ import Testing
     static let clipping = RenormClipping(rmax: 3, rmin: 0.25, dmax: 5)
 
     private func renorm(warmup: RenormWarmup?) -> BatchRenormStage {
-        BatchRenormStage(featureCount: 4, options: KerasBatchNormOptions(featureCount: 4, momentum: 0.9, gamma: [1, 2, 1, 0.5], beta: [0, 1, 2, 3]),
-                         renormMomentum: 0.8, clipping: Self.clipping, warmup: warmup)
+        BatchRenormStage(
+            featureCount: 4, options: KerasBatchNormOptions(featureCount: 4, momentum: 0.9, gamma: [1, 2, 1, 0.5], beta: [0, 1, 2, 3]),
+            renormMomentum: 0.8, clipping: Self.clipping, warmup: warmup)
     }
 
     @Test func beforeStartTheOutputIsPlainBatchNorm() throws {
@@ -72,11 +73,13 @@ import Testing
     }
 
     @Test func theWarmupIsBuiltFromConfiguration() throws {
-        let chain = try #require(ChainFactory.chain([
-            ("type", .text("batch_renorm")),
-            ("renorm_clipping", JSONConfig.map([("rmax", .number(3)), ("rmin", .number(0.25)), ("dmax", .number(5))])),
-            ("renorm_warmup", JSONConfig.map([("start", .integer(2)), ("end", .integer(10))])),
-        ], featureCount: 4))
+        let chain = try #require(
+            ChainFactory.chain(
+                [
+                    ("type", .text("batch_renorm")),
+                    ("renorm_clipping", JSONConfig.map([("rmax", .number(3)), ("rmin", .number(0.25)), ("dmax", .number(5))])),
+                    ("renorm_warmup", JSONConfig.map([("start", .integer(2)), ("end", .integer(10))])),
+                ], featureCount: 4))
         let stage = try #require(chain.stages[0] as? BatchRenormStage)
         #expect(stage.warmup == RenormWarmup(start: 2, end: 10))
         #expect(stage.clipping == Self.clipping)

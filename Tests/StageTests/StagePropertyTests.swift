@@ -12,21 +12,24 @@ import Testing
 
     @Test(arguments: StageConfig.all)
     func everyBuiltInConfigurationConforms(_ config: StageConfig) throws {
-        let failures = StageConformance.check(featureCount: Self.width, makeStage: {
-            try #require(ChainFactory.chain(config.parameters, featureCount: Self.width)).stages[0]
-        }, values: { $0 * 20 - 5 })
+        let failures = StageConformance.check(
+            featureCount: Self.width,
+            makeStage: {
+                try #require(ChainFactory.chain(config.parameters, featureCount: Self.width)).stages[0]
+            }, values: { $0 * 20 - 5 })
         #expect(failures == [])
     }
 
     /// The suite must be able to fail: a stage that changes its state in infer mode is caught.
     @Test func theConformanceSuiteCatchesAnImpureStage() {
         let failures = StageConformance.check(featureCount: 2, makeStage: { LeakyStage(featureCount: 2) })
-        #expect(failures.map(\.description) == [
-            "infer is pure: infer batches changed the fresh stage's state",
-            "infer is pure: infer batches changed the trained stage's state",
-            "determinism: interleaved infer batches changed the training result",
-            "one-row batch: a 1-row train batch changed the state",
-        ])
+        #expect(
+            failures.map(\.description) == [
+                "infer is pure: infer batches changed the fresh stage's state",
+                "infer is pure: infer batches changed the trained stage's state",
+                "determinism: interleaved infer batches changed the training result",
+                "one-row batch: a 1-row train batch changed the state",
+            ])
     }
 
     private func trainedChain(_ config: StageConfig, minTrainingRows: Int = 2) throws -> StageChain {

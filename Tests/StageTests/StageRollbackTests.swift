@@ -18,8 +18,9 @@ import Testing
             KerasBatchNormStage(featureCount: features, options: keras),
             TorchBatchNormStage(featureCount: features, options: TorchBatchNormOptions(featureCount: features)),
             TorchBatchNormStage(featureCount: features, options: TorchBatchNormOptions(featureCount: features, momentum: nil)),
-            BatchRenormStage(featureCount: features, options: keras, renormMomentum: 0.9,
-                             clipping: RenormClipping(rmax: 2, rmin: 0.5, dmax: 1), warmup: RenormWarmup(start: 1, end: 4)),
+            BatchRenormStage(
+                featureCount: features, options: keras, renormMomentum: 0.9,
+                clipping: RenormClipping(rmax: 2, rmin: 0.5, dmax: 1), warmup: RenormWarmup(start: 1, end: 4)),
         ]
     }
 
@@ -31,9 +32,12 @@ import Testing
     func rollsBack(index: Int) throws {
         let stage = Self.builtIns()[index]
         #expect(stage is any StatisticsTransaction)
-        let chain = StageChain(links: [ChainLink(stage: stage, columns: .all(Self.features)),
-                                       ChainLink(stage: FailingStage(featureCount: Self.features), columns: .all(Self.features))],
-                               featureCount: Self.features)
+        let chain = StageChain(
+            links: [
+                ChainLink(stage: stage, columns: .all(Self.features)),
+                ChainLink(stage: FailingStage(featureCount: Self.features), columns: .all(Self.features)),
+            ],
+            featureCount: Self.features)
         // Learn something first (through a chain without the failing stage), so "before" is not the initial state.
         let warm = StageChain(links: [ChainLink(stage: stage, columns: .all(Self.features))], featureCount: Self.features)
         for seed in [1, 5] as [Float] {
@@ -53,9 +57,11 @@ import Testing
         #expect(once == again && stage.saveState() == twin.saveState())
     }
 
-    @Test("counters restored at Int64.max saturate on the next train batch instead of trapping", arguments: [
-        (0, "n_samples_seen"), (2, "num_batches_tracked"), (3, "num_batches_tracked"), (4, "train_batches"),
-    ])
+    @Test(
+        "counters restored at Int64.max saturate on the next train batch instead of trapping",
+        arguments: [
+            (0, "n_samples_seen"), (2, "num_batches_tracked"), (3, "num_batches_tracked"), (4, "train_batches"),
+        ])
     func countersSaturate(index: Int, counter: String) throws {
         let stage = Self.builtIns()[index]
         var batch = Self.batch(1)

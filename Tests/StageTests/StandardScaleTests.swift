@@ -8,11 +8,13 @@ import Testing
 /// The numbers themselves are checked against the real scikit-learn by `ProjectReferenceCaseTests`.
 @Suite struct StandardScaleTests {
     @Test func conventionWrongTypesAndUnknownKeys() {
-        expectIssues([("type", "standard_scale"), ("convention", "torch"), ("with_mean", "1"), ("with_sdt", "false")], [
-            "cfg.yaml:3:17: pipelines[0].stages[0].convention: must be one of 'sklearn', got torch",
-            "cfg.yaml:4:16: pipelines[0].stages[0].with_mean: expected true or false, got an integer 1",
-            "cfg.yaml:5:5: pipelines[0].stages[0].with_sdt: unknown key 'with_sdt'; did you mean 'with_std'?",
-        ])
+        expectIssues(
+            [("type", "standard_scale"), ("convention", "torch"), ("with_mean", "1"), ("with_sdt", "false")],
+            [
+                "cfg.yaml:3:17: pipelines[0].stages[0].convention: must be one of 'sklearn', got torch",
+                "cfg.yaml:4:16: pipelines[0].stages[0].with_mean: expected true or false, got an integer 1",
+                "cfg.yaml:5:5: pipelines[0].stages[0].with_sdt: unknown key 'with_sdt'; did you mean 'with_std'?",
+            ])
     }
 
     @Test func aValidConfigurationBuildsSilently() {
@@ -33,7 +35,8 @@ import Testing
         #expect(try names(withMean: false, withStd: true) == ["mean", "scale", "var"])
         #expect(try names(withMean: true, withStd: false) == ["mean"])
         #expect(try names(withMean: false, withStd: false) == [])
-        #expect(StandardScaleStage(featureCount: 2).saveState() == StageState(kind: "standard_scale", stateVersion: 1, counters: ["n_samples_seen": 0]))
+        #expect(
+            StandardScaleStage(featureCount: 2).saveState() == StageState(kind: "standard_scale", stateVersion: 1, counters: ["n_samples_seen": 0]))
     }
 
     /// sklearn's formula on numbers small enough to check by hand, and a constant column scaled by 1.
@@ -70,7 +73,8 @@ import Testing
                 return "\(error)"
             }
         }
-        let fitted = StageState(kind: "standard_scale", stateVersion: 1, statistics: ["mean": [1, 2], "var": [1, 0]], counters: ["n_samples_seen": 4])
+        let fitted = StageState(
+            kind: "standard_scale", stateVersion: 1, statistics: ["mean": [1, 2], "var": [1, 0]], counters: ["n_samples_seen": 4])
         #expect(refusal(fitted) == nil)
         var negative = fitted
         negative.statistics["var"] = [1, -1]

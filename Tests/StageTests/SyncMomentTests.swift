@@ -114,8 +114,10 @@ private func largestDifference(_ a: FeatureBatch, _ b: FeatureBatch) -> Float {
     static let features = 4
 
     @Test func mergeOfShardsIsTheMomentsOfTheConcatenationInRankOrder() {
-        let parts = [shard(rows: 32, features: 4, seed: 1, shift: 1e4), shard(rows: 0, features: 4, seed: 2, shift: 0),
-                     shard(rows: 64, features: 4, seed: 3, shift: 1e4 + 5), shard(rows: 128, features: 4, seed: 4, shift: 1e4 - 7)]
+        let parts = [
+            shard(rows: 32, features: 4, seed: 1, shift: 1e4), shard(rows: 0, features: 4, seed: 2, shift: 0),
+            shard(rows: 64, features: 4, seed: 3, shift: 1e4 + 5), shard(rows: 128, features: 4, seed: 4, shift: 1e4 - 7),
+        ]
         let merged = MomentContribution.merge(parts.map { MomentContribution(of: $0, extremes: true) })!
         let whole = MomentContribution(of: concatenated(parts), extremes: true)
         #expect(merged.count == 224)
@@ -162,8 +164,15 @@ private func largestDifference(_ a: FeatureBatch, _ b: FeatureBatch) -> Float {
             ("keras", [[("type", .text("batch_norm")), ("momentum", .number(0.9))], torch]),
             ("torch", [torch, [("type", .text("standard_scale"))]]),
             ("torch cumulative", [[("type", .text("batch_norm")), ("convention", .text("torch")), ("momentum", ConfigNode(.null))], torch]),
-            ("renorm", [[("type", .text("batch_renorm")), ("momentum", .number(0.9)), ("renorm_momentum", .number(0.8)),
-                         ("renorm_clipping", JSONConfig.map([("rmax", .number(1.5)), ("rmin", .number(0.7)), ("dmax", .number(0.5))]))], torch]),
+            (
+                "renorm",
+                [
+                    [
+                        ("type", .text("batch_renorm")), ("momentum", .number(0.9)), ("renorm_momentum", .number(0.8)),
+                        ("renorm_clipping", JSONConfig.map([("rmax", .number(1.5)), ("rmin", .number(0.7)), ("dmax", .number(0.5))])),
+                    ], torch,
+                ]
+            ),
             ("columns", [[("type", .text("standard_scale")), ("columns", .text("1:3"))], torch]),
         ]
     }()
@@ -219,12 +228,17 @@ private func largestDifference(_ a: FeatureBatch, _ b: FeatureBatch) -> Float {
     @Test func minRowsAppliesToTheMergedCount() {
         let members = (0..<3).map { _ in Self.chain(2) }
         let before = members[0].saveState()
-        let tiny = step(members, shards: [shard(rows: 1, features: 4, seed: 1, shift: 3), FeatureBatch(rows: 0, features: 4), FeatureBatch(rows: 0, features: 4)])
+        let tiny = step(
+            members, shards: [shard(rows: 1, features: 4, seed: 1, shift: 3), FeatureBatch(rows: 0, features: 4), FeatureBatch(rows: 0, features: 4)])
         for member in tiny {
             #expect(member.outcome == ChainOutcome(mode: .infer, downgrade: .tooFewRows(rows: 1, minimum: 2)))
             #expect(member.chain.saveState() == before)
         }
-        let enough = step(members, shards: [shard(rows: 1, features: 4, seed: 1, shift: 3), shard(rows: 1, features: 4, seed: 2, shift: 3), FeatureBatch(rows: 0, features: 4)])
+        let enough = step(
+            members,
+            shards: [
+                shard(rows: 1, features: 4, seed: 1, shift: 3), shard(rows: 1, features: 4, seed: 2, shift: 3), FeatureBatch(rows: 0, features: 4),
+            ])
         for member in enough { #expect(member.outcome == ChainOutcome(mode: .train)) }
         #expect(members[0].saveState() != before)
         #expect(members[0].saveState() == members[2].saveState())

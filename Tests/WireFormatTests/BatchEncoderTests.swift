@@ -19,10 +19,13 @@ struct BatchEncoderTests {
         ])
 
     /// The header as `json.dumps(json.loads(header), sort_keys=True)` prints it.
-    static let expectedHeader = #"{"batch": 41, "downgraded": "3 rows is below batch.min_rows (8)", "dtype": "<f4", "mode": "infer", "pipeline": "cam \"front\" \\ line\nnext \u00e9", "shape": [3, 4], "sources": [{"message_rows": [3, 5], "producer": "cam-1", "rows": [0, 2], "seq": 17}, {"message_rows": [0, 1], "producer": null, "rows": [2, 3], "seq": null}], "stages": ["batch_renorm", "clip"], "stats_version": 7}"#
+    static let expectedHeader =
+        #"{"batch": 41, "downgraded": "3 rows is below batch.min_rows (8)", "dtype": "<f4", "mode": "infer", "pipeline": "cam \"front\" \\ line\nnext \u00e9", "shape": [3, 4], "sources": [{"message_rows": [3, 5], "producer": "cam-1", "rows": [0, 2], "seq": 17}, {"message_rows": [0, 1], "producer": null, "rows": [2, 3], "seq": null}], "stages": ["batch_renorm", "clip"], "stats_version": 7}"#
 
     /// Values that stress the float text: negative zero, a subnormal, extremes, non-terminating decimals.
-    static let values: [Float] = [0.1, -0, Float(bitPattern: 1), .greatestFiniteMagnitude, -.leastNormalMagnitude, 1 / 3, 16_777_216, -2.5, 7e-10, 123456.79, 1, 0]
+    static let values: [Float] = [
+        0.1, -0, Float(bitPattern: 1), .greatestFiniteMagnitude, -.leastNormalMagnitude, 1 / 3, 16_777_216, -2.5, 7e-10, 123456.79, 1, 0,
+    ]
 
     static func encode(_ encoder: inout BatchEncoder, _ batch: FeatureBatch, _ info: PublishedBatch = info) -> [[UInt8]] {
         encoder.encode(batch, info) { frames in frames.map { Array($0) } }
@@ -54,12 +57,15 @@ struct BatchEncoderTests {
     @Test("tensor without a topic: [header][payload]; train mode; no downgraded key; exact header bytes")
     func tensorWithoutTopic() throws {
         var encoder = BatchEncoder()
-        let info = PublishedBatch(pipeline: "p", sequence: 0, outcome: ChainOutcome(mode: .train), stageKinds: [], statsVersion: UInt64.max,
-                                  origins: [RowOrigin(input: 0, producer: "a", seq: 0, rows: 0..<1, messageRows: 0..<1)])
+        let info = PublishedBatch(
+            pipeline: "p", sequence: 0, outcome: ChainOutcome(mode: .train), stageKinds: [], statsVersion: UInt64.max,
+            origins: [RowOrigin(input: 0, producer: "a", seq: 0, rows: 0..<1, messageRows: 0..<1)])
         let frames = Self.encode(&encoder, FeatureBatch(rowsOf: [[1, 2]], features: 2), info)
         #expect(frames.count == 2)
-        #expect(String(decoding: frames[0], as: UTF8.self)
-            == #"{"dtype":"<f4","shape":[1,2],"pipeline":"p","batch":0,"mode":"train","stages":[],"stats_version":18446744073709551615,"sources":[{"producer":"a","seq":0,"rows":[0,1],"message_rows":[0,1]}]}"#)
+        #expect(
+            String(decoding: frames[0], as: UTF8.self)
+                == #"{"dtype":"<f4","shape":[1,2],"pipeline":"p","batch":0,"mode":"train","stages":[],"stats_version":18446744073709551615,"sources":[{"producer":"a","seq":0,"rows":[0,1],"message_rows":[0,1]}]}"#
+        )
         #expect(frames[1] == f4([1, 2]))
     }
 
@@ -79,8 +85,9 @@ struct BatchEncoderTests {
         for rows in [3, 1, 0, 2] {
             let batch = FeatureBatch(rows: rows, features: 4, values: Array(Self.values.prefix(rows * 4)))
             let frames = Self.encode(&encoder, batch)
-            #expect(try decoder.decode(frames).get()
-                == DecodedRows(rows: rows, features: 4, elementType: .float32, values: batch.values, topic: "t"))
+            #expect(
+                try decoder.decode(frames).get()
+                    == DecodedRows(rows: rows, features: 4, elementType: .float32, values: batch.values, topic: "t"))
         }
     }
 
@@ -91,10 +98,13 @@ struct BatchEncoderTests {
             let batch = FeatureBatch(rows: rows, features: 4, values: Array(Self.values.prefix(rows * 4)))
             let frames = Self.encode(&encoder, batch)
             #expect(frames.count == 2 && frames[0].isEmpty)
-            let read = try #require(try Python.check(frames, """
-                a = np.load(io.BytesIO(frames[1]))
-                print(json.dumps({"shape": list(a.shape), "dtype": a.dtype.str, "bits": a.view(np.uint32).ravel().tolist()}))
-                """) as? [String: Any])
+            let read = try #require(
+                try Python.check(
+                    frames,
+                    """
+                    a = np.load(io.BytesIO(frames[1]))
+                    print(json.dumps({"shape": list(a.shape), "dtype": a.dtype.str, "bits": a.view(np.uint32).ravel().tolist()}))
+                    """) as? [String: Any])
             #expect(read["shape"] as? [Int] == [rows, 4])
             #expect(read["dtype"] as? String == "<f4")
             #expect(read["bits"] as? [UInt32] == batch.values.map(\.bitPattern))
@@ -113,12 +123,15 @@ struct BatchEncoderTests {
         let batch = FeatureBatch(rows: 1003, features: 4, values: Self.values + random)
         let frames = Self.encode(&encoder, batch)
         #expect(frames.count == 1)
-        let read = try #require(try Python.check(frames, """
-            h = json.loads(frames[0])
-            data = np.array(h.pop("data"), dtype=np.float32)
-            print(json.dumps({"header": json.dumps(h, sort_keys=True), "shape": list(data.shape),
-                              "bits": data.view(np.uint32).ravel().tolist()}))
-            """) as? [String: Any])
+        let read = try #require(
+            try Python.check(
+                frames,
+                """
+                h = json.loads(frames[0])
+                data = np.array(h.pop("data"), dtype=np.float32)
+                print(json.dumps({"header": json.dumps(h, sort_keys=True), "shape": list(data.shape),
+                                  "bits": data.view(np.uint32).ravel().tolist()}))
+                """) as? [String: Any])
         #expect(read["header"] as? String == Self.expectedHeader.replacingOccurrences(of: "[3, 4]", with: "[1003, 4]"))
         #expect(read["shape"] as? [Int] == [1003, 4])
         #expect(read["bits"] as? [UInt32] == batch.values.map(\.bitPattern))
@@ -127,13 +140,18 @@ struct BatchEncoderTests {
     @Test("json: non-finite values are written as NaN/Infinity, which json.loads accepts; 0 rows is data []")
     func jsonEdgeCases() throws {
         var encoder = BatchEncoder(codec: .json)
-        let info = PublishedBatch(pipeline: "p", sequence: 1, outcome: ChainOutcome(mode: .train), stageKinds: ["minmax"], statsVersion: 2, origins: [])
+        let info = PublishedBatch(
+            pipeline: "p", sequence: 1, outcome: ChainOutcome(mode: .train), stageKinds: ["minmax"], statsVersion: 2, origins: [])
         let frames = Self.encode(&encoder, FeatureBatch(rowsOf: [[.nan, .infinity, -.infinity]], features: 3), info)
-        #expect(String(decoding: frames[0], as: UTF8.self)
-            == #"{"dtype":"<f4","shape":[1,3],"pipeline":"p","batch":1,"mode":"train","stages":["minmax"],"stats_version":2,"sources":[],"data":[[NaN,Infinity,-Infinity]]}"#)
+        #expect(
+            String(decoding: frames[0], as: UTF8.self)
+                == #"{"dtype":"<f4","shape":[1,3],"pipeline":"p","batch":1,"mode":"train","stages":["minmax"],"stats_version":2,"sources":[],"data":[[NaN,Infinity,-Infinity]]}"#
+        )
         let empty = Self.encode(&encoder, FeatureBatch(rows: 0, features: 3), info)
         #expect(String(decoding: empty[0], as: UTF8.self).hasSuffix(#""sources":[],"data":[]}"#))
-        let read = try Python.check(frames + empty, """
+        let read = try Python.check(
+            frames + empty,
+            """
             print(json.dumps([repr(json.loads(f)["data"]) for f in frames]))
             """)
         #expect(read as? [String] == ["[[nan, inf, -inf]]", "[]"])

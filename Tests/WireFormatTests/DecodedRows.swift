@@ -32,8 +32,9 @@ extension MessageDecoder {
                 let message = try decode(pointers)
                 var values = [Float](repeating: .nan, count: message.rows * message.features)
                 values.withUnsafeMutableBufferPointer { message.copyRows(0..<message.rows, into: $0) }
-                return DecodedRows(rows: message.rows, features: message.features, elementType: message.elementType,
-                                   values: values, seq: message.seq, producer: message.producer, topic: message.topicText)
+                return DecodedRows(
+                    rows: message.rows, features: message.features, elementType: message.elementType,
+                    values: values, seq: message.seq, producer: message.producer, topic: message.topicText)
             }
         }
     }

@@ -5,8 +5,10 @@ import WireFormat
 @Suite("DecodedMessage: non-finite detection and copying")
 struct NonFiniteTests {
     /// Runs `body` on a message over `bytes` placed `misalignment` bytes past a 16-byte boundary.
-    func withMessage<R>(_ bytes: [UInt8], rows: Int, features: Int, type: NpyElementType, misalignment: Int = 1,
-                        _ body: (DecodedMessage) -> R) -> R {
+    func withMessage<R>(
+        _ bytes: [UInt8], rows: Int, features: Int, type: NpyElementType, misalignment: Int = 1,
+        _ body: (DecodedMessage) -> R
+    ) -> R {
         let raw = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes.count + misalignment, alignment: 16)
         defer { raw.deallocate() }
         let slice = UnsafeMutableRawBufferPointer(rebasing: raw[misalignment...])

@@ -5,7 +5,8 @@ import WireFormat
 @Suite("Npy codec: one .npy frame per message")
 struct NpyDecodingTests {
     static func saved(_ array: String, topic: String? = nil) throws -> [[UInt8]] {
-        try Python.frames("""
+        try Python.frames(
+            """
             a = \(array)
             buffer = io.BytesIO(); np.save(buffer, a)
             frames = \(topic.map { "[b\"\($0)\", buffer.getvalue()]" } ?? "[buffer.getvalue()]")
@@ -24,8 +25,9 @@ struct NpyDecodingTests {
         var decoder = MessageDecoder(codec: .npy, features: 3)
         let frames = try Self.saved("np.array([0.1, 0.2, 0.3])", topic: "t")
         for misalignment in 0..<4 {
-            #expect(try decoder.decode(frames, misalignment: misalignment).get()
-                == DecodedRows(rows: 1, features: 3, elementType: .float64, values: [0.1, 0.2, 0.3], topic: "t"))
+            #expect(
+                try decoder.decode(frames, misalignment: misalignment).get()
+                    == DecodedRows(rows: 1, features: 3, elementType: .float64, values: [0.1, 0.2, 0.3], topic: "t"))
         }
     }
 
@@ -37,8 +39,9 @@ struct NpyDecodingTests {
         #expect(decoder.failure([utf8("[1, 2, 3]")])?.reason == "npy")
 
         let fortran = try Self.saved("np.asfortranarray(np.ones((2, 3), dtype=np.float32))")
-        #expect(decoder.failure(fortran)?.description
-            == ".npy frame: array is in Fortran (column-major) order; save a C-order array (np.ascontiguousarray)")
+        #expect(
+            decoder.failure(fortran)?.description
+                == ".npy frame: array is in Fortran (column-major) order; save a C-order array (np.ascontiguousarray)")
 
         let cube = try Self.saved("np.ones((2, 3, 3), dtype=np.float32)")
         #expect(decoder.failure(cube)?.description == "bad shape: .npy shape [2, 3, 3] has 3 dimensions; save (rows, features) or (features,)")

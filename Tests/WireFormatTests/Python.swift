@@ -25,8 +25,9 @@ enum Python {
         let errors = stderr.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            throw Failure(description: "python3 exited with \(process.terminationStatus) (python3 and numpy are required): "
-                + String(decoding: errors, as: UTF8.self))
+            throw Failure(
+                description: "python3 exited with \(process.terminationStatus) (python3 and numpy are required): "
+                    + String(decoding: errors, as: UTF8.self))
         }
         return Array(output)
     }

@@ -9,7 +9,8 @@ struct TensorDecodingTests {
 
     @Test("decodes exactly what pyzmq's send_json + send(A) recipe produces for float32")
     func pyzmqRecipeFloat32() throws {
-        let frames = try Python.frames("""
+        let frames = try Python.frames(
+            """
             a = (\(Self.values)).astype(np.float32)
             frames = [json.dumps(dict(dtype=str(a.dtype), shape=a.shape)).encode(), a.tobytes()]
             """)
@@ -22,7 +23,8 @@ struct TensorDecodingTests {
 
     @Test("float64 payloads are converted to Float32 (round to nearest)")
     func float64Conversion() throws {
-        let frames = try Python.frames("""
+        let frames = try Python.frames(
+            """
             a = \(Self.values)
             frames = [json.dumps(dict(dtype=str(a.dtype), shape=a.shape)).encode(), a.tobytes()]
             """)
@@ -35,7 +37,8 @@ struct TensorDecodingTests {
 
     @Test("a one-dimensional shape [features] is one row")
     func oneDimensional() throws {
-        let frames = try Python.frames("""
+        let frames = try Python.frames(
+            """
             a = np.array([1.5, -2, 3], dtype=np.float32)
             frames = [json.dumps(dict(dtype=str(a.dtype), shape=a.shape)).encode(), a.tobytes()]
             """)
@@ -44,10 +47,12 @@ struct TensorDecodingTests {
         #expect(try decoder.decode(frames).get() == DecodedRows(rows: 1, features: 3, elementType: .float32, values: [1.5, -2, 3]))
     }
 
-    @Test("every accepted dtype spelling", arguments: [
-        ("<f4", NpyElementType.float32), ("float32", .float32), ("f4", .float32), ("=f4", .float32),
-        ("<f8", .float64), ("float64", .float64), ("f8", .float64), ("=f8", .float64),
-    ])
+    @Test(
+        "every accepted dtype spelling",
+        arguments: [
+            ("<f4", NpyElementType.float32), ("float32", .float32), ("f4", .float32), ("=f4", .float32),
+            ("<f8", .float64), ("float64", .float64), ("f8", .float64), ("=f8", .float64),
+        ])
     func dtypeSpellings(dtype: String, type: NpyElementType) throws {
         let payload = type == .float32 ? f4([1, 2]) : f8([1, 2])
         var decoder = MessageDecoder(features: 2)
@@ -64,8 +69,11 @@ struct TensorDecodingTests {
             """#
         var decoder = MessageDecoder(features: 1)
         let decoded = try decoder.decode([utf8(header), f4([3, 4])]).get()
-        #expect(decoded == DecodedRows(rows: 2, features: 1, elementType: .float32, values: [3, 4],
-                                       seq: 17, producer: "cam-é😀"))
+        #expect(
+            decoded
+                == DecodedRows(
+                    rows: 2, features: 1, elementType: .float32, values: [3, 4],
+                    seq: 17, producer: "cam-é😀"))
     }
 
     @Test("keys spelled with escapes still match; a repeated key takes its last value, as json.loads does")
@@ -84,13 +92,15 @@ struct TensorDecodingTests {
 
     @Test("with three frames the first is the topic (PUB/SUB); it is returned for logs")
     func topicFrame() throws {
-        let frames = try Python.frames("""
+        let frames = try Python.frames(
+            """
             a = np.ones((2, 3), dtype=np.float32)
             frames = [b"features.cam-1", json.dumps(dict(dtype=str(a.dtype), shape=a.shape)).encode(), a.tobytes()]
             """)
         var decoder = MessageDecoder(features: 3)
-        #expect(try decoder.decode(frames).get()
-            == DecodedRows(rows: 2, features: 3, elementType: .float32, values: [1, 1, 1, 1, 1, 1], topic: "features.cam-1"))
+        #expect(
+            try decoder.decode(frames).get()
+                == DecodedRows(rows: 2, features: 3, elementType: .float32, values: [1, 1, 1, 1, 1, 1], topic: "features.cam-1"))
         // An empty topic frame is still a topic frame.
         #expect(try decoder.decode([[]] + frames.dropFirst()).get().topic == "")
     }

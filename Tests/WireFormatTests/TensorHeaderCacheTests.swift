@@ -10,26 +10,26 @@ import WireFormat
 struct TensorHeaderCacheTests {
     static let headers: [String] = [
         #"{"dtype":"<f4","shape":[1,2],"seq":9}"#,
-        #"{"dtype":"<f4","shape":[1,2],"seq":10}"#,        // one digit more
+        #"{"dtype":"<f4","shape":[1,2],"seq":10}"#, // one digit more
         #"{"dtype":"<f4","shape":[1,2],"seq":11}"#,
-        #"{"dtype":"<f4","shape":[1,2],"seq":011}"#,       // leading zero: malformed
+        #"{"dtype":"<f4","shape":[1,2],"seq":011}"#, // leading zero: malformed
         #"{"dtype":"<f4","shape":[1,2],"seq":12}"#,
-        #"{"dtype":"<f4","shape":[1,2],"seq":-12}"#,       // negative
-        #"{"dtype":"<f4","shape":[1,2],"seq":1.5}"#,       // not an integer
+        #"{"dtype":"<f4","shape":[1,2],"seq":-12}"#, // negative
+        #"{"dtype":"<f4","shape":[1,2],"seq":1.5}"#, // not an integer
         #"{"dtype":"<f4","shape":[1,2],"seq":13}"#,
-        #"{"dtype":"<f4","shape":[1,2],"seq":1e3}"#,       // exponent
+        #"{"dtype":"<f4","shape":[1,2],"seq":1e3}"#, // exponent
         #"{"dtype":"<f4","shape":[1,2],"seq":14}"#,
-        #"{"dtype":"<f4","shape":[1,2],"seq":}"#,          // no digits
-        #"{"dtype":"<f4","shape":[1,2],"seq":9999999999999999999}"#,   // 19 digits
-        #"{"dtype":"<f4","shape":[1,2],"seq":18446744073709551615}"#,  // 2^64 − 1: 20 digits, full parse
-        #"{"dtype":"<f4","shape":[1,2],"seq":18446744073709551616}"#,  // 2^64: refused
+        #"{"dtype":"<f4","shape":[1,2],"seq":}"#, // no digits
+        #"{"dtype":"<f4","shape":[1,2],"seq":9999999999999999999}"#, // 19 digits
+        #"{"dtype":"<f4","shape":[1,2],"seq":18446744073709551615}"#, // 2^64 − 1: 20 digits, full parse
+        #"{"dtype":"<f4","shape":[1,2],"seq":18446744073709551616}"#, // 2^64: refused
         #"{"dtype":"<f4","shape":[1,2],"seq":15}"#,
-        #"{"dtype":"<f4","shape":[2,2],"seq":16}"#,        // shape changes (payload of 1 row: refused)
-        #"{"dtype":"<f8","shape":[1,2],"seq":17}"#,        // dtype changes (payload of float32: refused)
+        #"{"dtype":"<f4","shape":[2,2],"seq":16}"#, // shape changes (payload of 1 row: refused)
+        #"{"dtype":"<f8","shape":[1,2],"seq":17}"#, // dtype changes (payload of float32: refused)
         #"{"dtype":"<f4","shape":[1,2],"seq":18,"producer":"a"}"#,
         #"{"dtype":"<f4","shape":[1,2],"seq":19,"producer":"a"}"#,
         #"{"dtype":"<f4","shape":[1,2],"seq":20,"producer":"b"}"#,
-        #"{"dtype":"<f4","shape":[1,2],"seq":21 ,"producer":"b"}"#,      // whitespace after the digits
+        #"{"dtype":"<f4","shape":[1,2],"seq":21 ,"producer":"b"}"#, // whitespace after the digits
         #"{"dtype":"<f4","shape":[1,2],"seq":22,"seq":5,"producer":"b"}"#, // repeated key: last wins
         #"{"dtype":"<f4","shape":[1,2],"seq":22,"seq":6,"producer":"b"}"#,
         #"{"dtype":"<f4","shape":[1,2],"seq":23,"seq":6,"producer":"b"}"#, // the first seq changes
@@ -37,9 +37,9 @@ struct TensorHeaderCacheTests {
         #"{"dtype":"<f4","shape":[1,2],"seq":null}"#,
         #"{"dtype":"<f4","shape":[1,2]}"#,
         #"{"dtype":"<f4","shape":[1,2]}"#,
-        #"{"dtype":"<f4","shape":[1,2],"seq":7}x"#,        // trailing garbage
+        #"{"dtype":"<f4","shape":[1,2],"seq":7}x"#, // trailing garbage
         #"{"dtype":"<f4","shape":[1,2],"seq":8}"#,
-        #"{"dtype":"<f4","shape":[1,2],"seq":8"#,          // truncated
+        #"{"dtype":"<f4","shape":[1,2],"seq":8"#, // truncated
         #"{"dtype":"<f4","shape":[1,2],"seq":99}"#,
     ]
 

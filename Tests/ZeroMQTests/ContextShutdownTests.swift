@@ -24,7 +24,7 @@ struct ContextShutdownTests {
         }
 
         #expect(bound.wait(timeout: .now() + 5) == .success)
-        Thread.sleep(forTimeInterval: 0.1)  // let it block in zmq_msg_recv
+        Thread.sleep(forTimeInterval: 0.1) // let it block in zmq_msg_recv
         context.shutdown()
         #expect(try receiver.join(timeoutSeconds: 5), "receive did not return after shutdown")
         #expect(outcome.value == "ETERM")
@@ -32,18 +32,18 @@ struct ContextShutdownTests {
         // Shut down: new sockets are refused, and terminate completes (the socket was closed).
         let error = try #require(throws: ZMQError.self) { _ = try ZMQSocket(context: context, type: .push) }
         #expect(error.isTerminated)
-        context.shutdown()  // idempotent
+        context.shutdown() // idempotent
         context.terminate()
         #expect(context.isTerminated)
-        context.terminate()  // idempotent
-        context.shutdown()  // harmless after terminate
+        context.terminate() // idempotent
+        context.shutdown() // harmless after terminate
     }
 
     @Test func terminateWaitsForSocketsAndDeinitOrderIsSafe() throws {
         // Sockets keep their context alive, so dropping the context reference first is safe.
         var context: ZMQContext? = try ZMQContext(ioThreads: 2)
         let socket = try makeSocket(context!, .push)
-        try socket.connect("tcp://127.0.0.1:9")  // never connects; linger 0 drops the queue
+        try socket.connect("tcp://127.0.0.1:9") // never connects; linger 0 drops the queue
         try socket.send("pending", flags: .dontWait)
         context = nil
         socket.close()

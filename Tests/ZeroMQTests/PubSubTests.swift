@@ -59,7 +59,7 @@ struct PubSubTests {
             if got == nil { Thread.sleep(forTimeInterval: 0.01) }
         }
         #expect(got == Array("keep".utf8))
-        while try sub.receive(flags: .dontWait) != nil {}  // extra copies from the loop
+        while try sub.receive(flags: .dontWait) != nil {} // extra copies from the loop
 
         try pub.send("drop")
         try pub.send("keep-2")

@@ -40,7 +40,8 @@ struct ReceiveLoopTests {
                 bytes.count == 16 && bytes.allSatisfy { $0 == UInt8(truncatingIfNeeded: index) }
             }
             if parts.count != 2 || sequence != UInt64(index) || !bodyOK
-                || parts.map(ObjectIdentifier.init) != identities {
+                || parts.map(ObjectIdentifier.init) != identities
+            {
                 mismatches += 1
             }
         }

@@ -18,31 +18,33 @@ final class PluginTable: @unchecked Sendable {
 
     private init() {
         let vtable = UnsafeMutablePointer<normd_stage_vtable>.allocate(capacity: 1)
-        vtable.initialize(to: normd_stage_vtable(
-            struct_size: UInt32(MemoryLayout<normd_stage_vtable>.size),
-            state_version: Log1pStage.stateVersion,
-            kind: PluginTable.permanent("log1p"),
-            summary: PluginTable.permanent("log1p(x + offset), counting training rows; example Swift plugin"),
-            create: { json, features, _, instance, error in Log1pStage.create(json, Int(features), instance, error) },
-            process: { instance, values, rows, features, train, error in
-                Log1pStage.from(instance).process(values, rows: Int(rows), features: Int(features), train: train != 0, error: error)
-            },
-            row_multiple: nil,
-            fingerprint: { instance, writer in Log1pStage.from(instance).fingerprint(writer) },
-            save_state: { instance, writer in Log1pStage.from(instance).save(writer) },
-            load_state: { instance, reader, version, error in Log1pStage.from(instance).load(reader, version: version, error: error) },
-            destroy: { instance in if let instance { Unmanaged<Log1pStage>.fromOpaque(instance).release() } }
-        ))
+        vtable.initialize(
+            to: normd_stage_vtable(
+                struct_size: UInt32(MemoryLayout<normd_stage_vtable>.size),
+                state_version: Log1pStage.stateVersion,
+                kind: PluginTable.permanent("log1p"),
+                summary: PluginTable.permanent("log1p(x + offset), counting training rows; example Swift plugin"),
+                create: { json, features, _, instance, error in Log1pStage.create(json, Int(features), instance, error) },
+                process: { instance, values, rows, features, train, error in
+                    Log1pStage.from(instance).process(values, rows: Int(rows), features: Int(features), train: train != 0, error: error)
+                },
+                row_multiple: nil,
+                fingerprint: { instance, writer in Log1pStage.from(instance).fingerprint(writer) },
+                save_state: { instance, writer in Log1pStage.from(instance).save(writer) },
+                load_state: { instance, reader, version, error in Log1pStage.from(instance).load(reader, version: version, error: error) },
+                destroy: { instance in if let instance { Unmanaged<Log1pStage>.fromOpaque(instance).release() } }
+            ))
         let stages = UnsafeMutablePointer<UnsafePointer<normd_stage_vtable>?>.allocate(capacity: 1)
         stages.initialize(to: UnsafePointer(vtable))
         let header = UnsafeMutablePointer<normd_stage_plugin>.allocate(capacity: 1)
-        header.initialize(to: normd_stage_plugin(
-            abi_version: UInt32(NORMD_STAGE_ABI_VERSION),
-            struct_size: UInt32(MemoryLayout<normd_stage_plugin>.size),
-            plugin_name: PluginTable.permanent("log1p example (Swift)"),
-            stage_count: 1,
-            stages: UnsafePointer(stages)
-        ))
+        header.initialize(
+            to: normd_stage_plugin(
+                abi_version: UInt32(NORMD_STAGE_ABI_VERSION),
+                struct_size: UInt32(MemoryLayout<normd_stage_plugin>.size),
+                plugin_name: PluginTable.permanent("log1p example (Swift)"),
+                stage_count: 1,
+                stages: UnsafePointer(stages)
+            ))
         self.header = UnsafePointer(header)
     }
 

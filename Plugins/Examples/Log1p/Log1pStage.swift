@@ -1,8 +1,9 @@
 import CStageABI
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// `log1p`: y = log1p(x + offset), for skewed non-negative features (counts, durations, sizes).
@@ -32,8 +33,10 @@ final class Log1pStage {
         Unmanaged<Log1pStage>.fromOpaque(instance!).takeUnretainedValue()
     }
 
-    static func create(_ json: UnsafePointer<CChar>?, _ features: Int, _ instance: UnsafeMutablePointer<UnsafeMutableRawPointer?>?,
-                       _ error: UnsafeMutablePointer<normd_stage_error>?) -> Int32 {
+    static func create(
+        _ json: UnsafePointer<CChar>?, _ features: Int, _ instance: UnsafeMutablePointer<UnsafeMutableRawPointer?>?,
+        _ error: UnsafeMutablePointer<normd_stage_error>?
+    ) -> Int32 {
         let text = json.map { String(cString: $0) } ?? "{}"
         var offset = 0.0
         switch FlatJSON.numbers(in: text) {
@@ -59,8 +62,10 @@ final class Log1pStage {
         return Int32(NORMD_STAGE_OK)
     }
 
-    func process(_ values: UnsafeMutablePointer<Float>?, rows: Int, features: Int, train: Bool,
-                 error: UnsafeMutablePointer<normd_stage_error>?) -> Int32 {
+    func process(
+        _ values: UnsafeMutablePointer<Float>?, rows: Int, features: Int, train: Bool,
+        error: UnsafeMutablePointer<normd_stage_error>?
+    ) -> Int32 {
         guard features == self.features else {
             ErrorReport.write("batch has \(features) features per row, expected \(self.features)", key: nil, to: error)
             return Int32(NORMD_STAGE_ERR_DATA)
@@ -68,8 +73,9 @@ final class Log1pStage {
         guard let values, rows > 0 else { return Int32(NORMD_STAGE_OK) }
         let buffer = UnsafeMutableBufferPointer(start: values, count: rows * features)
         if let bad = buffer.firstIndex(where: { Double($0) + offset <= -1 }) {
-            ErrorReport.write("value \(buffer[bad]) at row \(bad / features), column \(bad % features) is <= -1 - offset (\(offset)): log1p is undefined there",
-                              key: nil, to: error)
+            ErrorReport.write(
+                "value \(buffer[bad]) at row \(bad / features), column \(bad % features) is <= -1 - offset (\(offset)): log1p is undefined there",
+                key: nil, to: error)
             return Int32(NORMD_STAGE_ERR_DATA)
         }
         for index in buffer.indices {

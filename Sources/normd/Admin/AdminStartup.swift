@@ -11,14 +11,19 @@ enum AdminStartup {
     /// Adds the server to `group`, runs the group, and returns once the server listens.
     /// - Returns: the group's run, to await instead of `group.run()`.
     /// - Throws: `ExitStatus.unavailable` (69) when the address cannot be bound, logged like a socket.
-    static func start(_ settings: AdminConfiguration, token: AdminTokenGate?, backend: DaemonAdmin, group: ServiceGroup,
-                      logger: Logger) async throws -> Task<Void, any Error> {
+    static func start(
+        _ settings: AdminConfiguration, token: AdminTokenGate?, backend: DaemonAdmin, group: ServiceGroup,
+        logger: Logger
+    ) async throws -> Task<Void, any Error> {
         let (listening, signal) = AsyncStream<(any Error)?>.makeStream()
-        let server = AdminServer(settings: .init(host: settings.host, port: settings.port, control: settings.control, token: token?.token),
-                                 backend: backend, metrics: backend.metrics, logger: logger,
-                                 onListening: { signal.yield(nil) })
-        await group.addServiceUnlessShutdown(.init(service: server, successTerminationBehavior: .gracefullyShutdownGroup,
-                                                   failureTerminationBehavior: .gracefullyShutdownGroup))
+        let server = AdminServer(
+            settings: .init(host: settings.host, port: settings.port, control: settings.control, token: token?.token),
+            backend: backend, metrics: backend.metrics, logger: logger,
+            onListening: { signal.yield(nil) })
+        await group.addServiceUnlessShutdown(
+            .init(
+                service: server, successTerminationBehavior: .gracefullyShutdownGroup,
+                failureTerminationBehavior: .gracefullyShutdownGroup))
         let run = Task {
             do {
                 try await group.run()

@@ -37,8 +37,9 @@ final class DaemonAdmin: AdminBackend {
         self.logger = logger
         self.stageKinds = Dictionary(uniqueKeysWithValues: zip(pipelines.map(\.name), stageKinds))
         let zmq = zmqVersion()
-        metrics = NormdMetrics(pipelines: pipelines.map { ($0.name, $0.inputs.count) }, rejectionReasons: PipelineControl.rejectionReasons,
-                               version: NormdCommand.version, libzmq: "\(zmq.major).\(zmq.minor).\(zmq.patch)")
+        metrics = NormdMetrics(
+            pipelines: pipelines.map { ($0.name, $0.inputs.count) }, rejectionReasons: PipelineControl.rejectionReasons,
+            version: NormdCommand.version, libzmq: "\(zmq.major).\(zmq.minor).\(zmq.patch)")
         state = Mutex(State(names: pipelines.map(\.name)))
     }
 
@@ -128,12 +129,13 @@ final class DaemonAdmin: AdminBackend {
                 name: loop.configuration.name, mode: control.mode.rawValue, statsVersion: UInt64(truncatingIfNeeded: control.statsVersion.current),
                 batchSize: loop.liveConfiguration.batch.size, features: loop.configuration.features,
                 stages: loop.liveConfiguration.stages.map(\.kind),
-                counts: Dictionary(uniqueKeysWithValues: loop.board.snapshot.fields.map { field in
-                    switch field.value {
-                    case .number(let value): (field.key, CountValue.number(value))
-                    case .byReason(let table): (field.key, CountValue.byReason(table))
-                    }
-                }),
+                counts: Dictionary(
+                    uniqueKeysWithValues: loop.board.snapshot.fields.map { field in
+                        switch field.value {
+                        case .number(let value): (field.key, CountValue.number(value))
+                        case .byReason(let table): (field.key, CountValue.byReason(table))
+                        }
+                    }),
                 lastBatchAt: nanos == 0 ? nil : Self.rfc3339(nanos: nanos))
         }
     }

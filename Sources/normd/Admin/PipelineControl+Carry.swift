@@ -9,9 +9,11 @@ extension PipelineControl {
             mine.bytes.set(theirs.bytes.current)
             for (meter, old) in zip(mine.rejected, theirs.rejected) { meter.set(old.current) }
         }
-        for (meter, old) in [(statsVersion, previous.statsVersion), (publishedTrain, previous.publishedTrain),
-                             (publishedInfer, previous.publishedInfer), (lastBatchNanos, previous.lastBatchNanos),
-                             (outputBlockedNanos, previous.outputBlockedNanos)] {
+        for (meter, old) in [
+            (statsVersion, previous.statsVersion), (publishedTrain, previous.publishedTrain),
+            (publishedInfer, previous.publishedInfer), (lastBatchNanos, previous.lastBatchNanos),
+            (outputBlockedNanos, previous.outputBlockedNanos),
+        ] {
             meter.set(old.current)
         }
     }

@@ -13,9 +13,11 @@ enum RestoredModes {
         for index in pipelines.indices {
             guard let mode = document?.pipeline(named: pipelines[index].name)?.mode else { continue }
             overrides[pipelines[index].name] = mode
-            logger.notice("mode restored from the checkpoint (switched at run time; --reset-state returns to the configured mode)", metadata: [
-                "pipeline": "\(pipelines[index].name)", "mode": "\(mode.rawValue)", "configured": "\(pipelines[index].mode.rawValue)",
-            ])
+            logger.notice(
+                "mode restored from the checkpoint (switched at run time; --reset-state returns to the configured mode)",
+                metadata: [
+                    "pipeline": "\(pipelines[index].name)", "mode": "\(mode.rawValue)", "configured": "\(pipelines[index].mode.rawValue)",
+                ])
             pipelines[index].mode = mode
         }
         return overrides

@@ -9,8 +9,9 @@ enum CheckpointNow {
     /// (`logKey=requestedBy`, e.g. `signal=SIGUSR1`).
     static func offerSnapshots(of loops: [PipelineLoop], logKey: String, requestedBy: String, logger: Logger) async {
         for loop in loops where !(await loop.offerSnapshotNow(timeout: .seconds(1))) {
-            logger.notice("pipeline busy; the checkpoint holds its last offered statistics",
-                          metadata: ["pipeline": "\(loop.configuration.name)", Logger.Metadata.Key(logKey): "\(requestedBy)"])
+            logger.notice(
+                "pipeline busy; the checkpoint holds its last offered statistics",
+                metadata: ["pipeline": "\(loop.configuration.name)", Logger.Metadata.Key(logKey): "\(requestedBy)"])
         }
     }
 }

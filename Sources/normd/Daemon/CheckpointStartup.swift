@@ -15,8 +15,10 @@ import StageKit
 /// - A pipeline absent from the checkpoint starts fresh (logged). Pipelines in the checkpoint but
 ///   not in the configuration are carried over unchanged into later generations.
 enum CheckpointStartup {
-    static func prepare(_ settings: CheckpointConfiguration, pipelines: [(name: String, chain: StageChain)],
-                        resetState: Bool, logger: Logger) throws(CommandFailure) -> CheckpointWriter {
+    static func prepare(
+        _ settings: CheckpointConfiguration, pipelines: [(name: String, chain: StageChain)],
+        resetState: Bool, logger: Logger
+    ) throws(CommandFailure) -> CheckpointWriter {
         let directory = CheckpointDirectory(path: settings.directory)
         do {
             try directory.create()
@@ -41,13 +43,15 @@ enum CheckpointStartup {
 
         var loaded: CheckpointDirectory.Loaded?
         if resetState {
-            logger.warning("--reset-state: checkpoints ignored; every pipeline starts from fresh statistics",
-                           metadata: ["checkpoint_dir": "\(directory.path)"])
+            logger.warning(
+                "--reset-state: checkpoints ignored; every pipeline starts from fresh statistics",
+                metadata: ["checkpoint_dir": "\(directory.path)"])
         } else {
             do {
                 loaded = try directory.loadNewestValid()
             } catch .writtenByNewerNormd(let error) {
-                throw CommandFailure(ExitStatus.configError, "\(CheckpointError.writtenByNewerNormd(error)); start with --reset-state to discard them")
+                throw CommandFailure(
+                    ExitStatus.configError, "\(CheckpointError.writtenByNewerNormd(error)); start with --reset-state to discard them")
             } catch {
                 throw CommandFailure(ExitStatus.dataError, "\(error); start with --reset-state to discard them")
             }
@@ -59,8 +63,9 @@ enum CheckpointStartup {
             logger.info("checkpoint loaded", metadata: ["file": "\(loaded.generation.path)", "generation": "\(loaded.generation.number)"])
             if let newestOnDisk, newestOnDisk.number > loaded.generation.number {
                 // The statistics are older than the newest file claims: say so once, plainly.
-                logger.warning("restored a checkpoint generation older than the newest in the directory",
-                               metadata: ["loaded": "\(loaded.generation.path)", "newest": "\(newestOnDisk.path)"])
+                logger.warning(
+                    "restored a checkpoint generation older than the newest in the directory",
+                    metadata: ["loaded": "\(loaded.generation.path)", "newest": "\(newestOnDisk.path)"])
             }
             // A crash between a write and its prune leaves one generation too many, and each such
             // crash adds one. Prune now — but only when the newest file was the one loaded: after
@@ -85,15 +90,19 @@ enum CheckpointStartup {
             }
             do {
                 try record.restore(into: chain)
-                logger.info("statistics restored (momentum, gamma/beta and clipping come from the configuration; they are not part of the fingerprint)",
-                            metadata: ["pipeline": "\(name)", "generation": "\(loaded.generation.number)"])
+                logger.info(
+                    "statistics restored (momentum, gamma/beta and clipping come from the configuration; they are not part of the fingerprint)",
+                    metadata: ["pipeline": "\(name)", "generation": "\(loaded.generation.number)"])
             } catch {
                 guard settings.onMismatch == .reset else {
-                    refusals.append("normd run: checkpoint \(loaded.generation.path): \(error); to discard the saved statistics start with --reset-state or set checkpoint.on_mismatch: reset")
+                    refusals.append(
+                        "normd run: checkpoint \(loaded.generation.path): \(error); to discard the saved statistics start with --reset-state or set checkpoint.on_mismatch: reset"
+                    )
                     continue
                 }
-                logger.warning("checkpoint does not match the configuration; pipeline starts from fresh statistics (on_mismatch: reset)",
-                               metadata: ["pipeline": "\(name)", "error": "\(error)"])
+                logger.warning(
+                    "checkpoint does not match the configuration; pipeline starts from fresh statistics (on_mismatch: reset)",
+                    metadata: ["pipeline": "\(name)", "error": "\(error)"])
                 resetAny = true
             }
             document.upsert(PipelineStateRecord(name: name, chain: chain))
@@ -113,7 +122,8 @@ enum CheckpointStartup {
                 throw CommandFailure(ExitStatus.cannotCreate, error.description)
             }
         }
-        return CheckpointWriter(directory: directory, keep: settings.keep, document: document, nextGeneration: next,
-                                writeAtFinish: loaded == nil && !resetAny, logger: logger)
+        return CheckpointWriter(
+            directory: directory, keep: settings.keep, document: document, nextGeneration: next,
+            writeAtFinish: loaded == nil && !resetAny, logger: logger)
     }
 }

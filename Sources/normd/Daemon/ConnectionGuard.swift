@@ -115,11 +115,15 @@ final class ConnectionGuard: @unchecked Sendable {
     static func register(_ input: GuardedInput, context: ZMQContext) throws {
         let id = ObjectIdentifier(context)
         try guards.withLock { guards in
-            if let existing = guards[id], existing.pending.withLock({ queue in
-                guard queue != nil else { return false }
-                queue!.append(input)
-                return true
-            }) { return }
+            if let existing = guards[id],
+                existing.pending.withLock({ queue in
+                    guard queue != nil else { return false }
+                    queue!.append(input)
+                    return true
+                })
+            {
+                return
+            }
             let new = ConnectionGuard(contextID: id)
             new.pending.withLock { $0 = [input] }
             try new.start(context: context)
@@ -220,7 +224,7 @@ final class ConnectionGuard: @unchecked Sendable {
                 return
             } catch {
                 watched.first?.input.logger.error("connection guard failed; retrying", metadata: ["error": "\(error)"])
-                Thread.sleep(forTimeInterval: 0.1)  // a persistent failure must not spin
+                Thread.sleep(forTimeInterval: 0.1) // a persistent failure must not spin
             }
         }
     }
@@ -325,18 +329,21 @@ final class ConnectionGuard: @unchecked Sendable {
     private func cutOffRevoked(_ entry: Watched) {
         guard let gate = entry.input.cutOffRevoked, gate.revocationCount != entry.revocationsSeen else { return }
         entry.revocationsSeen = gate.revocationCount
-        for (fd, connection) in entry.connections where connection.state == .admitted && !connection.key.isEmpty && !gate.isAuthorized(connection.key) {
+        for (fd, connection) in entry.connections where connection.state == .admitted && !connection.key.isEmpty && !gate.isAuthorized(connection.key)
+        {
             guard connection.duplicate >= 0 else {
-                entry.input.logger.error("cannot close the connection of a revoked key (its descriptor could not be duplicated); restart to cut it off",
-                                         metadata: ["peer": "\(connection.peer)", "key": "\(CurveGate.prefix(connection.key))"])
+                entry.input.logger.error(
+                    "cannot close the connection of a revoked key (its descriptor could not be duplicated); restart to cut it off",
+                    metadata: ["peer": "\(connection.peer)", "key": "\(CurveGate.prefix(connection.key))"])
                 continue
             }
             shutdown(connection.duplicate, Int32(SHUT_RDWR))
             entry.connections[fd]?.state = .revoked
             entry.admitted -= 1
             entry.input.board.recordAuthFailure("revoked_key")
-            entry.input.logger.notice("connection closed: client key \(CurveGate.prefix(connection.key)) is no longer in authorized_keys",
-                                      metadata: ["peer": "\(connection.peer)", "reason": "revoked_key"])
+            entry.input.logger.notice(
+                "connection closed: client key \(CurveGate.prefix(connection.key)) is no longer in authorized_keys",
+                metadata: ["peer": "\(connection.peer)", "reason": "revoked_key"])
         }
     }
 

@@ -77,8 +77,9 @@ struct CurveAllowList: AdmissionPolicy {
             return .refuse("client key \(CurveGate.prefix(key)) is not in authorized_keys", reason: "unknown_key")
         }
         guard gate.allowsAddress(request.zap.address) else {
-            return .refuse("address \(request.zap.address.isEmpty ? "(ipc)" : request.zap.address) is not in allow_ips (key \(CurveGate.prefix(key)))",
-                           reason: "address_denied")
+            return .refuse(
+                "address \(request.zap.address.isEmpty ? "(ipc)" : request.zap.address) is not in allow_ips (key \(CurveGate.prefix(key)))",
+                reason: "address_denied")
         }
         return .allow(userID: key)
     }
@@ -91,9 +92,11 @@ extension CurveGate {
     func rereadAuthorizedKeys(requestedBy: String, logger: Logger) {
         do {
             let change = try reloadAuthorizedKeys()
-            logger.notice("authorized_keys re-read", metadata: [
-                "requested_by": "\(requestedBy)", "added": "\(change.added)", "removed": "\(change.removed)",
-            ])
+            logger.notice(
+                "authorized_keys re-read",
+                metadata: [
+                    "requested_by": "\(requestedBy)", "added": "\(change.added)", "removed": "\(change.removed)",
+                ])
         } catch {
             logger.error("authorized_keys not re-read; the previous keys stay: \(error.message)", metadata: ["requested_by": "\(requestedBy)"])
         }

@@ -34,8 +34,10 @@ final class DaemonSignals: Sendable {
     /// `security: curve:`, whose authorized_keys SIGHUP re-reads (issue 11).
     private let curve: CurveGate?
 
-    init(pipelines: PipelineSet, writer: CheckpointWriter?, reporter: CountsReporter, reloader: ReloadCoordinator? = nil, logger: Logger,
-         curve: CurveGate? = nil) {
+    init(
+        pipelines: PipelineSet, writer: CheckpointWriter?, reporter: CountsReporter, reloader: ReloadCoordinator? = nil, logger: Logger,
+        curve: CurveGate? = nil
+    ) {
         self.curve = curve
         self.pipelines = pipelines
         self.reloader = reloader
@@ -77,14 +79,16 @@ final class DaemonSignals: Sendable {
 
     private func stop(_ signal: UnixSignal) {
         if stopSignals.add(1, ordering: .relaxed).newValue == 1 {
-            logger.notice("stopping: intake stopped; flushing the last batch and the output (a second SIGTERM or SIGINT skips the output wait)",
-                          metadata: ["signal": "\(signal)"])
+            logger.notice(
+                "stopping: intake stopped; flushing the last batch and the output (a second SIGTERM or SIGINT skips the output wait)",
+                metadata: ["signal": "\(signal)"])
             pipelines.stopAll()
         } else {
             // A third changes nothing more: the checkpoint write is not interrupted (SIGQUIT or
             // SIGKILL end the process without it).
-            logger.warning("stopping now: the output wait is skipped, its waiting batches count as dropped; the final checkpoint is still written",
-                           metadata: ["signal": "\(signal)"])
+            logger.warning(
+                "stopping now: the output wait is skipped, its waiting batches count as dropped; the final checkpoint is still written",
+                metadata: ["signal": "\(signal)"])
             pipelines.abandonAll()
         }
     }

@@ -21,11 +21,14 @@ struct PipelineLauncher: Sendable {
 
     /// A loop for `configuration`, not started. An evaluation pipeline (`statistics_from`) takes no
     /// part in checkpoints. `resuming` carries a replaced loop's counts, batch numbers and mode.
-    func make(_ configuration: PipelineConfiguration, chain: StageChain, statistics: StatisticsLink?,
-              resuming: PipelineLoop.Resume? = nil) -> PipelineLoop {
-        PipelineLoop(configuration: configuration, chain: chain, logger: logger,
-                     checkpoints: configuration.statisticsFrom != nil ? nil : writer.map { CheckpointHook(sink: $0, cadence: cadence) },
-                     metrics: admin?.metrics.pipelines[configuration.name], curve: curve, statistics: statistics, resuming: resuming)
+    func make(
+        _ configuration: PipelineConfiguration, chain: StageChain, statistics: StatisticsLink?,
+        resuming: PipelineLoop.Resume? = nil
+    ) -> PipelineLoop {
+        PipelineLoop(
+            configuration: configuration, chain: chain, logger: logger,
+            checkpoints: configuration.statisticsFrom != nil ? nil : writer.map { CheckpointHook(sink: $0, cadence: cadence) },
+            metrics: admin?.metrics.pipelines[configuration.name], curve: curve, statistics: statistics, resuming: resuming)
     }
 
     /// Binds or connects `loop`'s sockets, then makes it one of the running pipelines.
@@ -34,8 +37,10 @@ struct PipelineLauncher: Sendable {
         try await loop.start()
         pipelines.add(loop)
         admin?.started(loop)
-        await group.addServiceUnlessShutdown(.init(service: PipelineService(loop: loop), successTerminationBehavior: .gracefullyShutdownGroup,
-                                                   failureTerminationBehavior: .gracefullyShutdownGroup))
+        await group.addServiceUnlessShutdown(
+            .init(
+                service: PipelineService(loop: loop), successTerminationBehavior: .gracefullyShutdownGroup,
+                failureTerminationBehavior: .gracefullyShutdownGroup))
     }
 
     /// Stops `loop` for good (a reload re-binds or removes its pipeline): out of the admin server's

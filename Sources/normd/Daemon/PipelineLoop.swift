@@ -1,8 +1,8 @@
 import AdminServer
 import Foundation
-import NormCore
 import Logging
 import NormConfig
+import NormCore
 import Pipeline
 import StageKit
 import Synchronization
@@ -74,9 +74,11 @@ final class PipelineLoop: Sendable {
     }
     private let resuming: Resume?
 
-    init(configuration: PipelineConfiguration, chain: StageChain, logger: Logger, checkpoints: CheckpointHook? = nil,
-         metrics: NormdMetrics.PipelineMetrics? = nil, curve: CurveGate? = nil, statistics: StatisticsLink? = nil,
-         resuming: Resume? = nil) {
+    init(
+        configuration: PipelineConfiguration, chain: StageChain, logger: Logger, checkpoints: CheckpointHook? = nil,
+        metrics: NormdMetrics.PipelineMetrics? = nil, curve: CurveGate? = nil, statistics: StatisticsLink? = nil,
+        resuming: Resume? = nil
+    ) {
         self.configuration = configuration
         self.statistics = statistics
         self.resuming = resuming
@@ -85,8 +87,9 @@ final class PipelineLoop: Sendable {
         if let previous = resuming?.previous.control, previous.inputs.count == configuration.inputs.count {
             self.control = previous
         } else {
-            self.control = PipelineControl(inputs: configuration.inputs.count, mode: configuration.mode, statsVersion: chain.statsVersion,
-                                           histograms: metrics)
+            self.control = PipelineControl(
+                inputs: configuration.inputs.count, mode: configuration.mode, statsVersion: chain.statsVersion,
+                histograms: metrics)
             if let previous = resuming?.previous.control { control.carry(from: previous) }
         }
         self.checkpoints = checkpoints
@@ -100,7 +103,11 @@ final class PipelineLoop: Sendable {
     /// Starts the thread and returns once every socket is bound or connected.
     /// - Throws: `DaemonError.socketSetup` naming the endpoint; the thread has then ended.
     func start() async throws {
-        guard let chain = parkedChain.withLock({ box -> ChainBox? in defer { box = nil }; return box }) else {
+        guard
+            let chain = parkedChain.withLock({ box -> ChainBox? in
+                defer { box = nil }; return box
+            })
+        else {
             throw DaemonError.internalState("pipeline \(configuration.name) started twice")
         }
         let configuration = self.configuration, logger = self.logger
@@ -118,12 +125,13 @@ final class PipelineLoop: Sendable {
                     return
                 }
                 do {
-                    runner = try PipelineRunner(configuration: configuration, chain: chain.chain, context: context,
-                                                board: board, stopFlag: stopFlag, logger: logger, checkpoints: checkpoints,
-                                                reloads: { [self] in self.takeReloadOrder() }, control: control, curve: curve,
-                                                statistics: statistics, resuming: resuming)
+                    runner = try PipelineRunner(
+                        configuration: configuration, chain: chain.chain, context: context,
+                        board: board, stopFlag: stopFlag, logger: logger, checkpoints: checkpoints,
+                        reloads: { [self] in self.takeReloadOrder() }, control: control, curve: curve,
+                        statistics: statistics, resuming: resuming)
                 } catch {
-                    context.terminate()  // every socket was closed by the failed set-up
+                    context.terminate() // every socket was closed by the failed set-up
                     ready.resume(throwing: error)
                     return
                 }

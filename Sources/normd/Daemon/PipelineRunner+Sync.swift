@@ -1,5 +1,5 @@
-import NormCore
 import NormConfig
+import NormCore
 import Pipeline
 
 extension PipelineRunner {

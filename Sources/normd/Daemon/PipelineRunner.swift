@@ -1,7 +1,7 @@
 import Checkpoint
 import Logging
-import NormCore
 import NormConfig
+import NormCore
 import Pipeline
 import StageKit
 import WireFormat
@@ -51,10 +51,12 @@ final class PipelineRunner {
 
     /// Creates, configures and binds/connects every socket; logs each endpoint actually bound
     /// (so `tcp://127.0.0.1:*` can be used and its port read from the log).
-    init(configuration: PipelineConfiguration, chain: StageChain, context: ZMQContext, board: CounterBoard,
-         stopFlag: StopFlag, logger: Logger, checkpoints: CheckpointHook? = nil,
-         reloads: @escaping @Sendable () -> ReloadOrder? = { nil }, control: PipelineControl, curve: CurveGate? = nil,
-         statistics: StatisticsLink? = nil, resuming: PipelineLoop.Resume? = nil) throws {
+    init(
+        configuration: PipelineConfiguration, chain: StageChain, context: ZMQContext, board: CounterBoard,
+        stopFlag: StopFlag, logger: Logger, checkpoints: CheckpointHook? = nil,
+        reloads: @escaping @Sendable () -> ReloadOrder? = { nil }, control: PipelineControl, curve: CurveGate? = nil,
+        statistics: StatisticsLink? = nil, resuming: PipelineLoop.Resume? = nil
+    ) throws {
         guard let outputEndpoint = configuration.output else {
             throw DaemonError.internalState("pipeline \(configuration.name) has no output")
         }
@@ -77,24 +79,30 @@ final class PipelineRunner {
             for (index, input) in configuration.inputs.enumerated() {
                 var inputLogger = logger
                 inputLogger[metadataKey: "input"] = "\(index)"
-                let guarding = SocketFactory.Guarding(pipeline: configuration.name, index: index, board: board, logger: inputLogger,
-                                                      curve: curve)
+                let guarding = SocketFactory.Guarding(
+                    pipeline: configuration.name, index: index, board: board, logger: inputLogger,
+                    curve: curve)
                 let socket = try SocketFactory.input(input, context: context, batchBytes: batchBytes, guarded: guarding)
                 inputs.append(socket)
                 inputEndpoints.append(input.bind ? (try? socket.lastEndpoint) ?? input.endpoint : input.endpoint)
-                logger.info("input \(input.bind ? "bound" : "connecting")", metadata: [
-                    "input": "\(index)", "socket": "\(input.socket.rawValue)", "codec": "\(input.codec.rawValue)",
-                    "endpoint": "\(inputEndpoints[index])",
-                ])
+                logger.info(
+                    "input \(input.bind ? "bound" : "connecting")",
+                    metadata: [
+                        "input": "\(index)", "socket": "\(input.socket.rawValue)", "codec": "\(input.codec.rawValue)",
+                        "endpoint": "\(inputEndpoints[index])",
+                    ])
             }
             var outputLogger = logger
             outputLogger[metadataKey: "output"] = "\(outputEndpoint.endpoint)"
-            output = try SocketFactory.output(outputEndpoint, context: context, batchBytes: batchBytes,
-                                              guarded: .init(pipeline: configuration.name, index: -1, board: board, logger: outputLogger, curve: curve))
-            logger.info("output \(outputEndpoint.bind ? "bound" : "connecting")", metadata: [
-                "socket": "\(outputEndpoint.socket.rawValue)", "codec": "\(outputEndpoint.codec.rawValue)",
-                "endpoint": "\(outputEndpoint.bind ? (try? output.lastEndpoint) ?? outputEndpoint.endpoint : outputEndpoint.endpoint)",
-            ])
+            output = try SocketFactory.output(
+                outputEndpoint, context: context, batchBytes: batchBytes,
+                guarded: .init(pipeline: configuration.name, index: -1, board: board, logger: outputLogger, curve: curve))
+            logger.info(
+                "output \(outputEndpoint.bind ? "bound" : "connecting")",
+                metadata: [
+                    "socket": "\(outputEndpoint.socket.rawValue)", "codec": "\(outputEndpoint.codec.rawValue)",
+                    "endpoint": "\(outputEndpoint.bind ? (try? output.lastEndpoint) ?? outputEndpoint.endpoint : outputEndpoint.endpoint)",
+                ])
         } catch {
             inputs.forEach { $0.close() }
             throw DaemonError.socketSetup(pipeline: configuration.name, String(describing: error))
@@ -153,7 +161,7 @@ final class PipelineRunner {
     /// Not drained: the final counts give `ZMQBatchSink.unconfirmedAtClose`, the most batches the
     /// close can have lost (libzmq's queue, its engine buffer, an ipc socket's kernel buffer).
     private func closeOutput(published: Int) -> PipelineCounts.OutputAtShutdown {
-        let highWaterMark = (try? output.sendHighWaterMark) ?? 0  // 0: unbounded, every batch counts
+        let highWaterMark = (try? output.sendHighWaterMark) ?? 0 // 0: unbounded, every batch counts
         let remaining = stopFlag.outputAbandoned ? Duration.zero : max(.zero, sink.shutdownDeadline - .now)
         let (seconds, attoseconds) = remaining.components
         let linger = Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000)
@@ -187,7 +195,7 @@ final class PipelineRunner {
             engine.serviceSync()
             engine.offerSnapshotIfDue(now: now)
             if let wanted = snapshotRequests?.pending {
-                engine.offerFinalSnapshot()  // only if anything changed; the writer writes a generation anyway
+                engine.offerFinalSnapshot() // only if anything changed; the writer writes a generation anyway
                 snapshotRequests?.markServed(wanted)
             }
             if let order = reloads() { takeOver(order) }
@@ -201,9 +209,10 @@ final class PipelineRunner {
 
     /// The engine's settings for `configuration` (at start, and after a reload).
     private static func settings(of configuration: PipelineConfiguration) -> PipelineEngine.Settings {
-        .init(name: configuration.name, mode: configuration.mode, batchSize: configuration.batch.size,
-              maxLatency: configuration.batch.maxLatency, invalidRows: configuration.invalidRows,
-              maxProducers: configuration.maxProducers)
+        .init(
+            name: configuration.name, mode: configuration.mode, batchSize: configuration.batch.size,
+            maxLatency: configuration.batch.maxLatency, invalidRows: configuration.invalidRows,
+            maxProducers: configuration.maxProducers)
     }
 
     /// A reload, at a batch boundary: no batch is in the chain, rows waiting in the batcher stay.
@@ -217,7 +226,8 @@ final class PipelineRunner {
             for index in order.kept { try order.chain.links[index].stage.restoreState(saved[index]) }
         } catch {
             logger.error("reload: cannot carry statistics over; this pipeline runs on with its old stages", metadata: ["error": "\(error)"])
-            order.done.resume(returning: "pipeline '\(order.configuration.name)': cannot carry its statistics over: \(error); it runs on with its old stages")
+            order.done.resume(
+                returning: "pipeline '\(order.configuration.name)': cannot carry its statistics over: \(error); it runs on with its old stages")
             return
         }
         order.chain.continueStatsVersion(after: old.statsVersion)
@@ -254,9 +264,11 @@ final class PipelineRunner {
             do {
                 guard try inputs[index].receiveMultipart(into: &parts, flags: .dontWait) else { return count }
             } catch {
-                logger.error("receive failed", metadata: [
-                    "input": "\(index)", "endpoint": "\(inputEndpoints[index])", "error": "\(error)",
-                ])
+                logger.error(
+                    "receive failed",
+                    metadata: [
+                        "input": "\(index)", "endpoint": "\(inputEndpoints[index])", "error": "\(error)",
+                    ])
                 return count
             }
             count += 1
@@ -268,10 +280,11 @@ final class PipelineRunner {
     private func accept(input index: Int, arrival: ContinuousClock.Instant) {
         // Revocation: ZAP ran only at the handshake; a key removed since then is refused here.
         if checksUserID[index], let curve, curve.mayHaveRevokedPeers, !(parts.first?.property("User-Id").map(curve.isAuthorized) ?? false) {
-            engine.recordUndecodable(reason: "revoked_key")  // messages_rejected: received, not accepted
-            board.recordAuthFailure("revoked_key")          // auth_failures: who sent it is why
-            logRejection(input: index, reason: "revoked_key",
-                         "client key \(parts.first?.property("User-Id").map(CurveGate.prefix) ?? "?") is no longer in authorized_keys")
+            engine.recordUndecodable(reason: "revoked_key") // messages_rejected: received, not accepted
+            board.recordAuthFailure("revoked_key") // auth_failures: who sent it is why
+            logRejection(
+                input: index, reason: "revoked_key",
+                "client key \(parts.first?.property("User-Id").map(CurveGate.prefix) ?? "?") is no longer in authorized_keys")
             return
         }
         // The frames' bytes are valid only inside this closure: the decoded message points into them
@@ -281,8 +294,9 @@ final class PipelineRunner {
             guard size <= configuration.inputs[index].maxMessageBytes else {
                 engine.recordUndecodable(reason: "oversize")
                 control.rejected(input: index, reason: "oversize")
-                logRejection(input: index, reason: "oversize",
-                             "message is \(size) bytes, above max_message_bytes (\(configuration.inputs[index].maxMessageBytes))")
+                logRejection(
+                    input: index, reason: "oversize",
+                    "message is \(size) bytes, above max_message_bytes (\(configuration.inputs[index].maxMessageBytes))")
                 return
             }
             do throws(WireError) {

@@ -54,7 +54,6 @@ struct CountsReporter: Service {
     }
 }
 
-
 /// Logs "normd running" once the service group has started (the signals were trapped before the
 /// first socket was bound).
 struct StartupAnnouncement: Service {

@@ -53,8 +53,10 @@ actor ReloadCoordinator {
     /// With `admin.token_file`, which every reload re-reads first too.
     private let adminToken: AdminTokenGate?
 
-    init(file: String, running: NormdConfiguration, pipelines: PipelineSet, launcher: PipelineLauncher, logger: Logger,
-         curve: CurveGate? = nil, adminToken: AdminTokenGate? = nil, finished: @escaping @Sendable (ReloadResult) -> Void = { _ in }) {
+    init(
+        file: String, running: NormdConfiguration, pipelines: PipelineSet, launcher: PipelineLauncher, logger: Logger,
+        curve: CurveGate? = nil, adminToken: AdminTokenGate? = nil, finished: @escaping @Sendable (ReloadResult) -> Void = { _ in }
+    ) {
         self.finished = finished
         self.adminToken = adminToken
         self.curve = curve
@@ -80,10 +82,12 @@ actor ReloadCoordinator {
             succeeded += 1
             lastSucceeded = true
             for stage in kept {
-                logger.info("reload: statistics kept", metadata: ["pipeline": "\(stage.pipeline)", "stage": "\(stage.stage)", "kind": "\(stage.kind)"])
+                logger.info(
+                    "reload: statistics kept", metadata: ["pipeline": "\(stage.pipeline)", "stage": "\(stage.stage)", "kind": "\(stage.kind)"])
             }
             for stage in reset {
-                logger.notice("reload: statistics reset", metadata: ["pipeline": "\(stage.pipeline)", "stage": "\(stage.stage)", "kind": "\(stage.kind)"])
+                logger.notice(
+                    "reload: statistics reset", metadata: ["pipeline": "\(stage.pipeline)", "stage": "\(stage.stage)", "kind": "\(stage.kind)"])
             }
             logger.info("reload succeeded", metadata: result.logMetadata)
         case .failure(let problems):
@@ -189,14 +193,18 @@ actor ReloadCoordinator {
         if let record = writer.document.pipeline(named: configuration.name) {
             do {
                 try record.restore(into: chain)
-                logger.info("reload: the added pipeline's statistics are restored from the checkpoint", metadata: ["pipeline": "\(configuration.name)"])
+                logger.info(
+                    "reload: the added pipeline's statistics are restored from the checkpoint", metadata: ["pipeline": "\(configuration.name)"])
             } catch {
                 guard settings.onMismatch == .reset else {
-                    return .failure(Problem(message: "\(file): pipeline '\(configuration.name)': the checkpoint's statistics of this name do not match: "
-                        + "\(error); set checkpoint.on_mismatch: reset to start it fresh; nothing changed"))
+                    return .failure(
+                        Problem(
+                            message: "\(file): pipeline '\(configuration.name)': the checkpoint's statistics of this name do not match: "
+                                + "\(error); set checkpoint.on_mismatch: reset to start it fresh; nothing changed"))
                 }
-                logger.warning("reload: the checkpoint's statistics do not match the added pipeline; it starts fresh (on_mismatch: reset)",
-                               metadata: ["pipeline": "\(configuration.name)", "error": "\(error)"])
+                logger.warning(
+                    "reload: the checkpoint's statistics do not match the added pipeline; it starts fresh (on_mismatch: reset)",
+                    metadata: ["pipeline": "\(configuration.name)", "error": "\(error)"])
                 do {
                     ready = try configuration.makeChain()
                 } catch {
@@ -232,8 +240,9 @@ actor ReloadCoordinator {
         let mode = change.configuration.mode == old.liveConfiguration.mode ? handOver.mode : change.configuration.mode
         var record = PipelineStateRecord(name: name, chain: chain)
         if mode != change.configuration.mode { record.mode = mode }
-        let loop = launcher.make(change.configuration, chain: chain, statistics: old.statistics,
-                                 resuming: .init(previous: old, counts: handOver.counts, nextBatch: handOver.nextBatch, mode: mode))
+        let loop = launcher.make(
+            change.configuration, chain: chain, statistics: old.statistics,
+            resuming: .init(previous: old, counts: handOver.counts, nextBatch: handOver.nextBatch, mode: mode))
         do {
             try await launcher.launch(loop)
         } catch {
@@ -246,8 +255,9 @@ actor ReloadCoordinator {
     /// Binds `old`'s configuration again with the chain it handed over; returns `problem` (and why
     /// that failed too, if it did).
     private func rollBack(_ old: PipelineLoop, _ handOver: PipelineLoop.HandOver, _ problem: String) async -> String {
-        let loop = launcher.make(old.liveConfiguration, chain: handOver.chain, statistics: old.statistics,
-                                 resuming: .init(previous: old, counts: handOver.counts, nextBatch: handOver.nextBatch, mode: handOver.mode))
+        let loop = launcher.make(
+            old.liveConfiguration, chain: handOver.chain, statistics: old.statistics,
+            resuming: .init(previous: old, counts: handOver.counts, nextBatch: handOver.nextBatch, mode: handOver.mode))
         do {
             try await launcher.launch(loop)
             return problem + "; it runs on with its old endpoints and statistics"
@@ -275,13 +285,17 @@ actor ReloadCoordinator {
     /// A changed `checkpoint.path` (the writer already moved to `directory`): a generation holding every
     /// pipeline's statistics is written there at once. If that write fails, generations go on in the
     /// old directory (the problem is returned).
-    private func checkpointMoved(_ writer: CheckpointWriter, to directory: CheckpointDirectory,
-                                 from previousDirectory: (CheckpointDirectory, UInt64)) async -> String? {
+    private func checkpointMoved(
+        _ writer: CheckpointWriter, to directory: CheckpointDirectory,
+        from previousDirectory: (CheckpointDirectory, UInt64)
+    ) async -> String? {
         let (previous, previousNext) = previousDirectory
         await CheckpointNow.offerSnapshots(of: pipelines.current, logKey: "requested_by", requestedBy: "reload", logger: logger)
         switch await writer.writeNowAndWait(requestedBy: "reload") {
         case .written(let generation):
-            logger.notice("reload: checkpoint directory changed", metadata: ["from": "\(previous.path)", "to": "\(directory.path)", "file": "\(generation.path)"])
+            logger.notice(
+                "reload: checkpoint directory changed",
+                metadata: ["from": "\(previous.path)", "to": "\(directory.path)", "file": "\(generation.path)"])
             return nil
         case .failed(let why):
             writer.move(to: previous, nextGeneration: previousNext)

@@ -55,17 +55,23 @@ struct ReloadPlan {
     static func make(from running: NormdConfiguration, to next: NormdConfiguration) throws(Refusal) -> ReloadPlan {
         var issues: [ConfigIssue] = []
         func restart(_ location: SourceLocation?, _ path: ConfigPath, _ what: String) {
-            issues.append(ConfigIssue(at: location, path: path,
-                                      "\(what) needs a restart; a reload changes pipelines (stages, batching, mode, endpoints; "
-                                        + "added and removed) but not this"))
+            issues.append(
+                ConfigIssue(
+                    at: location, path: path,
+                    "\(what) needs a restart; a reload changes pipelines (stages, batching, mode, endpoints; "
+                        + "added and removed) but not this"))
         }
         var plan = ReloadPlan(pipelines: [])
         if running.checkpoint != next.checkpoint {
             if var moved = running.checkpoint, let wanted = next.checkpoint, moved.directory != wanted.directory,
-               { moved.directory = wanted.directory; return moved == wanted }() {
+                {
+                    moved.directory = wanted.directory; return moved == wanted
+                }()
+            {
                 plan.checkpointDirectory = wanted.directory
             } else {
-                restart(nil, ConfigPath.root.appending("checkpoint"), "changing the checkpoint section (other than its path), or adding or removing it,")
+                restart(
+                    nil, ConfigPath.root.appending("checkpoint"), "changing the checkpoint section (other than its path), or adding or removing it,")
             }
         }
         if running.admin != next.admin {
@@ -108,9 +114,11 @@ struct ReloadPlan {
                 }
                 change.reset.append(plan.position)
                 if refuseResets {
-                    issues.append(ConfigIssue(at: new.location, path: path.appending("stages").appending(index: plan.position),
-                        "its statistics cannot be kept (\(why(previous, plan, features: (old.features, new.features)))) and checkpoint.on_mismatch is refuse; "
-                            + "set on_mismatch: reset to start this stage fresh on reload"))
+                    issues.append(
+                        ConfigIssue(
+                            at: new.location, path: path.appending("stages").appending(index: plan.position),
+                            "its statistics cannot be kept (\(why(previous, plan, features: (old.features, new.features)))) and checkpoint.on_mismatch is refuse; "
+                                + "set on_mismatch: reset to start this stage fresh on reload"))
                 }
             }
             plan.pipelines.append(change)

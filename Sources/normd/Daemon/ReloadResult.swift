@@ -42,11 +42,15 @@ enum ReloadResult: Sendable, Equatable {
 
     /// The same facts as logfmt metadata: stages as `pipeline/index:kind`, comma-separated.
     var logMetadata: Logger.Metadata {
-        func names(_ stages: [StageRef]) -> Logger.MetadataValue { "\(stages.map { "\($0.pipeline)/\($0.stage):\($0.kind)" }.joined(separator: ","))" }
+        func names(_ stages: [StageRef]) -> Logger.MetadataValue {
+            "\(stages.map { "\($0.pipeline)/\($0.stage):\($0.kind)" }.joined(separator: ","))"
+        }
         switch self {
         case .success(let kept, let reset, let added, let removed):
-            return ["result": "success", "kept": names(kept), "reset": names(reset),
-                    "added": "\(added.joined(separator: ","))", "removed": "\(removed.joined(separator: ","))"]
+            return [
+                "result": "success", "kept": names(kept), "reset": names(reset),
+                "added": "\(added.joined(separator: ","))", "removed": "\(removed.joined(separator: ","))",
+            ]
         case .failure(let problems):
             return ["result": "failure", "problems": "\(problems.count)"]
         }

@@ -28,8 +28,9 @@ enum SocketFactory {
                 var policies: [any AdmissionPolicy] = input.bind ? [ConnectionCap()] : []
                 if curveServer, let curve = guarded.curve { policies.append(CurveAllowList(gate: curve)) }
                 if !policies.isEmpty {
-                    try guardConnections(of: socket, guarded, socketName: "\(guarded.index)",
-                                         limit: input.bind ? input.maxConnections : Int.max, policy: AllPolicies(policies: policies))
+                    try guardConnections(
+                        of: socket, guarded, socketName: "\(guarded.index)",
+                        limit: input.bind ? input.maxConnections : Int.max, policy: AllPolicies(policies: policies))
                 }
             }
             if input.bind { try socket.bind(input.endpoint) } else { try socket.connect(input.endpoint) }
@@ -72,8 +73,10 @@ enum SocketFactory {
     /// Sets a ZAP domain (so libzmq asks the context's ``ConnectionGuard`` about each connection),
     /// starts the socket's monitor and registers both with the guard — before `bind`, so no
     /// connection is accepted unseen.
-    private static func guardConnections(of socket: ZMQSocket, _ guarding: Guarding, socketName: String, limit: Int,
-                                         policy: any AdmissionPolicy, cutOffRevoked: CurveGate? = nil) throws {
+    private static func guardConnections(
+        of socket: ZMQSocket, _ guarding: Guarding, socketName: String, limit: Int,
+        policy: any AdmissionPolicy, cutOffRevoked: CurveGate? = nil
+    ) throws {
         let domain = "normd/\(guarding.pipeline)/\(socketName)"
         let monitorEndpoint = "inproc://normd-monitor/\(domain)"
         try socket.setZAPDomain(domain)
@@ -82,10 +85,12 @@ enum SocketFactory {
         do {
             try monitor.setLinger(milliseconds: 0)
             try monitor.connect(monitorEndpoint)
-            try ConnectionGuard.register(GuardedInput(domain: domain, limit: limit, policy: policy,
-                                                      board: guarding.board, logger: guarding.logger, monitor: monitor,
-                                                      cutOffRevoked: cutOffRevoked),
-                                         context: socket.context)
+            try ConnectionGuard.register(
+                GuardedInput(
+                    domain: domain, limit: limit, policy: policy,
+                    board: guarding.board, logger: guarding.logger, monitor: monitor,
+                    cutOffRevoked: cutOffRevoked),
+                context: socket.context)
         } catch {
             monitor.close()
             throw error
@@ -96,11 +101,12 @@ enum SocketFactory {
     /// `curve_server_key`), guarded by the same allow-list: only authorized consumers receive, and
     /// a consumer whose key is removed while connected has its connection closed (``ConnectionGuard``).
     static func output(_ output: OutputEndpoint, context: ZMQContext, batchBytes: Int, guarded: Guarding? = nil) throws -> ZMQSocket {
-        let type: ZMQSocketType = switch output.socket {
-        case .push: .push
-        case .pub: .pub
-        case .xpub: .xpub
-        }
+        let type: ZMQSocketType =
+            switch output.socket {
+            case .push: .push
+            case .pub: .pub
+            case .xpub: .xpub
+            }
         let socket = try ZMQSocket(context: context, type: type)
         do {
             try apply(output.options, to: socket, messageBytes: batchBytes)
@@ -110,8 +116,9 @@ enum SocketFactory {
             // A connecting PUSH must not queue batches for a peer that is not there yet.
             if output.socket == .push && !output.bind { try socket.setImmediate(true) }
             if let guarded, try secure(socket, output.security, guarded.curve), let curve = guarded.curve {
-                try guardConnections(of: socket, guarded, socketName: "output", limit: Int.max,
-                                     policy: AllPolicies(policies: [CurveAllowList(gate: curve)]), cutOffRevoked: curve)
+                try guardConnections(
+                    of: socket, guarded, socketName: "output", limit: Int.max,
+                    policy: AllPolicies(policies: [CurveAllowList(gate: curve)]), cutOffRevoked: curve)
             }
             if output.bind { try socket.bind(output.endpoint) } else { try socket.connect(output.endpoint) }
         } catch {
@@ -129,8 +136,9 @@ enum SocketFactory {
 
     private static func apply(_ options: SocketOptions, to socket: ZMQSocket, messageBytes: Int) throws {
         try socket.setLinger(milliseconds: options.linger)
-        try socket.setTCPKeepAlive(idleSeconds: keepAlive.idleSeconds, intervalSeconds: keepAlive.intervalSeconds,
-                                   probes: keepAlive.probes)
+        try socket.setTCPKeepAlive(
+            idleSeconds: keepAlive.idleSeconds, intervalSeconds: keepAlive.intervalSeconds,
+            probes: keepAlive.probes)
         try socket.setReconnectInterval(milliseconds: options.reconnectInterval)
         try socket.setReconnectIntervalMax(milliseconds: options.reconnectIntervalMax)
         if options.heartbeatInterval > 0 {

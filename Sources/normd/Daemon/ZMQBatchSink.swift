@@ -50,15 +50,18 @@ final class ZMQBatchSink: BatchSink {
         let outcome: SendOutcome = encoder.encode(batch, info) { frames in send(frames) }
         switch outcome {
         case .sent:
-            control?.published(mode: info.outcome.mode, statsVersion: info.statsVersion, process: info.processDuration,
-                               latency: .now - info.completedAt)
+            control?.published(
+                mode: info.outcome.mode, statsVersion: info.statsVersion, process: info.processDuration,
+                latency: .now - info.completedAt)
             return true
         case .refused(let why):
             if let suppressed = dropLog.admit() {
-                logger.warning("batch dropped: \(why)", metadata: [
-                    "batch": "\(info.sequence)", "rows": "\(batch.rows)", "endpoint": "\(endpoint.endpoint)",
-                    "suppressed": "\(suppressed)",
-                ])
+                logger.warning(
+                    "batch dropped: \(why)",
+                    metadata: [
+                        "batch": "\(info.sequence)", "rows": "\(batch.rows)", "endpoint": "\(endpoint.endpoint)",
+                        "suppressed": "\(suppressed)",
+                    ])
             }
             return false
         }
@@ -121,7 +124,7 @@ final class ZMQBatchSink: BatchSink {
                     wait = min(wait, left)
                 }
                 let blockedSince = ContinuousClock.now
-                control?.turned()  // waiting on a consumer is alive, not stuck
+                control?.turned() // waiting on a consumer is alive, not stuck
                 _ = try? poller.poll(timeoutMilliseconds: wait.roundedUpMilliseconds)
                 let (seconds, attoseconds) = (ContinuousClock.now - blockedSince).components
                 control?.outputBlockedNanos.add(Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000))

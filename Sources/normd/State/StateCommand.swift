@@ -1,6 +1,6 @@
 import ArgumentParser
-import Foundation
 import Checkpoint
+import Foundation
 
 /// `normd state`: read a state file or checkpoint without running anything.
 struct StateCommand: ParsableCommand {
@@ -24,7 +24,9 @@ enum StateSource {
             } catch {
                 throw CommandFailure(ExitStatus.dataError, error.description)
             }
-            guard let loaded else { throw CommandFailure(ExitStatus.noInput, "\(path): no checkpoint generation (normd-state-*.json) in this directory") }
+            guard let loaded else {
+                throw CommandFailure(ExitStatus.noInput, "\(path): no checkpoint generation (normd-state-*.json) in this directory")
+            }
             for skipped in loaded.skipped { StandardError.print("normd state: skipped \(skipped)") }
             return (loaded.document, loaded.generation.path)
         }

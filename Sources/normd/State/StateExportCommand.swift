@@ -43,7 +43,7 @@ struct StateExportCommand: ParsableCommand {
         case .json:
             do { bytes = try StateExport.json(document) } catch { throw CommandFailure(ExitStatus.dataError, error.description) }
         }
-        try OutputTarget.check(output, option: "--output")  // again: the path may have changed meanwhile
+        try OutputTarget.check(output, option: "--output") // again: the path may have changed meanwhile
         do {
             try AtomicFileWriter.write(bytes, to: output)
         } catch {

@@ -48,10 +48,12 @@ enum StateTable {
         var cells: [[String]] = [["column"] + names.map(header(for:))]
         for row in 0..<rows {
             let column = row < stage.columns.count ? String(stage.columns[row]) : "?"
-            cells.append([column] + names.map { name in
-                guard let values = stage.statistics[name], row < values.count else { return "-" }
-                return String(format: "%.9g", values[row])
-            })
+            cells.append(
+                [column]
+                    + names.map { name in
+                        guard let values = stage.statistics[name], row < values.count else { return "-" }
+                        return String(format: "%.9g", values[row])
+                    })
         }
         let widths = (0..<cells[0].count).map { index in cells.map { $0[index].count }.max() ?? 0 }
         return cells.map { row in

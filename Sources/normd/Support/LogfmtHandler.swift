@@ -1,9 +1,10 @@
 import Foundation
 import Logging
+
 // With NIO in the graph (the admin server), `timespec` can resolve to CDispatch's copy of the
 // header: importing it lets the members resolve in debug and release alike (as in FileKind).
 #if canImport(CDispatch)
-import CDispatch
+    import CDispatch
 #endif
 
 /// Writes one logfmt line per event to stderr:
@@ -54,7 +55,7 @@ struct LogfmtHandler: LogHandler {
             var end = bytes.count
             if end > maxValueBytes {
                 end = maxValueBytes
-                while end > 0 && bytes[end] & 0xC0 == 0x80 { end -= 1 }  // not inside a character
+                while end > 0 && bytes[end] & 0xC0 == 0x80 { end -= 1 } // not inside a character
             }
             let body = UnsafeBufferPointer(rebasing: bytes[..<end])
             let suffix = end < bytes.count ? "…(\(bytes.count) bytes)" : ""
@@ -87,7 +88,8 @@ struct LogfmtHandler: LogHandler {
         var seconds = now.tv_sec
         var parts = tm()
         gmtime_r(&seconds, &parts)
-        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
-                      parts.tm_hour, parts.tm_min, parts.tm_sec, Int(now.tv_nsec / 1_000_000))
+        return String(
+            format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
+            parts.tm_hour, parts.tm_min, parts.tm_sec, Int(now.tv_nsec / 1_000_000))
     }
 }

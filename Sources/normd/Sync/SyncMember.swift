@@ -115,15 +115,19 @@ final class SyncMember: StepSynchronizer {
             close()
             throw error
         }
-        self.logger.info("sync member bound", metadata: [
-            "endpoint": "\(configuration.members[rank])", "members": "\(configuration.members.count)",
-            "fingerprint": "\(String(fingerprint, radix: 16))",
-        ])
+        self.logger.info(
+            "sync member bound",
+            metadata: [
+                "endpoint": "\(configuration.members[rank])", "members": "\(configuration.members.count)",
+                "fingerprint": "\(String(fingerprint, radix: 16))",
+            ])
         // A restarted member must not step from its own (old or initial) statistics: every live
         // member that has merged a step answers with a snapshot, adopted before the first batch.
         for other in dealers.keys {
-            send(SyncMessage(kind: .snapshotRequest, rank: rank, group: configuration.group, step: 0, stage: 0, hash: hash,
-                             fingerprint: fingerprint), to: other)
+            send(
+                SyncMessage(
+                    kind: .snapshotRequest, rank: rank, group: configuration.group, step: 0, stage: 0, hash: hash,
+                    fingerprint: fingerprint), to: other)
         }
     }
 
@@ -135,10 +139,12 @@ final class SyncMember: StepSynchronizer {
     func close() {
         router.close()
         for dealer in dealers.values { dealer.close() }
-        logger.info("sync member stopped", metadata: [
-            "step": "\(step)", "absences": "\(absences)", "stale_dropped": "\(staleDropped)",
-            "refusals": "\(refusals)", "failovers": "\(failovers)",
-        ])
+        logger.info(
+            "sync member stopped",
+            metadata: [
+                "step": "\(step)", "absences": "\(absences)", "stale_dropped": "\(staleDropped)",
+                "refusals": "\(refusals)", "failovers": "\(failovers)",
+            ])
     }
 
     /// A hash of what makes two chains' statistics exchangeable: every stage's kind, fingerprint and columns.
@@ -198,8 +204,10 @@ final class SyncMember: StepSynchronizer {
             }
             if sentTo != leader {
                 sentTo = leader
-                send(SyncMessage(kind: .contribution, rank: rank, group: configuration.group, step: target, stage: stage,
-                                 hash: before, fingerprint: fingerprint, moments: contribution), to: leader)
+                send(
+                    SyncMessage(
+                        kind: .contribution, rank: rank, group: configuration.group, step: target, stage: stage,
+                        hash: before, fingerprint: fingerprint, moments: contribution), to: leader)
                 waitUntil = .now + configuration.timeout + margin
             }
             if let reply = pump(chain: nil, wait: .milliseconds(5), awaiting: (target, stage, leader)) {
@@ -214,9 +222,11 @@ final class SyncMember: StepSynchronizer {
                     return merged
                 case .refused:
                     refusals += 1
-                    logger.error("sync group refused this member", metadata: [
-                        "leader": "\(reply.rank)", "reason": "\(String(decoding: reply.text, as: UTF8.self))",
-                    ])
+                    logger.error(
+                        "sync group refused this member",
+                        metadata: [
+                            "leader": "\(reply.rank)", "reason": "\(String(decoding: reply.text, as: UTF8.self))",
+                        ])
                     throw fail("refused by rank \(reply.rank)")
                 default:
                     throw fail("rank \(reply.rank) answered stale: \(String(decoding: reply.text, as: UTF8.self))")
@@ -226,9 +236,11 @@ final class SyncMember: StepSynchronizer {
                 failovers += 1
                 view.remove(gone)
                 view.insert(rank)
-                logger.warning("sync leader did not answer; taking the next live rank", metadata: [
-                    "leader": "\(gone)", "step": "\(target)", "stage": "\(stage)", "next_leader": "\(leader)",
-                ])
+                logger.warning(
+                    "sync leader did not answer; taking the next live rank",
+                    metadata: [
+                        "leader": "\(gone)", "step": "\(target)", "stage": "\(stage)", "next_leader": "\(leader)",
+                    ])
             }
         }
     }
@@ -295,8 +307,9 @@ final class SyncMember: StepSynchronizer {
 
     private func open(step target: UInt64, stage: Int) {
         let expected = stage == 0 ? view : Set(stepPresent)
-        collection = Collection(step: target, stage: stage, expected: expected, previous: stage == 0 ? Set(stepPresent) : [],
-                                deadline: .now + configuration.timeout)
+        collection = Collection(
+            step: target, stage: stage, expected: expected, previous: stage == 0 ? Set(stepPresent) : [],
+            deadline: .now + configuration.timeout)
         // Contributions that arrived early for this stage count now.
         let early = buffered
         buffered = []
@@ -312,16 +325,19 @@ final class SyncMember: StepSynchronizer {
         let missing = open.expected.union(open.previous).subtracting(present).sorted()
         if !missing.isEmpty {
             absences += missing.count
-            logger.warning("sync step completed without absent members", metadata: [
-                "step": "\(open.step)", "stage": "\(open.stage)", "absent": "\(missing)", "present": "\(present)",
-                "absences_total": "\(absences)",
-            ])
+            logger.warning(
+                "sync step completed without absent members",
+                metadata: [
+                    "step": "\(open.step)", "stage": "\(open.stage)", "absent": "\(missing)", "present": "\(present)",
+                    "absences_total": "\(absences)",
+                ])
         }
         let merged = MomentContribution.merge(present.map { open.got[$0]! })!
         for member in present where member != rank {
             guard let route = open.routes[member] else { continue }
-            var reply = SyncMessage(kind: .result, rank: rank, group: configuration.group, step: open.step, stage: open.stage,
-                                    hash: open.stage == 0 ? hash : startHash, fingerprint: fingerprint, moments: merged)
+            var reply = SyncMessage(
+                kind: .result, rank: rank, group: configuration.group, step: open.step, stage: open.stage,
+                hash: open.stage == 0 ? hash : startHash, fingerprint: fingerprint, moments: merged)
             reply.members = present
             _ = try? router.sendMultipart([route, reply.encoded()], flags: .dontWait)
         }
@@ -335,7 +351,8 @@ final class SyncMember: StepSynchronizer {
     private func handleContribution(_ message: SyncMessage, route: [UInt8]) {
         guard message.group == configuration.group, message.fingerprint == fingerprint else {
             refusals += 1
-            let reason = message.group != configuration.group
+            let reason =
+                message.group != configuration.group
                 ? "group '\(message.group)' is not this member's group '\(configuration.group)'"
                 : "chain fingerprint \(String(message.fingerprint, radix: 16)) differs from this group's \(String(fingerprint, radix: 16))"
             logger.error("refused a sync contribution", metadata: ["from_rank": "\(message.rank)", "reason": "\(reason)"])
@@ -343,8 +360,9 @@ final class SyncMember: StepSynchronizer {
             return
         }
         guard message.rank < configuration.members.count, message.rank != rank,
-              let moments = message.moments, message.stage < shapes.count,
-              moments.isValid(features: shapes[message.stage].features, extremes: shapes[message.stage].extremes) else {
+            let moments = message.moments, message.stage < shapes.count,
+            moments.isValid(features: shapes[message.stage].features, extremes: shapes[message.stage].extremes)
+        else {
             refusals += 1
             logger.error("refused a malformed sync contribution", metadata: ["from_rank": "\(message.rank)"])
             reply(.refused, to: route, text: "malformed contribution")
@@ -356,10 +374,14 @@ final class SyncMember: StepSynchronizer {
             view.subtract(gone)
             logger.warning("taking over as sync leader", metadata: ["from_rank": "\(message.rank)", "gone": "\(gone)", "step": "\(message.step)"])
         }
-        let expectedHash: UInt64? = message.step == step + 1 && message.stage == 0 ? hash
+        let expectedHash: UInt64? =
+            message.step == step + 1 && message.stage == 0
+            ? hash
             : message.step == step && (lastClosed.map { $0.stage < message.stage } ?? true) ? startHash : nil
         if let open = collection, open.step == message.step, open.stage == message.stage {
-            guard message.hash == (open.stage == 0 && open.step == step + 1 ? hash : startHash) else { return stale(message, route: route, "hash differs") }
+            guard message.hash == (open.stage == 0 && open.step == step + 1 ? hash : startHash) else {
+                return stale(message, route: route, "hash differs")
+            }
             collection?.got[message.rank] = moments
             collection?.routes[message.rank] = route
             closeIfComplete(now: .now)
@@ -385,15 +407,18 @@ final class SyncMember: StepSynchronizer {
 
     private func stale(_ message: SyncMessage, route: [UInt8], _ reason: String) {
         staleDropped += 1
-        logger.warning("dropped a stale sync contribution", metadata: [
-            "from_rank": "\(message.rank)", "step": "\(message.step)", "reason": "\(reason)", "stale_dropped_total": "\(staleDropped)",
-        ])
+        logger.warning(
+            "dropped a stale sync contribution",
+            metadata: [
+                "from_rank": "\(message.rank)", "step": "\(message.step)", "reason": "\(reason)", "stale_dropped_total": "\(staleDropped)",
+            ])
         reply(.stale, to: route, text: reason)
     }
 
     private func reply(_ kind: SyncMessage.Kind, to route: [UInt8], text: String, members: [Int] = []) {
-        var message = SyncMessage(kind: kind, rank: rank, group: configuration.group, step: step, stage: 0, hash: hash,
-                                  fingerprint: fingerprint)
+        var message = SyncMessage(
+            kind: kind, rank: rank, group: configuration.group, step: step, stage: 0, hash: hash,
+            fingerprint: fingerprint)
         message.text = Array(text.utf8)
         message.members = members
         _ = try? router.sendMultipart([route, message.encoded()], flags: .dontWait)
@@ -411,8 +436,10 @@ final class SyncMember: StepSynchronizer {
         let target = others[snapshotTarget % others.count]
         snapshotTarget += 1
         snapshotAskedAt = .now
-        send(SyncMessage(kind: .snapshotRequest, rank: rank, group: configuration.group, step: step, stage: 0, hash: hash,
-                         fingerprint: fingerprint), to: target)
+        send(
+            SyncMessage(
+                kind: .snapshotRequest, rank: rank, group: configuration.group, step: step, stage: 0, hash: hash,
+                fingerprint: fingerprint), to: target)
         logger.info("asking for a sync snapshot", metadata: ["from_rank": "\(target)"])
     }
 
@@ -421,10 +448,12 @@ final class SyncMember: StepSynchronizer {
         let requests = snapshotRequests
         snapshotRequests = []
         guard joined, step > 0, chainStep == step, collection == nil,
-              let states = try? JSONEncoder().encode(chain.saveState()) else { return } // not current: the asker tries another
+            let states = try? JSONEncoder().encode(chain.saveState())
+        else { return } // not current: the asker tries another
         for route in requests {
-            var message = SyncMessage(kind: .snapshot, rank: rank, group: configuration.group, step: step, stage: 0, hash: hash,
-                                      fingerprint: fingerprint)
+            var message = SyncMessage(
+                kind: .snapshot, rank: rank, group: configuration.group, step: step, stage: 0, hash: hash,
+                fingerprint: fingerprint)
             message.members = view.sorted()
             message.text = Array(states)
             _ = try? router.sendMultipart([route, message.encoded()], flags: .dontWait)
@@ -435,8 +464,9 @@ final class SyncMember: StepSynchronizer {
     private func adopt(_ snapshot: SyncMessage, chain: StageChain) {
         guard !joined || snapshot.step > step else { return }
         guard snapshot.fingerprint == fingerprint, snapshot.group == configuration.group,
-              let states = try? JSONDecoder().decode([StageState].self, from: Data(snapshot.text)),
-              (try? chain.restoreState(states)) != nil else {
+            let states = try? JSONDecoder().decode([StageState].self, from: Data(snapshot.text)),
+            (try? chain.restoreState(states)) != nil
+        else {
             logger.error("could not adopt a sync snapshot", metadata: ["from_rank": "\(snapshot.rank)"])
             return
         }
@@ -479,14 +509,17 @@ final class SyncMember: StepSynchronizer {
                             continue
                         }
                         if let awaiting, message.rank == awaiting.from,
-                           (message.kind == .result && message.step == awaiting.step && message.stage == awaiting.stage)
-                            || message.kind == .stale || message.kind == .refused {
+                            (message.kind == .result && message.step == awaiting.step && message.stage == awaiting.stage)
+                                || message.kind == .stale || message.kind == .refused
+                        {
                             answer = message
                         } else if message.kind == .refused {
                             refusals += 1
-                            logger.error("sync group refused this member", metadata: [
-                                "from_rank": "\(message.rank)", "reason": "\(String(decoding: message.text, as: UTF8.self))",
-                            ])
+                            logger.error(
+                                "sync group refused this member",
+                                metadata: [
+                                    "from_rank": "\(message.rank)", "reason": "\(String(decoding: message.text, as: UTF8.self))",
+                                ])
                         }
                     }
                 }
@@ -509,7 +542,9 @@ final class SyncMember: StepSynchronizer {
         case .snapshotRequest:
             guard message.group == configuration.group, message.fingerprint == fingerprint else {
                 refusals += 1
-                let reason = message.group != configuration.group ? "group '\(message.group)' is not '\(configuration.group)'"
+                let reason =
+                    message.group != configuration.group
+                    ? "group '\(message.group)' is not '\(configuration.group)'"
                     : "chain fingerprint \(String(message.fingerprint, radix: 16)) differs from this group's \(String(fingerprint, radix: 16))"
                 logger.error("refused a member joining the sync group", metadata: ["from_rank": "\(message.rank)", "reason": "\(reason)"])
                 reply(.refused, to: route, text: reason)

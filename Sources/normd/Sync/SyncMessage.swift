@@ -66,12 +66,14 @@ struct SyncMessage: Equatable {
     static func decode(_ bytes: [UInt8], maxFeatures: Int, maxMembers: Int) -> SyncMessage? {
         var reader = ByteReader(bytes: bytes)
         guard reader.take(4) == magic, let kindByte = reader.integer(1), let kind = Kind(rawValue: UInt8(kindByte)),
-              let rank = reader.integer(2), let nameLength = reader.integer(1), let name = reader.take(Int(nameLength)),
-              let group = String(validating: name, as: UTF8.self),
-              let step = reader.integer(8), let stage = reader.integer(2), let hash = reader.integer(8),
-              let fingerprint = reader.integer(8) else { return nil }
-        var message = SyncMessage(kind: kind, rank: Int(rank), group: group, step: step, stage: Int(stage), hash: hash,
-                                  fingerprint: fingerprint)
+            let rank = reader.integer(2), let nameLength = reader.integer(1), let name = reader.take(Int(nameLength)),
+            let group = String(validating: name, as: UTF8.self),
+            let step = reader.integer(8), let stage = reader.integer(2), let hash = reader.integer(8),
+            let fingerprint = reader.integer(8)
+        else { return nil }
+        var message = SyncMessage(
+            kind: kind, rank: Int(rank), group: group, step: step, stage: Int(stage), hash: hash,
+            fingerprint: fingerprint)
         switch kind {
         case .contribution:
             guard let moments = reader.moments(maxFeatures: maxFeatures) else { return nil }
@@ -82,7 +84,8 @@ struct SyncMessage: Equatable {
             message.moments = moments
         case .snapshot:
             guard let members = reader.members(max: maxMembers), let length = reader.integer(8),
-                  let text = reader.take(Int(clamping: length)) else { return nil }
+                let text = reader.take(Int(clamping: length))
+            else { return nil }
             message.members = members
             message.text = text
         case .stale, .refused:
@@ -148,7 +151,8 @@ private struct ByteReader {
 
     mutating func moments(maxFeatures: Int) -> MomentContribution? {
         guard let count = integer(8), let features = integer(4), features > 0, Int(features) <= maxFeatures,
-              let extremes = integer(1), extremes <= 1 else { return nil }
+            let extremes = integer(1), extremes <= 1
+        else { return nil }
         let width = Int(features)
         guard let mean = doubles(width), let m2 = doubles(width) else { return nil }
         var moments = MomentContribution(count: Int64(bitPattern: count), mean: mean, m2: m2)

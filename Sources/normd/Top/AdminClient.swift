@@ -1,5 +1,5 @@
-import Foundation
 import CDispatch // Glibc's timeval is attributed to CDispatch by the importer (see FileKind.swift)
+import Foundation
 import Glibc
 
 /// A minimal HTTP/1.1 GET client for `normd top` against the daemon's own admin endpoint: one
@@ -102,8 +102,9 @@ struct AdminClient {
         var index = data.startIndex
         while true {
             guard let lineEnd = data[index...].range(of: Data("\r\n".utf8)),
-                  let size = Int(String(decoding: data[index..<lineEnd.lowerBound], as: UTF8.self).split(separator: ";").first ?? "", radix: 16),
-                  size >= 0, data.distance(from: lineEnd.upperBound, to: data.endIndex) >= size else {
+                let size = Int(String(decoding: data[index..<lineEnd.lowerBound], as: UTF8.self).split(separator: ";").first ?? "", radix: 16),
+                size >= 0, data.distance(from: lineEnd.upperBound, to: data.endIndex) >= size
+            else {
                 throw Failure(description: "\(source): malformed chunked answer")
             }
             if size == 0 { return body }

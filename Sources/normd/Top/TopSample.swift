@@ -49,20 +49,23 @@ struct TopSample {
         guard metricsAnswer.status == 200 else { throw refusal(metricsAnswer, "/metrics", client) }
         let pipelinesAnswer = try client.get("/pipelines")
         guard pipelinesAnswer.status == 200,
-              let list = try? JSONSerialization.jsonObject(with: pipelinesAnswer.body) as? [[String: Any]] else {
+            let list = try? JSONSerialization.jsonObject(with: pipelinesAnswer.body) as? [[String: Any]]
+        else {
             throw refusal(pipelinesAnswer, "/pipelines", client)
         }
         var pipelines: [Pipeline] = []
         for object in list {
             guard let name = object["name"] as? String else { continue }
             let counts = object["counts"] as? [String: Any] ?? [:]
-            pipelines.append(Pipeline(
-                name: name, mode: object["mode"] as? String ?? "?", statsVersion: object["stats_version"] as? Int ?? 0,
-                rejected: counts["messages_rejected"] as? [String: Int] ?? [:], rowsDropped: counts["rows_dropped"] as? [String: Int] ?? [:],
-                batchesDropped: counts["batches_dropped"] as? Int ?? 0, stages: stages(of: name, from: client)))
+            pipelines.append(
+                Pipeline(
+                    name: name, mode: object["mode"] as? String ?? "?", statsVersion: object["stats_version"] as? Int ?? 0,
+                    rejected: counts["messages_rejected"] as? [String: Int] ?? [:], rowsDropped: counts["rows_dropped"] as? [String: Int] ?? [:],
+                    batchesDropped: counts["batches_dropped"] as? Int ?? 0, stages: stages(of: name, from: client)))
         }
-        return TopSample(takenAt: .now, unixTime: Date().timeIntervalSince1970,
-                         metrics: MetricSeries(parsing: String(decoding: metricsAnswer.body, as: UTF8.self)), pipelines: pipelines)
+        return TopSample(
+            takenAt: .now, unixTime: Date().timeIntervalSince1970,
+            metrics: MetricSeries(parsing: String(decoding: metricsAnswer.body, as: UTF8.self)), pipelines: pipelines)
     }
 
     private static func stages(of pipeline: String, from client: AdminClient) -> Result<[Stage], AdminClient.Failure> {
@@ -74,8 +77,9 @@ struct TopSample {
             return .failure(refusal(answer, path, client))
         }
         let stages = (record["stages"] as? [[String: Any]] ?? []).enumerated().map { position, stage in
-            Stage(index: stage["index"] as? Int ?? position, kind: stage["kind"] as? String ?? "?",
-                  spreads: spreads(of: stage["statistics"] as? [String: Any] ?? [:]))
+            Stage(
+                index: stage["index"] as? Int ?? position, kind: stage["kind"] as? String ?? "?",
+                spreads: spreads(of: stage["statistics"] as? [String: Any] ?? [:]))
         }
         return .success(stages)
     }
@@ -125,7 +129,8 @@ struct MetricSeries {
                 // normd's label values are names, reasons and numbers: no escaped quotes or commas inside.
                 for pair in series[series.index(after: open)..<series.index(before: series.endIndex)].split(separator: ",") {
                     guard let equals = pair.firstIndex(of: "=") else { continue }
-                    labels[String(pair[..<equals])] = String(pair[pair.index(after: equals)...].trimmingCharacters(in: CharacterSet(charactersIn: "\"")))
+                    labels[String(pair[..<equals])] = String(
+                        pair[pair.index(after: equals)...].trimmingCharacters(in: CharacterSet(charactersIn: "\"")))
                 }
             } else {
                 name = series

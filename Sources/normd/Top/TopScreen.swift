@@ -14,11 +14,13 @@ enum TopScreen {
                 return number(max(0, current.metrics.sum(name, matching) - previous.metrics.sum(name, matching)) / elapsed, decimals: 1)
             }
             lines.append("")
-            lines.append("pipeline \(pipeline.name)  mode \(pipeline.mode)  stats_version \(pipeline.statsVersion)  "
-                + "last checkpoint \(checkpointAge(current))")
-            lines.append("  rows/s in \(rate("normd_rows_received_total"))  out \(rate("normd_rows_published_total"))  "
-                + "batches/s \(rate("normd_batches_published_total"))  pending rows \(Int(current.metrics.sum("normd_pending_rows", labels)))  "
-                + "batch latency \(latency(previous, current, pipeline: pipeline.name))")
+            lines.append(
+                "pipeline \(pipeline.name)  mode \(pipeline.mode)  stats_version \(pipeline.statsVersion)  "
+                    + "last checkpoint \(checkpointAge(current))")
+            lines.append(
+                "  rows/s in \(rate("normd_rows_received_total"))  out \(rate("normd_rows_published_total"))  "
+                    + "batches/s \(rate("normd_batches_published_total"))  pending rows \(Int(current.metrics.sum("normd_pending_rows", labels)))  "
+                    + "batch latency \(latency(previous, current, pipeline: pipeline.name))")
             lines.append("  rejected: \(byReason(pipeline.rejected))")
             lines.append("  dropped: rows \(byReason(pipeline.rowsDropped)), batches \(pipeline.batchesDropped)")
             switch pipeline.stages {
@@ -45,8 +47,9 @@ enum TopScreen {
         var window = now
         var since = ""
         if let previous {
-            let before = Dictionary(previous.metrics.buckets("normd_batch_latency_seconds", pipeline: pipeline).map { ($0.bound, $0.count) },
-                                    uniquingKeysWith: { first, _ in first })
+            let before = Dictionary(
+                previous.metrics.buckets("normd_batch_latency_seconds", pipeline: pipeline).map { ($0.bound, $0.count) },
+                uniquingKeysWith: { first, _ in first })
             window = now.map { (bound: $0.bound, count: $0.count - (before[$0.bound] ?? 0)) }
         }
         if (window.last?.count ?? 0) <= 0 {

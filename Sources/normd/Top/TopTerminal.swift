@@ -21,7 +21,9 @@ final class TopTerminal {
         if ownsInput {
             var raw = saved
             raw.c_lflag &= ~tcflag_t(ICANON | ECHO | ISIG)
-            withUnsafeMutableBytes(of: &raw.c_cc) { $0[Int(VMIN)] = 0; $0[Int(VTIME)] = 0 }
+            withUnsafeMutableBytes(of: &raw.c_cc) {
+                $0[Int(VMIN)] = 0; $0[Int(VTIME)] = 0
+            }
             tcsetattr(STDIN_FILENO, TCSANOW, &raw)
         }
         for signalNumber in [SIGTERM, SIGHUP, SIGINT] {

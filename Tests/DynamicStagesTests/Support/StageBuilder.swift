@@ -1,6 +1,6 @@
-import Foundation
 import BuiltinStages
 import DynamicStages
+import Foundation
 import NormConfig
 import NormTesting
 import StageKit
@@ -16,10 +16,16 @@ enum StageBuilder {
         try BuildProducts.require(BuildProducts.clamp)
         var registry = BuiltinStages.registry()
         let diagnostics = ConfigDiagnostics()
-        let root = ConfigNode(.map([ConfigEntry(key: "plugins", value: ConfigNode(.list([
-            ConfigNode(.string(BuildProducts.robustScale)), ConfigNode(.string(BuildProducts.log1p)),
-            ConfigNode(.string(BuildProducts.clamp)),
-        ])))]))
+        let root = ConfigNode(
+            .map([
+                ConfigEntry(
+                    key: "plugins",
+                    value: ConfigNode(
+                        .list([
+                            ConfigNode(.string(BuildProducts.robustScale)), ConfigNode(.string(BuildProducts.log1p)),
+                            ConfigNode(.string(BuildProducts.clamp)),
+                        ])))
+            ]))
         StagePlugins.load(from: root, configFile: "/in-process.yaml", into: &registry, diagnostics: diagnostics)
         try #require(diagnostics.issues.isEmpty, "\(diagnostics.issues)")
         return registry
@@ -29,8 +35,9 @@ enum StageBuilder {
     static func chain(_ yaml: String, features: Int, batchSize: Int = 8, minTrainingRows: Int = 2) throws -> StageChain {
         let diagnostics = ConfigDiagnostics()
         let node = try #require(YAMLConfigLoader.parse(yaml, file: "stages.yaml", diagnostics: diagnostics))
-        let plans = StageResolver.resolve(stages: node, path: ConfigPath([.key("stages")]), pipeline: "p", featureCount: features,
-                                              batchSize: batchSize, registry: try registry(), diagnostics: diagnostics)
+        let plans = StageResolver.resolve(
+            stages: node, path: ConfigPath([.key("stages")]), pipeline: "p", featureCount: features,
+            batchSize: batchSize, registry: try registry(), diagnostics: diagnostics)
         try #require(diagnostics.issues.isEmpty, "\(diagnostics.issues)")
         return try StageChain(plans: try #require(plans), featureCount: features, minTrainingRows: minTrainingRows)
     }

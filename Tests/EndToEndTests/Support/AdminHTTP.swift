@@ -45,8 +45,9 @@ struct AdminHTTP {
         process.waitUntilExit()
         try #require(process.terminationStatus == 0, "curl \(method) \(path) failed (\(process.terminationStatus))")
         let parts = written.split(separator: " ", maxSplits: 1)
-        return Answer(status: Int(parts.first ?? "") ?? 0, contentType: parts.count > 1 ? String(parts[1]) : "",
-                      body: (try? String(contentsOf: bodyFile, encoding: .utf8)) ?? "")
+        return Answer(
+            status: Int(parts.first ?? "") ?? 0, contentType: parts.count > 1 ? String(parts[1]) : "",
+            body: (try? String(contentsOf: bodyFile, encoding: .utf8)) ?? "")
     }
 
     /// `/metrics` as `series → value` (`normd_rows_received_total{pipeline="p",input="0"}` → `24`).

@@ -1,4 +1,5 @@
 import Foundation
+
 /// One `pipelines:` entry for a daemon test, with loopback wildcard endpoints by default
 /// (the daemon logs the ports it bound).
 struct PipelineYAML {

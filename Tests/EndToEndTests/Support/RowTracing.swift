@@ -32,8 +32,9 @@ enum RowTracing {
                 let producer = try #require(source["producer"] as? String, "source without producer: \(source)")
                 let seq = try #require(source["seq"] as? Int, "source without seq: \(source)")
                 let rows = try #require(source["rows"] as? [Int]), messageRows = try #require(source["message_rows"] as? [Int])
-                #expect(rows[0] == covered && rows[1] - rows[0] == messageRows[1] - messageRows[0],
-                        "batch \(message.batch ?? -1): sources must cover the batch's rows in order: \(message.sources)")
+                #expect(
+                    rows[0] == covered && rows[1] - rows[0] == messageRows[1] - messageRows[0],
+                    "batch \(message.batch ?? -1): sources must cover the batch's rows in order: \(message.sources)")
                 covered = rows[1]
                 guard producer != "probe" else { continue }
                 let start = try #require(firstRow[producer]?[seq], "unknown message \(producer)#\(seq)")
@@ -55,8 +56,10 @@ enum RowTracing {
 /// `normd apply` on the same rows and configuration: what the daemon's batches must equal.
 enum ApplyReference {
     /// Runs `normd apply --mode train --batch-size batchSize` and returns the normalized rows.
-    static func normalize(rowsFile: String, config: String, pipeline: String? = nil, batchSize: Int,
-                          in scratch: ScratchDirectory) throws -> [[Float]] {
+    static func normalize(
+        rowsFile: String, config: String, pipeline: String? = nil, batchSize: Int,
+        in scratch: ScratchDirectory
+    ) throws -> [[Float]] {
         let output = scratch.path("apply-\(UUID().uuidString).npy")
         var arguments = ["apply", "--config", config, "--mode", "train", "--batch-size", "\(batchSize)", "--input", rowsFile, "--output", output]
         if let pipeline { arguments += ["--pipeline", pipeline] }
@@ -68,8 +71,10 @@ enum ApplyReference {
 
     /// Expects the received batches, concatenated, to equal `expected` within `tolerance`, and
     /// each batch to have the size `batchSizes` says.
-    static func expectEqual(_ messages: [Consumer.Message], _ expected: [[Float]], batchSizes: [Int],
-                            tolerance: Double = 1e-6, sourceLocation: SourceLocation = #_sourceLocation) {
+    static func expectEqual(
+        _ messages: [Consumer.Message], _ expected: [[Float]], batchSizes: [Int],
+        tolerance: Double = 1e-6, sourceLocation: SourceLocation = #_sourceLocation
+    ) {
         #expect(messages.map(\.rows) == batchSizes, "batch sizes", sourceLocation: sourceLocation)
         let received = messages.flatMap(\.data)
         #expect(received.count == expected.count, "rows received", sourceLocation: sourceLocation)
@@ -80,8 +85,9 @@ enum ApplyReference {
                 worstAt = (row, column)
             }
         }
-        #expect(worst <= tolerance, "worst difference to normd apply: \(worst) at row \(worstAt.0), column \(worstAt.1)",
-                sourceLocation: sourceLocation)
+        #expect(
+            worst <= tolerance, "worst difference to normd apply: \(worst) at row \(worstAt.0), column \(worstAt.1)",
+            sourceLocation: sourceLocation)
     }
 
     /// Batch sizes of `rows` rows cut into batches of `size`.

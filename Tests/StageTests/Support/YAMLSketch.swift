@@ -31,8 +31,10 @@ indirect enum YAMLSketch: ExpressibleByStringLiteral {
             let keyLocation = SourceLocation(file: file, line: line, column: column)
             switch value {
             case .scalar(let text):
-                built.append(ConfigEntry(key: key, keyLocation: keyLocation,
-                                         value: scalar(text, line: line, column: column + key.count + 2)))
+                built.append(
+                    ConfigEntry(
+                        key: key, keyLocation: keyLocation,
+                        value: scalar(text, line: line, column: column + key.count + 2)))
                 line += 1
             case .map(let children):
                 line += 1
@@ -61,9 +63,7 @@ indirect enum YAMLSketch: ExpressibleByStringLiteral {
         case "true": value = .bool(true)
         case "false": value = .bool(false)
         default:
-            if let int = Int(text) { value = .int(int) }
-            else if let double = Double(text) { value = .double(double) }
-            else { value = .string(text) }
+            if let int = Int(text) { value = .int(int) } else if let double = Double(text) { value = .double(double) } else { value = .string(text) }
         }
         return ConfigNode(value, location: location, sourceText: text)
     }

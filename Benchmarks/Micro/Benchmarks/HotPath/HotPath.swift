@@ -30,12 +30,15 @@ func sampleValues(count: Int, seed: UInt64 = 42) -> [Float] {
 
 func makeChain(features: Int) -> StageChain {
     let all = ColumnSelection.all(features)
-    return StageChain(links: [
-        ChainLink(stage: MinMaxStage(featureCount: features), columns: all),
-        ChainLink(stage: KerasBatchNormStage(featureCount: features, options: KerasBatchNormOptions(featureCount: features)), columns: all),
-        ChainLink(stage: BatchRenormStage(featureCount: features, options: KerasBatchNormOptions(featureCount: features),
-                                          clipping: RenormClipping(rmax: 3, rmin: 0.3333, dmax: 5)), columns: all),
-    ], featureCount: features)
+    return StageChain(
+        links: [
+            ChainLink(stage: MinMaxStage(featureCount: features), columns: all),
+            ChainLink(stage: KerasBatchNormStage(featureCount: features, options: KerasBatchNormOptions(featureCount: features)), columns: all),
+            ChainLink(
+                stage: BatchRenormStage(
+                    featureCount: features, options: KerasBatchNormOptions(featureCount: features),
+                    clipping: RenormClipping(rmax: 3, rmin: 0.3333, dmax: 5)), columns: all),
+        ], featureCount: features)
 }
 
 /// What the daemon's ZMQBatchSink does per batch, minus the socket.
@@ -60,8 +63,10 @@ struct WireMessages {
 
 func stageBenchmark(_ name: String, features: Int, _ process: @escaping (inout FeatureBatch) throws -> Void) {
     let bytes = batchRows * features * 4
-    Benchmark("\(name) 256x\(features) (\(bytes / 1024) KiB)",
-              configuration: .init(metrics: [.wallClock, .throughput, .mallocCountTotal], scalingFactor: .one)) { benchmark in
+    Benchmark(
+        "\(name) 256x\(features) (\(bytes / 1024) KiB)",
+        configuration: .init(metrics: [.wallClock, .throughput, .mallocCountTotal], scalingFactor: .one)
+    ) { benchmark in
         var batch = FeatureBatch(rows: batchRows, features: features, values: sampleValues(count: batchRows * features))
         benchmark.startMeasurement()
         for _ in benchmark.scaledIterations {
@@ -74,8 +79,10 @@ func stageBenchmark(_ name: String, features: Int, _ process: @escaping (inout F
 
 func dataPathBenchmark(features: Int, rowsPerMessage: Int) {
     let messagesPerBatch = batchRows / rowsPerMessage
-    Benchmark("decode+accept+batch \(messagesPerBatch)x\(rowsPerMessage)-row msgs, then chain+encode (\(features) f)",
-              configuration: .init(metrics: [.wallClock, .throughput, .mallocCountTotal], scalingFactor: .one)) { benchmark in
+    Benchmark(
+        "decode+accept+batch \(messagesPerBatch)x\(rowsPerMessage)-row msgs, then chain+encode (\(features) f)",
+        configuration: .init(metrics: [.wallClock, .throughput, .mallocCountTotal], scalingFactor: .one)
+    ) { benchmark in
         let wire = WireMessages(features: features, rows: rowsPerMessage, count: 4096)
         var decoder = MessageDecoder(codec: .tensor, features: features)
         let sink = EncodingSink()
@@ -98,7 +105,7 @@ func dataPathBenchmark(features: Int, rowsPerMessage: Int) {
                 next += 1
             }
         }
-        for _ in 0..<8 { feedOneBatch() }  // warm: buffers at full size, producer cached, seq tracked
+        for _ in 0..<8 { feedOneBatch() } // warm: buffers at full size, producer cached, seq tracked
         benchmark.startMeasurement()
         for _ in benchmark.scaledIterations { feedOneBatch() }
         benchmark.stopMeasurement()
@@ -107,14 +114,17 @@ func dataPathBenchmark(features: Int, rowsPerMessage: Int) {
 }
 
 func chainEncodeBenchmark(features: Int) {
-    Benchmark("chain+encode only, one batch (\(features) f)",
-              configuration: .init(metrics: [.wallClock, .throughput, .mallocCountTotal], scalingFactor: .one)) { benchmark in
+    Benchmark(
+        "chain+encode only, one batch (\(features) f)",
+        configuration: .init(metrics: [.wallClock, .throughput, .mallocCountTotal], scalingFactor: .one)
+    ) { benchmark in
         let chain = makeChain(features: features)
         var batch = FeatureBatch(rows: batchRows, features: features, values: sampleValues(count: batchRows * features))
         var encoder = BatchEncoder(codec: .tensor)
         let origins = (0..<batchRows).map { RowOrigin(input: 0, producer: "bench", seq: UInt64($0), rows: $0..<($0 + 1), messageRows: 0..<1) }
-        var info = PublishedBatch(pipeline: "bench", sequence: 0, outcome: ChainOutcome(mode: .train), stageKinds: chain.stages.map(\.kind),
-                                  statsVersion: 0, origins: origins)
+        var info = PublishedBatch(
+            pipeline: "bench", sequence: 0, outcome: ChainOutcome(mode: .train), stageKinds: chain.stages.map(\.kind),
+            statsVersion: 0, origins: origins)
         var bytes = 0
         for _ in 0..<4 { _ = try chain.process(&batch, mode: .train) }
         benchmark.startMeasurement()
@@ -133,8 +143,10 @@ func chainEncodeBenchmark(features: Int) {
     Benchmark.defaultConfiguration.maxIterations = 100_000
     for features in [128] {
         let bytes = batchRows * features * 4
-        Benchmark("memcpy 256x\(features) (\(bytes / 1024) KiB)",
-                  configuration: .init(metrics: [.wallClock, .throughput, .mallocCountTotal], scalingFactor: .one)) { benchmark in
+        Benchmark(
+            "memcpy 256x\(features) (\(bytes / 1024) KiB)",
+            configuration: .init(metrics: [.wallClock, .throughput, .mallocCountTotal], scalingFactor: .one)
+        ) { benchmark in
             let source = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
             let target = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
             source.initializeMemory(as: UInt8.self, repeating: 1, count: bytes)
@@ -151,8 +163,9 @@ func chainEncodeBenchmark(features: Int) {
         stageBenchmark("stage min_max", features: features) { try minMax.process(&$0, mode: .train) }
         let batchNorm = KerasBatchNormStage(featureCount: features, options: KerasBatchNormOptions(featureCount: features))
         stageBenchmark("stage batch_norm", features: features) { try batchNorm.process(&$0, mode: .train) }
-        let renorm = BatchRenormStage(featureCount: features, options: KerasBatchNormOptions(featureCount: features),
-                                      clipping: RenormClipping(rmax: 3, rmin: 0.3333, dmax: 5))
+        let renorm = BatchRenormStage(
+            featureCount: features, options: KerasBatchNormOptions(featureCount: features),
+            clipping: RenormClipping(rmax: 3, rmin: 0.3333, dmax: 5))
         stageBenchmark("stage batch_renorm", features: features) { try renorm.process(&$0, mode: .train) }
         let chain = makeChain(features: features)
         stageBenchmark("chain (3 stages + checks)", features: features) { _ = try chain.process(&$0, mode: .train) }
