@@ -1,11 +1,10 @@
-import Foundation
-import NormTesting
+public import Foundation
 
 /// Compiles a tiny plugin from C source at test time (`cc -shared -fPIC`), so every way a library
 /// can be wrong — no entry, another ABI version, short structs, a NULL function, a taken kind —
 /// is a real `.so` the loader has to refuse.
-enum TestPlugin {
-    struct CompileError: Error, CustomStringConvertible { var description: String }
+public enum TestPlugin {
+    public struct CompileError: Error, CustomStringConvertible { public var description: String }
 
     /// A complete, valid plugin body with one stage of kind `kind`; the `tweak` lines run inside the
     /// entry before it returns, to break one field (e.g. `plugin.abi_version = 99;`).
@@ -14,7 +13,7 @@ enum TestPlugin {
     /// `features`, `batch_size`, `instance`, `error` in scope; the instance must be `malloc`ed), and
     /// `prelude` C text before both (types, globals, `normd_stage_plugin_host`). `onCreate` runs first
     /// in the default `create` body (`stdio.h` included), e.g. to count calls.
-    static func source(
+    public static func source(
         kind: String = "probe", tweak: String = "", prelude: String = "", onCreate: String = "",
         create: String? = nil,
         process: String = "(void)values; (void)rows; (void)features; (void)train;"
@@ -64,7 +63,7 @@ enum TestPlugin {
 
     /// Writes `source` to `name.c` in `directory` and builds `name.so` there; returns the library's path.
     @discardableResult
-    static func build(_ source: String, named name: String, in directory: ScratchDirectory) throws -> String {
+    public static func build(_ source: String, named name: String, in directory: ScratchDirectory) throws -> String {
         let sourcePath = try directory.write(source, to: name + ".c")
         let library = directory.path(name + ".so")
         let process = Process()
