@@ -97,6 +97,11 @@ import Testing
                 "new-session", "-d", "-s", session, "-x", "160", "-y", "40", "-c", directory.path,
                 "env", "PS1=$ ", "TERM=xterm", "bash", "--norc", "--noprofile",
             ])
+            // Keys typed before bash prints its prompt are echoed by the terminal first and then again
+            // by bash, so the screen would not start with the prompt: wait for it (capture-pane drops
+            // the trailing space of `$ `).
+            let prompt = try screen { $0.hasPrefix("$") }
+            try #require(prompt.hasPrefix("$"), "bash printed no prompt within 30 s: \(prompt)")
         }
 
         deinit { try? run(["kill-server"]) }
