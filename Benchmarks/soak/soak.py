@@ -16,8 +16,9 @@ the two consumers: the union of what they received is every good row, their inte
 (PUB would give each subscriber every row but drop for the stalled one by design.)
 
 Assertions (exit 1 naming each one that failed):
-  - RSS flat after warm-up: every sample after the warm-up <= 1.05 x the warm-up's peak from the first
-    stall on (both consumers stall together once then, so every bounded queue has been full once);
+  - RSS (rss.py): no leak (the floor at the end <= 1.05 x the warm-up's floor after the first stall)
+    and bounded (every sample after the warm-up <= 1.05 x the warm-up's peak, when every bounded queue
+    has been full once, + the queues' capacity);
   - every good row delivered exactly once (per producer, row identities in columns 0-2) and no row of
     a bad message delivered; batch numbers 0..N-1 each delivered once;
   - the final counts: accepted = good sent, rejected by reason = bad sent by reason, rows published =
@@ -36,6 +37,12 @@ import threading
 import time
 
 import numpy as np
+
+import rss as memory
+
+# Bytes a message or batch header adds to its payload in a ZeroMQ queue (JSON header frame and
+# per-message bookkeeping), rounded up: only the RSS bound (rss.py) uses it.
+HEADER_BYTES = 256
 
 REASONS = ["malformed_header", "wrong_width", "non_finite", "oversize", "payload_size", "dtype", "frame_count", "shape"]
 MAX_MESSAGE_BYTES = 65536
@@ -329,22 +336,15 @@ def main():
     with open(os.path.join(opts.work, "rss.csv"), "w") as f:
         f.write("seconds,rss_kib\n")
         f.writelines(f"{t:.1f},{r}\n" for t, r in samples)
-    window = [r for t, r in samples if opts.stall_first <= t <= warmup]
-    after = [(t, r) for t, r in samples if t > warmup]
-    rss = {}
-    if not window or not after:
-        failures.append(f"RSS: too few samples around the {warmup:g} s warm-up ({len(samples)} samples)")
-    else:
-        baseline = max(window)
-        peak_t, peak = max(after, key=lambda s: s[1])
-        ts = np.array([t for t, _ in after])
-        slope = float(np.polyfit(ts, np.array([r for _, r in after], dtype=float), 1)[0]) * 60 / 1024 if len(after) > 2 else 0.0
-        rss = {"warmup_s": warmup, "baseline_mib": baseline / 1024, "peak_after_mib": peak / 1024, "peak_at_s": peak_t,
-               "min_after_mib": min(r for _, r in after) / 1024, "end_mib": after[-1][1] / 1024,
-               "slope_mib_per_min": slope, "max_overall_mib": max(r for _, r in samples) / 1024}
-        if peak > baseline * (1 + opts.rss_tolerance):
-            failures.append(f"RSS grew after warm-up: {peak / 1024:.1f} MiB at {peak_t:.0f} s > "
-                            f"{1 + opts.rss_tolerance:.2f} x {baseline / 1024:.1f} MiB (peak of {opts.stall_first:g}-{warmup:g} s)")
+    message_bytes = opts.rows * opts.features * 4 + HEADER_BYTES
+    batch_bytes = opts.batch * opts.features * 4 + HEADER_BYTES
+    input_hwm = opts.input_hwm or 4096
+    output_hwm = opts.output_hwm or 64 * 1024 * 1024 // batch_bytes
+    queue_bytes = memory.queue_capacity_bytes(opts.producers, input_hwm, message_bytes, 2, output_hwm, batch_bytes)
+    verdict = memory.judge(samples, stall_first=opts.stall_first, stall_for=opts.stall_for, warmup=warmup,
+                           tolerance=opts.rss_tolerance, queue_bytes=queue_bytes)
+    failures += verdict.failures
+    rss = verdict.figures
 
     # --- exactly once ---
     good_rows = {s["producer"]: s["good_rows"] for s in sent}
@@ -434,9 +434,11 @@ def main():
     print(f"soak: consumers got {[r['rows'] for r in received]} rows, {[r['messages'] for r in received]} batches, "
           f"stalls {[r['stalls'] for r in received]}; normd exit {code}", flush=True)
     if rss:
-        print("soak: RSS MiB: baseline %.1f (peak of %g-%g s), after warm-up min %.1f peak %.1f at %.0f s, end %.1f, slope %+.3f MiB/min"
-              % (rss["baseline_mib"], opts.stall_first, warmup, rss["min_after_mib"], rss["peak_after_mib"], rss["peak_at_s"],
-                 rss["end_mib"], rss["slope_mib_per_min"]), flush=True)
+        print("soak: RSS MiB: floor %.1f in the warm-up, %.1f at the end (from %.0f s); peak %.1f at %.0f s within %.1f "
+              "(warm-up peak %.1f + queues %.1f); end %.1f, slope %+.3f MiB/min"
+              % (rss["floor_warmup_mib"], rss["floor_end_mib"], rss["tail_from_s"], rss["peak_after_mib"], rss["peak_at_s"],
+                 rss["bound_mib"], rss["baseline_mib"], rss["queue_capacity_mib"], rss["end_mib"], rss["slope_mib_per_min"]),
+              flush=True)
     print(f"soak: final counts {final}", flush=True)
     print(f"soak: figures in {opts.work}/summary.json, RSS in {opts.work}/rss.csv", flush=True)
     if failures:
