@@ -4,7 +4,8 @@
 #   - apt: libzmq3-dev (the system libzmq the CZeroMQ module map links), the C/C++ tool chain and
 #     headers swiftc links with (gcc also builds Benchmarks/c), git (SwiftPM fetches the dependencies),
 #     the libraries the toolchain's own programs load (ncurses, curl, libxml2, sqlite),
-#     python3 + python3-venv, tmux (the terminal TopCommandTests drives `normd top` in);
+#     python3 + python3-venv, tmux (the terminal TopCommandTests drives `normd top` in), curl (the
+#     HTTP client the admin endpoint's tests use, as an operator or a probe would);
 #   - a project venv, .venv, with Scripts/requirements.txt (NumPy, pyzmq, scikit-learn, pytest) and the
 #     Python client package Clients/python (editable): Debian 12
 #     ships no pip and refuses system-wide pip installs (PEP 668), so nothing goes into the system
@@ -26,7 +27,8 @@ PYTHON=${PYTHON:-python3}
 # doing it (Docs/RELIABILITY.md, "Set-up on a clean Debian").
 packages=(libzmq3-dev gcc libc6-dev libstdc++-12-dev binutils git ca-certificates
           libncurses6 libcurl4 libxml2 libsqlite3-0
-          tmux)   # the terminal `normd top`'s test drives (TopCommandTests)
+          tmux    # the terminal `normd top`'s test drives (TopCommandTests)
+          curl)   # the admin endpoint's tests speak HTTP through it (Tests/EndToEndTests/Support/AdminHTTP.swift)
 # The venv needs an interpreter with venv + ensurepip (Debian splits ensurepip into python3-venv).
 if ! "$PYTHON" -c 'import venv, ensurepip' >/dev/null 2>&1; then
     packages+=(python3 python3-venv)
