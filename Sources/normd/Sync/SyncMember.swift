@@ -3,6 +3,7 @@ import Logging
 import NormConfig
 import Pipeline
 import StageKit
+import SyncProtocol
 import ZeroMQ
 
 /// One pipeline's membership in a sync group over ZeroMQ (Docs/SYNC.md): a ROUTER bound at
