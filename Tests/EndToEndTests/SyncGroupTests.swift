@@ -69,7 +69,13 @@ import Testing
 
     /// Runs `sizes.count` members (rank r gets `sizes[r]` rows per step) and a one-member group
     /// fed the concatenation (rank 0's rows first) for `steps` steps; checks outputs, headers and states.
-    func expectGroupEqualsConcatenation(sizes: [Int], steps: Int) throws {
+    ///
+    /// `firstStageKeys` name the statistics of stage 0, which learns from the rows themselves (1e-9
+    /// relative); the later stages learn from Float32 outputs (see the tolerances below).
+    func expectGroupEqualsConcatenation(
+        sizes: [Int], steps: Int, stages: [String] = Self.stages,
+        firstStageKeys: [String] = ["data_min", "data_max", "data_range", "scale", "min", "n_samples_seen"]
+    ) throws {
         let members = Self.endpoints(sizes.count)
         let total = sizes.reduce(0, +)
         let shards = sizes.enumerated().map { rank, size in TestRows.make(size * steps, features: Self.features, salt: 1000 * rank) }
@@ -79,7 +85,7 @@ import Testing
         }
         let referenceScratch = try ScratchDirectory()
         let reference = try DaemonProcess.started(
-            config: Self.config(rank: 0, members: Self.endpoints(1), batch: total), scratch: referenceScratch, name: "reference")
+            config: Self.config(rank: 0, members: Self.endpoints(1), batch: total, stages: stages), scratch: referenceScratch, name: "reference")
         let referenceRows = try TestRows.write(concatenated, to: "rows.npy", in: referenceScratch)
         let referenceConsumer = try Consumer(endpoint: try reference.outputEndpoint(of: "sensors"), expectRows: total * steps, in: referenceScratch)
         try Producer(
@@ -91,7 +97,7 @@ import Testing
         for (rank, size) in sizes.enumerated() {
             let scratch = try ScratchDirectory()
             let daemon = try DaemonProcess.started(
-                config: Self.config(rank: rank, members: members, batch: size, timeout: "10s"),
+                config: Self.config(rank: rank, members: members, batch: size, timeout: "10s", stages: stages),
                 scratch: scratch, name: "member\(rank)")
             scratches.append(scratch)
             daemons.append(daemon)
@@ -142,11 +148,9 @@ import Testing
         // coefficients moves a Float64 statistic by ~1e-9..1e-8 (measured 3.2e-9 with unequal sizes),
         // and their means of normalized data sit near 0: 1e-7 of max(1, |value|).
         let firstStage = { (state: [String: [Double]]) in
-            state.filter { key, _ in
-                ["data_min", "data_max", "data_range", "scale", "min", "n_samples_seen"].contains(where: { key.hasSuffix("/" + $0) })
-            }
+            state.filter { key, _ in key.contains("/0_") && firstStageKeys.contains(where: { key.hasSuffix("/" + $0) }) }
         }
-        #expect(firstStage(referenceState).count == 6)
+        #expect(firstStage(referenceState).count == firstStageKeys.count, "\(referenceState.keys.sorted())")
         #expect(Self.largestRelativeDifference(firstStage(memberStates[0]), firstStage(referenceState)) < 1e-9)
         #expect(Self.largestRelativeDifference(memberStates[0], referenceState, floor: 1) < 1e-7)
     }
@@ -157,6 +161,19 @@ import Testing
 
     @Test func unequalBatchSizesAreWeightedByTheirCounts() throws {
         try expectGroupEqualsConcatenation(sizes: [8, 16, 32], steps: 4)
+    }
+
+    /// The stage kinds the tests above leave out: `standard_scale` (Chan's merge of its running
+    /// moments with the step's) first, learning from the rows, then `batch_renorm` (`r` and `d` from
+    /// the merged batch moments, clipped), with unequal batch sizes.
+    @Test func standardScaleAndBatchRenormGroupsEqualOneDaemonFedTheConcatenation() throws {
+        try expectGroupEqualsConcatenation(
+            sizes: [8, 16, 24], steps: 4,
+            stages: [
+                "{type: standard_scale}",
+                "{type: batch_renorm, momentum: 0.8, renorm_momentum: 0.7, renorm_clipping: {rmax: 1.5, rmin: 0.6667, dmax: 0.5}}",
+            ],
+            firstStageKeys: ["mean", "var", "scale", "n_samples_seen"])
     }
 
     /// Kill -9 one member (the leader, rank 0) after two steps: the other two finish every later
@@ -217,6 +234,34 @@ import Testing
         #expect(absent.count == 1 && absent.first?["absent"] == "[0]", "\(daemons[1].stderr)")
         for rank in 1..<3 { #expect(try daemons[rank].terminate() == 0) }
         #expect(Self.statistics(try Self.exported(scratches[1])) == Self.statistics(try Self.exported(scratches[2])))
+    }
+
+    /// A run-time plugin stage cannot train from merged moments (the C ABI exposes none): `normd run`
+    /// refuses the configuration before binding anything, with the located message `validate` gives
+    /// and exit 78 (EX_CONFIG).
+    @Test func aRunTimePluginStageInASyncPipelineIsRefused() throws {
+        try BuildProducts.require(BuildProducts.robustScale)
+        let scratch = try ScratchDirectory()
+        let members = Self.endpoints(2)
+        let config =
+            "plugins: [\"\(BuildProducts.robustScale)\"]\n"
+            + Self.config(rank: 0, members: members, batch: 8, stages: ["{type: min_max}", "{type: robust_scale}"])
+        try scratch.write(config, to: "cfg.yaml")
+        // Located at the stage's `type:` value: line and column (1-based) of `robust_scale` in the file.
+        let lines = config.split(separator: "\n", omittingEmptySubsequences: false)
+        let index = try #require(lines.firstIndex { $0.contains("{type: robust_scale}") })
+        let column = try #require(lines[index].firstRange(of: "robust_scale")).lowerBound.utf16Offset(in: lines[index]) + 1
+        let message =
+            "cfg.yaml:\(index + 1):\(column): pipelines[0].stages[1].type: 'robust_scale' cannot take part in sync: "
+            + "a run-time plugin stage exposes no batch moments through the stage ABI"
+        let run = try Normd.run(["run", "--config", "cfg.yaml"], in: scratch)
+        #expect(run.status == 78)
+        #expect(run.stderrLines == [message])
+        #expect(run.stdout.isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: String(members[0].dropFirst("ipc://".count))), "nothing is bound")
+        let validate = try Normd.run(["validate", "--config", "cfg.yaml"], in: scratch)
+        #expect(validate.status == 78)
+        #expect(validate.stderrLines == [message, "cfg.yaml: 1 error"])
     }
 
     /// A member whose chain differs is refused, with a log line on both sides, and never trains.
