@@ -20,13 +20,15 @@ import Testing
         return (0..<count).map { "ipc:///tmp/normd-sync-\(tag)-\($0)" }
     }
 
-    static func config(rank: Int, members: [String], batch: Int, timeout: String = "2s", stages: [String] = stages) -> String {
+    /// `admin`: serve `/metrics` on a free loopback port (logged as `admin listening`).
+    static func config(rank: Int, members: [String], batch: Int, timeout: String = "2s", stages: [String] = stages, admin: Bool = false) -> String {
         var pipeline = PipelineYAML(features: features, batch: "{size: \(batch), min_rows: 2, max_latency: 10s}")
         pipeline.stages = stages
         pipeline.extra = [
             "sync: {group: fleet, rank: \(rank), members: [\(members.map { "\"\($0)\"" }.joined(separator: ", "))], timeout: \(timeout)}"
         ]
-        return "checkpoint: {path: state, every_batches: 100000, every_seconds: 3600}\n" + PipelineYAML.config(pipeline)
+        return (admin ? "admin: {listen: \"127.0.0.1:0\"}\n" : "") + "checkpoint: {path: state, every_batches: 100000, every_seconds: 3600}\n"
+            + PipelineYAML.config(pipeline)
     }
 
     /// The flat JSON export of the newest checkpoint in `scratch/state`.
@@ -35,6 +37,31 @@ import Testing
         let result = try Normd.run(["state", "export", scratch.path("state"), "--format", "json", "--output", out])
         try #require(result.status == 0, "\(result.stderr)")
         return try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out))) as? [String: Any])
+    }
+
+    /// The `normd_sync_*` series of a real scrape of `daemon`'s `/metrics`, for pipeline `sensors`,
+    /// without the `pipeline` label (`steps_total`, `absences_total{rank="1"}`, `step_seconds_count` …).
+    static func syncMetrics(_ daemon: DaemonProcess) throws -> [String: Double] {
+        var series: [String: Double] = [:]
+        for (name, value) in try AdminHTTP(daemon).metrics() where name.hasPrefix("normd_sync_") && !name.contains("_bucket{") {
+            let short = name.dropFirst("normd_sync_".count).replacingOccurrences(of: "pipeline=\"sensors\",", with: "")
+                .replacingOccurrences(of: "{pipeline=\"sensors\"}", with: "")
+            series[short] = value
+        }
+        return series
+    }
+
+    /// The series every sync member exports from its start, all 0, for a group of `members`
+    /// (`step_seconds_sum` aside: a duration, checked on its own).
+    static func zeroSyncMetrics(members: Int) -> [String: Double] {
+        var series: [String: Double] = [
+            "steps_total": 0, "stale_dropped_total": 0, "failovers_total": 0, "rejoins_total": 0, "step_seconds_count": 0,
+        ]
+        for rank in 0..<members { series["absences_total{rank=\"\(rank)\"}"] = 0 }
+        for reason in ["other_group", "other_chain", "malformed", "undecodable", "refused_by_peer", "unauthorized"] {
+            series["refusals_total{reason=\"\(reason)\"}"] = 0
+        }
+        return series
     }
 
     /// Every numeric array of an export, by name.
@@ -187,7 +214,7 @@ import Testing
             scratches.append(scratch)
             daemons.append(
                 try DaemonProcess.started(
-                    config: Self.config(rank: rank, members: members, batch: size, timeout: "1s"),
+                    config: Self.config(rank: rank, members: members, batch: size, timeout: "1s", admin: true),
                     scratch: scratch, name: "member\(rank)"))
         }
         let rows = (0..<3).map { TestRows.make(size * (before + after), features: Self.features, salt: 100 * $0) }
@@ -232,6 +259,14 @@ import Testing
         }
         let absent = daemons[1].logLines.filter { $0.message == "sync step completed without absent members" }
         #expect(absent.count == 1 && absent.first?["absent"] == "[0]", "\(daemons[1].stderr)")
+        // On /metrics: both trained in all five steps; rank 1, leading from step 3, counted rank 0
+        // absent once; rank 2 waited for rank 0 in vain once. Rank 1 failed over too, unless rank 2's
+        // contribution reached it first and made it leader (then it never waited for rank 0).
+        let series = try (1..<3).map { try Self.syncMetrics(daemons[$0]) }
+        #expect(series.map { $0["steps_total"] } == [5, 5])
+        #expect(series.map { $0["absences_total{rank=\"0\"}"] } == [1, 0])
+        #expect(series[1]["failovers_total"] == 1)
+        #expect([0, 1].contains(series[0]["failovers_total"]), "\(series[0])")
         for rank in 1..<3 { #expect(try daemons[rank].terminate() == 0) }
         #expect(Self.statistics(try Self.exported(scratches[1])) == Self.statistics(try Self.exported(scratches[2])))
     }
@@ -269,18 +304,28 @@ import Testing
         let members = Self.endpoints(2)
         let scratches = try (0..<2).map { _ in try ScratchDirectory() }
         let leader = try DaemonProcess.started(
-            config: Self.config(rank: 0, members: members, batch: 8, timeout: "1s"),
+            config: Self.config(rank: 0, members: members, batch: 8, timeout: "1s", admin: true),
             scratch: scratches[0], name: "member0")
         var other = Self.stages
         other[2] = "{type: standard_scale}"
         let stranger = try DaemonProcess.started(
-            config: Self.config(rank: 1, members: members, batch: 8, timeout: "1s", stages: other),
+            config: Self.config(rank: 1, members: members, batch: 8, timeout: "1s", stages: other, admin: true),
             scratch: scratches[1], name: "member1")
         let refused = try leader.waitForLine("refusal") { $0.message == "refused a member joining the sync group" }
         #expect(refused["from_rank"] == "1")
         #expect(refused["reason"]?.hasPrefix("chain fingerprint ") == true)
         let told = try stranger.waitForLine("refused") { $0.message == "sync group refused this member" }
         #expect(told["from_rank"] == "0")
+        // Each side asked the other for a snapshot at start (the leader's request waited in its
+        // DEALER's queue until the stranger bound): each refused one and was refused once, on /metrics too.
+        _ = try stranger.waitForLine("its refusal") { $0.message == "refused a member joining the sync group" }
+        _ = try leader.waitForLine("refused") { $0.message == "sync group refused this member" }
+        var expected = Self.zeroSyncMetrics(members: 2)
+        expected["refusals_total{reason=\"other_chain\"}"] = 1
+        expected["refusals_total{reason=\"refused_by_peer\"}"] = 1
+        expected["step_seconds_sum"] = 0
+        #expect(try Self.syncMetrics(leader) == expected)
+        #expect(try Self.syncMetrics(stranger) == expected)
         #expect(try leader.terminate() == 0)
         #expect(try stranger.terminate() == 0)
     }
@@ -296,11 +341,11 @@ import Testing
         let rows: String
         let rank: Int
 
-        init(rank: Int, members: [String], timeout: String, scratch: ScratchDirectory? = nil) throws {
+        init(rank: Int, members: [String], timeout: String, scratch: ScratchDirectory? = nil, admin: Bool = false) throws {
             self.rank = rank
             self.scratch = try scratch ?? ScratchDirectory()
             daemon = try DaemonProcess.started(
-                config: SyncGroupTests.config(rank: rank, members: members, batch: SyncRejoinTests.size, timeout: timeout),
+                config: SyncGroupTests.config(rank: rank, members: members, batch: SyncRejoinTests.size, timeout: timeout, admin: admin),
                 scratch: self.scratch, name: "member\(rank)")
             rows = try TestRows.write(
                 TestRows.make(SyncRejoinTests.size * 10, features: SyncGroupTests.features, salt: 77 * rank),
@@ -333,8 +378,8 @@ import Testing
         let endpoints = SyncGroupTests.endpoints(2)
         // The timeout must cover starting a Python producer on a loaded machine: in step 2 a leader
         // whose own batch comes later than that after rank 1's is itself absent (and rejoins).
-        let leader = try Member(rank: 0, members: endpoints, timeout: "4s")
-        let late = try Member(rank: 1, members: endpoints, timeout: "4s")
+        let leader = try Member(rank: 0, members: endpoints, timeout: "4s", admin: true)
+        let late = try Member(rank: 1, members: endpoints, timeout: "4s", admin: true)
 
         let alone = try leader.feed(step: 0, name: "c0-0").messages()
         #expect(alone.count == 1 && Self.sync(alone[0]).step == 1 && Self.sync(alone[0]).members == [0])
@@ -363,6 +408,24 @@ import Testing
         #expect(Self.sync(both[0]).step == 2 && Self.sync(both[0]).members == [0, 1])
         #expect(Self.sync(lateOutput[0]).step == 2 && Self.sync(lateOutput[0]).members == [0, 1])
         #expect(lateOutput[0].mode == "train" && lateOutput[0].header?["downgraded"] == nil)
+        // The same story on /metrics (a real scrape): the leader took part in both steps, led the one
+        // rank 1 missed (absent once) and dropped its stale contribution; rank 1 rejoined once and
+        // trained in step 2 only. Each step's exchange time is in the histogram.
+        var leaderSeries = try SyncGroupTests.syncMetrics(leader.daemon)
+        var lateSeries = try SyncGroupTests.syncMetrics(late.daemon)
+        #expect(leaderSeries.removeValue(forKey: "step_seconds_sum").map { $0 > 0 } == true)
+        #expect(lateSeries.removeValue(forKey: "step_seconds_sum").map { $0 > 0 } == true)
+        var expected = SyncGroupTests.zeroSyncMetrics(members: 2)
+        expected["steps_total"] = 2
+        expected["step_seconds_count"] = 2
+        expected["absences_total{rank=\"1\"}"] = 1
+        expected["stale_dropped_total"] = 1
+        #expect(leaderSeries == expected)
+        expected = SyncGroupTests.zeroSyncMetrics(members: 2)
+        expected["steps_total"] = 1
+        expected["step_seconds_count"] = 1
+        expected["rejoins_total"] = 1
+        #expect(lateSeries == expected)
         #expect(try leader.daemon.terminate() == 0)
         #expect(try late.daemon.terminate() == 0)
         #expect(

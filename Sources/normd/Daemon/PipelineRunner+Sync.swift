@@ -1,3 +1,4 @@
+import AdminServer
 import NormConfig
 import NormCore
 import Pipeline
@@ -8,7 +9,8 @@ extension PipelineRunner {
     func attachSyncGroup() throws {
         guard let sync = configuration.sync, configuration.mode == .train else { return }
         do {
-            let member = try SyncMember(configuration: sync, chain: engine.chain, context: context, logger: logger)
+            let member = try SyncMember(
+                configuration: sync, chain: engine.chain, context: context, logger: logger, metrics: control.histograms?.sync)
             syncMember = member
             engine.synchronizer = member
         } catch {

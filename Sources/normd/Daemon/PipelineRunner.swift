@@ -27,7 +27,7 @@ final class PipelineRunner {
     private let checkpointWriter: CheckpointWriter?
     /// Where a reload's new chain waits for this thread (`PipelineLoop.reload`).
     private let reloads: @Sendable () -> ReloadOrder?
-    private let control: PipelineControl
+    let control: PipelineControl
     /// The `mode` the configuration says (at start, or after the latest reload), to tell whether a
     /// reload changed it: only then does it replace a mode switched through the admin endpoint.
     private var configuredMode: Mode

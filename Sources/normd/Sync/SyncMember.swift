@@ -1,7 +1,9 @@
+import AdminServer
 import Foundation
 import Logging
 import NormConfig
 import Pipeline
+import Prometheus
 import StageKit
 import SyncProtocol
 import ZeroMQ
@@ -81,8 +83,13 @@ final class SyncMember: StepSynchronizer {
     private(set) var staleDropped = 0
     private(set) var refusals = 0
     private(set) var failovers = 0
+    /// The same events on `/metrics` (`nil` without `admin:`).
+    private let metrics: SyncMetrics?
+    /// Time this step has spent in `exchange` so far (all stages), for `normd_sync_step_seconds`.
+    private var exchangeTime: Duration = .zero
 
-    init(configuration: SyncConfiguration, chain: StageChain, context: ZMQContext, logger: Logger) throws {
+    init(configuration: SyncConfiguration, chain: StageChain, context: ZMQContext, logger: Logger, metrics: SyncMetrics? = nil) throws {
+        self.metrics = metrics
         self.configuration = configuration
         rank = configuration.rank
         fingerprint = Self.fingerprint(of: chain)
@@ -162,12 +169,19 @@ final class SyncMember: StepSynchronizer {
         return hasher.value
     }
 
+    /// Counts a refusal (made or received) in the running total and by `reason` on `/metrics`.
+    private func countRefusal(_ reason: String) {
+        refusals += 1
+        metrics?.refusals[reason]?.increment()
+    }
+
     private var leader: Int { view.min() ?? rank }
     private var margin: Duration { max(.milliseconds(250), configuration.timeout / 2) }
 
     // MARK: StepSynchronizer
 
     func beginStep(chain: StageChain) -> Bool {
+        exchangeTime = .zero
         pump(chain: chain, wait: .zero)
         if let snapshot = pendingSnapshot {
             pendingSnapshot = nil
@@ -181,6 +195,8 @@ final class SyncMember: StepSynchronizer {
     }
 
     func exchange(stage: Int, _ contribution: MomentContribution) throws(SyncStepError) -> MomentContribution {
+        let started = ContinuousClock.now
+        defer { exchangeTime += ContinuousClock.now - started }
         let target = chainStep + 1
         let before = stage == 0 ? hash : startHash
         var sentTo: Int?
@@ -215,6 +231,7 @@ final class SyncMember: StepSynchronizer {
                 switch reply.kind {
                 case .result:
                     guard let merged = reply.moments, merged.isValid(features: shapes[stage].features, extremes: shapes[stage].extremes) else {
+                        countRefusal("malformed")
                         throw fail("the leader's result for step \(target) stage \(stage) is malformed")
                     }
                     record(step: target, stage: stage, merged)
@@ -222,7 +239,7 @@ final class SyncMember: StepSynchronizer {
                     view = Set(reply.members)
                     return merged
                 case .refused:
-                    refusals += 1
+                    countRefusal("refused_by_peer")
                     logger.error(
                         "sync group refused this member",
                         metadata: [
@@ -235,6 +252,7 @@ final class SyncMember: StepSynchronizer {
             }
             if ContinuousClock.now >= waitUntil, let gone = sentTo {
                 failovers += 1
+                metrics?.failovers.increment()
                 view.remove(gone)
                 view.insert(rank)
                 logger.warning(
@@ -253,6 +271,8 @@ final class SyncMember: StepSynchronizer {
             return nil
         }
         chainStep += 1
+        metrics?.stepsCompleted.increment()
+        metrics?.stepSeconds.record(exchangeTime)
         serveSnapshots(chain: chain)
         return SyncStamp(step: chainStep, members: stepPresent)
     }
@@ -326,6 +346,7 @@ final class SyncMember: StepSynchronizer {
         let missing = open.expected.union(open.previous).subtracting(present).sorted()
         if !missing.isEmpty {
             absences += missing.count
+            for member in missing { metrics?.absences[member]?.increment() }
             logger.warning(
                 "sync step completed without absent members",
                 metadata: [
@@ -351,7 +372,7 @@ final class SyncMember: StepSynchronizer {
     /// A contribution from `message.rank`, which takes this member as its step's leader.
     private func handleContribution(_ message: SyncMessage, route: [UInt8]) {
         guard message.group == configuration.group, message.fingerprint == fingerprint else {
-            refusals += 1
+            countRefusal(message.group != configuration.group ? "other_group" : "other_chain")
             let reason =
                 message.group != configuration.group
                 ? "group '\(message.group)' is not this member's group '\(configuration.group)'"
@@ -364,7 +385,7 @@ final class SyncMember: StepSynchronizer {
             let moments = message.moments, message.stage < shapes.count,
             moments.isValid(features: shapes[message.stage].features, extremes: shapes[message.stage].extremes)
         else {
-            refusals += 1
+            countRefusal("malformed")
             logger.error("refused a malformed sync contribution", metadata: ["from_rank": "\(message.rank)"])
             reply(.refused, to: route, text: "malformed contribution")
             return
@@ -408,6 +429,7 @@ final class SyncMember: StepSynchronizer {
 
     private func stale(_ message: SyncMessage, route: [UInt8], _ reason: String) {
         staleDropped += 1
+        metrics?.staleDropped.increment()
         logger.warning(
             "dropped a stale sync contribution",
             metadata: [
@@ -480,6 +502,7 @@ final class SyncMember: StepSynchronizer {
         collection = nil
         buffered = []
         joined = true
+        metrics?.rejoins.increment()
         logger.info("rejoined the sync group", metadata: ["step": "\(step)", "from_rank": "\(snapshot.rank)", "members": "\(view.sorted())"])
     }
 
@@ -515,7 +538,7 @@ final class SyncMember: StepSynchronizer {
                         {
                             answer = message
                         } else if message.kind == .refused {
-                            refusals += 1
+                            countRefusal("refused_by_peer")
                             logger.error(
                                 "sync group refused this member",
                                 metadata: [
@@ -533,7 +556,7 @@ final class SyncMember: StepSynchronizer {
 
     private func handleRouter(_ bytes: [UInt8], route: [UInt8], chain: StageChain?) {
         guard let message = decode(bytes) else {
-            refusals += 1
+            countRefusal("undecodable")
             logger.error("refused an undecodable sync message", metadata: ["bytes": "\(bytes.count)"])
             return
         }
@@ -542,7 +565,7 @@ final class SyncMember: StepSynchronizer {
             handleContribution(message, route: route)
         case .snapshotRequest:
             guard message.group == configuration.group, message.fingerprint == fingerprint else {
-                refusals += 1
+                countRefusal(message.group != configuration.group ? "other_group" : "other_chain")
                 let reason =
                     message.group != configuration.group
                     ? "group '\(message.group)' is not '\(configuration.group)'"
