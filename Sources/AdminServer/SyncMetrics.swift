@@ -26,9 +26,11 @@ public struct SyncMetrics: Sendable {
     /// - `other_group`, `other_chain`: a contribution or join request from another group or chain fingerprint;
     /// - `malformed`: a contribution of the wrong shape or with unusable moments, or a malformed result;
     /// - `undecodable`: a frame that is not a sync message;
-    /// - `refused_by_peer`: another member refused this one;
-    /// - `unauthorized`: a connection CURVE authentication refused (with `security:`).
-    public static let refusalReasons = ["other_group", "other_chain", "malformed", "undecodable", "refused_by_peer", "unauthorized"]
+    /// - `refused_by_peer`: another member refused this one.
+    ///
+    /// A member CURVE refuses (with `security:`) never gets a message through: it is refused at the
+    /// handshake by the daemon's ZAP handler and counted in `normd_auth_failures_total{reason}`.
+    public static let refusalReasons = ["other_group", "other_chain", "malformed", "undecodable", "refused_by_peer"]
 
     /// Buckets of `normd_sync_step_seconds`: 10 µs … 100 s (a loopback step takes ~1 ms, one with an
     /// absent member `timeout`, at most 10 min).

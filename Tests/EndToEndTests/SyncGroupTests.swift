@@ -58,7 +58,7 @@ import Testing
             "steps_total": 0, "stale_dropped_total": 0, "failovers_total": 0, "rejoins_total": 0, "step_seconds_count": 0,
         ]
         for rank in 0..<members { series["absences_total{rank=\"\(rank)\"}"] = 0 }
-        for reason in ["other_group", "other_chain", "malformed", "undecodable", "refused_by_peer", "unauthorized"] {
+        for reason in ["other_group", "other_chain", "malformed", "undecodable", "refused_by_peer"] {
             series["refusals_total{reason=\"\(reason)\"}"] = 0
         }
         return series

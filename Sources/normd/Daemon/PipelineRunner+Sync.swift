@@ -9,8 +9,10 @@ extension PipelineRunner {
     func attachSyncGroup() throws {
         guard let sync = configuration.sync, configuration.mode == .train else { return }
         do {
+            let guarding = SocketFactory.Guarding(pipeline: configuration.name, index: -2, board: board, logger: logger, curve: curve)
             let member = try SyncMember(
-                configuration: sync, chain: engine.chain, context: context, logger: logger, metrics: control.histograms?.sync)
+                configuration: sync, chain: engine.chain, context: context, logger: logger, metrics: control.histograms?.sync,
+                guarding: guarding)
             syncMember = member
             engine.synchronizer = member
         } catch {

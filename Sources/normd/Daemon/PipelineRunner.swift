@@ -42,8 +42,8 @@ final class PipelineRunner {
     private var frames: [UnsafeRawBufferPointer] = []
     private var rejectionLog = RateLimitedLog(perInterval: 20, interval: .seconds(10))
     /// `security: curve:`; `nil` without it.
-    private let curve: CurveGate?
-    private let board: CounterBoard
+    let curve: CurveGate?
+    let board: CounterBoard
     /// Per input: whether it is a CURVE server, whose messages carry the client key as User-Id.
     private let checksUserID: [Bool]
     /// `sync:`'s member (see PipelineRunner+Sync.swift).

@@ -88,7 +88,12 @@ final class SyncMember: StepSynchronizer {
     /// Time this step has spent in `exchange` so far (all stages), for `normd_sync_step_seconds`.
     private var exchangeTime: Duration = .zero
 
-    init(configuration: SyncConfiguration, chain: StageChain, context: ZMQContext, logger: Logger, metrics: SyncMetrics? = nil) throws {
+    /// - Parameter guarding: with `security: curve:` (its `curve`), the ROUTER is a CURVE server behind
+    ///   the daemon's ZAP allow-list and every DEALER a CURVE client of its member's key.
+    init(
+        configuration: SyncConfiguration, chain: StageChain, context: ZMQContext, logger: Logger, metrics: SyncMetrics? = nil,
+        guarding: SocketFactory.Guarding? = nil
+    ) throws {
         self.metrics = metrics
         self.configuration = configuration
         rank = configuration.rank
@@ -106,6 +111,7 @@ final class SyncMember: StepSynchronizer {
         router = try ZMQSocket(context: context, type: .router)
         do {
             try Self.configure(router)
+            if let guarding { try SocketFactory.secureSyncRouter(router, guarding) }
             try router.bind(configuration.members[rank])
             pollRanks.append(nil)
             _ = poller.register(router, for: .pollIn)
@@ -113,6 +119,7 @@ final class SyncMember: StepSynchronizer {
                 let dealer = try ZMQSocket(context: context, type: .dealer)
                 dealers[other] = dealer
                 try Self.configure(dealer)
+                try SocketFactory.secureSyncDealer(dealer, serverKey: configuration.serverKeys[other], curve: guarding?.curve)
                 try dealer.setReconnectInterval(milliseconds: 100)
                 try dealer.setReconnectIntervalMax(milliseconds: 1000)
                 try dealer.connect(endpoint)
@@ -126,7 +133,7 @@ final class SyncMember: StepSynchronizer {
         self.logger.info(
             "sync member bound",
             metadata: [
-                "endpoint": "\(configuration.members[rank])", "members": "\(configuration.members.count)",
+                "endpoint": "\(configuration.members[rank])", "members": "\(configuration.members.count)", "curve": "\(guarding?.curve != nil)",
                 "fingerprint": "\(String(fingerprint, radix: 16))",
             ])
         // A restarted member must not step from its own (old or initial) statistics: every live
