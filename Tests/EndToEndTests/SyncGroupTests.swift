@@ -433,6 +433,49 @@ import Testing
                 == SyncGroupTests.statistics(try SyncGroupTests.exported(late.scratch)))
     }
 
+    /// The newest checkpoint's `sync_step` of a member.
+    static func checkpointedStep(_ scratch: ScratchDirectory) throws -> Int? {
+        let files = try FileManager.default.contentsOfDirectory(atPath: scratch.path("state")).filter { $0.hasPrefix("normd-state-") }.sorted()
+        let document =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: scratch.path("state/" + (files.last ?? "")))))
+            as? [String: Any]
+        return (((document?["body"] as? [String: Any])?["pipelines"] as? [[String: Any]])?.first)?["sync_step"] as? Int
+    }
+
+    /// A whole group stopped and restarted from its checkpoints resumes at their `sync_step`: the
+    /// next step is 3 (not 1) in the headers and the checkpoints, both members train in it, and they
+    /// still hold identical statistics.
+    @Test func aGroupRestartedFromItsCheckpointsResumesAtTheirStep() throws {
+        let endpoints = SyncGroupTests.endpoints(2)
+        let members = try (0..<2).map { try Member(rank: $0, members: endpoints, timeout: "4s") }
+        func step(_ index: Int) throws -> [Consumer.Message] {
+            let consumers = try members.map { try $0.feed(step: index, name: "c\($0.rank)-\(index)") }
+            return try consumers.flatMap { try $0.messages() }
+        }
+        #expect(try step(0).map { Self.sync($0).step } == [1, 1])
+        #expect(try step(1).map { Self.sync($0).step } == [2, 2])
+        for member in members { #expect(try member.daemon.terminate() == 0) }
+        #expect(try members.map { try Self.checkpointedStep($0.scratch) } == [2, 2])
+
+        for member in members {
+            member.daemon = try DaemonProcess.started(
+                config: SyncGroupTests.config(rank: member.rank, members: endpoints, batch: Self.size, timeout: "4s"), scratch: member.scratch,
+                name: "member\(member.rank)-again")
+        }
+        for member in members {
+            let resumed = try member.daemon.waitForLine("resume") { $0.message == "sync member resumes at the checkpoint's step" }
+            #expect(resumed["step"] == "2")
+        }
+        let third = try step(2)
+        #expect(third.map { Self.sync($0).step } == [3, 3])
+        #expect(third.allSatisfy { Self.sync($0).members == [0, 1] && $0.mode == "train" && $0.header?["downgraded"] == nil })
+        for member in members { #expect(try member.daemon.terminate() == 0) }
+        #expect(try members.map { try Self.checkpointedStep($0.scratch) } == [3, 3])
+        #expect(
+            SyncGroupTests.statistics(try SyncGroupTests.exported(members[0].scratch))
+                == SyncGroupTests.statistics(try SyncGroupTests.exported(members[1].scratch)))
+    }
+
     /// Kill -9 rank 2 after step 1, step on without it, restart it: it adopts a snapshot at start and
     /// after the next step all three hold identical statistics.
     @Test func aRestartedMemberRejoinsAndConverges() throws {

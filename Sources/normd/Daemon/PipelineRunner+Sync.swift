@@ -1,4 +1,5 @@
 import AdminServer
+import Checkpoint
 import NormConfig
 import NormCore
 import Pipeline
@@ -13,6 +14,7 @@ extension PipelineRunner {
             let member = try SyncMember(
                 configuration: sync, chain: engine.chain, context: context, logger: logger, metrics: control.histograms?.sync,
                 guarding: guarding)
+            if let restored = checkpointWriter?.syncStep(of: configuration.name) { member.resume(at: restored, chain: engine.chain) }
             syncMember = member
             engine.synchronizer = member
         } catch {

@@ -24,7 +24,7 @@ final class PipelineRunner {
     let context: ZMQContext
     private let snapshotRequests: SnapshotRequests?
     /// Told about a reloaded chain's stages (their fingerprints and params go into later generations).
-    private let checkpointWriter: CheckpointWriter?
+    let checkpointWriter: CheckpointWriter?
     /// Where a reload's new chain waits for this thread (`PipelineLoop.reload`).
     private let reloads: @Sendable () -> ReloadOrder?
     let control: PipelineControl

@@ -183,6 +183,30 @@ final class SyncMember: StepSynchronizer {
     }
 
     private var leader: Int { view.min() ?? rank }
+
+    /// Continues from a checkpoint whose statistics are at group step `restored` (its `sync_step`),
+    /// so step numbers (headers, later checkpoints) go on from there instead of restarting at 1.
+    ///
+    /// The checkpoint holds no state hash, so this member takes `H = FNV(seed, "restored", step,
+    /// statistics)`: members of a group restarted together from checkpoints of the same step and
+    /// identical statistics agree on it and step on; a member whose checkpoint is older, or whose
+    /// statistics differ, disagrees with the group's hash and is answered `stale`, then adopts a
+    /// snapshot — the group's statistics stay the truth. A live group's snapshot at the same step
+    /// but another hash is adopted too (see `adopt`).
+    func resume(at restored: UInt64, chain: StageChain) {
+        guard restored > 0 else { return }
+        var hasher = FNV64()
+        hasher.add(Array("restored".utf8))
+        hasher.add(restored)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        if let states = try? encoder.encode(chain.saveState()) { hasher.add(Array(states)) }
+        step = restored
+        chainStep = restored
+        hash = hasher.value
+        startHash = hasher.value
+        logger.info("sync member resumes at the checkpoint's step", metadata: ["step": "\(restored)"])
+    }
     private var margin: Duration { max(.milliseconds(250), configuration.timeout / 2) }
 
     // MARK: StepSynchronizer
@@ -492,7 +516,9 @@ final class SyncMember: StepSynchronizer {
     }
 
     private func adopt(_ snapshot: SyncMessage, chain: StageChain) {
-        guard !joined || snapshot.step > step else { return }
+        // A joined member takes a newer step, or the same step with another hash: a member resumed
+        // from its checkpoint at the step a live group is still at holds a restored hash, not the group's.
+        guard !joined || snapshot.step > step || (snapshot.step == step && snapshot.hash != hash) else { return }
         guard snapshot.fingerprint == fingerprint, snapshot.group == configuration.group,
             let states = try? JSONDecoder().decode([StageState].self, from: Data(snapshot.text)),
             (try? chain.restoreState(states)) != nil
