@@ -68,12 +68,15 @@ let package = Package(
         // `normd` subprocess runners, the reference-case loader, sample data, fake stages and sinks.
         .target(name: "NormTesting", dependencies: ["NormCore", "StageKit", "Pipeline", "Checkpoint"], swiftSettings: strict),
         .target(name: "WireFormat", dependencies: ["NormCore", "StageKit", "NpyFormat", "Pipeline"], swiftSettings: strict),
+        // The sync group's wire messages (Docs/SYNC.md): encoding and bounded decoding, no sockets.
+        .target(name: "SyncProtocol", dependencies: ["StageKit"], swiftSettings: strict),
         .systemLibrary(name: "CZeroMQ", path: "Sources/CZeroMQ"),
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"], swiftSettings: strict),
 
         // MARK: fuzzing — the entry points libFuzzer (Fuzz/, Scripts/fuzz.sh) and FuzzCorpusTests share
         .target(
-            name: "FuzzTargets", dependencies: ["NormCore", "StageKit", "NpyFormat", "WireFormat", "NormConfig", "Checkpoint", "BuiltinStages"],
+            name: "FuzzTargets",
+            dependencies: ["NormCore", "StageKit", "NpyFormat", "WireFormat", "NormConfig", "Checkpoint", "BuiltinStages", "SyncProtocol"],
             swiftSettings: strict),
 
         // MARK: the admin HTTP server (metrics, health, control)
@@ -91,7 +94,7 @@ let package = Package(
             name: "normd",
             dependencies: [
                 "NormCore", "StageKit", "Pipeline", "BuiltinStages", "NpyFormat", "NormConfig", "Checkpoint",
-                "WireFormat", "ZeroMQ", "DynamicStages", "AdminServer",
+                "WireFormat", "ZeroMQ", "DynamicStages", "AdminServer", "SyncProtocol",
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

@@ -5,7 +5,7 @@ Seeds are real inputs as a user's tools make them (numpy, json, the built normd 
 borderline ones, so the fuzzer starts past the formats' magic and keys. Run it again only to change
 the seeds; the committed files are what CI replays. Usage:
 
-    python3 Scripts/fuzz-seeds.py [path/to/normd]     # default .build/debug/normd (for `state`)
+    python3 Scripts/fuzz-seeds.py [path/to/normd]     # default .build/debug/normd (for `state` and `sync`)
 
 Message targets (tensor, npy, json) take one prefix byte before the frames (see
 Sources/FuzzTargets/MessageTargets.swift): bits 0-3 = features - 1, bit 4 = a topic frame,
@@ -134,9 +134,107 @@ def seed_states(normd):
     write("state", "empty-body.json", b'{"format":"normd-state","format_version":1,"checksum":"crc32:00000000","body":{"pipelines":[]}}\n')
 
 
+def sync_config(scratch):
+    """Two members of group `seeds` in one daemon; rank 1 lists the relay as rank 0's endpoint."""
+    chain = "[{type: min_max, feature_range: [-1, 1]}, {type: batch_norm, convention: torch}, {type: standard_scale}]"
+    pipelines = []
+    for rank, members in enumerate([["m0", "m1"], ["relay", "m1"]]):
+        endpoints = ", ".join(f'"ipc://{scratch}/{name}"' for name in members)
+        pipelines.append(f"""  - name: member{rank}
+    features: 4
+    batch: {{size: 8, max_latency: 10s}}
+    inputs: [{{endpoint: "ipc://{scratch}/in{rank}", socket: pull, bind: true, codec: tensor}}]
+    output: {{endpoint: "ipc://{scratch}/out{rank}", socket: push, bind: true, codec: tensor}}
+    sync: {{group: seeds, rank: {rank}, members: [{endpoints}], timeout: 1s}}
+    stages: {chain}
+""")
+    return "pipelines:\n" + "".join(pipelines)
+
+
+def seed_sync(normd):
+    """Frames of a real two-member group (one daemon, two pipelines), captured by a relay that rank 1
+    reaches rank 0 through: rank 1's `members[0]` is the relay, a DEALER that forwards every frame to
+    rank 0's ROUTER and back. Two full steps (contributions and results of three stages), a step rank 1
+    misses (its late contribution is answered stale, it asks for and gets a snapshot), the start-up
+    snapshot request, and rank 0's refusal of a request from another group."""
+    import threading
+    import time
+    import zmq
+
+    seen = {}
+    with tempfile.TemporaryDirectory(dir="/tmp") as scratch:
+        config = pathlib.Path(scratch) / "sync.yaml"
+        config.write_text(sync_config(scratch))
+        context = zmq.Context()
+        front, back = context.socket(zmq.DEALER), context.socket(zmq.DEALER)
+        front.bind(f"ipc://{scratch}/relay")
+        back.connect(f"ipc://{scratch}/m0")
+        done = threading.Event()
+
+        def relay():
+            poller = zmq.Poller()
+            poller.register(front, zmq.POLLIN)
+            poller.register(back, zmq.POLLIN)
+            while not done.is_set():
+                for socket, _ in poller.poll(50):
+                    frames = socket.recv_multipart()
+                    (back if socket is front else front).send_multipart(frames)
+                    kind = {1: "contribution", 2: "result", 3: "stale", 4: "snapshot-request", 5: "snapshot", 6: "refused"}[frames[0][4]]
+                    stage = int.from_bytes(frames[0][16 + frames[0][7]:18 + frames[0][7]], "little")  # after the group and step
+                    seen.setdefault(f"{kind}-stage{stage}" if kind in ("contribution", "result") else kind, frames[0])
+
+        thread = threading.Thread(target=relay)
+        thread.start()
+        daemon = subprocess.Popen([normd, "run", "--config", str(config)], stderr=subprocess.DEVNULL)
+        try:
+            pushes = [context.socket(zmq.PUSH) for _ in range(2)]
+            pulls = [context.socket(zmq.PULL) for _ in range(2)]
+            for rank in range(2):
+                pushes[rank].connect(f"ipc://{scratch}/in{rank}")
+                pulls[rank].connect(f"ipc://{scratch}/out{rank}")
+            rng = np.random.default_rng(5)
+
+            def feed(rank):
+                rows = rng.normal(3.0, 2.0, size=(8, 4)).astype(np.float32)
+                pushes[rank].send_multipart([json.dumps({"dtype": "float32", "shape": [8, 4]}).encode(), rows.tobytes()])
+                pulls[rank].recv_multipart()
+
+            time.sleep(1.0)
+            for _ in range(2):  # two full steps
+                workers = [threading.Thread(target=feed, args=(rank,)) for rank in range(2)]
+                for worker in workers:
+                    worker.start()
+                for worker in workers:
+                    worker.join()
+            feed(0)  # step 3 without rank 1 (after its 1 s timeout) ...
+            feed(1)  # ... whose late contribution is answered stale; it then asks for a snapshot
+            deadline = time.monotonic() + 10
+            while "snapshot" not in seen and time.monotonic() < deadline:
+                time.sleep(0.05)
+            stranger = context.socket(zmq.DEALER)
+            stranger.connect(f"ipc://{scratch}/m0")
+            request = seen["snapshot-request"]
+            stranger.send(request[:7] + bytes([6]) + b"others" + request[8 + request[7]:])  # group "others"
+            if stranger.poll(5000):
+                seen["refused"] = stranger.recv()
+        finally:
+            daemon.terminate()
+            daemon.wait(timeout=30)
+            done.set()
+            thread.join()
+            context.destroy(linger=0)
+    for name in ["contribution-stage0", "contribution-stage1", "contribution-stage2", "result-stage0", "result-stage1",
+                 "result-stage2", "stale", "snapshot-request", "snapshot", "refused"]:
+        write("sync", name, seen[name])
+    contribution = seen["contribution-stage0"]
+    write("sync", "truncated", contribution[:-3])
+    write("sync", "trailing-byte", contribution + b"\x00")
+    write("sync", "unknown-kind", contribution[:4] + b"\x09" + contribution[5:])
+
+
 def main():
     normd = sys.argv[1] if len(sys.argv) > 1 else str(ROOT / ".build" / "debug" / "normd")
-    for target in ["tensor", "npy", "json", "npy_file", "config", "state"]:
+    for target in ["tensor", "npy", "json", "npy_file", "config", "state", "sync"]:
         for old in (CORPUS / target).glob("seed-*"):
             old.unlink()
     rng = np.random.default_rng(13)
@@ -144,6 +242,7 @@ def main():
     seed_npy_files(rng)
     seed_configs()
     seed_states(normd)
+    seed_sync(normd)
 
 
 if __name__ == "__main__":

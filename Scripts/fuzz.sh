@@ -5,7 +5,7 @@
 #   Scripts/fuzz.sh all SECONDS [libFuzzer flags...]        every target in turn, SECONDS each
 #
 # TARGET: tensor, npy, json (the wire decoders), npy_file (the .npy file reader), config (YAML
-# through validation), state (the state-file reader). Builds the driver package Fuzz/ with
+# through validation), state (the state-file reader), sync (a sync group member's frames). Builds the driver package Fuzz/ with
 # -sanitize=fuzzer,address into .build-fuzz (never the ordinary .build), then fuzzes starting from
 # the committed corpus Tests/FuzzCorpus/TARGET (seeds and crashers/, not crashers/pending/), copied
 # into .build-fuzz/corpus/TARGET, where libFuzzer also keeps what it finds.
@@ -13,7 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-TARGETS=(tensor npy json npy_file config state)
+TARGETS=(tensor npy json npy_file config state sync)
 usage() { local IFS='|'; echo "usage: $0 {${TARGETS[*]}|all} [SECONDS] [libFuzzer flags...]" >&2; exit 64; }
 [ $# -ge 1 ] || usage
 which=$1; shift

@@ -42,6 +42,8 @@ public final class NormdMetrics: Sendable {
         public let batchLatencySeconds: DurationHistogram
         /// By `reason` (`unknown_key`, `address_denied`, `revoked_key`): peers or messages CURVE refused (issue 11).
         public let authFailures: [String: Counter]
+        /// The pipeline's sync group member's metrics (SyncMetrics.swift); `nil` without `sync:`.
+        public let sync: SyncMetrics?
     }
 
     public let pipelines: [String: PipelineMetrics]
@@ -68,7 +70,10 @@ public final class NormdMetrics: Sendable {
     ///   - pipelines: each pipeline's name and number of inputs.
     ///   - rejectionReasons: every `reason` a message can be rejected for.
     ///   - version: `normd --version`'s text; `libzmq`: the library's version.
-    public init(pipelines: [(name: String, inputs: Int)], rejectionReasons: [String], version: String, libzmq: String) {
+    ///   - syncMembers: the number of members of each pipeline with `sync:`, by pipeline name.
+    public init(
+        pipelines: [(name: String, inputs: Int)], rejectionReasons: [String], version: String, libzmq: String, syncMembers: [String: Int] = [:]
+    ) {
         let registry = self.registry
         func counter(_ name: String, _ help: String, _ labels: [(String, String)]) -> Counter {
             registry.makeCounter(name: name, labels: labels, help: help)
@@ -114,7 +119,8 @@ public final class NormdMetrics: Sendable {
                     help: "From the arrival of a batch's completing row to its publication."),
                 authFailures: byLabel(
                     "normd_auth_failures_total", "Connections and messages refused by CURVE authentication, by reason.",
-                    p, "reason", Self.authFailureReasons))
+                    p, "reason", Self.authFailureReasons),
+                sync: syncMembers[name].map { SyncMetrics(registry: registry, pipeline: name, members: $0) })
         }
         self.pipelines = table
         checkpointWrites = byLabel("normd_checkpoint_writes_total", "Checkpoint generations written, by result.", [], "result", Self.results)

@@ -131,6 +131,14 @@ public final class CheckpointWriter: StateSnapshotSink, Sendable {
         wake.signal()
     }
 
+    /// The sync group step `pipeline`'s statistics are at in the writer's document (restored from
+    /// the checkpoint, then as snapshots report it); `nil` when none was recorded.
+    public func syncStep(of pipeline: String) -> UInt64? {
+        state.withLock { state in
+            state.document.pipeline(named: pipeline)?.syncStep.flatMap { UInt64(exactly: $0) }
+        }
+    }
+
     /// The newest generation this writer wrote, if any (a reload waits for the next one).
     public var lastWrittenGeneration: UInt64? { state.withLock { $0.lastWritten?.number } }
 

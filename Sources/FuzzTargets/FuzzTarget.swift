@@ -22,6 +22,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case config
     /// `StateFile.decode`, then restore and one train batch; see ``fuzzStateFile(_:)``.
     case state
+    /// `SyncMessage.decode`, a sync group member's frames; see ``fuzzSyncMessage(_:)``.
+    case sync
 
     /// Runs one input through this target; `true` when the decoder accepted it.
     @discardableResult
@@ -33,6 +35,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .npyFile: fuzzNpyFile(data)
         case .config: fuzzConfig(data)
         case .state: fuzzStateFile(data)
+        case .sync: fuzzSyncMessage(data)
         }
     }
 }

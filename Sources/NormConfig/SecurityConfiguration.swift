@@ -181,6 +181,10 @@ extension NormdConfiguration {
         diagnostics: ConfigDiagnostics
     ) {
         for pipeline in pipelines {
+            // A sync member's `curve_server_key` means nothing without `security: curve:`.
+            for source in pipeline.sync?.serverKeySources ?? [] where curve == nil {
+                diagnostics.error(at: source.location, path: source.path, "needs a 'security: curve:' section")
+            }
             var endpoints: [(endpoint: String, bind: Bool, security: EndpointSecurity, path: ConfigPath)] =
                 pipeline.inputs.map { ($0.endpoint, $0.bind, $0.security, $0.path) }
             if let output = pipeline.output { endpoints.append((output.endpoint, output.bind, output.security, output.path)) }

@@ -17,12 +17,23 @@ public struct SyncConfiguration: Sendable, Equatable {
     /// One endpoint per rank (`tcp://host:port` or `ipc://path`).
     public var members: [String]
     public var timeout: Duration
+    /// Per rank, that member's CURVE server public key (Z85) from `{endpoint, curve_server_key}`;
+    /// `nil` where the entry is a plain endpoint (with `security: curve:` the member is then taken to
+    /// use this daemon's own key pair, as a fleet sharing one key does).
+    public var serverKeys: [String?]
+    /// Where each `curve_server_key` was written, for the checks against `security:`.
+    var serverKeySources: [(location: SourceLocation?, path: ConfigPath)] = []
 
-    public init(group: String, rank: Int, members: [String], timeout: Duration = defaultTimeout) {
+    public init(group: String, rank: Int, members: [String], timeout: Duration = defaultTimeout, serverKeys: [String?]? = nil) {
         self.group = group
         self.rank = rank
         self.members = members
         self.timeout = timeout
+        self.serverKeys = serverKeys ?? members.map { _ in nil }
+    }
+
+    public static func == (a: SyncConfiguration, b: SyncConfiguration) -> Bool {
+        a.group == b.group && a.rank == b.rank && a.members == b.members && a.timeout == b.timeout && a.serverKeys == b.serverKeys
     }
 
     public static let defaultTimeout = Duration.seconds(2)
@@ -46,9 +57,11 @@ public struct SyncConfiguration: Sendable, Equatable {
             reader.error("group", "missing; the name every member of the sync group shares")
         }
         var members: [String] = []
+        var keys: [String?] = []
+        var keySources: [(location: SourceLocation?, path: ConfigPath)] = []
         if let node = reader.value("members"), let items = node.listItems, !items.isEmpty {
             if reader.requireCount("members", items, atMost: maxMembers, of: "members") {
-                members = readMembers(items, reader: reader)
+                (members, keys, keySources) = readMembers(items, reader: reader)
             }
         } else {
             reader.error("members", "missing; a list of one endpoint per rank, e.g. [tcp://127.0.0.1:5570, tcp://127.0.0.1:5571]")
@@ -66,19 +79,44 @@ public struct SyncConfiguration: Sendable, Equatable {
         let timeout = reader.duration("timeout", timeoutBound) ?? defaultTimeout
         reader.finish()
         guard mark.noNewErrors, let group, let rank else { return nil }
-        return SyncConfiguration(group: group, rank: rank, members: members, timeout: timeout)
+        var configuration = SyncConfiguration(group: group, rank: rank, members: members, timeout: timeout, serverKeys: keys)
+        configuration.serverKeySources = keySources
+        return configuration
     }
 
     /// Each entry a `tcp://host:port` (a real port: the others connect to it) or `ipc://path`,
-    /// within the endpoint length limit, and no endpoint twice.
-    private static func readMembers(_ items: [ConfigNode], reader: ParameterReader) -> [String] {
+    /// within the endpoint length limit, and no endpoint twice; or `{endpoint, curve_server_key}`
+    /// (the key file of that member's CURVE server, as `curve_server_key` of an endpoint).
+    private static func readMembers(
+        _ items: [ConfigNode], reader: ParameterReader
+    ) -> ([String], [String?], [(location: SourceLocation?, path: ConfigPath)]) {
         var members: [String] = []
+        var keys: [String?] = []
+        var keySources: [(location: SourceLocation?, path: ConfigPath)] = []
         var seen: [String: Int] = [:]
-        for (index, item) in items.enumerated() {
+        for (index, entry) in items.enumerated() {
             let path = reader.path(of: "members").appending(index: index)
+            var item = entry
+            var key: String?
+            if entry.mapEntries != nil {
+                let itemReader = ParameterReader(node: entry, path: path, diagnostics: reader.diagnostics)
+                let security = EndpointSecurity.read(from: itemReader)
+                if let location = security.curveLocation {
+                    reader.diagnostics.error(at: location, path: path.appending("curve"), "a sync member always uses CURVE with 'security: curve:'")
+                }
+                key = security.serverKey
+                if let location = security.serverKeyLocation { keySources.append((location, path.appending("curve_server_key"))) }
+                guard let node = itemReader.value("endpoint") else {
+                    itemReader.error(nil, "missing 'endpoint'")
+                    itemReader.finish()
+                    continue
+                }
+                item = node
+                itemReader.finish()
+            }
             func fail(_ message: String) { reader.diagnostics.error(at: item.location, path: path, message) }
             guard case .string(let endpoint) = item.value else {
-                fail("expected an endpoint like \"tcp://127.0.0.1:5570\", got \(item.value.typeName) \(item.quoted)")
+                fail("expected an endpoint like \"tcp://127.0.0.1:5570\" or {endpoint, curve_server_key}, got \(item.value.typeName) \(item.quoted)")
                 continue
             }
             guard endpoint.utf8.count <= ConfigLimits.maxEndpointBytes else {
@@ -100,8 +138,9 @@ public struct SyncConfiguration: Sendable, Equatable {
             }
             seen[endpoint] = index
             members.append(endpoint)
+            keys.append(key)
         }
-        return members.count == items.count ? members : []
+        return members.count == items.count ? (members, keys, keySources) : ([], [], [])
     }
 
     /// Refuses what cannot take part in a sync group, at the stage's own key: tf_keras ghost batches

@@ -134,16 +134,26 @@ public struct MomentContribution: Sendable, Equatable {
     }
 
     /// Whether the shape matches a stage of `features` features (with or without extremes) and every
-    /// value is usable: finite mean/M2, M2 ≥ 0, count ≥ 0, min ≤ max when rows exist. A contribution
-    /// from the network is checked with this before it is merged.
+    /// value is one that `count` finite Float32 rows can have. A contribution from the network is
+    /// checked with this before it is merged.
+    ///
+    /// With `F = Float.greatestFiniteMagnitude`: count ≥ 0; `|μ| ≤ F`; `0 ≤ M2 ≤ n·F²` (Popoviciu:
+    /// values in `[−F, F]` have a variance of at most `F²`), so `M2 = 0` for no rows; min ≤ max
+    /// within `[−F, F]` when rows exist. Why bounds and not only finiteness: the leader merges the
+    /// contributions and trains from the result without checking it again (it is its own), and two
+    /// finite M2 near `Double.greatestFiniteMagnitude` merge into `+∞` (found by the `sync` fuzz
+    /// target). Within these bounds Chan's merge of any number of contributions stays finite:
+    /// `M2 ≤ M2_a + M2_b + (2F)²·min(n_a, n_b) ≤ 3·n·F² < 4·10⁹⁶` for `n ≤ Int64.max`.
     public func isValid(features expected: Int, extremes: Bool) -> Bool {
         guard count >= 0, mean.count == expected, m2.count == expected, hasExtremes == extremes || (!extremes && minimum.isEmpty) else {
             return false
         }
         if extremes && (minimum.count != expected || maximum.count != expected) { return false }
-        guard mean.allFinite, m2.allFinite, m2.allSatisfy({ $0 >= 0 }) else { return false }
+        let top = Double(Float.greatestFiniteMagnitude)
+        let spread = Double(count) * top * top
+        guard mean.allSatisfy({ abs($0) <= top }), m2.allSatisfy({ $0 >= 0 && $0 <= spread }) else { return false }
         if extremes && count > 0 {
-            guard minimum.allFinite, maximum.allFinite, zip(minimum, maximum).allSatisfy({ $0 <= $1 }) else { return false }
+            guard zip(minimum, maximum).allSatisfy({ -top <= $0 && $0 <= $1 && $1 <= top }) else { return false }
         }
         return true
     }

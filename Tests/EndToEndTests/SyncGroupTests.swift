@@ -20,13 +20,15 @@ import Testing
         return (0..<count).map { "ipc:///tmp/normd-sync-\(tag)-\($0)" }
     }
 
-    static func config(rank: Int, members: [String], batch: Int, timeout: String = "2s", stages: [String] = stages) -> String {
+    /// `admin`: serve `/metrics` on a free loopback port (logged as `admin listening`).
+    static func config(rank: Int, members: [String], batch: Int, timeout: String = "2s", stages: [String] = stages, admin: Bool = false) -> String {
         var pipeline = PipelineYAML(features: features, batch: "{size: \(batch), min_rows: 2, max_latency: 10s}")
         pipeline.stages = stages
         pipeline.extra = [
             "sync: {group: fleet, rank: \(rank), members: [\(members.map { "\"\($0)\"" }.joined(separator: ", "))], timeout: \(timeout)}"
         ]
-        return "checkpoint: {path: state, every_batches: 100000, every_seconds: 3600}\n" + PipelineYAML.config(pipeline)
+        return (admin ? "admin: {listen: \"127.0.0.1:0\"}\n" : "") + "checkpoint: {path: state, every_batches: 100000, every_seconds: 3600}\n"
+            + PipelineYAML.config(pipeline)
     }
 
     /// The flat JSON export of the newest checkpoint in `scratch/state`.
@@ -35,6 +37,31 @@ import Testing
         let result = try Normd.run(["state", "export", scratch.path("state"), "--format", "json", "--output", out])
         try #require(result.status == 0, "\(result.stderr)")
         return try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out))) as? [String: Any])
+    }
+
+    /// The `normd_sync_*` series of a real scrape of `daemon`'s `/metrics`, for pipeline `sensors`,
+    /// without the `pipeline` label (`steps_total`, `absences_total{rank="1"}`, `step_seconds_count` …).
+    static func syncMetrics(_ daemon: DaemonProcess) throws -> [String: Double] {
+        var series: [String: Double] = [:]
+        for (name, value) in try AdminHTTP(daemon).metrics() where name.hasPrefix("normd_sync_") && !name.contains("_bucket{") {
+            let short = name.dropFirst("normd_sync_".count).replacingOccurrences(of: "pipeline=\"sensors\",", with: "")
+                .replacingOccurrences(of: "{pipeline=\"sensors\"}", with: "")
+            series[short] = value
+        }
+        return series
+    }
+
+    /// The series every sync member exports from its start, all 0, for a group of `members`
+    /// (`step_seconds_sum` aside: a duration, checked on its own).
+    static func zeroSyncMetrics(members: Int) -> [String: Double] {
+        var series: [String: Double] = [
+            "steps_total": 0, "stale_dropped_total": 0, "failovers_total": 0, "rejoins_total": 0, "step_seconds_count": 0,
+        ]
+        for rank in 0..<members { series["absences_total{rank=\"\(rank)\"}"] = 0 }
+        for reason in ["other_group", "other_chain", "malformed", "undecodable", "refused_by_peer"] {
+            series["refusals_total{reason=\"\(reason)\"}"] = 0
+        }
+        return series
     }
 
     /// Every numeric array of an export, by name.
@@ -69,7 +96,13 @@ import Testing
 
     /// Runs `sizes.count` members (rank r gets `sizes[r]` rows per step) and a one-member group
     /// fed the concatenation (rank 0's rows first) for `steps` steps; checks outputs, headers and states.
-    func expectGroupEqualsConcatenation(sizes: [Int], steps: Int) throws {
+    ///
+    /// `firstStageKeys` name the statistics of stage 0, which learns from the rows themselves (1e-9
+    /// relative); the later stages learn from Float32 outputs (see the tolerances below).
+    func expectGroupEqualsConcatenation(
+        sizes: [Int], steps: Int, stages: [String] = Self.stages,
+        firstStageKeys: [String] = ["data_min", "data_max", "data_range", "scale", "min", "n_samples_seen"]
+    ) throws {
         let members = Self.endpoints(sizes.count)
         let total = sizes.reduce(0, +)
         let shards = sizes.enumerated().map { rank, size in TestRows.make(size * steps, features: Self.features, salt: 1000 * rank) }
@@ -79,7 +112,7 @@ import Testing
         }
         let referenceScratch = try ScratchDirectory()
         let reference = try DaemonProcess.started(
-            config: Self.config(rank: 0, members: Self.endpoints(1), batch: total), scratch: referenceScratch, name: "reference")
+            config: Self.config(rank: 0, members: Self.endpoints(1), batch: total, stages: stages), scratch: referenceScratch, name: "reference")
         let referenceRows = try TestRows.write(concatenated, to: "rows.npy", in: referenceScratch)
         let referenceConsumer = try Consumer(endpoint: try reference.outputEndpoint(of: "sensors"), expectRows: total * steps, in: referenceScratch)
         try Producer(
@@ -91,7 +124,7 @@ import Testing
         for (rank, size) in sizes.enumerated() {
             let scratch = try ScratchDirectory()
             let daemon = try DaemonProcess.started(
-                config: Self.config(rank: rank, members: members, batch: size, timeout: "10s"),
+                config: Self.config(rank: rank, members: members, batch: size, timeout: "10s", stages: stages),
                 scratch: scratch, name: "member\(rank)")
             scratches.append(scratch)
             daemons.append(daemon)
@@ -142,11 +175,9 @@ import Testing
         // coefficients moves a Float64 statistic by ~1e-9..1e-8 (measured 3.2e-9 with unequal sizes),
         // and their means of normalized data sit near 0: 1e-7 of max(1, |value|).
         let firstStage = { (state: [String: [Double]]) in
-            state.filter { key, _ in
-                ["data_min", "data_max", "data_range", "scale", "min", "n_samples_seen"].contains(where: { key.hasSuffix("/" + $0) })
-            }
+            state.filter { key, _ in key.contains("/0_") && firstStageKeys.contains(where: { key.hasSuffix("/" + $0) }) }
         }
-        #expect(firstStage(referenceState).count == 6)
+        #expect(firstStage(referenceState).count == firstStageKeys.count, "\(referenceState.keys.sorted())")
         #expect(Self.largestRelativeDifference(firstStage(memberStates[0]), firstStage(referenceState)) < 1e-9)
         #expect(Self.largestRelativeDifference(memberStates[0], referenceState, floor: 1) < 1e-7)
     }
@@ -157,6 +188,19 @@ import Testing
 
     @Test func unequalBatchSizesAreWeightedByTheirCounts() throws {
         try expectGroupEqualsConcatenation(sizes: [8, 16, 32], steps: 4)
+    }
+
+    /// The stage kinds the tests above leave out: `standard_scale` (Chan's merge of its running
+    /// moments with the step's) first, learning from the rows, then `batch_renorm` (`r` and `d` from
+    /// the merged batch moments, clipped), with unequal batch sizes.
+    @Test func standardScaleAndBatchRenormGroupsEqualOneDaemonFedTheConcatenation() throws {
+        try expectGroupEqualsConcatenation(
+            sizes: [8, 16, 24], steps: 4,
+            stages: [
+                "{type: standard_scale}",
+                "{type: batch_renorm, momentum: 0.8, renorm_momentum: 0.7, renorm_clipping: {rmax: 1.5, rmin: 0.6667, dmax: 0.5}}",
+            ],
+            firstStageKeys: ["mean", "var", "scale", "n_samples_seen"])
     }
 
     /// Kill -9 one member (the leader, rank 0) after two steps: the other two finish every later
@@ -170,7 +214,7 @@ import Testing
             scratches.append(scratch)
             daemons.append(
                 try DaemonProcess.started(
-                    config: Self.config(rank: rank, members: members, batch: size, timeout: "1s"),
+                    config: Self.config(rank: rank, members: members, batch: size, timeout: "1s", admin: true),
                     scratch: scratch, name: "member\(rank)"))
         }
         let rows = (0..<3).map { TestRows.make(size * (before + after), features: Self.features, salt: 100 * $0) }
@@ -215,8 +259,44 @@ import Testing
         }
         let absent = daemons[1].logLines.filter { $0.message == "sync step completed without absent members" }
         #expect(absent.count == 1 && absent.first?["absent"] == "[0]", "\(daemons[1].stderr)")
+        // On /metrics: both trained in all five steps; rank 1, leading from step 3, counted rank 0
+        // absent once; rank 2 waited for rank 0 in vain once. Rank 1 failed over too, unless rank 2's
+        // contribution reached it first and made it leader (then it never waited for rank 0).
+        let series = try (1..<3).map { try Self.syncMetrics(daemons[$0]) }
+        #expect(series.map { $0["steps_total"] } == [5, 5])
+        #expect(series.map { $0["absences_total{rank=\"0\"}"] } == [1, 0])
+        #expect(series[1]["failovers_total"] == 1)
+        #expect([0, 1].contains(series[0]["failovers_total"]), "\(series[0])")
         for rank in 1..<3 { #expect(try daemons[rank].terminate() == 0) }
         #expect(Self.statistics(try Self.exported(scratches[1])) == Self.statistics(try Self.exported(scratches[2])))
+    }
+
+    /// A run-time plugin stage cannot train from merged moments (the C ABI exposes none): `normd run`
+    /// refuses the configuration before binding anything, with the located message `validate` gives
+    /// and exit 78 (EX_CONFIG).
+    @Test func aRunTimePluginStageInASyncPipelineIsRefused() throws {
+        try BuildProducts.require(BuildProducts.robustScale)
+        let scratch = try ScratchDirectory()
+        let members = Self.endpoints(2)
+        let config =
+            "plugins: [\"\(BuildProducts.robustScale)\"]\n"
+            + Self.config(rank: 0, members: members, batch: 8, stages: ["{type: min_max}", "{type: robust_scale}"])
+        try scratch.write(config, to: "cfg.yaml")
+        // Located at the stage's `type:` value: line and column (1-based) of `robust_scale` in the file.
+        let lines = config.split(separator: "\n", omittingEmptySubsequences: false)
+        let index = try #require(lines.firstIndex { $0.contains("{type: robust_scale}") })
+        let column = try #require(lines[index].firstRange(of: "robust_scale")).lowerBound.utf16Offset(in: lines[index]) + 1
+        let message =
+            "cfg.yaml:\(index + 1):\(column): pipelines[0].stages[1].type: 'robust_scale' cannot take part in sync: "
+            + "a run-time plugin stage exposes no batch moments through the stage ABI"
+        let run = try Normd.run(["run", "--config", "cfg.yaml"], in: scratch)
+        #expect(run.status == 78)
+        #expect(run.stderrLines == [message])
+        #expect(run.stdout.isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: String(members[0].dropFirst("ipc://".count))), "nothing is bound")
+        let validate = try Normd.run(["validate", "--config", "cfg.yaml"], in: scratch)
+        #expect(validate.status == 78)
+        #expect(validate.stderrLines == [message, "cfg.yaml: 1 error"])
     }
 
     /// A member whose chain differs is refused, with a log line on both sides, and never trains.
@@ -224,18 +304,28 @@ import Testing
         let members = Self.endpoints(2)
         let scratches = try (0..<2).map { _ in try ScratchDirectory() }
         let leader = try DaemonProcess.started(
-            config: Self.config(rank: 0, members: members, batch: 8, timeout: "1s"),
+            config: Self.config(rank: 0, members: members, batch: 8, timeout: "1s", admin: true),
             scratch: scratches[0], name: "member0")
         var other = Self.stages
         other[2] = "{type: standard_scale}"
         let stranger = try DaemonProcess.started(
-            config: Self.config(rank: 1, members: members, batch: 8, timeout: "1s", stages: other),
+            config: Self.config(rank: 1, members: members, batch: 8, timeout: "1s", stages: other, admin: true),
             scratch: scratches[1], name: "member1")
         let refused = try leader.waitForLine("refusal") { $0.message == "refused a member joining the sync group" }
         #expect(refused["from_rank"] == "1")
         #expect(refused["reason"]?.hasPrefix("chain fingerprint ") == true)
         let told = try stranger.waitForLine("refused") { $0.message == "sync group refused this member" }
         #expect(told["from_rank"] == "0")
+        // Each side asked the other for a snapshot at start (the leader's request waited in its
+        // DEALER's queue until the stranger bound): each refused one and was refused once, on /metrics too.
+        _ = try stranger.waitForLine("its refusal") { $0.message == "refused a member joining the sync group" }
+        _ = try leader.waitForLine("refused") { $0.message == "sync group refused this member" }
+        var expected = Self.zeroSyncMetrics(members: 2)
+        expected["refusals_total{reason=\"other_chain\"}"] = 1
+        expected["refusals_total{reason=\"refused_by_peer\"}"] = 1
+        expected["step_seconds_sum"] = 0
+        #expect(try Self.syncMetrics(leader) == expected)
+        #expect(try Self.syncMetrics(stranger) == expected)
         #expect(try leader.terminate() == 0)
         #expect(try stranger.terminate() == 0)
     }
@@ -251,11 +341,11 @@ import Testing
         let rows: String
         let rank: Int
 
-        init(rank: Int, members: [String], timeout: String, scratch: ScratchDirectory? = nil) throws {
+        init(rank: Int, members: [String], timeout: String, scratch: ScratchDirectory? = nil, admin: Bool = false) throws {
             self.rank = rank
             self.scratch = try scratch ?? ScratchDirectory()
             daemon = try DaemonProcess.started(
-                config: SyncGroupTests.config(rank: rank, members: members, batch: SyncRejoinTests.size, timeout: timeout),
+                config: SyncGroupTests.config(rank: rank, members: members, batch: SyncRejoinTests.size, timeout: timeout, admin: admin),
                 scratch: self.scratch, name: "member\(rank)")
             rows = try TestRows.write(
                 TestRows.make(SyncRejoinTests.size * 10, features: SyncGroupTests.features, salt: 77 * rank),
@@ -288,8 +378,8 @@ import Testing
         let endpoints = SyncGroupTests.endpoints(2)
         // The timeout must cover starting a Python producer on a loaded machine: in step 2 a leader
         // whose own batch comes later than that after rank 1's is itself absent (and rejoins).
-        let leader = try Member(rank: 0, members: endpoints, timeout: "4s")
-        let late = try Member(rank: 1, members: endpoints, timeout: "4s")
+        let leader = try Member(rank: 0, members: endpoints, timeout: "4s", admin: true)
+        let late = try Member(rank: 1, members: endpoints, timeout: "4s", admin: true)
 
         let alone = try leader.feed(step: 0, name: "c0-0").messages()
         #expect(alone.count == 1 && Self.sync(alone[0]).step == 1 && Self.sync(alone[0]).members == [0])
@@ -318,11 +408,72 @@ import Testing
         #expect(Self.sync(both[0]).step == 2 && Self.sync(both[0]).members == [0, 1])
         #expect(Self.sync(lateOutput[0]).step == 2 && Self.sync(lateOutput[0]).members == [0, 1])
         #expect(lateOutput[0].mode == "train" && lateOutput[0].header?["downgraded"] == nil)
+        // The same story on /metrics (a real scrape): the leader took part in both steps, led the one
+        // rank 1 missed (absent once) and dropped its stale contribution; rank 1 rejoined once and
+        // trained in step 2 only. Each step's exchange time is in the histogram.
+        var leaderSeries = try SyncGroupTests.syncMetrics(leader.daemon)
+        var lateSeries = try SyncGroupTests.syncMetrics(late.daemon)
+        #expect(leaderSeries.removeValue(forKey: "step_seconds_sum").map { $0 > 0 } == true)
+        #expect(lateSeries.removeValue(forKey: "step_seconds_sum").map { $0 > 0 } == true)
+        var expected = SyncGroupTests.zeroSyncMetrics(members: 2)
+        expected["steps_total"] = 2
+        expected["step_seconds_count"] = 2
+        expected["absences_total{rank=\"1\"}"] = 1
+        expected["stale_dropped_total"] = 1
+        #expect(leaderSeries == expected)
+        expected = SyncGroupTests.zeroSyncMetrics(members: 2)
+        expected["steps_total"] = 1
+        expected["step_seconds_count"] = 1
+        expected["rejoins_total"] = 1
+        #expect(lateSeries == expected)
         #expect(try leader.daemon.terminate() == 0)
         #expect(try late.daemon.terminate() == 0)
         #expect(
             SyncGroupTests.statistics(try SyncGroupTests.exported(leader.scratch))
                 == SyncGroupTests.statistics(try SyncGroupTests.exported(late.scratch)))
+    }
+
+    /// The newest checkpoint's `sync_step` of a member.
+    static func checkpointedStep(_ scratch: ScratchDirectory) throws -> Int? {
+        let files = try FileManager.default.contentsOfDirectory(atPath: scratch.path("state")).filter { $0.hasPrefix("normd-state-") }.sorted()
+        let document =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: scratch.path("state/" + (files.last ?? "")))))
+            as? [String: Any]
+        return (((document?["body"] as? [String: Any])?["pipelines"] as? [[String: Any]])?.first)?["sync_step"] as? Int
+    }
+
+    /// A whole group stopped and restarted from its checkpoints resumes at their `sync_step`: the
+    /// next step is 3 (not 1) in the headers and the checkpoints, both members train in it, and they
+    /// still hold identical statistics.
+    @Test func aGroupRestartedFromItsCheckpointsResumesAtTheirStep() throws {
+        let endpoints = SyncGroupTests.endpoints(2)
+        let members = try (0..<2).map { try Member(rank: $0, members: endpoints, timeout: "4s") }
+        func step(_ index: Int) throws -> [Consumer.Message] {
+            let consumers = try members.map { try $0.feed(step: index, name: "c\($0.rank)-\(index)") }
+            return try consumers.flatMap { try $0.messages() }
+        }
+        #expect(try step(0).map { Self.sync($0).step } == [1, 1])
+        #expect(try step(1).map { Self.sync($0).step } == [2, 2])
+        for member in members { #expect(try member.daemon.terminate() == 0) }
+        #expect(try members.map { try Self.checkpointedStep($0.scratch) } == [2, 2])
+
+        for member in members {
+            member.daemon = try DaemonProcess.started(
+                config: SyncGroupTests.config(rank: member.rank, members: endpoints, batch: Self.size, timeout: "4s"), scratch: member.scratch,
+                name: "member\(member.rank)-again")
+        }
+        for member in members {
+            let resumed = try member.daemon.waitForLine("resume") { $0.message == "sync member resumes at the checkpoint's step" }
+            #expect(resumed["step"] == "2")
+        }
+        let third = try step(2)
+        #expect(third.map { Self.sync($0).step } == [3, 3])
+        #expect(third.allSatisfy { Self.sync($0).members == [0, 1] && $0.mode == "train" && $0.header?["downgraded"] == nil })
+        for member in members { #expect(try member.daemon.terminate() == 0) }
+        #expect(try members.map { try Self.checkpointedStep($0.scratch) } == [3, 3])
+        #expect(
+            SyncGroupTests.statistics(try SyncGroupTests.exported(members[0].scratch))
+                == SyncGroupTests.statistics(try SyncGroupTests.exported(members[1].scratch)))
     }
 
     /// Kill -9 rank 2 after step 1, step on without it, restart it: it adopts a snapshot at start and

@@ -40,6 +40,9 @@ struct FuzzCorpusReplayTests {
         ("npy_file/seed-f64", true), ("npy_file/seed-v3", true), ("npy_file/seed-int", false),
         ("config/seed-normd.yaml", true), ("config/seed-reference.yaml", true), ("config/seed-invalid.yaml", false),
         ("state/seed-apply-2.json", true), ("state/seed-bad-checksum.json", false), ("state/seed-newer.json", false),
+        ("sync/seed-contribution-stage0", true), ("sync/seed-result-stage2", true), ("sync/seed-snapshot", true),
+        ("sync/seed-refused", true), ("sync/seed-truncated", false), ("sync/seed-trailing-byte", false),
+        ("sync/seed-unknown-kind", false),
     ])
     func seedOutcome(_ name: String, accepted: Bool) throws {
         let file = try #require(CorpusFile.all.first { $0.description == name })

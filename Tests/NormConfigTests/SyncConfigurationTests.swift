@@ -1,4 +1,5 @@
 import BuiltinStages
+import Foundation
 import NormConfig
 import StageKit
 import Testing
@@ -59,7 +60,27 @@ import Testing
                 "test.yaml:8:41: pipelines[0].sync.members[1]: a member's tcp endpoint needs a port 1-65535 (the other members connect to it), got \"tcp://127.0.0.1:*\"",
                 "test.yaml:8:62: pipelines[0].sync.members[2]: must start with tcp:// or ipc:// (members are separate processes), got \"inproc://x\"",
                 "test.yaml:8:76: pipelines[0].sync.members[3]: is members[0] again; every rank needs its own endpoint",
-                "test.yaml:8:100: pipelines[0].sync.members[4]: expected an endpoint like \"tcp://127.0.0.1:5570\", got an integer 7",
+                "test.yaml:8:100: pipelines[0].sync.members[4]: expected an endpoint like \"tcp://127.0.0.1:5570\" or {endpoint, curve_server_key}, got an integer 7",
+            ])
+    }
+
+    /// `{endpoint, curve_server_key}` entries: the key only means something with `security: curve:`
+    /// (refused at its key without it), and an entry needs its endpoint and no other keys.
+    @Test func memberEntriesWithAKeyNeedTheSecuritySection() throws {
+        let key = FileManager.default.temporaryDirectory.appendingPathComponent("normd-sync-\(UUID().uuidString).key").path
+        defer { try? FileManager.default.removeItem(atPath: key) }
+        // A zcert public key file as pyzmq's create_certificates writes it (the key of the ZeroMQ RFC 32 example).
+        try "metadata\ncurve\n    public-key = \"rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7\"\n".write(toFile: key, atomically: true, encoding: .utf8)
+        let valid =
+            "    sync:\n      group: g\n      rank: 0\n      members: [\"ipc:///tmp/a\", {endpoint: \"ipc:///tmp/b\", curve_server_key: \(key)}]\n"
+        #expect(messages(valid) == ["test.yaml:8:78: pipelines[0].sync.members[1].curve_server_key: needs a 'security: curve:' section"])
+        let malformed =
+            "    sync:\n      group: g\n      rank: 0\n      members: [\"ipc:///tmp/a\", {port: 1}, {endpoint: \"ipc:///tmp/c\", curve: false}]\n"
+        #expect(
+            messages(malformed) == [
+                "test.yaml:8:33: pipelines[0].sync.members[1]: missing 'endpoint'",
+                "test.yaml:8:34: pipelines[0].sync.members[1].port: unknown key 'port'; expected one of: curve, curve_server_key, endpoint",
+                "test.yaml:8:78: pipelines[0].sync.members[2].curve: a sync member always uses CURVE with 'security: curve:'",
             ])
     }
 

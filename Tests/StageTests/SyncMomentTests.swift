@@ -154,6 +154,40 @@ private func largestDifference(_ a: FeatureBatch, _ b: FeatureBatch) -> Float {
         #expect(!negativeCount.isValid(features: 3, extremes: false))
     }
 
+    /// Found by the `sync` fuzz target (Tests/FuzzCorpus/sync/crashers/m2-near-double-max-overflows-the-merge):
+    /// a contribution with a finite M2 near `Double.greatestFiniteMagnitude` was accepted, and two
+    /// members sending it merged into `M2 = +∞` — which the leader trains from without checking its
+    /// own result. Moments no finite Float32 rows can have are now refused before any merge.
+    @Test func momentsNoFloat32RowsCanHaveAreRefused() {
+        let good = MomentContribution(of: shard(rows: 5, features: 3, seed: 9, shift: 2), extremes: true)
+        var huge = good
+        huge.m2[0] = .greatestFiniteMagnitude
+        #expect(!huge.isValid(features: 3, extremes: true))
+        #expect(huge.merged(with: huge).m2[0] == .infinity, "what the check now keeps out")
+        var far = good
+        far.mean[1] = 1e300
+        #expect(!far.isValid(features: 3, extremes: true))
+        var wide = good
+        wide.maximum[2] = 1e39
+        #expect(!wide.isValid(features: 3, extremes: true))
+        var spreadOfNothing = MomentContribution.empty(features: 3, extremes: false)
+        spreadOfNothing.m2[2] = 1
+        #expect(!spreadOfNothing.isValid(features: 3, extremes: false))
+    }
+
+    /// The widest moments finite Float32 rows allow (|μ| ≤ F, M2 ≤ n·F² with F the largest Float,
+    /// Popoviciu's bound on the variance of values in [−F, F]) are valid, and merging them stays finite.
+    @Test func theWidestValidContributionsMergeIntoFiniteMoments() {
+        let top = Double(Float.greatestFiniteMagnitude)
+        let widest = MomentContribution(count: .max, mean: [top, -top], m2: [Double(Int64.max) * top * top, 0])
+        #expect(widest.isValid(features: 2, extremes: false))
+        var other = widest
+        other.mean = [-top, top]
+        let merged = MomentContribution.merge([widest, other, widest])!
+        #expect(merged.count == .max)
+        #expect(merged.mean.allSatisfy(\.isFinite) && merged.m2.allSatisfy { $0.isFinite && $0 >= 0 }, "\(merged)")
+    }
+
     /// Every built-in kind and both batch-norm conventions, each followed by a torch batch norm so
     /// stage 1's input depends on stage 0's merged normalization; one with a column selection.
     static let chains: [(name: String, stages: [[(String, ConfigNode)]])] = {

@@ -6,7 +6,7 @@ import Glibc
 //
 //     normd-fuzz TARGET [libFuzzer flags] [corpus dirs or files]
 //
-// TARGET is a `FuzzTarget` raw value (tensor, npy, json, npy_file, config, state). It is also put in
+// TARGET is a `FuzzTarget` raw value (tensor, npy, json, npy_file, config, state, sync). It is also put in
 // NORMD_FUZZ_TARGET, because processes libFuzzer starts itself (-fork, -merge) get only the flags.
 // One binary rather than one per target: the sanitizer link of the whole graph is the slow part
 // of the fuzz build, and CI pays it once.

@@ -39,7 +39,8 @@ final class DaemonAdmin: AdminBackend {
         let zmq = zmqVersion()
         metrics = NormdMetrics(
             pipelines: pipelines.map { ($0.name, $0.inputs.count) }, rejectionReasons: PipelineControl.rejectionReasons,
-            version: NormdCommand.version, libzmq: "\(zmq.major).\(zmq.minor).\(zmq.patch)")
+            version: NormdCommand.version, libzmq: "\(zmq.major).\(zmq.minor).\(zmq.patch)",
+            syncMembers: Dictionary(uniqueKeysWithValues: pipelines.compactMap { p in p.sync.map { (p.name, $0.members.count) } }))
         state = Mutex(State(names: pipelines.map(\.name)))
     }
 

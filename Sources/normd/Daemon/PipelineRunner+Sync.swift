@@ -1,3 +1,5 @@
+import AdminServer
+import Checkpoint
 import NormConfig
 import NormCore
 import Pipeline
@@ -8,7 +10,11 @@ extension PipelineRunner {
     func attachSyncGroup() throws {
         guard let sync = configuration.sync, configuration.mode == .train else { return }
         do {
-            let member = try SyncMember(configuration: sync, chain: engine.chain, context: context, logger: logger)
+            let guarding = SocketFactory.Guarding(pipeline: configuration.name, index: -2, board: board, logger: logger, curve: curve)
+            let member = try SyncMember(
+                configuration: sync, chain: engine.chain, context: context, logger: logger, metrics: control.histograms?.sync,
+                guarding: guarding)
+            if let restored = checkpointWriter?.syncStep(of: configuration.name) { member.resume(at: restored, chain: engine.chain) }
             syncMember = member
             engine.synchronizer = member
         } catch {

@@ -24,10 +24,10 @@ final class PipelineRunner {
     let context: ZMQContext
     private let snapshotRequests: SnapshotRequests?
     /// Told about a reloaded chain's stages (their fingerprints and params go into later generations).
-    private let checkpointWriter: CheckpointWriter?
+    let checkpointWriter: CheckpointWriter?
     /// Where a reload's new chain waits for this thread (`PipelineLoop.reload`).
     private let reloads: @Sendable () -> ReloadOrder?
-    private let control: PipelineControl
+    let control: PipelineControl
     /// The `mode` the configuration says (at start, or after the latest reload), to tell whether a
     /// reload changed it: only then does it replace a mode switched through the admin endpoint.
     private var configuredMode: Mode
@@ -42,8 +42,8 @@ final class PipelineRunner {
     private var frames: [UnsafeRawBufferPointer] = []
     private var rejectionLog = RateLimitedLog(perInterval: 20, interval: .seconds(10))
     /// `security: curve:`; `nil` without it.
-    private let curve: CurveGate?
-    private let board: CounterBoard
+    let curve: CurveGate?
+    let board: CounterBoard
     /// Per input: whether it is a CURVE server, whose messages carry the client key as User-Id.
     private let checksUserID: [Bool]
     /// `sync:`'s member (see PipelineRunner+Sync.swift).

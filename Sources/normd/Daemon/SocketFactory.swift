@@ -60,6 +60,24 @@ enum SocketFactory {
         return true
     }
 
+    /// A sync member's ROUTER with `security: curve:` (Docs/SYNC.md): a CURVE server behind the
+    /// daemon's ZAP allow-list, like a bound input; members whose key is not authorized are refused
+    /// at the handshake and counted in the pipeline's `auth_failures`. Before bind.
+    static func secureSyncRouter(_ socket: ZMQSocket, _ guarded: Guarding) throws {
+        guard let curve = guarded.curve else { return }
+        try socket.setCurveServer(secretKey: curve.settings.secretKey)
+        try guardConnections(of: socket, guarded, socketName: "sync", limit: Int.max, policy: CurveAllowList(gate: curve))
+    }
+
+    /// A sync member's DEALER to another member with `security: curve:`: a CURVE client of that
+    /// member's key (`curve_server_key`), or of this daemon's own public key when the entry names
+    /// none (members sharing one key pair). Before connect.
+    static func secureSyncDealer(_ socket: ZMQSocket, serverKey: String?, curve: CurveGate?) throws {
+        guard let curve else { return }
+        try socket.setCurveClient(
+            serverKey: serverKey ?? curve.settings.publicKey, publicKey: curve.settings.publicKey, secretKey: curve.settings.secretKey)
+    }
+
     /// Who guards a socket's connections, and where its refusals and drops are counted.
     struct Guarding {
         var pipeline: String

@@ -1,8 +1,11 @@
+import AdminServer
 import Foundation
 import Logging
 import NormConfig
 import Pipeline
+import Prometheus
 import StageKit
+import SyncProtocol
 import ZeroMQ
 
 /// One pipeline's membership in a sync group over ZeroMQ (Docs/SYNC.md): a ROUTER bound at
@@ -80,8 +83,18 @@ final class SyncMember: StepSynchronizer {
     private(set) var staleDropped = 0
     private(set) var refusals = 0
     private(set) var failovers = 0
+    /// The same events on `/metrics` (`nil` without `admin:`).
+    private let metrics: SyncMetrics?
+    /// Time this step has spent in `exchange` so far (all stages), for `normd_sync_step_seconds`.
+    private var exchangeTime: Duration = .zero
 
-    init(configuration: SyncConfiguration, chain: StageChain, context: ZMQContext, logger: Logger) throws {
+    /// - Parameter guarding: with `security: curve:` (its `curve`), the ROUTER is a CURVE server behind
+    ///   the daemon's ZAP allow-list and every DEALER a CURVE client of its member's key.
+    init(
+        configuration: SyncConfiguration, chain: StageChain, context: ZMQContext, logger: Logger, metrics: SyncMetrics? = nil,
+        guarding: SocketFactory.Guarding? = nil
+    ) throws {
+        self.metrics = metrics
         self.configuration = configuration
         rank = configuration.rank
         fingerprint = Self.fingerprint(of: chain)
@@ -98,6 +111,7 @@ final class SyncMember: StepSynchronizer {
         router = try ZMQSocket(context: context, type: .router)
         do {
             try Self.configure(router)
+            if let guarding { try SocketFactory.secureSyncRouter(router, guarding) }
             try router.bind(configuration.members[rank])
             pollRanks.append(nil)
             _ = poller.register(router, for: .pollIn)
@@ -105,6 +119,7 @@ final class SyncMember: StepSynchronizer {
                 let dealer = try ZMQSocket(context: context, type: .dealer)
                 dealers[other] = dealer
                 try Self.configure(dealer)
+                try SocketFactory.secureSyncDealer(dealer, serverKey: configuration.serverKeys[other], curve: guarding?.curve)
                 try dealer.setReconnectInterval(milliseconds: 100)
                 try dealer.setReconnectIntervalMax(milliseconds: 1000)
                 try dealer.connect(endpoint)
@@ -118,7 +133,7 @@ final class SyncMember: StepSynchronizer {
         self.logger.info(
             "sync member bound",
             metadata: [
-                "endpoint": "\(configuration.members[rank])", "members": "\(configuration.members.count)",
+                "endpoint": "\(configuration.members[rank])", "members": "\(configuration.members.count)", "curve": "\(guarding?.curve != nil)",
                 "fingerprint": "\(String(fingerprint, radix: 16))",
             ])
         // A restarted member must not step from its own (old or initial) statistics: every live
@@ -161,12 +176,43 @@ final class SyncMember: StepSynchronizer {
         return hasher.value
     }
 
+    /// Counts a refusal (made or received) in the running total and by `reason` on `/metrics`.
+    private func countRefusal(_ reason: String) {
+        refusals += 1
+        metrics?.refusals[reason]?.increment()
+    }
+
     private var leader: Int { view.min() ?? rank }
+
+    /// Continues from a checkpoint whose statistics are at group step `restored` (its `sync_step`),
+    /// so step numbers (headers, later checkpoints) go on from there instead of restarting at 1.
+    ///
+    /// The checkpoint holds no state hash, so this member takes `H = FNV(seed, "restored", step,
+    /// statistics)`: members of a group restarted together from checkpoints of the same step and
+    /// identical statistics agree on it and step on; a member whose checkpoint is older, or whose
+    /// statistics differ, disagrees with the group's hash and is answered `stale`, then adopts a
+    /// snapshot — the group's statistics stay the truth. A live group's snapshot at the same step
+    /// but another hash is adopted too (see `adopt`).
+    func resume(at restored: UInt64, chain: StageChain) {
+        guard restored > 0 else { return }
+        var hasher = FNV64()
+        hasher.add(Array("restored".utf8))
+        hasher.add(restored)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        if let states = try? encoder.encode(chain.saveState()) { hasher.add(Array(states)) }
+        step = restored
+        chainStep = restored
+        hash = hasher.value
+        startHash = hasher.value
+        logger.info("sync member resumes at the checkpoint's step", metadata: ["step": "\(restored)"])
+    }
     private var margin: Duration { max(.milliseconds(250), configuration.timeout / 2) }
 
     // MARK: StepSynchronizer
 
     func beginStep(chain: StageChain) -> Bool {
+        exchangeTime = .zero
         pump(chain: chain, wait: .zero)
         if let snapshot = pendingSnapshot {
             pendingSnapshot = nil
@@ -180,6 +226,8 @@ final class SyncMember: StepSynchronizer {
     }
 
     func exchange(stage: Int, _ contribution: MomentContribution) throws(SyncStepError) -> MomentContribution {
+        let started = ContinuousClock.now
+        defer { exchangeTime += ContinuousClock.now - started }
         let target = chainStep + 1
         let before = stage == 0 ? hash : startHash
         var sentTo: Int?
@@ -214,6 +262,7 @@ final class SyncMember: StepSynchronizer {
                 switch reply.kind {
                 case .result:
                     guard let merged = reply.moments, merged.isValid(features: shapes[stage].features, extremes: shapes[stage].extremes) else {
+                        countRefusal("malformed")
                         throw fail("the leader's result for step \(target) stage \(stage) is malformed")
                     }
                     record(step: target, stage: stage, merged)
@@ -221,7 +270,7 @@ final class SyncMember: StepSynchronizer {
                     view = Set(reply.members)
                     return merged
                 case .refused:
-                    refusals += 1
+                    countRefusal("refused_by_peer")
                     logger.error(
                         "sync group refused this member",
                         metadata: [
@@ -234,6 +283,7 @@ final class SyncMember: StepSynchronizer {
             }
             if ContinuousClock.now >= waitUntil, let gone = sentTo {
                 failovers += 1
+                metrics?.failovers.increment()
                 view.remove(gone)
                 view.insert(rank)
                 logger.warning(
@@ -252,6 +302,8 @@ final class SyncMember: StepSynchronizer {
             return nil
         }
         chainStep += 1
+        metrics?.stepsCompleted.increment()
+        metrics?.stepSeconds.record(exchangeTime)
         serveSnapshots(chain: chain)
         return SyncStamp(step: chainStep, members: stepPresent)
     }
@@ -325,6 +377,7 @@ final class SyncMember: StepSynchronizer {
         let missing = open.expected.union(open.previous).subtracting(present).sorted()
         if !missing.isEmpty {
             absences += missing.count
+            for member in missing { metrics?.absences[member]?.increment() }
             logger.warning(
                 "sync step completed without absent members",
                 metadata: [
@@ -350,7 +403,7 @@ final class SyncMember: StepSynchronizer {
     /// A contribution from `message.rank`, which takes this member as its step's leader.
     private func handleContribution(_ message: SyncMessage, route: [UInt8]) {
         guard message.group == configuration.group, message.fingerprint == fingerprint else {
-            refusals += 1
+            countRefusal(message.group != configuration.group ? "other_group" : "other_chain")
             let reason =
                 message.group != configuration.group
                 ? "group '\(message.group)' is not this member's group '\(configuration.group)'"
@@ -363,7 +416,7 @@ final class SyncMember: StepSynchronizer {
             let moments = message.moments, message.stage < shapes.count,
             moments.isValid(features: shapes[message.stage].features, extremes: shapes[message.stage].extremes)
         else {
-            refusals += 1
+            countRefusal("malformed")
             logger.error("refused a malformed sync contribution", metadata: ["from_rank": "\(message.rank)"])
             reply(.refused, to: route, text: "malformed contribution")
             return
@@ -407,6 +460,7 @@ final class SyncMember: StepSynchronizer {
 
     private func stale(_ message: SyncMessage, route: [UInt8], _ reason: String) {
         staleDropped += 1
+        metrics?.staleDropped.increment()
         logger.warning(
             "dropped a stale sync contribution",
             metadata: [
@@ -462,7 +516,9 @@ final class SyncMember: StepSynchronizer {
     }
 
     private func adopt(_ snapshot: SyncMessage, chain: StageChain) {
-        guard !joined || snapshot.step > step else { return }
+        // A joined member takes a newer step, or the same step with another hash: a member resumed
+        // from its checkpoint at the step a live group is still at holds a restored hash, not the group's.
+        guard !joined || snapshot.step > step || (snapshot.step == step && snapshot.hash != hash) else { return }
         guard snapshot.fingerprint == fingerprint, snapshot.group == configuration.group,
             let states = try? JSONDecoder().decode([StageState].self, from: Data(snapshot.text)),
             (try? chain.restoreState(states)) != nil
@@ -479,6 +535,7 @@ final class SyncMember: StepSynchronizer {
         collection = nil
         buffered = []
         joined = true
+        metrics?.rejoins.increment()
         logger.info("rejoined the sync group", metadata: ["step": "\(step)", "from_rank": "\(snapshot.rank)", "members": "\(view.sorted())"])
     }
 
@@ -514,7 +571,7 @@ final class SyncMember: StepSynchronizer {
                         {
                             answer = message
                         } else if message.kind == .refused {
-                            refusals += 1
+                            countRefusal("refused_by_peer")
                             logger.error(
                                 "sync group refused this member",
                                 metadata: [
@@ -532,7 +589,7 @@ final class SyncMember: StepSynchronizer {
 
     private func handleRouter(_ bytes: [UInt8], route: [UInt8], chain: StageChain?) {
         guard let message = decode(bytes) else {
-            refusals += 1
+            countRefusal("undecodable")
             logger.error("refused an undecodable sync message", metadata: ["bytes": "\(bytes.count)"])
             return
         }
@@ -541,7 +598,7 @@ final class SyncMember: StepSynchronizer {
             handleContribution(message, route: route)
         case .snapshotRequest:
             guard message.group == configuration.group, message.fingerprint == fingerprint else {
-                refusals += 1
+                countRefusal(message.group != configuration.group ? "other_group" : "other_chain")
                 let reason =
                     message.group != configuration.group
                     ? "group '\(message.group)' is not '\(configuration.group)'"

@@ -1,4 +1,4 @@
-import StageKit
+public import StageKit
 
 /// One message of the sync protocol (Docs/SYNC.md), one ZeroMQ frame, little-endian binary:
 ///
@@ -12,26 +12,42 @@ import StageKit
 ///
 /// Decoding is bounded and total: any frame that does not parse exactly is refused (`nil`), never a
 /// trap, and no length read from the wire allocates more than the frame itself holds.
-struct SyncMessage: Equatable {
-    enum Kind: UInt8 {
+public struct SyncMessage: Equatable, Sendable {
+    public enum Kind: UInt8, Sendable {
         case contribution = 1, result, stale, snapshotRequest, snapshot, refused
     }
 
-    var kind: Kind
-    var rank: Int
-    var group: String
-    var step: UInt64
-    var stage: Int
-    var hash: UInt64
-    var fingerprint: UInt64
-    var moments: MomentContribution?
-    var members: [Int] = []
+    public var kind: Kind
+    public var rank: Int
+    public var group: String
+    public var step: UInt64
+    public var stage: Int
+    public var hash: UInt64
+    public var fingerprint: UInt64
+    public var moments: MomentContribution?
+    public var members: [Int] = []
     /// `stale`/`refused`: why; `snapshot`: the statistics (JSON of `[StageState]`).
-    var text: [UInt8] = []
+    public var text: [UInt8] = []
 
-    static let magic: [UInt8] = Array("NSY1".utf8)
+    public static let magic: [UInt8] = Array("NSY1".utf8)
 
-    func encoded() -> [UInt8] {
+    public init(
+        kind: Kind, rank: Int, group: String, step: UInt64, stage: Int, hash: UInt64, fingerprint: UInt64,
+        moments: MomentContribution? = nil, members: [Int] = [], text: [UInt8] = []
+    ) {
+        self.kind = kind
+        self.rank = rank
+        self.group = group
+        self.step = step
+        self.stage = stage
+        self.hash = hash
+        self.fingerprint = fingerprint
+        self.moments = moments
+        self.members = members
+        self.text = text
+    }
+
+    public func encoded() -> [UInt8] {
         var out = Self.magic
         out.append(kind.rawValue)
         Self.put(UInt64(rank), bytes: 2, into: &out)
@@ -63,7 +79,7 @@ struct SyncMessage: Equatable {
 
     /// Parses `bytes`; `nil` unless it is exactly one well-formed message with at most
     /// `maxFeatures` features and `maxMembers` members.
-    static func decode(_ bytes: [UInt8], maxFeatures: Int, maxMembers: Int) -> SyncMessage? {
+    public static func decode(_ bytes: [UInt8], maxFeatures: Int, maxMembers: Int) -> SyncMessage? {
         var reader = ByteReader(bytes: bytes)
         guard reader.take(4) == magic, let kindByte = reader.integer(1), let kind = Kind(rawValue: UInt8(kindByte)),
             let rank = reader.integer(2), let nameLength = reader.integer(1), let name = reader.take(Int(nameLength)),
@@ -167,23 +183,23 @@ private struct ByteReader {
 
 /// FNV-1a over 64 bits: the group's state hash (folded over every merged result) and the chain
 /// fingerprint. Not cryptographic — it detects divergence, it does not authenticate (CURVE does).
-struct FNV64 {
-    private(set) var value: UInt64
+public struct FNV64: Sendable {
+    public private(set) var value: UInt64
 
-    init(_ seed: UInt64 = 0xCBF2_9CE4_8422_2325) { value = seed }
+    public init(_ seed: UInt64 = 0xCBF2_9CE4_8422_2325) { value = seed }
 
-    mutating func add(_ bytes: some Sequence<UInt8>) {
+    public mutating func add(_ bytes: some Sequence<UInt8>) {
         for byte in bytes {
             value ^= UInt64(byte)
             value &*= 0x0000_0100_0000_01B3
         }
     }
 
-    mutating func add(_ number: UInt64) {
+    public mutating func add(_ number: UInt64) {
         withUnsafeBytes(of: number.littleEndian) { add($0) }
     }
 
-    mutating func add(_ moments: MomentContribution) {
+    public mutating func add(_ moments: MomentContribution) {
         add(UInt64(bitPattern: moments.count))
         for vector in [moments.mean, moments.m2, moments.minimum, moments.maximum] {
             for value in vector { add(value.bitPattern) }
