@@ -400,18 +400,25 @@ final class SyncMember: StepSynchronizer {
         if open.got[rank] != nil { ownResult = (open.step, open.stage, merged) }
     }
 
+    /// Refuses `message` when it comes from another group or from a member with another chain
+    /// (fingerprint): counted by reason, logged as `logMessage` with the reason, and answered
+    /// `.refused` so the sender logs it too. Returns whether it refused.
+    private func refusedAsForeign(_ message: SyncMessage, route: [UInt8], logMessage: Logger.Message) -> Bool {
+        let otherGroup = message.group != configuration.group
+        guard otherGroup || message.fingerprint != fingerprint else { return false }
+        countRefusal(otherGroup ? "other_group" : "other_chain")
+        let reason =
+            otherGroup
+            ? "group '\(message.group)' is not this member's group '\(configuration.group)'"
+            : "chain fingerprint \(String(message.fingerprint, radix: 16)) differs from this group's \(String(fingerprint, radix: 16))"
+        logger.error(logMessage, metadata: ["from_rank": "\(message.rank)", "reason": "\(reason)"])
+        reply(.refused, to: route, text: reason)
+        return true
+    }
+
     /// A contribution from `message.rank`, which takes this member as its step's leader.
     private func handleContribution(_ message: SyncMessage, route: [UInt8]) {
-        guard message.group == configuration.group, message.fingerprint == fingerprint else {
-            countRefusal(message.group != configuration.group ? "other_group" : "other_chain")
-            let reason =
-                message.group != configuration.group
-                ? "group '\(message.group)' is not this member's group '\(configuration.group)'"
-                : "chain fingerprint \(String(message.fingerprint, radix: 16)) differs from this group's \(String(fingerprint, radix: 16))"
-            logger.error("refused a sync contribution", metadata: ["from_rank": "\(message.rank)", "reason": "\(reason)"])
-            reply(.refused, to: route, text: reason)
-            return
-        }
+        guard !refusedAsForeign(message, route: route, logMessage: "refused a sync contribution") else { return }
         guard message.rank < configuration.members.count, message.rank != rank,
             let moments = message.moments, message.stage < shapes.count,
             moments.isValid(features: shapes[message.stage].features, extremes: shapes[message.stage].extremes)
@@ -597,16 +604,7 @@ final class SyncMember: StepSynchronizer {
         case .contribution:
             handleContribution(message, route: route)
         case .snapshotRequest:
-            guard message.group == configuration.group, message.fingerprint == fingerprint else {
-                countRefusal(message.group != configuration.group ? "other_group" : "other_chain")
-                let reason =
-                    message.group != configuration.group
-                    ? "group '\(message.group)' is not '\(configuration.group)'"
-                    : "chain fingerprint \(String(message.fingerprint, radix: 16)) differs from this group's \(String(fingerprint, radix: 16))"
-                logger.error("refused a member joining the sync group", metadata: ["from_rank": "\(message.rank)", "reason": "\(reason)"])
-                reply(.refused, to: route, text: reason)
-                return
-            }
+            guard !refusedAsForeign(message, route: route, logMessage: "refused a member joining the sync group") else { return }
             if snapshotRequests.count < configuration.members.count { snapshotRequests.append(route) }
         default:
             break
