@@ -43,7 +43,12 @@ import Testing
         let pipelines = try #require(try http.get("/pipelines").json as? [NSDictionary])
         #expect(pipelines.count == 1)
         let summary = try #require(pipelines.first)
+        #expect(
+            Set(summary.allKeys.compactMap { $0 as? String }) == [
+                "name", "mode", "stats_version", "batch_size", "features", "stages", "counts", "last_batch_at", "statistics_from",
+            ])
         #expect(summary["name"] as? String == "p" && summary["mode"] as? String == "train")
+        #expect(summary["statistics_from"] is NSNull, "a pipeline with its own statistics says null")
         #expect(summary["batch_size"] as? Int == 8 && summary["features"] as? Int == 3)
         #expect(summary["stages"] as? [String] == ["min_max", "batch_norm"])
         #expect(

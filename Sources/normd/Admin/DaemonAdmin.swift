@@ -139,7 +139,7 @@ final class DaemonAdmin: AdminBackend {
                         case .byReason(let table): (field.key, CountValue.byReason(table))
                         }
                     }),
-                lastBatchAt: nanos == 0 ? nil : Self.rfc3339(nanos: nanos))
+                lastBatchAt: nanos == 0 ? nil : Self.rfc3339(nanos: nanos), statisticsFrom: loop.configuration.statisticsFrom?.pipeline)
         }
     }
 
