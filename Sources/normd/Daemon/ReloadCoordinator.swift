@@ -1,3 +1,4 @@
+import AdminServer
 import Checkpoint
 import Logging
 import NormConfig
@@ -50,13 +51,19 @@ actor ReloadCoordinator {
     /// With `security: curve:`, whose `authorized_keys` every reload re-reads first.
     private let curve: CurveGate?
 
-    /// With `admin.token_file`, which every reload re-reads first too.
-    private let adminToken: AdminTokenGate?
+    /// With `admin.token_file`, which every reload re-reads first too (a reload that starts a server
+    /// with another `admin:` section replaces it).
+    private var adminToken: AdminTokenGate?
+
+    /// Runs the admin server, whichever `admin:` section the daemon has now (none: no server).
+    private let adminHost: AdminHost?
 
     init(
         file: String, running: NormdConfiguration, pipelines: PipelineSet, launcher: PipelineLauncher, logger: Logger,
-        curve: CurveGate? = nil, adminToken: AdminTokenGate? = nil, finished: @escaping @Sendable (ReloadResult) -> Void = { _ in }
+        curve: CurveGate? = nil, adminToken: AdminTokenGate? = nil, adminHost: AdminHost? = nil,
+        finished: @escaping @Sendable (ReloadResult) -> Void = { _ in }
     ) {
+        self.adminHost = adminHost
         self.finished = finished
         self.adminToken = adminToken
         self.curve = curve
@@ -139,6 +146,10 @@ actor ReloadCoordinator {
         if let writer, plan.pipelines.contains(where: { !$0.reset.isEmpty }) {
             if let problem = await checkpointBeforeReset(writer, pipelines: plan.pipelines) { return .failure(problems: [problem]) }
         }
+        // A new admin server listens before anything else changes (and before the old one stops).
+        if case .start(let settings) = plan.admin, let adminHost {
+            if let problem = await startAdmin(settings, on: adminHost) { return .failure(problems: [problem]) }
+        }
         // From here on every generation (the reload's own record updates too) goes to the new directory.
         let previousDirectory = newDirectory.flatMap { moved in writer?.move(to: moved.0, nextGeneration: moved.1) }
         var problems: [String] = []
@@ -175,6 +186,11 @@ actor ReloadCoordinator {
         running = next
         running.checkpoint = checkpoint
         running.pipelines = pipelines.current.map(\.liveConfiguration)
+        // Last: a `POST /reload` that removed the section is answered by the server it stops (gracefully).
+        if plan.admin == .stop {
+            await adminHost?.stop()
+            adminToken = nil
+        }
         guard problems.isEmpty else { return .failure(problems: problems) }
         func refs(_ keyPath: KeyPath<ReloadPlan.PipelineChange, [Int]>) -> [ReloadResult.StageRef] {
             plan.pipelines.flatMap { change in
@@ -322,6 +338,20 @@ actor ReloadCoordinator {
             try? await Task.sleep(for: .milliseconds(10))
         }
         return "\(file): the checkpoint of the statistics about to reset could not be written (see the checkpoint log lines); nothing changed"
+    }
+
+    /// Starts the admin server of the new `admin:` section; the old one (if any) stops once the new
+    /// one listens. `nil` once listening; otherwise the problem (the old server runs on, nothing changed).
+    private func startAdmin(_ settings: AdminConfiguration, on host: AdminHost) async -> String? {
+        let token = AdminTokenGate(settings)
+        do {
+            try await host.start(AdminStartup.settings(settings, token: token))
+        } catch {
+            let staying = host.address.map { "the admin server stays on \($0)" } ?? "no admin server runs"
+            return "\(file): admin.listen: cannot listen on \(error.address): \(error.underlying); \(staying); nothing changed"
+        }
+        adminToken = token
+        return nil
     }
 
     /// An issue as `normd validate` prints it; one with no position is prefixed with the file.
