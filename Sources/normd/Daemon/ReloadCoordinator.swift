@@ -133,6 +133,15 @@ actor ReloadCoordinator {
             case .failure(let problem): return .failure(problems: [problem.message])
             }
         }
+        // Every endpoint about to be bound anew is bound (and released) first: one another process
+        // holds refuses the reload here, before the first pipeline is re-bound.
+        let binding = (plan.pipelines.filter { !$0.rebind.isEmpty }.map(\.configuration) + plan.added).compactMap { configuration in
+            next.pipelines.firstIndex { $0.name == configuration.name }.map { (index: $0, configuration: configuration) }
+        }
+        let unbindable = BindProbe.check(binding, running: running)
+        if !unbindable.isEmpty {
+            return .failure(problems: unbindable.map { located($0) + "; nothing changed (no pipeline was re-bound or added)" })
+        }
         var newDirectory: (CheckpointDirectory, UInt64)?
         if let path = plan.checkpointDirectory, writer != nil {
             let directory = CheckpointDirectory(path: path)
@@ -191,7 +200,7 @@ actor ReloadCoordinator {
             await adminHost?.stop()
             adminToken = nil
         }
-        guard problems.isEmpty else { return .failure(problems: problems) }
+        guard problems.isEmpty else { return .failure(problems: problems + [applied(plan, failed: problems)]) }
         func refs(_ keyPath: KeyPath<ReloadPlan.PipelineChange, [Int]>) -> [ReloadResult.StageRef] {
             plan.pipelines.flatMap { change in
                 change[keyPath: keyPath].map { .init(pipeline: change.configuration.name, stage: $0, kind: change.configuration.stages[$0].kind) }
@@ -338,6 +347,22 @@ actor ReloadCoordinator {
             try? await Task.sleep(for: .milliseconds(10))
         }
         return "\(file): the checkpoint of the statistics about to reset could not be written (see the checkpoint log lines); nothing changed"
+    }
+
+    /// After a failure past the point of no return (a socket taken between the probe and the bind, a
+    /// thread that had ended): what the reload did apply, so the answer says exactly what runs now.
+    private func applied(_ plan: ReloadPlan, failed problems: [String]) -> String {
+        let failed = Set(
+            (plan.pipelines.map(\.configuration.name) + plan.added.map(\.name)).filter { name in
+                problems.contains { $0.contains("pipeline '\(name)'") }
+            })
+        var done: [String] = []
+        for change in plan.pipelines where !failed.contains(change.configuration.name) {
+            done.append("\(change.configuration.name) \(change.rebind.isEmpty ? "reloaded in place" : "re-bound")")
+        }
+        done += plan.added.filter { !failed.contains($0.name) }.map { "\($0.name) added" }
+        done += plan.removed.map { "\($0) removed" }
+        return "\(file): the rest of this reload was applied: \(done.isEmpty ? "nothing" : done.joined(separator: ", "))"
     }
 
     /// Starts the admin server of the new `admin:` section; the old one (if any) stops once the new
