@@ -267,7 +267,7 @@ actor ReloadCoordinator {
         if mode != change.configuration.mode { record.mode = mode }
         let loop = launcher.make(
             change.configuration, chain: chain, statistics: old.statistics,
-            resuming: .init(previous: old, counts: handOver.counts, nextBatch: handOver.nextBatch, mode: mode))
+            resuming: .init(previous: old, counts: handOver.counts, nextBatch: handOver.nextBatch, mode: mode, sequences: handOver.sequences))
         do {
             try await launcher.launch(loop)
         } catch {
@@ -282,7 +282,9 @@ actor ReloadCoordinator {
     private func rollBack(_ old: PipelineLoop, _ handOver: PipelineLoop.HandOver, _ problem: String) async -> String {
         let loop = launcher.make(
             old.liveConfiguration, chain: handOver.chain, statistics: old.statistics,
-            resuming: .init(previous: old, counts: handOver.counts, nextBatch: handOver.nextBatch, mode: handOver.mode))
+            resuming: .init(
+                previous: old, counts: handOver.counts, nextBatch: handOver.nextBatch, mode: handOver.mode,
+                sequences: handOver.sequences))
         do {
             try await launcher.launch(loop)
             return problem + "; it runs on with its old endpoints and statistics"
