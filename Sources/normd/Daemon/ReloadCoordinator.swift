@@ -15,8 +15,10 @@ import StageKit
 ///    a reload cannot take over (refused, "needs a restart");
 /// 3. every new chain is built (fresh statistics) and every added pipeline's checkpoint record
 ///    checked before anything changes;
-/// 4. if a stage is about to reset and checkpoints are on, a generation holding the statistics as
-///    they are now is written first (the reload fails, changing nothing, if that write fails);
+/// 4. every endpoint a re-bound or added pipeline binds anew is bound and released (`BindProbe`);
+///    if a stage is about to reset and checkpoints are on, a generation holding the statistics as
+///    they are now is written first (the reload fails, changing nothing, if that write fails); a
+///    changed `admin:` starts its new server (bound before the old one stops);
 /// 5. each pipeline reloaded in place takes its new chain over at a batch boundary
 ///    (`PipelineLoop.reload`), copying the kept stages' statistics; counts are never reset;
 /// 6. each re-bound pipeline is drained, flushed and closed, and a new loop binds the new sockets
@@ -25,9 +27,10 @@ import StageKit
 ///    once when checkpoints are on); added ones start.
 ///
 /// Any problem before step 5 leaves the running configuration untouched; every located message is
-/// logged, then `msg="reload failed"`. A socket that cannot be bound in step 6 or 7 is reported
-/// too (failure), after the rest was applied: a re-bound pipeline then binds its old endpoints
-/// again. One reload runs at a time; a second waits for the first.
+/// logged, then `msg="reload failed"`. A socket taken between the probe and the bind in step 6 or 7
+/// is reported too (failure, ending with what the reload did apply): a re-bound pipeline then binds
+/// its old endpoints again. A removed `admin:` stops the server last. One reload runs at a time; a
+/// second waits for the first.
 actor ReloadCoordinator {
     private let file: String
     private var running: NormdConfiguration
