@@ -34,10 +34,13 @@ public struct PipelineSummary: Sendable, Encodable, Equatable {
     public var counts: [String: CountValue]
     /// RFC 3339 with milliseconds, UTC; `nil` before the first batch.
     public var lastBatchAt: String?
+    /// An evaluation pipeline's source (`statistics_from`: the training pipeline whose statistics it
+    /// uses); `nil` (JSON `null`) for a pipeline with statistics of its own.
+    public var statisticsFrom: String?
 
     public init(
         name: String, mode: String, statsVersion: UInt64, batchSize: Int, features: Int, stages: [String],
-        counts: [String: CountValue], lastBatchAt: String?
+        counts: [String: CountValue], lastBatchAt: String?, statisticsFrom: String? = nil
     ) {
         self.name = name
         self.mode = mode
@@ -47,6 +50,7 @@ public struct PipelineSummary: Sendable, Encodable, Equatable {
         self.stages = stages
         self.counts = counts
         self.lastBatchAt = lastBatchAt
+        self.statisticsFrom = statisticsFrom
     }
 
     enum CodingKeys: String, CodingKey {
@@ -54,6 +58,7 @@ public struct PipelineSummary: Sendable, Encodable, Equatable {
         case statsVersion = "stats_version"
         case batchSize = "batch_size"
         case lastBatchAt = "last_batch_at"
+        case statisticsFrom = "statistics_from"
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -66,6 +71,7 @@ public struct PipelineSummary: Sendable, Encodable, Equatable {
         try container.encode(stages, forKey: .stages)
         try container.encode(counts, forKey: .counts)
         try container.encode(lastBatchAt, forKey: .lastBatchAt) // explicit null before the first batch
+        try container.encode(statisticsFrom, forKey: .statisticsFrom) // explicit null: its own statistics
     }
 }
 

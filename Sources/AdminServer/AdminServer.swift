@@ -42,8 +42,8 @@ public struct AdminServer: Service {
     let backend: any AdminBackend
     let metrics: NormdMetrics
     let logger: Logger
-    /// Called once the server listens (after `msg="admin listening"` is logged).
-    let onListening: @Sendable () -> Void
+    /// Called with the bound `HOST:PORT` once the server listens (after `msg="admin listening"` is logged).
+    let onListening: @Sendable (String) -> Void
     /// Serializes scrapes: a refresh sets counters to their totals, then the registry is emitted.
     let scrapeLock = ScrapeLock()
     /// Bodies larger than this (a mode switch is ~20 bytes) are refused with 413 before being read whole.
@@ -51,7 +51,7 @@ public struct AdminServer: Service {
 
     public init(
         settings: Settings, backend: any AdminBackend, metrics: NormdMetrics, logger: Logger,
-        onListening: @escaping @Sendable () -> Void = {}
+        onListening: @escaping @Sendable (String) -> Void = { _ in }
     ) {
         self.onListening = onListening
         self.settings = settings
@@ -72,7 +72,7 @@ public struct AdminServer: Service {
                 let address = channel.localAddress
                 let host = address?.ipAddress.map { $0.contains(":") ? "[\($0)]" : $0 } ?? "?"
                 logger.info("admin listening", metadata: ["address": "\(host):\(address?.port ?? 0)"])
-                onListening()
+                onListening("\(host):\(address?.port ?? 0)")
             },
             logger: frameworkLogger)
         do {

@@ -1,4 +1,5 @@
 public import Prometheus
+import Synchronization
 
 /// Every metric normd exports (Docs/METRICS.md), registered once, at start: swift-prometheus calls
 /// `fatalError` on a second registration that differs, and a label value that appears only after
@@ -46,7 +47,9 @@ public final class NormdMetrics: Sendable {
         public let sync: SyncMetrics?
     }
 
-    public let pipelines: [String: PipelineMetrics]
+    /// The pipelines running now, by name (a reload adds and removes them: `register`, `unregister`).
+    private let running = Mutex<[String: PipelineMetrics]>([:])
+    private let rejectionReasons: [String]
     /// By `result` (`success`, `failure`).
     public let checkpointWrites: [String: Counter]
     public let checkpointLastSuccess: Gauge
@@ -75,54 +78,10 @@ public final class NormdMetrics: Sendable {
         pipelines: [(name: String, inputs: Int)], rejectionReasons: [String], version: String, libzmq: String, syncMembers: [String: Int] = [:]
     ) {
         let registry = self.registry
-        func counter(_ name: String, _ help: String, _ labels: [(String, String)]) -> Counter {
-            registry.makeCounter(name: name, labels: labels, help: help)
-        }
         func byLabel(_ name: String, _ help: String, _ labels: [(String, String)], _ key: String, _ values: [String]) -> [String: Counter] {
-            Dictionary(uniqueKeysWithValues: values.map { ($0, counter(name, help, labels + [(key, $0)])) })
+            Self.byLabel(registry, name, help, labels, key, values)
         }
-        var table: [String: PipelineMetrics] = [:]
-        for (name, inputCount) in pipelines {
-            let p = [("pipeline", name)]
-            let inputs = (0..<inputCount).map { index -> InputMetrics in
-                let labels = p + [("input", "\(index)")]
-                return InputMetrics(
-                    messagesReceived: counter("normd_messages_received_total", "Messages read from the input, accepted or not.", labels),
-                    rowsReceived: counter("normd_rows_received_total", "Rows in the messages read that could be decoded, accepted or not.", labels),
-                    bytesReceived: counter("normd_bytes_received_total", "Bytes of every message read (all frames).", labels),
-                    messagesRejected: byLabel("normd_messages_rejected_total", "Messages refused, by reason.", labels, "reason", rejectionReasons))
-            }
-            table[name] = PipelineMetrics(
-                inputs: inputs,
-                rowsDropped: byLabel(
-                    "normd_rows_dropped_total", "Rows of accepted messages that were not published, by reason.", p, "reason", Self.rowDropReasons),
-                sequenceGaps: counter("normd_sequence_gaps_total", "Producer seq numbers that skipped ahead.", p),
-                messagesMissed: counter("normd_messages_missed_total", "Messages the seq gaps add up to.", p),
-                sequenceRestarts: counter("normd_sequence_restarts_total", "Producer sequences that went backwards (a restart).", p),
-                batchesPublished: byLabel(
-                    "normd_batches_published_total", "Batches handed to the output, by the mode they ran in.", p, "mode", Self.modes),
-                rowsPublished: counter("normd_rows_published_total", "Rows in the published batches.", p),
-                batchesPartial: counter("normd_batches_partial_total", "Batches flushed before they were full (max_latency, shutdown).", p),
-                batchesDowngraded: counter("normd_batches_downgraded_total", "Train batches that ran in infer mode.", p),
-                batchesDropped: counter("normd_batches_dropped_total", "Batches the output could not take.", p),
-                batchesFailed: counter("normd_batches_failed_total", "Batches a stage failed on.", p),
-                outputBlockedSeconds: counter(
-                    "normd_output_blocked_seconds_total", "Time spent waiting on a PUSH peer that applies back-pressure.", p),
-                statsVersion: registry.makeGauge(
-                    name: "normd_stats_version", labels: p, help: "The statistics' version (changes with every train batch and restore)."),
-                pendingRows: registry.makeGauge(name: "normd_pending_rows", labels: p, help: "Rows waiting in the partial batch."),
-                batchProcessSeconds: registry.makeDurationHistogram(
-                    name: "normd_batch_process_seconds", labels: p, buckets: Self.processBuckets,
-                    help: "The stage chain's time per batch."),
-                batchLatencySeconds: registry.makeDurationHistogram(
-                    name: "normd_batch_latency_seconds", labels: p, buckets: Self.latencyBuckets,
-                    help: "From the arrival of a batch's completing row to its publication."),
-                authFailures: byLabel(
-                    "normd_auth_failures_total", "Connections and messages refused by CURVE authentication, by reason.",
-                    p, "reason", Self.authFailureReasons),
-                sync: syncMembers[name].map { SyncMetrics(registry: registry, pipeline: name, members: $0) })
-        }
-        self.pipelines = table
+        self.rejectionReasons = rejectionReasons
         checkpointWrites = byLabel("normd_checkpoint_writes_total", "Checkpoint generations written, by result.", [], "result", Self.results)
         checkpointLastSuccess = registry.makeGauge(
             name: "normd_checkpoint_last_success_timestamp_seconds",
@@ -137,6 +96,119 @@ public final class NormdMetrics: Sendable {
             name: "normd_build_info", labels: [("version", version), ("libzmq", libzmq)],
             help: "Always 1; the labels say which normd and libzmq run."
         ).set(1.0)
+        for (name, inputCount) in pipelines { register(pipeline: name, inputs: inputCount, syncMembers: syncMembers[name]) }
+    }
+
+    /// The series of a running pipeline; `nil` for a name not running.
+    public func pipeline(named name: String) -> PipelineMetrics? {
+        running.withLock { $0[name] }
+    }
+
+    /// Registers `name`'s series for `inputs` inputs (at start, and when a reload adds or re-binds
+    /// the pipeline) and returns them. Idempotent: a series already registered under the same name
+    /// and labels is returned as it is (swift-prometheus hands back the registered object), so a
+    /// re-bound pipeline's counters are the same objects. Every series is made by this one function
+    /// with the same help text, labels and buckets as at start: swift-prometheus calls `fatalError`
+    /// on a second registration of a name whose help text or buckets differ. A re-bound pipeline
+    /// with fewer inputs loses the series of the inputs it no longer has. `syncMembers` is the size
+    /// of the pipeline's sync group (`nil` without `sync:`).
+    @discardableResult
+    public func register(pipeline name: String, inputs inputCount: Int, syncMembers: Int? = nil) -> PipelineMetrics {
+        running.withLock { running in
+            let metrics = Self.makePipeline(registry, name: name, inputs: inputCount, rejectionReasons: rejectionReasons, syncMembers: syncMembers)
+            if let previous = running[name], previous.inputs.count > inputCount {
+                previous.inputs[inputCount...].forEach(unregister)
+            }
+            running[name] = metrics
+            return metrics
+        }
+    }
+
+    /// Stops exporting every series of `name` (a reload removed the pipeline). Prometheus' client
+    /// guidance is to remove the series of a thing that is gone rather than export a final value
+    /// forever; a later pipeline of the same name is registered afresh, its counters from 0 (which
+    /// `rate()` reads as a counter reset).
+    public func unregister(pipeline name: String) {
+        running.withLock { running in
+            guard let metrics = running.removeValue(forKey: name) else { return }
+            metrics.inputs.forEach(unregister)
+            let counters =
+                [
+                    metrics.sequenceGaps, metrics.messagesMissed, metrics.sequenceRestarts, metrics.rowsPublished, metrics.batchesPartial,
+                    metrics.batchesDowngraded, metrics.batchesDropped, metrics.batchesFailed, metrics.outputBlockedSeconds,
+                ]
+                + metrics.rowsDropped.values + metrics.batchesPublished.values + metrics.authFailures.values
+            counters.forEach(registry.unregisterCounter)
+            [metrics.statsVersion, metrics.pendingRows].forEach(registry.unregisterGauge)
+            [metrics.batchProcessSeconds, metrics.batchLatencySeconds].forEach(registry.unregisterDurationHistogram)
+            if let sync = metrics.sync { unregister(sync) }
+        }
+    }
+
+    private func unregister(_ sync: SyncMetrics) {
+        ([sync.stepsCompleted, sync.staleDropped, sync.failovers, sync.rejoins] + sync.absences.values + sync.refusals.values)
+            .forEach(registry.unregisterCounter)
+        registry.unregisterDurationHistogram(sync.stepSeconds)
+    }
+
+    private func unregister(_ input: InputMetrics) {
+        ([input.messagesReceived, input.rowsReceived, input.bytesReceived] + input.messagesRejected.values).forEach(registry.unregisterCounter)
+    }
+
+    private static func byLabel(
+        _ registry: PrometheusCollectorRegistry, _ name: String, _ help: String, _ labels: [(String, String)], _ key: String, _ values: [String]
+    ) -> [String: Counter] {
+        Dictionary(uniqueKeysWithValues: values.map { ($0, registry.makeCounter(name: name, labels: labels + [(key, $0)], help: help)) })
+    }
+
+    /// Every per-pipeline series of `name` — the only place their names, help texts, labels and buckets are written.
+    private static func makePipeline(
+        _ registry: PrometheusCollectorRegistry, name: String, inputs inputCount: Int, rejectionReasons: [String], syncMembers: Int?
+    ) -> PipelineMetrics {
+        func counter(_ name: String, _ help: String, _ labels: [(String, String)]) -> Counter {
+            registry.makeCounter(name: name, labels: labels, help: help)
+        }
+        func byLabel(_ name: String, _ help: String, _ labels: [(String, String)], _ key: String, _ values: [String]) -> [String: Counter] {
+            Self.byLabel(registry, name, help, labels, key, values)
+        }
+        let p = [("pipeline", name)]
+        let inputs = (0..<inputCount).map { index -> InputMetrics in
+            let labels = p + [("input", "\(index)")]
+            return InputMetrics(
+                messagesReceived: counter("normd_messages_received_total", "Messages read from the input, accepted or not.", labels),
+                rowsReceived: counter("normd_rows_received_total", "Rows in the messages read that could be decoded, accepted or not.", labels),
+                bytesReceived: counter("normd_bytes_received_total", "Bytes of every message read (all frames).", labels),
+                messagesRejected: byLabel("normd_messages_rejected_total", "Messages refused, by reason.", labels, "reason", rejectionReasons))
+        }
+        return PipelineMetrics(
+            inputs: inputs,
+            rowsDropped: byLabel(
+                "normd_rows_dropped_total", "Rows of accepted messages that were not published, by reason.", p, "reason", Self.rowDropReasons),
+            sequenceGaps: counter("normd_sequence_gaps_total", "Producer seq numbers that skipped ahead.", p),
+            messagesMissed: counter("normd_messages_missed_total", "Messages the seq gaps add up to.", p),
+            sequenceRestarts: counter("normd_sequence_restarts_total", "Producer sequences that went backwards (a restart).", p),
+            batchesPublished: byLabel(
+                "normd_batches_published_total", "Batches handed to the output, by the mode they ran in.", p, "mode", Self.modes),
+            rowsPublished: counter("normd_rows_published_total", "Rows in the published batches.", p),
+            batchesPartial: counter("normd_batches_partial_total", "Batches flushed before they were full (max_latency, shutdown).", p),
+            batchesDowngraded: counter("normd_batches_downgraded_total", "Train batches that ran in infer mode.", p),
+            batchesDropped: counter("normd_batches_dropped_total", "Batches the output could not take.", p),
+            batchesFailed: counter("normd_batches_failed_total", "Batches a stage failed on.", p),
+            outputBlockedSeconds: counter(
+                "normd_output_blocked_seconds_total", "Time spent waiting on a PUSH peer that applies back-pressure.", p),
+            statsVersion: registry.makeGauge(
+                name: "normd_stats_version", labels: p, help: "The statistics' version (changes with every train batch and restore)."),
+            pendingRows: registry.makeGauge(name: "normd_pending_rows", labels: p, help: "Rows waiting in the partial batch."),
+            batchProcessSeconds: registry.makeDurationHistogram(
+                name: "normd_batch_process_seconds", labels: p, buckets: Self.processBuckets,
+                help: "The stage chain's time per batch."),
+            batchLatencySeconds: registry.makeDurationHistogram(
+                name: "normd_batch_latency_seconds", labels: p, buckets: Self.latencyBuckets,
+                help: "From the arrival of a batch's completing row to its publication."),
+            authFailures: byLabel(
+                "normd_auth_failures_total", "Connections and messages refused by CURVE authentication, by reason.",
+                p, "reason", Self.authFailureReasons),
+            sync: syncMembers.map { SyncMetrics(registry: registry, pipeline: name, members: $0) })
     }
 
     /// Sets a counter to a total counted elsewhere. Only the scrape (which holds the scrape lock

@@ -8,14 +8,24 @@ extension PipelineEngine {
     /// new `batch.size` (when that is smaller than what waits, full batches are emitted at once,
     /// through the new chain). The caller has already carried the kept stages' statistics over.
     /// - Precondition: same pipeline name and row width (changing those needs a restart).
-    /// Continues the counts and batch numbers of the engine this one replaces (a reload that
-    /// re-binds the pipeline's sockets): counters never reset, and batch numbers keep going up.
-    public func resume(counts carried: PipelineCounts, nextBatch next: UInt64) {
+    /// Continues the counts, batch numbers and producer `seq` tracking of the engine this one
+    /// replaces (a reload that re-binds the pipeline's sockets): counters never reset, batch numbers
+    /// keep going up, and a producer that goes on counting is in order — what it sent while the
+    /// pipeline was re-bound (to an endpoint nobody read) shows as a gap. Producers are keyed by
+    /// input index and name, as always: a producer now on another input index starts over.
+    public func resume(counts carried: PipelineCounts, nextBatch next: UInt64, sequences tracked: SequenceTracker? = nil) {
         counts = carried
         counts.outputAtShutdown = nil
         nextBatch = next
+        if let tracked {
+            sequences = tracked.carried(capacity: max(1, settings.maxProducers))
+            counts.producersEvicted = sequences.evictions
+        }
         publishCounts()
     }
+
+    /// The per-producer `seq` positions, for a successor engine (`resume`).
+    public var sequenceTracker: SequenceTracker { sequences }
 
     /// The number the next output batch gets.
     public var nextBatchNumber: UInt64 { nextBatch }

@@ -58,7 +58,8 @@ public final class PipelineEngine {
     public let board: CounterBoard
     public internal(set) var counts = PipelineCounts()
     var batcher: RowBatcher
-    private var sequences: SequenceTracker
+    /// Per-producer `seq` positions; a reload that re-binds the pipeline hands them to its successor.
+    var sequences: SequenceTracker
     var nextBatch: UInt64 = 0
     /// When the newest accepted message arrived: for a full batch, the row that completed it; for a
     /// partial one, its newest row (published as `PublishedBatch.completedAt`).

@@ -10,7 +10,7 @@
 /// producers. An evicted producer that comes back starts over (its next `seq` is in order).
 /// Memory is `capacity × (name ≤ max producer length + ~100 bytes)`; every operation is O(1):
 /// a dictionary from key to slot, the slots linked from most to least recently seen.
-public struct SequenceTracker {
+public struct SequenceTracker: Sendable {
     private struct Key: Hashable {
         var input: Int
         var producer: String?
@@ -65,6 +65,21 @@ public struct SequenceTracker {
         // seq > previous, so seq − previous − 1 cannot overflow (at most 2^64 − 2).
         if seq > previous { return .gap(missed: seq - previous - 1) }
         return .restart
+    }
+
+    /// The same producers' positions in a tracker of `capacity` (a re-bound pipeline's successor,
+    /// maybe with another `max_producers`): inserted least recently seen first, so the most recently
+    /// seen survive a smaller capacity; those that do not fit count as evictions, and the evictions so
+    /// far carry on (`producers_evicted` never goes down).
+    public func carried(capacity: Int) -> SequenceTracker {
+        var next = SequenceTracker(capacity: capacity)
+        next.evictions = evictions
+        var slot = tail
+        while slot >= 0 {
+            next.insert(slots[slot].key, seq: slots[slot].seq)
+            slot = slots[slot].newer
+        }
+        return next
     }
 
     private mutating func insert(_ key: Key, seq: UInt64) {

@@ -77,14 +77,11 @@ struct RunCommand: AsyncParsableCommand {
         // The group starts now when `admin:` is configured, so /readyz answers during the restore.
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(services: [ServiceGroupConfiguration.ServiceConfiguration](), logger: logger))
-        let admin = configuration.admin.map { _ in
-            DaemonAdmin(pipelines: daemonPipelines, stageKinds: chains.map { $0.stages.map(\.kind) }, logger: logger)
-        }
-        var adminRun: Task<Void, any Error>?
+        // With or without `admin:` (a reload may add the section): the metrics and the admin host exist.
+        let admin = DaemonAdmin(pipelines: daemonPipelines, stageKinds: chains.map { $0.stages.map(\.kind) }, logger: logger)
+        let adminHost = AdminHost(backend: admin, metrics: admin.metrics, logger: logger)
         let adminToken = configuration.admin.flatMap(AdminTokenGate.init)
-        if let settings = configuration.admin, let admin {
-            adminRun = try await AdminStartup.start(settings, token: adminToken, backend: admin, group: group, logger: logger)
-        }
+        let adminRun = try await AdminStartup.start(configuration.admin, token: adminToken, host: adminHost, group: group, logger: logger)
         // Restore before any loop starts, so the first batch already uses the saved statistics.
         var checkpointWriter: CheckpointWriter?
         var cadence = CheckpointCadence(everyBatches: 0, every: nil)
@@ -103,7 +100,7 @@ struct RunCommand: AsyncParsableCommand {
             }
         }
         let modes = RestoredModes.apply(checkpointWriter?.document, to: &daemonPipelines, logger: logger)
-        admin?.statisticsRestored(writer: checkpointWriter, overrides: modes)
+        admin.statisticsRestored(writer: checkpointWriter, overrides: modes)
 
         // Trapped before the first socket exists: from here on a stop signal is always graceful.
         let signals = await UnixSignalsSequence(trapping: DaemonSignals.trapped)
@@ -139,11 +136,11 @@ struct RunCommand: AsyncParsableCommand {
             checkpoints: checkpointWriter)
         let reloader = ReloadCoordinator(
             file: config, running: configuration, pipelines: pipelines, launcher: launcher, logger: logger,
-            curve: curve, adminToken: adminToken
+            curve: curve, adminToken: adminToken, adminHost: adminHost
         ) {
-            [admin] result in admin?.record(reload: result)
+            [admin] result in admin.record(reload: result)
         }
-        admin?.attach(reloader: reloader)
+        admin.attach(reloader: reloader)
         let handler = DaemonSignals(
             pipelines: pipelines, writer: checkpointWriter, reporter: reporter, reloader: reloader, logger: logger,
             curve: curve)

@@ -142,7 +142,7 @@ import Testing
         #expect(list.map { $0["name"] as? String } == ["a", "c"])
         #expect(try admin.get("/readyz").status == 200)
         #expect(try admin.get("/healthz").body == #"{"status":"ok"}"#)
-        #expect(try daemon.terminate() == 0)
+        #expect(try daemon.terminate() == 0, "\(daemon.stderr)")
         #expect(try daemon.finalCounts(of: "c").text.hasPrefix("messages_accepted=1 rows_accepted=8 "), "\(daemon.stderr)")
         #expect(
             daemon.logLines.filter { $0.message == "pipeline stopped" && $0["pipeline"] == "a" }.count == 1, "a never stopped before the shutdown")

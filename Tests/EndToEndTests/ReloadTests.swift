@@ -185,7 +185,7 @@ import Testing
 
     /// Rows waiting in the batcher at the reload stay: 5 rows wait under batch.size 8; the reload to
     /// 4 emits a batch of 4 at once and keeps 1, which the next 3 rows complete. Nothing is lost or
-    /// batched twice, and adding an `admin:` section is refused ("needs a restart").
+    /// batched twice, and adding a `checkpoint:` section is refused ("needs a restart").
     @Test func rowsWaitingAtTheReloadGoIntoTheNextBatches() throws {
         let scratch = try ScratchDirectory()
         let config = try scratch.write(Self.config(size: 8), to: "normd.yaml")
@@ -213,11 +213,11 @@ import Testing
             Thread.sleep(forTimeInterval: 0.2)
             return daemon.logLines.contains { $0.contains("counts=\"messages_accepted=1 rows_accepted=5 ") } ? true : nil
         }
-        let refused = try reload(daemon, to: "admin: {listen: \"127.0.0.1:0\"}\n" + Self.config(size: 4), file: config)
+        let refused = try reload(daemon, to: "checkpoint: {path: state}\n" + Self.config(size: 4), file: config)
         #expect(refused.message == "reload failed", "\(daemon.log)")
         #expect(
             daemon.logLines.contains(
-                "level=error msg=\"\(config): admin: changing the admin section needs a restart; a reload changes pipelines (stages, batching, mode, endpoints; added and removed) but not this\""
+                "level=error msg=\"\(config): checkpoint: changing the checkpoint section (other than its path), or adding or removing it, needs a restart; a reload changes pipelines (stages, batching, mode, endpoints; added and removed) but not this\""
             ),
             "\(daemon.log)")
         try Self.config(size: 4).write(toFile: config, atomically: true, encoding: .utf8)

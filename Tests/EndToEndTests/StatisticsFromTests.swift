@@ -123,6 +123,8 @@ import Testing
         let list = try #require(try admin.get("/pipelines").json as? [[String: Any]])
         #expect(list.map { $0["name"] as? String } == ["train", "eval"])
         #expect(list.last?["mode"] as? String == "infer")
+        #expect(list.last?["statistics_from"] as? String == "train")
+        #expect(list.first?["statistics_from"] is NSNull)
         #expect(list.last?["stats_version"] as? Int == list.first?["stats_version"] as? Int)
         let metrics = try admin.metrics()
         #expect(metrics[#"normd_batches_published_total{pipeline="eval",mode="infer"}"#] == 4, "\(metrics.keys.sorted())")

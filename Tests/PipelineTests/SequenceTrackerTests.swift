@@ -32,4 +32,21 @@ struct SequenceTrackerTests {
         #expect(tracker.observe(input: 0, producer: "p", seq: 0) == .inOrder) // wrapped around: next after max
         #expect(Int.max.saturatingAdd(Int.max) == .max && Int.min.saturatingAdd(-1) == .min && 2.saturatingAdd(3) == 5)
     }
+
+    @Test("a carried tracker keeps every position, or the most recently seen when smaller, and its evictions")
+    func carried() {
+        var tracker = SequenceTracker(capacity: 3)
+        for producer in ["a", "b", "c"] { _ = tracker.observe(input: 0, producer: producer, seq: 10) }
+        _ = tracker.observe(input: 0, producer: "a", seq: 11) // order now (oldest first): b, c, a
+        var same = tracker.carried(capacity: 3)
+        #expect(same.count == 3 && same.evictions == 0)
+        #expect(same.observe(input: 0, producer: "b", seq: 11) == .inOrder)
+        #expect(same.observe(input: 0, producer: "a", seq: 15) == .gap(missed: 3))
+        var smaller = tracker.carried(capacity: 2) // b, the least recently seen, does not fit
+        #expect(smaller.count == 2 && smaller.evictions == 1)
+        #expect(smaller.observe(input: 0, producer: "c", seq: 9) == .restart)
+        #expect(smaller.observe(input: 0, producer: "a", seq: 12) == .inOrder)
+        #expect(smaller.observe(input: 0, producer: "b", seq: 0) == .inOrder) // starts over; evicts c
+        #expect(smaller.evictions == 2)
+    }
 }

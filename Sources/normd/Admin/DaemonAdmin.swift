@@ -91,11 +91,14 @@ final class DaemonAdmin: AdminBackend {
     /// A reload is about to stop `loop`: its stop is not the daemon's shutdown, so /healthz stops
     /// looking at it first. A re-bound pipeline stays expected (/readyz says its sockets are not
     /// bound yet until its successor starts); a removed one (`removed`) is forgotten.
+    /// A removed pipeline's series leave `/metrics` (Prometheus' client guidance: remove the series
+    /// of a thing that is gone).
     func retired(_ loop: PipelineLoop, removed: Bool) {
         state.withLock { state in
             state.loops.removeAll { $0 === loop }
             if removed { state.names.removeAll { $0 == loop.configuration.name } }
         }
+        if removed { metrics.unregister(pipeline: loop.configuration.name) }
     }
 
     // MARK: AdminBackend
@@ -137,7 +140,7 @@ final class DaemonAdmin: AdminBackend {
                         case .byReason(let table): (field.key, CountValue.byReason(table))
                         }
                     }),
-                lastBatchAt: nanos == 0 ? nil : Self.rfc3339(nanos: nanos))
+                lastBatchAt: nanos == 0 ? nil : Self.rfc3339(nanos: nanos), statisticsFrom: loop.configuration.statisticsFrom?.pipeline)
         }
     }
 
@@ -185,7 +188,9 @@ final class DaemonAdmin: AdminBackend {
     func refreshMetrics() {
         let (loops, writer) = state.withLock { ($0.loops, $0.writer) }
         for loop in loops {
-            guard let metrics = metrics.pipelines[loop.configuration.name] else { continue }
+            // The series the loop was made with: a pipeline removed (unregistered) while this scrape
+            // runs only sets objects no longer exported, never a successor's of the same name.
+            guard let metrics = loop.control.histograms else { continue }
             let control = loop.control, counts = loop.board.snapshot
             for (index, input) in metrics.inputs.enumerated() where index < control.inputs.count {
                 let meters = control.inputs[index]

@@ -30,7 +30,8 @@ final class PipelineControl: Sendable {
     let lastBatchNanos = Meter()
     /// Time `publish` waited for a PUSH peer that applied back-pressure, in nanoseconds.
     let outputBlockedNanos = Meter()
-    /// The registry's histograms, recorded once per batch by the sink; `nil` without `admin:`.
+    /// The registry's series of this pipeline (its histograms recorded once per batch by the sink, the
+    /// rest set by a scrape from the meters); `nil` without `admin:`.
     let histograms: NormdMetrics.PipelineMetrics?
     /// When the thread last came round its loop (or its wait on a blocked output), monotonic
     /// nanoseconds: `/healthz` reports a thread that stopped turning (a stage that never returns).

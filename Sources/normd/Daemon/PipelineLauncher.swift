@@ -21,6 +21,8 @@ struct PipelineLauncher: Sendable {
 
     /// A loop for `configuration`, not started. An evaluation pipeline (`statistics_from`) takes no
     /// part in checkpoints. `resuming` carries a replaced loop's counts, batch numbers and mode.
+    /// Its metric series are registered here (idempotent: a re-bound pipeline keeps its series, an
+    /// added one gets the same names and labels as at start, new input indices get theirs).
     func make(
         _ configuration: PipelineConfiguration, chain: StageChain, statistics: StatisticsLink?,
         resuming: PipelineLoop.Resume? = nil
@@ -28,7 +30,10 @@ struct PipelineLauncher: Sendable {
         PipelineLoop(
             configuration: configuration, chain: chain, logger: logger,
             checkpoints: configuration.statisticsFrom != nil ? nil : writer.map { CheckpointHook(sink: $0, cadence: cadence) },
-            metrics: admin?.metrics.pipelines[configuration.name], curve: curve, statistics: statistics, resuming: resuming)
+            metrics: admin?.metrics.register(
+                pipeline: configuration.name, inputs: configuration.inputs.count, syncMembers: configuration.sync?.members.count), curve: curve,
+            statistics: statistics,
+            resuming: resuming)
     }
 
     /// Binds or connects `loop`'s sockets, then makes it one of the running pipelines.

@@ -62,6 +62,8 @@ final class PipelineLoop: Sendable {
         let counts: PipelineCounts
         let nextBatch: UInt64
         let mode: Mode
+        /// Per-producer `seq` positions: tracking continues across the re-bind.
+        let sequences: SequenceTracker
     }
 
     /// How a successor starts where `previous` stopped: the same counters (board and, with the same
@@ -71,6 +73,7 @@ final class PipelineLoop: Sendable {
         let counts: PipelineCounts
         let nextBatch: UInt64
         let mode: Mode
+        let sequences: SequenceTracker
     }
     private let resuming: Resume?
 

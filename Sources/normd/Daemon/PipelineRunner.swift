@@ -116,7 +116,7 @@ final class PipelineRunner {
         if let checkpoints { engine.enableCheckpoints(sink: checkpoints.sink, cadence: checkpoints.cadence) }
         statistics?.attach(to: engine)
         if let resuming {
-            engine.resume(counts: resuming.counts, nextBatch: resuming.nextBatch)
+            engine.resume(counts: resuming.counts, nextBatch: resuming.nextBatch, sequences: resuming.sequences)
             _ = engine.switchMode(to: resuming.mode)
             control.mode = resuming.mode
         }
@@ -152,7 +152,9 @@ final class PipelineRunner {
 
     /// What a successor takes over when a reload replaces this loop (after `run()` returned).
     var handOver: PipelineLoop.HandOver {
-        .init(chain: engine.chain, counts: engine.counts, nextBatch: engine.nextBatchNumber, mode: engine.settings.mode)
+        .init(
+            chain: engine.chain, counts: engine.counts, nextBatch: engine.nextBatchNumber, mode: engine.settings.mode,
+            sequences: engine.sequenceTracker)
     }
 
     /// Closes the output with what remains of the shutdown budget as linger, terminates the

@@ -1,3 +1,4 @@
+import AdminServer
 import Checkpoint
 import Logging
 import NormConfig
@@ -14,8 +15,10 @@ import StageKit
 ///    a reload cannot take over (refused, "needs a restart");
 /// 3. every new chain is built (fresh statistics) and every added pipeline's checkpoint record
 ///    checked before anything changes;
-/// 4. if a stage is about to reset and checkpoints are on, a generation holding the statistics as
-///    they are now is written first (the reload fails, changing nothing, if that write fails);
+/// 4. every endpoint a re-bound or added pipeline binds anew is bound and released (`BindProbe`);
+///    if a stage is about to reset and checkpoints are on, a generation holding the statistics as
+///    they are now is written first (the reload fails, changing nothing, if that write fails); a
+///    changed `admin:` starts its new server (bound before the old one stops);
 /// 5. each pipeline reloaded in place takes its new chain over at a batch boundary
 ///    (`PipelineLoop.reload`), copying the kept stages' statistics; counts are never reset;
 /// 6. each re-bound pipeline is drained, flushed and closed, and a new loop binds the new sockets
@@ -24,9 +27,10 @@ import StageKit
 ///    once when checkpoints are on); added ones start.
 ///
 /// Any problem before step 5 leaves the running configuration untouched; every located message is
-/// logged, then `msg="reload failed"`. A socket that cannot be bound in step 6 or 7 is reported
-/// too (failure), after the rest was applied: a re-bound pipeline then binds its old endpoints
-/// again. One reload runs at a time; a second waits for the first.
+/// logged, then `msg="reload failed"`. A socket taken between the probe and the bind in step 6 or 7
+/// is reported too (failure, ending with what the reload did apply): a re-bound pipeline then binds
+/// its old endpoints again. A removed `admin:` stops the server last. One reload runs at a time; a
+/// second waits for the first.
 actor ReloadCoordinator {
     private let file: String
     private var running: NormdConfiguration
@@ -50,13 +54,19 @@ actor ReloadCoordinator {
     /// With `security: curve:`, whose `authorized_keys` every reload re-reads first.
     private let curve: CurveGate?
 
-    /// With `admin.token_file`, which every reload re-reads first too.
-    private let adminToken: AdminTokenGate?
+    /// With `admin.token_file`, which every reload re-reads first too (a reload that starts a server
+    /// with another `admin:` section replaces it).
+    private var adminToken: AdminTokenGate?
+
+    /// Runs the admin server, whichever `admin:` section the daemon has now (none: no server).
+    private let adminHost: AdminHost?
 
     init(
         file: String, running: NormdConfiguration, pipelines: PipelineSet, launcher: PipelineLauncher, logger: Logger,
-        curve: CurveGate? = nil, adminToken: AdminTokenGate? = nil, finished: @escaping @Sendable (ReloadResult) -> Void = { _ in }
+        curve: CurveGate? = nil, adminToken: AdminTokenGate? = nil, adminHost: AdminHost? = nil,
+        finished: @escaping @Sendable (ReloadResult) -> Void = { _ in }
     ) {
+        self.adminHost = adminHost
         self.finished = finished
         self.adminToken = adminToken
         self.curve = curve
@@ -126,6 +136,15 @@ actor ReloadCoordinator {
             case .failure(let problem): return .failure(problems: [problem.message])
             }
         }
+        // Every endpoint about to be bound anew is bound (and released) first: one another process
+        // holds refuses the reload here, before the first pipeline is re-bound.
+        let binding = (plan.pipelines.filter { !$0.rebind.isEmpty }.map(\.configuration) + plan.added).compactMap { configuration in
+            next.pipelines.firstIndex { $0.name == configuration.name }.map { (index: $0, configuration: configuration) }
+        }
+        let unbindable = BindProbe.check(binding, running: running)
+        if !unbindable.isEmpty {
+            return .failure(problems: unbindable.map { located($0) + "; nothing changed (no pipeline was re-bound or added)" })
+        }
         var newDirectory: (CheckpointDirectory, UInt64)?
         if let path = plan.checkpointDirectory, writer != nil {
             let directory = CheckpointDirectory(path: path)
@@ -138,6 +157,10 @@ actor ReloadCoordinator {
         }
         if let writer, plan.pipelines.contains(where: { !$0.reset.isEmpty }) {
             if let problem = await checkpointBeforeReset(writer, pipelines: plan.pipelines) { return .failure(problems: [problem]) }
+        }
+        // A new admin server listens before anything else changes (and before the old one stops).
+        if case .start(let settings) = plan.admin, let adminHost {
+            if let problem = await startAdmin(settings, on: adminHost) { return .failure(problems: [problem]) }
         }
         // From here on every generation (the reload's own record updates too) goes to the new directory.
         let previousDirectory = newDirectory.flatMap { moved in writer?.move(to: moved.0, nextGeneration: moved.1) }
@@ -175,7 +198,12 @@ actor ReloadCoordinator {
         running = next
         running.checkpoint = checkpoint
         running.pipelines = pipelines.current.map(\.liveConfiguration)
-        guard problems.isEmpty else { return .failure(problems: problems) }
+        // Last: a `POST /reload` that removed the section is answered by the server it stops (gracefully).
+        if plan.admin == .stop {
+            await adminHost?.stop()
+            adminToken = nil
+        }
+        guard problems.isEmpty else { return .failure(problems: problems + [applied(plan, failed: problems)]) }
         func refs(_ keyPath: KeyPath<ReloadPlan.PipelineChange, [Int]>) -> [ReloadResult.StageRef] {
             plan.pipelines.flatMap { change in
                 change[keyPath: keyPath].map { .init(pipeline: change.configuration.name, stage: $0, kind: change.configuration.stages[$0].kind) }
@@ -242,7 +270,7 @@ actor ReloadCoordinator {
         if mode != change.configuration.mode { record.mode = mode }
         let loop = launcher.make(
             change.configuration, chain: chain, statistics: old.statistics,
-            resuming: .init(previous: old, counts: handOver.counts, nextBatch: handOver.nextBatch, mode: mode))
+            resuming: .init(previous: old, counts: handOver.counts, nextBatch: handOver.nextBatch, mode: mode, sequences: handOver.sequences))
         do {
             try await launcher.launch(loop)
         } catch {
@@ -257,7 +285,9 @@ actor ReloadCoordinator {
     private func rollBack(_ old: PipelineLoop, _ handOver: PipelineLoop.HandOver, _ problem: String) async -> String {
         let loop = launcher.make(
             old.liveConfiguration, chain: handOver.chain, statistics: old.statistics,
-            resuming: .init(previous: old, counts: handOver.counts, nextBatch: handOver.nextBatch, mode: handOver.mode))
+            resuming: .init(
+                previous: old, counts: handOver.counts, nextBatch: handOver.nextBatch, mode: handOver.mode,
+                sequences: handOver.sequences))
         do {
             try await launcher.launch(loop)
             return problem + "; it runs on with its old endpoints and statistics"
@@ -322,6 +352,36 @@ actor ReloadCoordinator {
             try? await Task.sleep(for: .milliseconds(10))
         }
         return "\(file): the checkpoint of the statistics about to reset could not be written (see the checkpoint log lines); nothing changed"
+    }
+
+    /// After a failure past the point of no return (a socket taken between the probe and the bind, a
+    /// thread that had ended): what the reload did apply, so the answer says exactly what runs now.
+    private func applied(_ plan: ReloadPlan, failed problems: [String]) -> String {
+        let failed = Set(
+            (plan.pipelines.map(\.configuration.name) + plan.added.map(\.name)).filter { name in
+                problems.contains { $0.contains("pipeline '\(name)'") }
+            })
+        var done: [String] = []
+        for change in plan.pipelines where !failed.contains(change.configuration.name) {
+            done.append("\(change.configuration.name) \(change.rebind.isEmpty ? "reloaded in place" : "re-bound")")
+        }
+        done += plan.added.filter { !failed.contains($0.name) }.map { "\($0.name) added" }
+        done += plan.removed.map { "\($0) removed" }
+        return "\(file): the rest of this reload was applied: \(done.isEmpty ? "nothing" : done.joined(separator: ", "))"
+    }
+
+    /// Starts the admin server of the new `admin:` section; the old one (if any) stops once the new
+    /// one listens. `nil` once listening; otherwise the problem (the old server runs on, nothing changed).
+    private func startAdmin(_ settings: AdminConfiguration, on host: AdminHost) async -> String? {
+        let token = AdminTokenGate(settings)
+        do {
+            try await host.start(AdminStartup.settings(settings, token: token))
+        } catch {
+            let staying = host.address.map { "the admin server stays on \($0)" } ?? "no admin server runs"
+            return "\(file): admin.listen: cannot listen on \(error.address): \(error.underlying); \(staying); nothing changed"
+        }
+        adminToken = token
+        return nil
     }
 
     /// An issue as `normd validate` prints it; one with no position is prefixed with the file.

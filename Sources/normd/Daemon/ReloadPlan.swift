@@ -22,9 +22,11 @@ import StageKit
 /// at a restart.
 ///
 /// A changed `checkpoint.path` alone moves the generations to the new directory (one written at once).
+/// A changed `admin.listen` re-binds the admin server; an added `admin:` starts it, a removed one stops it.
 ///
 /// Not taken over by a reload (refused, "needs a restart"): a changed or added `statistics_from`;
-/// the rest of the `checkpoint:` section; the `admin:` section; `security:` other than the keys in `authorized_keys`
+/// the rest of the `checkpoint:` section; `admin.control` or `admin.token_file` changed while `admin.listen`
+/// stays (the token file's content is re-read by every reload); `security:` other than the keys in `authorized_keys`
 /// (which every reload re-reads).
 struct ReloadPlan {
     struct PipelineChange {
@@ -45,6 +47,14 @@ struct ReloadPlan {
     var removed: [String] = []
     /// A new `checkpoint.path` (the rest of `checkpoint:` unchanged): a generation is written there at once.
     var checkpointDirectory: String?
+    /// A changed `admin:` section: a server starts with the new settings (bound before the old one
+    /// stops), or the running one stops; `nil`: unchanged.
+    var admin: AdminChange?
+
+    enum AdminChange: Equatable {
+        case start(AdminConfiguration)
+        case stop
+    }
 
     /// Located reasons a file cannot be reloaded (each prints like a `normd validate` message).
     struct Refusal: Error {
@@ -75,7 +85,14 @@ struct ReloadPlan {
             }
         }
         if running.admin != next.admin {
-            restart(nil, ConfigPath.root.appending("admin"), "changing the admin section")
+            if let old = running.admin, let new = next.admin, old.host == new.host, old.port == new.port, new.port != 0 {
+                // The new server binds before the old one stops: not possible on the address the old one holds.
+                restart(
+                    nil, ConfigPath.root.appending("admin"),
+                    "changing admin.control or admin.token_file without changing admin.listen (a new server is bound before the old one stops)")
+            } else {
+                plan.admin = next.admin.map { .start($0) } ?? .stop
+            }
         }
         // The keys themselves are re-read by every reload (CurveGate); the daemon's own key pair, the
         // directory and allow_ips are bound into the sockets and ZAP handlers at start.

@@ -12,6 +12,9 @@ struct AdminHTTP {
         base = "http://" + (try #require(line?["address"], "no admin listening line: \(daemon.log)"))
     }
 
+    /// A server at `base` (`http://127.0.0.1:9464`), e.g. after a reload moved it.
+    init(base: String) { self.base = base }
+
     /// The same for a ``DaemonProcess``.
     init(_ daemon: DaemonProcess) throws {
         let line = daemon.logLines.first { $0.message == "admin listening" }
