@@ -115,6 +115,8 @@ public final class NormdMetrics: Sendable {
     @discardableResult
     public func register(pipeline name: String, inputs inputCount: Int, syncMembers: Int? = nil) -> PipelineMetrics {
         running.withLock { running in
+            // A changed group (another member count, or none) starts its sync series afresh; the same one keeps them.
+            if let previous = running[name]?.sync, previous.absences.count != syncMembers { unregister(previous) }
             let metrics = Self.makePipeline(registry, name: name, inputs: inputCount, rejectionReasons: rejectionReasons, syncMembers: syncMembers)
             if let previous = running[name], previous.inputs.count > inputCount {
                 previous.inputs[inputCount...].forEach(unregister)

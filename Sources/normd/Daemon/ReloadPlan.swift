@@ -9,7 +9,7 @@ import StageKit
 /// Pipelines are matched by name (their order in the file does not matter):
 /// - same name, same endpoints: the running thread takes the new chain and settings at a batch
 ///   boundary (`PipelineLoop.reload`);
-/// - same name, changed `inputs`, `output`, `features` or `max_producers`: **re-bound** — the running
+/// - same name, changed `inputs`, `output`, `features`, `max_producers` or `sync`: **re-bound** — the running
 ///   loop is drained, flushed and closed, a new one binds the new sockets, carrying its counts, batch
 ///   numbers, mode and the kept statistics (a changed `features` resets every stage);
 /// - a name only in the file: **added** (statistics from the checkpoint's record when it has one);
@@ -123,6 +123,8 @@ struct ReloadPlan {
             if old.output != new.output { change.rebind.append("output") }
             if old.maxProducers != new.maxProducers { change.rebind.append("max_producers") }
             if old.features != new.features { change.rebind.append("features") }
+            // The group member (sockets, rank, step state) is made when the pipeline's thread starts.
+            if old.sync != new.sync { change.rebind.append("sync") }
             for plan in new.stages {
                 let previous = plan.position < old.stages.count ? old.stages[plan.position] : nil
                 if let previous, previous.identity == plan.identity, old.features == new.features {
