@@ -43,44 +43,55 @@ import Testing
             """ + PipelineYAML.config(pipeline)
     }
 
+    /// Feeds each member 8 rows (salted by `index` and rank) for one step and returns what each
+    /// member's consumer got, by rank.
+    static func step(_ index: Int, _ members: [DaemonProcess], _ scratches: [ScratchDirectory]) throws -> [[Consumer.Message]] {
+        let rows = try members.indices.map { rank in
+            try TestRows.write(
+                TestRows.make(8, features: SyncGroupTests.features, salt: 10 * index + rank), to: "rows\(index).npy", in: scratches[rank])
+        }
+        let consumers = try members.indices.map { rank in
+            try Consumer(
+                endpoint: try members[rank].outputEndpoint(of: "sensors"), expectRows: 8, timeout: 30, in: scratches[rank],
+                name: "c\(rank)-\(index)")
+        }
+        let producers = try members.indices.map { rank in
+            try Producer(
+                endpoint: try members[rank].inputEndpoint(of: "sensors"), rowsFile: rows[rank],
+                messages: [MessageSpec(rows: 0..<8, seq: index, producer: "p\(rank)")]
+            ).start(in: scratches[rank], name: "p\(rank)-\(index)")
+        }
+        for producer in producers { _ = try Producer.result(of: producer, messages: 1) }
+        return try consumers.map { try $0.messages() }
+    }
+
+    /// Keys (`makeKeys`) and members 0 and 1 of group `fleet` over CURVE, each with its own scratch;
+    /// `endpoints` has `spareEndpoints` more for other daemons.
+    static func startPair(spareEndpoints: Int = 0) throws -> (ScratchDirectory, [String], [DaemonProcess], [ScratchDirectory]) {
+        let keys = try ScratchDirectory()
+        try makeKeys(in: keys)
+        let endpoints = SyncGroupTests.endpoints(2 + spareEndpoints)
+        let group = [(endpoints[0], "member0"), (endpoints[1], "member1")]
+        let scratches = try (0..<2).map { _ in try ScratchDirectory() }
+        let members = try (0..<2).map { rank in
+            try DaemonProcess.started(
+                config: config(rank: rank, members: group, identity: "member\(rank)", keys: keys), scratch: scratches[rank],
+                name: "member\(rank)")
+        }
+        return (keys, endpoints, members, scratches)
+    }
+
     /// Two authorized members step together over CURVE; a third daemon whose key is not in
     /// `authorized_keys` connects to rank 0's ROUTER as a would-be rank 1: refused at the handshake,
     /// logged and counted (`auth_failures`, `normd_auth_failures_total{reason="unknown_key"}`), and
     /// the next step is still merged by ranks 0 and 1 only.
     @Test func membersStepOverCurveAndAnUnauthorizedMemberIsRefusedAndCounted() throws {
-        let keys = try ScratchDirectory()
-        try Self.makeKeys(in: keys)
-        let endpoints = SyncGroupTests.endpoints(3)
-        let group = [(endpoints[0], "member0"), (endpoints[1], "member1")]
-        let scratches = try (0..<2).map { _ in try ScratchDirectory() }
-        let members = try (0..<2).map { rank in
-            try DaemonProcess.started(
-                config: Self.config(rank: rank, members: group, identity: "member\(rank)", keys: keys), scratch: scratches[rank],
-                name: "member\(rank)")
-        }
+        let (keys, endpoints, members, scratches) = try Self.startPair(spareEndpoints: 1)
         for rank in 0..<2 {
             let bound = try #require(members[rank].logLines.first { $0.message == "sync member bound" })
             #expect(bound["curve"] == "true")
         }
-        func step(_ index: Int) throws -> [Consumer.Message] {
-            let rows = try (0..<2).map { rank in
-                try TestRows.write(
-                    TestRows.make(8, features: SyncGroupTests.features, salt: 10 * index + rank), to: "rows\(index).npy", in: scratches[rank])
-            }
-            let consumers = try (0..<2).map { rank in
-                try Consumer(
-                    endpoint: try members[rank].outputEndpoint(of: "sensors"), expectRows: 8, timeout: 30, in: scratches[rank],
-                    name: "c\(rank)-\(index)")
-            }
-            let producers = try (0..<2).map { rank in
-                try Producer(
-                    endpoint: try members[rank].inputEndpoint(of: "sensors"), rowsFile: rows[rank],
-                    messages: [MessageSpec(rows: 0..<8, seq: index, producer: "p\(rank)")]
-                ).start(in: scratches[rank], name: "p\(rank)-\(index)")
-            }
-            for producer in producers { _ = try Producer.result(of: producer, messages: 1) }
-            return try consumers.flatMap { try $0.messages() }
-        }
+        func step(_ index: Int) throws -> [Consumer.Message] { try Self.step(index, members, scratches).flatMap { $0 } }
         for message in try step(0) {
             #expect(SyncRejoinTests.sync(message).step == 1 && SyncRejoinTests.sync(message).members == [0, 1] && message.mode == "train")
         }
@@ -107,5 +118,42 @@ import Testing
         #expect(
             SyncGroupTests.statistics(try SyncGroupTests.exported(scratches[0]))
                 == SyncGroupTests.statistics(try SyncGroupTests.exported(scratches[1])))
+    }
+
+    /// Revocation inside an open connection: rank 1's key is removed from `authorized_keys` and
+    /// rank 0 (the leader) re-reads it (SIGHUP). Rank 1's DEALER connection was admitted before, so
+    /// only a per-message User-Id check can refuse it: its next contribution is refused, counted as
+    /// `auth_failures{revoked_key}` and answered, the leader merges step 2 alone, and rank 1 runs
+    /// its batch downgraded instead of merging on its own.
+    @Test func aMemberWhoseKeyIsRevokedIsRefusedOnItsOpenConnection() throws {
+        let (keys, _, members, scratches) = try Self.startPair()
+        for message in try Self.step(0, members, scratches).flatMap({ $0 }) {
+            #expect(SyncRejoinTests.sync(message).step == 1 && SyncRejoinTests.sync(message).members == [0, 1] && message.mode == "train")
+        }
+
+        try FileManager.default.removeItem(at: keys.url.appendingPathComponent("authorized/member1.key"))
+        members[0].send(SIGHUP) // only rank 0 re-reads: rank 1 still trusts rank 0
+        _ = try members[0].waitForLine("'authorized_keys re-read'") { $0.message == "authorized_keys re-read" && $0["removed"] == "1" }
+
+        let second = try Self.step(1, members, scratches)
+        #expect(second[0].count == 1 && second[1].count == 1)
+        for message in second[0] {
+            #expect(SyncRejoinTests.sync(message).step == 2 && SyncRejoinTests.sync(message).members == [0] && message.mode == "train")
+        }
+        for message in second[1] {
+            #expect(message.mode == "infer" && message.header?["downgraded"] as? String == "rejoining sync group")
+        }
+        let refusal = try #require(members[0].logLines.first { $0.message == "refused a sync message from a revoked key" })
+        #expect(refusal["from_rank"] == "1" && refusal["reason"] == "revoked_key")
+        let told = try #require(members[1].logLines.first { $0.message == "sync group refused this member" })
+        #expect(told["reason"]?.hasSuffix(" is no longer in authorized_keys") == true, "\(told)")
+        #expect(!members[0].logLines.contains { $0.message == "sync step completed without absent members" && $0["present"] == "[0, 1]" })
+
+        for member in members { #expect(try member.terminate() == 0) }
+        // Every refused message is one line and one count (rank 1 keeps asking for a snapshot).
+        let refused = members[0].logLines.filter { $0.message == "refused a sync message from a revoked key" }.count
+        #expect(refused >= 1)
+        #expect(try members[0].finalCounts(of: "sensors")["auth_failures"] == "{revoked_key: \(refused)}")
+        #expect(try members[1].finalCounts(of: "sensors")["auth_failures"] == "0")
     }
 }

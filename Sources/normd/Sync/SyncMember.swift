@@ -87,6 +87,9 @@ final class SyncMember: StepSynchronizer {
     private let metrics: SyncMetrics?
     /// Time this step has spent in `exchange` so far (all stages), for `normd_sync_step_seconds`.
     private var exchangeTime: Duration = .zero
+    /// The CURVE allow-list and the pipeline's counters (`nil` without `security: curve:`): a key
+    /// removed from `authorized_keys` is refused on a connection opened before (see `isRevoked`).
+    private let guarding: SocketFactory.Guarding?
 
     /// - Parameter guarding: with `security: curve:` (its `curve`), the ROUTER is a CURVE server behind
     ///   the daemon's ZAP allow-list and every DEALER a CURVE client of its member's key.
@@ -96,6 +99,7 @@ final class SyncMember: StepSynchronizer {
     ) throws {
         self.metrics = metrics
         self.configuration = configuration
+        self.guarding = guarding?.curve == nil ? nil : guarding
         rank = configuration.rank
         fingerprint = Self.fingerprint(of: chain)
         shapes = chain.links.map { link in
@@ -213,6 +217,8 @@ final class SyncMember: StepSynchronizer {
 
     func beginStep(chain: StageChain) -> Bool {
         exchangeTime = .zero
+        // A member whose key was revoked is no longer a leader to send to, nor waited for.
+        if guarding?.curve?.mayHaveRevokedPeers == true { view = view.filter { $0 == rank || !isRevoked(rank: $0) } }
         pump(chain: chain, wait: .zero)
         if let snapshot = pendingSnapshot {
             pendingSnapshot = nil
@@ -566,7 +572,14 @@ final class SyncMember: StepSynchronizer {
                     let frames = parts.map(\.bytes)
                     if pollRanks[index] == nil {
                         guard frames.count == 2 else { continue }
+                        if let key = revokedClientKey(parts[1]) {
+                            refuseRevoked(key: key, frames[1], route: frames[0])
+                            continue
+                        }
                         handleRouter(frames[1], route: frames[0], chain: chain)
+                    } else if let other = pollRanks[index], isRevoked(rank: other) {
+                        refuseRevoked(rank: other)
+                        continue
                     } else if frames.count == 1, let message = decode(frames[0]) {
                         if message.kind == .snapshot {
                             if message.step > (pendingSnapshot?.step ?? 0) || (!joined && pendingSnapshot == nil) { pendingSnapshot = message }
@@ -609,6 +622,51 @@ final class SyncMember: StepSynchronizer {
         default:
             break
         }
+    }
+
+    // MARK: revocation
+
+    /// The client key (Z85) of a message received on the ROUTER when that key is no longer in
+    /// `authorized_keys`, else `nil`. ZAP checked the key only at the handshake, and libzmq 4.3
+    /// cannot close one peer's connection, so each message's `User-Id` (the key the ZAP reply set)
+    /// is checked against the current allow-list, as the inputs do — only once a reload has
+    /// removed some key (before that, every admitted key is still listed).
+    private func revokedClientKey(_ frame: ZMQMessage) -> String? {
+        guard let curve = guarding?.curve, curve.mayHaveRevokedPeers else { return nil }
+        let key = frame.property("User-Id") ?? ""
+        return curve.isAuthorized(key) ? nil : key
+    }
+
+    /// Whether the member at `other` is no longer authorized: its DEALER is a CURVE client of that
+    /// member's key (`curve_server_key`, or this daemon's own key), which ZAP never checks on this
+    /// side, so what it sends (results, snapshots) is refused here once the key is removed.
+    private func isRevoked(rank other: Int) -> Bool {
+        guard let curve = guarding?.curve, curve.mayHaveRevokedPeers else { return false }
+        return !curve.isAuthorized(configuration.serverKeys[other] ?? curve.settings.publicKey)
+    }
+
+    /// Refuses a message a revoked member sent to this member's ROUTER: counted in the pipeline's
+    /// `auth_failures{revoked_key}` (who sent it is why, as for an input), logged, and answered
+    /// `.refused` so the revoked member stops waiting, goes stale and runs its batches downgraded
+    /// instead of merging alone; the group's next steps go on without it.
+    private func refuseRevoked(key: String, _ bytes: [UInt8], route: [UInt8]) {
+        guarding?.board.recordAuthFailure("revoked_key")
+        let reason = "client key \(CurveGate.prefix(key)) is no longer in authorized_keys"
+        logger.error(
+            "refused a sync message from a revoked key",
+            metadata: ["from_rank": "\(decode(bytes).map { "\($0.rank)" } ?? "?")", "reason": "revoked_key", "detail": "\(reason)"])
+        reply(.refused, to: route, text: reason)
+    }
+
+    /// Drops a message from a revoked member's ROUTER (a result or snapshot): counted and logged
+    /// like `refuseRevoked(key:_:route:)`; it cannot be answered (this side is the DEALER).
+    private func refuseRevoked(rank other: Int) {
+        guarding?.board.recordAuthFailure("revoked_key")
+        view.remove(other)
+        view.insert(rank)
+        logger.error(
+            "dropped a sync message from a revoked member",
+            metadata: ["from_rank": "\(other)", "reason": "revoked_key"])
     }
 
     private func decode(_ bytes: [UInt8]) -> SyncMessage? {
