@@ -2,6 +2,10 @@ import Foundation
 import NormTesting
 import Testing
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// A reload that changes a pipeline's `sync:` section. The group member (its ROUTER, DEALERs and
 /// step state) is made when the pipeline's thread starts, so a reload in place could not apply a
 /// new group, rank, member list or timeout: it would say "success" and keep the old group. A
@@ -31,6 +35,35 @@ import Testing
             toFile: daemon.configPath, atomically: true, encoding: .utf8)
         #expect(try ReloadAdminTests.sighup(daemon, 2).message == "reload succeeded", "\(daemon.stderr)")
         #expect(daemon.logLines.filter { $0.message == "reload: pipeline re-bound" }.count == 2)
+        #expect(try SyncGroupTests.syncMetrics(daemon) == Self.zero(members: 1))
+        #expect(try daemon.terminate() == 0, "\(daemon.stderr)")
+    }
+
+    /// The bind probe covers a re-bound pipeline's sync ROUTER (`members[rank]`) as it does its
+    /// inputs and outputs: a new member endpoint another process holds refuses the whole reload
+    /// before anything changes (422, located), and the running member stays in its group.
+    @Test func aTakenSyncEndpointRefusesTheReloadAndNothingChanges() throws {
+        let scratch = try ScratchDirectory()
+        let alone = SyncGroupTests.endpoints(1)
+        let daemon = try DaemonProcess.started(
+            config: SyncGroupTests.config(rank: 0, members: alone, batch: 8, timeout: "1s", admin: true), scratch: scratch)
+        let admin = try AdminHTTP(daemon)
+        let (holder, taken) = try ReloadAdminTests.listeningSocket()
+        defer { close(holder) }
+        let answer = try ReloadPipelinesTests.reload(
+            daemon, to: SyncGroupTests.config(rank: 0, members: ["tcp://127.0.0.1:\(taken)"], batch: 8, timeout: "1s", admin: true), admin)
+        #expect(answer.status == 422, "\(answer.body)")
+        let problems = try #require((answer.json as? [String: Any])?["problems"] as? [String], "\(answer.body)")
+        #expect(problems.count == 1, "\(problems)")
+        let problem = try #require(problems.first)
+        #expect(problem.hasPrefix("\(daemon.configPath):"), "\(problem)")
+        #expect(
+            problem.contains(": pipelines[0].sync.members[0]: cannot bind tcp://127.0.0.1:\(taken): Address already in use"), "\(problem)")
+        #expect(problem.hasSuffix("; nothing changed (no pipeline was re-bound or added)"), "\(problem)")
+        #expect(daemon.logLines.contains { $0.message == "reload failed" && $0["configuration"] == "unchanged" })
+        #expect(!daemon.logLines.contains { $0.message == "reload: pipeline re-bound" }, "\(daemon.stderr)")
+        #expect(!daemon.logLines.contains { $0.message == "sync member stopped" }, "the running member stays: \(daemon.stderr)")
+        #expect(daemon.logLines.filter { $0.message == "sync member bound" }.count == 1)
         #expect(try SyncGroupTests.syncMetrics(daemon) == Self.zero(members: 1))
         #expect(try daemon.terminate() == 0, "\(daemon.stderr)")
     }

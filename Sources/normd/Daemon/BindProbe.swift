@@ -3,7 +3,8 @@ import StageKit
 import ZeroMQ
 
 /// Binds, then releases, the endpoints a reload is about to bind anew — every `bind: true` input
-/// and output of a re-bound or added pipeline that the running daemon does not hold already —
+/// and output of a re-bound or added pipeline, and its sync member's ROUTER (`sync.members[rank]`),
+/// that the running daemon does not hold already —
 /// before anything changes, so an address another process holds refuses the whole reload instead
 /// of leaving the pipelines re-bound before it swapped and the rest not (issue 9 §4, all or nothing).
 ///
@@ -26,6 +27,9 @@ enum BindProbe {
                 (path.appending("inputs").appending(index: $0.offset).appending("endpoint"), $0.element.endpoint)
             }
             if let output = configuration.output, output.bind { wanted.append((path.appending("output").appending("endpoint"), output.endpoint)) }
+            if let sync = configuration.sync {
+                wanted.append((path.appending("sync").appending("members").appending(index: sync.rank), sync.members[sync.rank]))
+            }
             for (where_, endpoint) in wanted where !held.contains(endpoint) && probed(endpoint) {
                 if let problem = bindProblem(endpoint, in: context) {
                     issues.append(ConfigIssue(at: configuration.location, path: where_, "cannot bind \(endpoint): \(problem)"))
@@ -37,6 +41,7 @@ enum BindProbe {
 
     private static func boundEndpoints(_ configuration: PipelineConfiguration) -> [String] {
         configuration.inputs.filter(\.bind).map(\.endpoint) + [configuration.output].compactMap { $0?.bind == true ? $0?.endpoint : nil }
+            + [configuration.sync.map { $0.members[$0.rank] }].compactMap { $0 }
     }
 
     private static func probed(_ endpoint: String) -> Bool {
