@@ -476,11 +476,16 @@ import Testing
                 == SyncGroupTests.statistics(try SyncGroupTests.exported(members[1].scratch)))
     }
 
+    static let rejoinTimeout = "10s"
+
     /// Kill -9 rank 2 after step 1, step on without it, restart it: it adopts a snapshot at start and
     /// after the next step all three hold identical statistics.
+    ///
+    /// The timeout (10 s) bounds how far apart the live members' Python producers may start: with 6 s,
+    /// a run beside three compilers once saw rank 1 arrive after the leader had closed step 2 without it.
     @Test func aRestartedMemberRejoinsAndConverges() throws {
         let endpoints = SyncGroupTests.endpoints(3)
-        let members = try (0..<3).map { try Member(rank: $0, members: endpoints, timeout: "6s") }
+        let members = try (0..<3).map { try Member(rank: $0, members: endpoints, timeout: Self.rejoinTimeout) }
         func step(_ index: Int, _ ranks: [Int]) throws -> [Consumer.Message] {
             let consumers = try ranks.map { rank in
                 try Consumer(
@@ -504,7 +509,7 @@ import Testing
         #expect(try step(2, [0, 1]).map { Self.sync($0).step ?? 0 } == [3, 3])
 
         members[2].daemon = try DaemonProcess.started(
-            config: SyncGroupTests.config(rank: 2, members: endpoints, batch: Self.size, timeout: "6s"), scratch: members[2].scratch,
+            config: SyncGroupTests.config(rank: 2, members: endpoints, batch: Self.size, timeout: Self.rejoinTimeout), scratch: members[2].scratch,
             name: "member2-again")
         let rejoined = try members[2].daemon.waitForLine("rejoin") { $0.message == "rejoined the sync group" }
         #expect(rejoined["step"] == "3")
