@@ -6,8 +6,9 @@ RSS (VmRSS, sampled every second) mixes two things that must be judged apart:
   pipe, output `high_water_mark` batches per consumer pipe), so a stalled consumer fills them and
   RSS rises, then falls when they drain. Where glibc puts a refill depends on fragmentation: a
   later stall can peak a few MiB above the warm-up's stall with no leak at all. CI's one-minute
-  soak failed exactly so (peak 45.4 MiB at 41 s against a 43.0 MiB warm-up peak, floor 39.2 MiB
-  throughout, end 40.8 MiB). Comparing every sample with the warm-up's peak judges heap placement,
+  soak failed exactly so (peak 45.4 MiB at 41 s, in consumer 1's second stall, against a 43.0 MiB
+  warm-up peak; minimum after the warm-up 39.8 MiB, end 40.8 MiB, below that peak). Comparing every
+  sample with the warm-up's peak judges heap placement,
   not leaks.
 * **The floor.** What normd holds with its queues drained. A leak raises it and nothing lowers it.
 

@@ -27,7 +27,9 @@ def test_queue_capacity_is_per_pipe():
 
 
 def test_a_later_stall_peaking_above_the_warm_up_is_not_a_leak():
-    # CI's failing one-minute run (stop 18): floor 39.2 MiB, warm-up peak 43.0, later peak 45.4, end 40.8.
+    # Shaped like CI's failing one-minute run (stop 18): warm-up peak 43.0 MiB, later peak 45.4 at 41 s,
+    # end 40.8 (its log printed these, and 39.8 as the minimum after the warm-up). The floor, 39.2, is
+    # that of the same soak's passing run on this machine's fresh-clone CI 25 minutes before.
     samples = series(39.2, bumps=[(13, 43.0), (14, 42.4), (41, 45.4), (42, 41.2), (61, 40.8)])
     verdict = judge(samples)
     assert verdict.failures == []
