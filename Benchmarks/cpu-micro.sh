@@ -17,8 +17,13 @@ for program in "${@:-ChainCPU DecodeCPU AcceptCPU}"; do
             AcceptCPU) modules="WireFormat NpyFormat NormCore StageKit Pipeline Logging MinMax BatchNorm BatchRenorm" ;;
             *) echo "unknown program $name" >&2; exit 64 ;;
         esac
+        # The objects normd was last linked from, not `*.o`: a build directory keeps the objects of
+        # files since renamed or deleted, and linking those too gives duplicate symbols.
         objects=()
-        for module in $modules; do objects+=("$R/$module.build"/*.o); done
+        for module in $modules; do
+            while IFS= read -r object; do objects+=("$object"); done \
+                < <(grep "/$module.build/" "$R/normd.product/Objects.LinkFileList")
+        done
         swiftc -O -I "$R/Modules" "Benchmarks/$name/main.swift" "${objects[@]}" -o ".build/bench/$name" 2>&1 | grep -v warning || true
         ".build/bench/$name"
     done
