@@ -54,6 +54,8 @@ final class SyncMember: StepSynchronizer {
     private var joined = true
     /// Ranks present at stage 0 of `step`: who the later stages wait for, and the header's members.
     private var stepPresent: [Int] = []
+    /// The merged count of stage 0 of `step`: every later stage's result must agree with it (`SyncResultCheck`).
+    private var firstStageCount: Int64 = 0
     private var lastClosed: (step: UInt64, stage: Int)?
 
     private struct Collection {
@@ -267,10 +269,10 @@ final class SyncMember: StepSynchronizer {
             if let reply = pump(chain: nil, wait: .milliseconds(5), awaiting: (target, stage, leader)) {
                 switch reply.kind {
                 case .result:
-                    guard let merged = reply.moments, merged.isValid(features: shapes[stage].features, extremes: shapes[stage].extremes) else {
-                        countRefusal("malformed")
-                        throw fail("the leader's result for step \(target) stage \(stage) is malformed")
+                    if let problem = refusedResult(reply, step: target, stage: stage, own: contribution) {
+                        throw fail("rank \(reply.rank)'s result for step \(target) stage \(stage) was refused: \(problem)")
                     }
+                    guard let merged = reply.moments else { throw fail("rank \(reply.rank)'s result has no moments") }
                     record(step: target, stage: stage, merged)
                     if stage == 0 { stepPresent = reply.members }
                     view = Set(reply.members)
@@ -345,6 +347,7 @@ final class SyncMember: StepSynchronizer {
             step = resultStep
             startHash = hash
         }
+        if stage == 0 { firstStageCount = merged.count }
         var hasher = FNV64(hash)
         hasher.add(UInt64(stage))
         hasher.add(merged)
@@ -622,6 +625,27 @@ final class SyncMember: StepSynchronizer {
         default:
             break
         }
+    }
+
+    // MARK: result validation
+
+    /// Checks the leader's `result` for `stage` of `step` against what this member knows
+    /// (`SyncResultCheck`: its own contribution `own`, stage 0 of the same step). A result that fails
+    /// is counted as `malformed` (`normd_sync_refusals_total{reason="malformed"}`), logged with the
+    /// leader's rank and endpoint, and the problem returned: the caller must not train from it (the
+    /// member goes stale and its batch goes out downgraded, `rejoining sync group`).
+    private func refusedResult(_ reply: SyncMessage, step: UInt64, stage: Int, own: MomentContribution) -> String? {
+        let check = SyncResultCheck(rank: rank, groupSize: configuration.members.count)
+        let first = stage == 0 ? nil : SyncResultCheck.FirstStage(members: stepPresent, count: firstStageCount)
+        guard let problem = check.problem(members: reply.members, merged: reply.moments, shape: shapes[stage], own: own, first: first) else {
+            return nil
+        }
+        countRefusal("malformed")
+        let endpoint = configuration.members.indices.contains(reply.rank) ? configuration.members[reply.rank] : "?"
+        logger.error(
+            "refused a sync result",
+            metadata: ["from_rank": "\(reply.rank)", "endpoint": "\(endpoint)", "step": "\(step)", "stage": "\(stage)", "reason": "\(problem)"])
+        return problem
     }
 
     // MARK: revocation
