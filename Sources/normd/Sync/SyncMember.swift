@@ -251,6 +251,7 @@ final class SyncMember: StepSynchronizer {
             if let snapshot = pendingSnapshot, snapshot.step > step {
                 throw fail("the group is at step \(snapshot.step), ahead of this member")
             }
+            if let reason = revokedWhileWaiting(on: sentTo, step: target, stage: stage) { throw fail(reason) }
             if leader == rank {
                 contributeLocally(step: target, stage: stage, hash: before, contribution)
                 // Wait for the others only while the stage is still open (a group of one, or the
@@ -498,9 +499,16 @@ final class SyncMember: StepSynchronizer {
 
     private func askForSnapshot() {
         if let asked = snapshotAskedAt, ContinuousClock.now - asked < configuration.timeout { return }
-        let others = (0..<configuration.members.count).filter { $0 != rank }
+        let others = trustedOthers()
         guard !others.isEmpty else {
-            joined = true // a group of one is always current
+            // A group of one is always current; one whose others are all revoked forgets a step it
+            // did not finish (a stage merged by the revoked leader) and goes on from its own statistics.
+            if step != chainStep {
+                step = chainStep
+                hash = startHash
+            }
+            lastClosed = nil
+            joined = true
             return
         }
         let target = others[snapshotTarget % others.count]
@@ -667,6 +675,30 @@ final class SyncMember: StepSynchronizer {
     private func isRevoked(rank other: Int) -> Bool {
         guard let curve = guarding?.curve, curve.mayHaveRevokedPeers else { return false }
         return !curve.isAuthorized(configuration.serverKeys[other] ?? curve.settings.publicKey)
+    }
+
+    /// Why this member must give up the step it is in: the leader it sent its contribution to
+    /// (`asked`) was revoked while it waited. Its result is dropped (`refuseRevoked(rank:)`), and
+    /// taking over the stage now would mix that leader's earlier stages with this member's own
+    /// merge, so the step fails: stale, the batch downgraded (`rejoining sync group`).
+    private func revokedWhileWaiting(on asked: Int?, step: UInt64, stage: Int) -> String? {
+        guard let asked, isRevoked(rank: asked) else { return nil }
+        return
+            "the key of rank \(asked), this step's leader, was removed from authorized_keys before its result of step \(step) stage \(stage) was accepted"
+    }
+
+    /// The other members a stale member may take a snapshot from: not those whose key was removed
+    /// (their snapshots would be dropped). None left: this member is a group of one, as when every
+    /// other member is gone, and says so.
+    private func trustedOthers() -> [Int] {
+        let others = (0..<configuration.members.count).filter { $0 != rank }
+        let trusted = others.filter { !isRevoked(rank: $0) }
+        if trusted.isEmpty && !others.isEmpty {
+            logger.warning(
+                "no trusted sync member to rejoin from; continuing as a group of one",
+                metadata: ["revoked": "\(others)", "step": "\(step)"])
+        }
+        return trusted
     }
 
     /// Refuses a message a revoked member sent to this member's ROUTER: counted in the pipeline's
