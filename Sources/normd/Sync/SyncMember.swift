@@ -56,6 +56,9 @@ final class SyncMember: StepSynchronizer {
     private var stepPresent: [Int] = []
     /// The merged count of stage 0 of `step`: every later stage's result must agree with it (`SyncResultCheck`).
     private var firstStageCount: Int64 = 0
+    /// The rank whose checkpoint this member's statistics are, while they are restored and not yet
+    /// merged in a step (`nil` otherwise): decides between restored snapshots (`keepsRestoredState`).
+    private var restoredFrom: Int?
     private var lastClosed: (step: UInt64, stage: Int)?
 
     private struct Collection {
@@ -201,16 +204,11 @@ final class SyncMember: StepSynchronizer {
     /// but another hash is adopted too (see `adopt`).
     func resume(at restored: UInt64, chain: StageChain) {
         guard restored > 0 else { return }
-        var hasher = FNV64()
-        hasher.add(Array("restored".utf8))
-        hasher.add(restored)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        if let states = try? encoder.encode(chain.saveState()) { hasher.add(Array(states)) }
         step = restored
         chainStep = restored
-        hash = hasher.value
-        startHash = hasher.value
+        hash = Self.restoredHash(step: restored, states: chain.saveState())
+        startHash = hash
+        restoredFrom = rank
         logger.info("sync member resumes at the checkpoint's step", metadata: ["step": "\(restored)"])
     }
     private var margin: Duration { max(.milliseconds(250), configuration.timeout / 2) }
@@ -349,6 +347,7 @@ final class SyncMember: StepSynchronizer {
             startHash = hash
         }
         if stage == 0 { firstStageCount = merged.count }
+        restoredFrom = nil
         var hasher = FNV64(hash)
         hasher.add(UInt64(stage))
         hasher.add(merged)
@@ -544,12 +543,18 @@ final class SyncMember: StepSynchronizer {
         // from its checkpoint at the step a live group is still at holds a restored hash, not the group's.
         guard !joined || snapshot.step > step || (snapshot.step == step && snapshot.hash != hash) else { return }
         guard snapshot.fingerprint == fingerprint, snapshot.group == configuration.group,
-            let states = try? JSONDecoder().decode([StageState].self, from: Data(snapshot.text)),
-            (try? chain.restoreState(states)) != nil
+            let states = try? JSONDecoder().decode([StageState].self, from: Data(snapshot.text))
         else {
             logger.error("could not adopt a sync snapshot", metadata: ["from_rank": "\(snapshot.rank)"])
             return
         }
+        let restoredSnapshot = snapshot.hash == Self.restoredHash(step: snapshot.step, states: states)
+        guard !keepsRestoredState(over: snapshot, restored: restoredSnapshot) else { return }
+        guard (try? chain.restoreState(states)) != nil else {
+            logger.error("could not adopt a sync snapshot", metadata: ["from_rank": "\(snapshot.rank)"])
+            return
+        }
+        restoredFrom = restoredSnapshot ? snapshot.rank : nil
         step = snapshot.step
         chainStep = snapshot.step
         hash = snapshot.hash
@@ -561,6 +566,34 @@ final class SyncMember: StepSynchronizer {
         joined = true
         metrics?.rejoins.increment()
         logger.info("rejoined the sync group", metadata: ["step": "\(step)", "from_rank": "\(snapshot.rank)", "members": "\(view.sorted())"])
+    }
+
+    /// `H = FNV-1a(seed, "restored", step, statistics as sorted JSON)`: the state hash of statistics
+    /// restored from a checkpoint at `step` (which holds no hash). A snapshot whose hash is this of its
+    /// own statistics is a restored, never merged state (see `keepsRestoredState`).
+    static func restoredHash(step: UInt64, states: [StageState]) -> UInt64 {
+        var hasher = FNV64()
+        hasher.add(Array("restored".utf8))
+        hasher.add(step)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        if let json = try? encoder.encode(states) { hasher.add(Array(json)) }
+        return hasher.value
+    }
+
+    /// Whether this member keeps its statistics instead of adopting `snapshot` of the same step:
+    /// both are restored from checkpoints (a whole group restarted from checkpoints of one step whose
+    /// statistics differ) and the snapshot's sender ranks above the member whose checkpoint this
+    /// member holds. So the lowest rank's checkpoint wins, as the lowest rank decides a step: every
+    /// member adopts it (it asks every other member at start), and none adopts one of a higher rank
+    /// afterwards, whatever order the snapshots arrive in. A merged (live group's) snapshot is always
+    /// adopted: the group's statistics are the truth.
+    private func keepsRestoredState(over snapshot: SyncMessage, restored: Bool) -> Bool {
+        guard joined, restored, snapshot.step == step, let mine = restoredFrom, snapshot.rank > mine else { return false }
+        logger.info(
+            "kept the restored statistics of the lower rank",
+            metadata: ["step": "\(step)", "from_rank": "\(snapshot.rank)", "restored_from_rank": "\(mine)"])
+        return true
     }
 
     // MARK: sockets
