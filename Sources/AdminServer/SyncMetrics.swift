@@ -24,7 +24,9 @@ public struct SyncMetrics: Sendable {
 
     /// Why a member refused a message, or was refused:
     /// - `other_group`, `other_chain`: a contribution or join request from another group or chain fingerprint;
-    /// - `malformed`: a contribution of the wrong shape or with unusable moments, or a malformed result;
+    /// - `malformed`: a contribution of the wrong shape or with unusable moments, or a leader's result
+    ///   that is malformed or contradicts this member's own rows or stage 0 of the step (Docs/SYNC.md,
+    ///   "A leader's result is checked": the member trains from nothing of that step);
     /// - `undecodable`: a frame that is not a sync message;
     /// - `refused_by_peer`: another member refused this one.
     ///

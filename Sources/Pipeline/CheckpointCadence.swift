@@ -28,6 +28,12 @@ public struct CheckpointCadence: Sendable {
         return isDue(now: now)
     }
 
+    /// Records statistics that changed without a train batch — a sync member adopting the group's
+    /// snapshot when it rejoins — so the time trigger, a requested snapshot and the final one hold them.
+    public mutating func recordChange(now: ContinuousClock.Instant) {
+        if changedSince == nil { changedSince = now }
+    }
+
     /// Whether a snapshot is due at `now` (by either trigger).
     public func isDue(now: ContinuousClock.Instant) -> Bool {
         guard let changedSince else { return false }

@@ -14,7 +14,10 @@ extension PipelineEngine {
         guard settings.mode == .train, let synchronizer else {
             return try chain.process(&batch, mode: settings.mode, inputValidated: true)
         }
-        guard synchronizer.beginStep(chain: chain) else { return try rejoining(&batch) }
+        let version = chain.statsVersion
+        let joined = synchronizer.beginStep(chain: chain)
+        noteAdoptedStatistics(since: version)
+        guard joined else { return try rejoining(&batch) }
         do throws(SyncStepError) {
             let outcome = try chain.processSynchronized(&batch, inputValidated: true) {
                 (stage: Int, contribution: MomentContribution) throws(SyncStepError) -> MomentContribution in
@@ -35,7 +38,16 @@ extension PipelineEngine {
 
     /// Lets the sync group's traffic be handled between batches (see `StepSynchronizer.serviceIdle`).
     public func serviceSync() {
+        let version = chain.statsVersion
         synchronizer?.serviceIdle(chain: chain)
+        noteAdoptedStatistics(since: version)
+    }
+
+    /// A member that adopted the group's statistics (a snapshot, when it rejoins) changed them
+    /// without a train batch: mark them changed, or a checkpoint — on request, by time, the final
+    /// one — would still hold the statistics it replaced until its next train batch.
+    private func noteAdoptedStatistics(since version: UInt64) {
+        if chain.statsVersion != version { cadence.recordChange(now: .now) }
     }
 
     private func rejoining(_ batch: inout FeatureBatch) throws(StageError) -> ChainOutcome {

@@ -436,7 +436,10 @@ import Testing
         #expect(daemon.terminate() == 0)
     }
 
-    /// Docs/grafana/normd.json: every metric name its expressions use is one the daemon exports.
+    /// Docs/grafana/normd.json: every metric name its expressions use is one the daemon exports, every
+    /// label an expression aggregates `by` is one of those metrics' labels (or `le` of a histogram), and
+    /// every `normd_sync_*` family has a panel. The scraped daemon has a plain pipeline and a sync
+    /// member (a group of one), so the sync series are exported too (they exist only with `sync:`).
     @Test func everyMetricTheDashboardUsesIsExported() throws {
         let dashboard = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("Docs/grafana/normd.json")
@@ -449,20 +452,52 @@ import Testing
             }
         }
         collect(try JSONSerialization.jsonObject(with: Data(contentsOf: dashboard)))
-        let used = Set(expressions.flatMap { $0.matches(of: /normd_[a-z0-9_]+/).map { String($0.output) } })
-        #expect(used.count >= 15, "\(used.sorted())")
+        let names = { (text: String) in Set(text.matches(of: /normd_[a-z0-9_]+/).map { String($0.output) }) }
+        let used = expressions.reduce(into: Set<String>()) { $0.formUnion(names($1)) }
+        #expect(used.count >= 35, "\(used.sorted())")
 
         let scratch = try ScratchDirectory()
-        let daemon = try DaemonUnderTest(config: try scratch.write(Self.config(), to: "normd.yaml"), logDirectory: scratch.url)
+        var sync = PipelineYAML(name: "s")
+        sync.extra = ["sync: {group: g, rank: 0, members: [\"\(SyncGroupTests.endpoints(1)[0])\"]}"]
+        let daemon = try DaemonUnderTest(
+            config: try scratch.write(Self.config() + "\n" + sync.text + "\n", to: "normd.yaml"), logDirectory: scratch.url)
         let body = try AdminHTTP(daemon).get("/metrics").body
         #expect(daemon.terminate() == 0)
         var exported = Set<String>()
-        for line in body.split(separator: "\n") where line.hasPrefix("# TYPE ") {
-            let parts = line.split(separator: " ")
-            let name = String(parts[2])
-            exported.insert(name)
-            if parts[3] == "histogram" { exported.formUnion(["_bucket", "_sum", "_count"].map { name + $0 }) }
+        var histograms = Set<String>()
+        var labels: [String: Set<String>] = [:]
+        for line in body.split(separator: "\n") {
+            if line.hasPrefix("# TYPE ") {
+                let parts = line.split(separator: " ")
+                let name = String(parts[2])
+                exported.insert(name)
+                if parts[3] == "histogram" {
+                    histograms.insert(name)
+                    exported.formUnion(["_bucket", "_sum", "_count"].map { name + $0 })
+                }
+            } else if !line.hasPrefix("#"), let brace = line.firstIndex(of: "{") {
+                let keys = line[brace...].matches(of: /([a-z_]+)="/).map { String($0.output.1) }
+                labels[String(line[..<brace]), default: []].formUnion(keys)
+            }
         }
         #expect(used.subtracting(exported).isEmpty, "used by the dashboard but not exported: \(used.subtracting(exported).sorted())")
+        let syncFamilies = exported.filter { name in
+            name.hasPrefix("normd_sync_") && !["_bucket", "_sum", "_count"].contains { name.hasSuffix($0) }
+        }
+        #expect(syncFamilies.count == 7, "\(syncFamilies.sorted())")
+        for family in syncFamilies {
+            let series = histograms.contains(family) ? family + "_bucket" : family
+            #expect(used.contains(series), "no panel shows \(series)")
+        }
+        for expression in expressions {
+            let metrics = names(expression)
+            let available = metrics.reduce(into: Set<String>()) { $0.formUnion(labels[$1] ?? []) }.union(
+                metrics.contains { $0.hasSuffix("_bucket") } ? ["le"] : [])
+            for clause in expression.matches(of: /by \(([a-z_, ]+)\)/) {
+                for label in clause.output.1.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) {
+                    #expect(available.contains(label), "'\(expression)' aggregates by '\(label)', which \(metrics.sorted()) do not have")
+                }
+            }
+        }
     }
 }

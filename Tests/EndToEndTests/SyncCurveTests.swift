@@ -25,13 +25,15 @@ import Testing
     /// A member of group `fleet` as `identity`, with `members` as `{endpoint, curve_server_key}`
     /// entries; data sockets on loopback opt out of CURVE (`curve: false`) so the plain pyzmq
     /// producer and consumer of the other sync tests can feed it.
-    static func config(rank: Int, members: [(endpoint: String, key: String)], identity: String, keys: ScratchDirectory) -> String {
+    static func config(
+        rank: Int, members: [(endpoint: String, key: String)], identity: String, keys: ScratchDirectory, timeout: String = "2s"
+    ) -> String {
         var pipeline = PipelineYAML(features: SyncGroupTests.features, batch: "{size: 8, min_rows: 2, max_latency: 10s}")
         pipeline.inputs = ["{endpoint: \"\(PipelineYAML.tcpWildcard)\", socket: pull, bind: true, codec: tensor, curve: false}"]
         pipeline.output = "{endpoint: \"\(PipelineYAML.tcpWildcard)\", socket: push, bind: true, codec: tensor, curve: false}"
         pipeline.stages = SyncGroupTests.stages
         let entries = members.map { "{endpoint: \"\($0.endpoint)\", curve_server_key: \"\(keys.path("keys/\($0.key).key"))\"}" }
-        pipeline.extra = ["sync: {group: fleet, rank: \(rank), members: [\(entries.joined(separator: ", "))], timeout: 2s}"]
+        pipeline.extra = ["sync: {group: fleet, rank: \(rank), members: [\(entries.joined(separator: ", "))], timeout: \(timeout)}"]
         return """
             admin: {listen: "127.0.0.1:0"}
             checkpoint: {path: state, every_batches: 100000, every_seconds: 3600}
@@ -67,7 +69,8 @@ import Testing
 
     /// Keys (`makeKeys`) and members 0 and 1 of group `fleet` over CURVE, each with its own scratch;
     /// `endpoints` has `spareEndpoints` more for other daemons.
-    static func startPair(spareEndpoints: Int = 0) throws -> (ScratchDirectory, [String], [DaemonProcess], [ScratchDirectory]) {
+    static func startPair(spareEndpoints: Int = 0, timeout: String = "2s") throws -> (ScratchDirectory, [String], [DaemonProcess], [ScratchDirectory])
+    {
         let keys = try ScratchDirectory()
         try makeKeys(in: keys)
         let endpoints = SyncGroupTests.endpoints(2 + spareEndpoints)
@@ -75,7 +78,7 @@ import Testing
         let scratches = try (0..<2).map { _ in try ScratchDirectory() }
         let members = try (0..<2).map { rank in
             try DaemonProcess.started(
-                config: config(rank: rank, members: group, identity: "member\(rank)", keys: keys), scratch: scratches[rank],
+                config: config(rank: rank, members: group, identity: "member\(rank)", keys: keys, timeout: timeout), scratch: scratches[rank],
                 name: "member\(rank)")
         }
         return (keys, endpoints, members, scratches)
@@ -155,5 +158,83 @@ import Testing
         #expect(refused >= 1)
         #expect(try members[0].finalCounts(of: "sensors")["auth_failures"] == "{revoked_key: \(refused)}")
         #expect(try members[1].finalCounts(of: "sensors")["auth_failures"] == "0")
+    }
+
+    /// Feeds rank `rank` alone its 8 rows of step `index` (the rows `step` would send) and returns
+    /// the consumer that reads its batch.
+    static func feed(_ index: Int, rank: Int, _ members: [DaemonProcess], _ scratches: [ScratchDirectory]) throws -> Consumer {
+        let rows = try TestRows.write(
+            TestRows.make(8, features: SyncGroupTests.features, salt: 10 * index + rank), to: "rows\(index).npy", in: scratches[rank])
+        let consumer = try Consumer(
+            endpoint: try members[rank].outputEndpoint(of: "sensors"), expectRows: 8, timeout: 60, in: scratches[rank], name: "c\(rank)-\(index)")
+        try Producer(
+            endpoint: try members[rank].inputEndpoint(of: "sensors"), rowsFile: rows,
+            messages: [MessageSpec(rows: 0..<8, seq: index, producer: "p\(rank)")]
+        ).run(in: scratches[rank], name: "p\(rank)-\(index)")
+        return consumer
+    }
+
+    /// Revocation on the DEALER side: rank 1 removes its *leader's* key (rank 0's) and re-reads
+    /// `authorized_keys` while it waits inside a step for rank 0's result. The result then arrives on
+    /// a connection admitted before: rank 1 drops it (counted `auth_failures{revoked_key}`, logged
+    /// `dropped a sync message from a revoked member`) and must not train from anything of that
+    /// step — it goes stale and publishes the batch downgraded (`rejoining sync group`). Before, it
+    /// took over as leader in the middle of the step and trained from its own rows alone. Rank 0
+    /// still trusts rank 1 and merged its rows. At the next step rank 1 trusts no other member: it
+    /// is a group of one (logged), as when every other member is gone.
+    @Test func aLeaderRevokedWhileAMemberWaitsForItsResultIsDroppedAndTheStepDowngraded() throws {
+        let (keys, _, members, scratches) = try Self.startPair(timeout: "25s")
+        for message in try Self.step(0, members, scratches).flatMap({ $0 }) {
+            #expect(SyncRejoinTests.sync(message).step == 1 && SyncRejoinTests.sync(message).members == [0, 1] && message.mode == "train")
+        }
+        // Rank 1 contributes to step 2 and waits; rank 0, idle, waits (up to 25 s) for its own batch.
+        let waiting = try Self.feed(1, rank: 1, members, scratches)
+        // Proof that rank 1 is inside the step: its pipeline thread, blocked in the exchange, has
+        // not come round its loop for 10 s, which /healthz reports.
+        let http = try AdminHTTP(members[1])
+        _ = try waitFor("rank 1 blocked in step 2", timeout: .seconds(25)) { try http.get("/healthz").status == 503 ? true : nil }
+        try FileManager.default.removeItem(at: keys.url.appendingPathComponent("authorized/member0.key"))
+        members[1].send(SIGHUP) // only rank 1 re-reads: rank 0 still trusts rank 1
+        _ = try members[1].waitForLine("'authorized_keys re-read'") { $0.message == "authorized_keys re-read" && $0["removed"] == "1" }
+
+        // Rank 0 merges stage 0 with both and then waits `timeout` for rank 1's stage 1 in vain.
+        let leaderOutput = try Self.feed(1, rank: 0, members, scratches).messages(timeout: .seconds(60))
+        #expect(leaderOutput.count == 1)
+        for message in leaderOutput {
+            #expect(SyncRejoinTests.sync(message).step == 2 && SyncRejoinTests.sync(message).members == [0, 1] && message.mode == "train")
+        }
+        let flagged = try waiting.messages()
+        #expect(flagged.count == 1)
+        for message in flagged {
+            #expect(message.mode == "infer" && message.header?["downgraded"] as? String == "rejoining sync group")
+            #expect(message.header?["sync"] == nil)
+        }
+        let dropped = members[1].logLines.filter { $0.message == "dropped a sync message from a revoked member" }
+        #expect(dropped.count == 1 && dropped.first?["from_rank"] == "0" && dropped.first?["reason"] == "revoked_key", "\(members[1].stderr)")
+        let stale = try #require(members[1].logLines.first { $0.message == "sync member is stale; rejoining through a snapshot" })
+        #expect(
+            stale["reason"]
+                == "the key of rank 0, this step's leader, was removed from authorized_keys before its result of step 2 stage 0 was accepted")
+
+        // Next batch: no trusted member to rejoin from, so rank 1 steps as a group of one.
+        let alone = try Self.feed(2, rank: 1, members, scratches).messages()
+        #expect(alone.count == 1)
+        for message in alone {
+            #expect(SyncRejoinTests.sync(message).step == 2 && SyncRejoinTests.sync(message).members == [1] && message.mode == "train")
+        }
+        let groupOfOne = members[1].logLines.filter { $0.message == "no trusted sync member to rejoin from; continuing as a group of one" }
+        #expect(groupOfOne.count == 1 && groupOfOne.first?["revoked"] == "[0]", "\(members[1].stderr)")
+
+        var series = try SyncGroupTests.syncMetrics(members[1])
+        #expect(series.removeValue(forKey: "step_seconds_sum").map { $0 > 0 } == true)
+        var expected = SyncGroupTests.zeroSyncMetrics(members: 2)
+        expected["steps_total"] = 2
+        expected["step_seconds_count"] = 2
+        expected["absences_total{rank=\"0\"}"] = 1 // rank 0 took part in the step before and not in rank 1's own
+        #expect(series == expected)
+        #expect(try AdminHTTP(members[1]).metrics()["normd_auth_failures_total{pipeline=\"sensors\",reason=\"revoked_key\"}"] == 1)
+        for member in members { #expect(try member.terminate() == 0) }
+        #expect(try members[1].finalCounts(of: "sensors")["auth_failures"] == "{revoked_key: 1}")
+        #expect(try members[0].finalCounts(of: "sensors")["auth_failures"] == "0")
     }
 }

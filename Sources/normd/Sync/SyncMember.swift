@@ -54,6 +54,11 @@ final class SyncMember: StepSynchronizer {
     private var joined = true
     /// Ranks present at stage 0 of `step`: who the later stages wait for, and the header's members.
     private var stepPresent: [Int] = []
+    /// The merged count of stage 0 of `step`: every later stage's result must agree with it (`SyncResultCheck`).
+    private var firstStageCount: Int64 = 0
+    /// The rank whose checkpoint this member's statistics are, while they are restored and not yet
+    /// merged in a step (`nil` otherwise): decides between restored snapshots (`keepsRestoredState`).
+    private var restoredFrom: Int?
     private var lastClosed: (step: UInt64, stage: Int)?
 
     private struct Collection {
@@ -199,16 +204,11 @@ final class SyncMember: StepSynchronizer {
     /// but another hash is adopted too (see `adopt`).
     func resume(at restored: UInt64, chain: StageChain) {
         guard restored > 0 else { return }
-        var hasher = FNV64()
-        hasher.add(Array("restored".utf8))
-        hasher.add(restored)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        if let states = try? encoder.encode(chain.saveState()) { hasher.add(Array(states)) }
         step = restored
         chainStep = restored
-        hash = hasher.value
-        startHash = hasher.value
+        hash = Self.restoredHash(step: restored, states: chain.saveState())
+        startHash = hash
+        restoredFrom = rank
         logger.info("sync member resumes at the checkpoint's step", metadata: ["step": "\(restored)"])
     }
     private var margin: Duration { max(.milliseconds(250), configuration.timeout / 2) }
@@ -249,6 +249,7 @@ final class SyncMember: StepSynchronizer {
             if let snapshot = pendingSnapshot, snapshot.step > step {
                 throw fail("the group is at step \(snapshot.step), ahead of this member")
             }
+            if let reason = revokedWhileWaiting(on: sentTo, step: target, stage: stage) { throw fail(reason) }
             if leader == rank {
                 contributeLocally(step: target, stage: stage, hash: before, contribution)
                 // Wait for the others only while the stage is still open (a group of one, or the
@@ -267,10 +268,10 @@ final class SyncMember: StepSynchronizer {
             if let reply = pump(chain: nil, wait: .milliseconds(5), awaiting: (target, stage, leader)) {
                 switch reply.kind {
                 case .result:
-                    guard let merged = reply.moments, merged.isValid(features: shapes[stage].features, extremes: shapes[stage].extremes) else {
-                        countRefusal("malformed")
-                        throw fail("the leader's result for step \(target) stage \(stage) is malformed")
+                    if let problem = refusedResult(reply, step: target, stage: stage, own: contribution) {
+                        throw fail("rank \(reply.rank)'s result for step \(target) stage \(stage) was refused: \(problem)")
                     }
+                    guard let merged = reply.moments else { throw fail("rank \(reply.rank)'s result has no moments") }
                     record(step: target, stage: stage, merged)
                     if stage == 0 { stepPresent = reply.members }
                     view = Set(reply.members)
@@ -345,6 +346,8 @@ final class SyncMember: StepSynchronizer {
             step = resultStep
             startHash = hash
         }
+        if stage == 0 { firstStageCount = merged.count }
+        restoredFrom = nil
         var hasher = FNV64(hash)
         hasher.add(UInt64(stage))
         hasher.add(merged)
@@ -495,9 +498,16 @@ final class SyncMember: StepSynchronizer {
 
     private func askForSnapshot() {
         if let asked = snapshotAskedAt, ContinuousClock.now - asked < configuration.timeout { return }
-        let others = (0..<configuration.members.count).filter { $0 != rank }
+        let others = trustedOthers()
         guard !others.isEmpty else {
-            joined = true // a group of one is always current
+            // A group of one is always current; one whose others are all revoked forgets a step it
+            // did not finish (a stage merged by the revoked leader) and goes on from its own statistics.
+            if step != chainStep {
+                step = chainStep
+                hash = startHash
+            }
+            lastClosed = nil
+            joined = true
             return
         }
         let target = others[snapshotTarget % others.count]
@@ -533,12 +543,18 @@ final class SyncMember: StepSynchronizer {
         // from its checkpoint at the step a live group is still at holds a restored hash, not the group's.
         guard !joined || snapshot.step > step || (snapshot.step == step && snapshot.hash != hash) else { return }
         guard snapshot.fingerprint == fingerprint, snapshot.group == configuration.group,
-            let states = try? JSONDecoder().decode([StageState].self, from: Data(snapshot.text)),
-            (try? chain.restoreState(states)) != nil
+            let states = try? JSONDecoder().decode([StageState].self, from: Data(snapshot.text))
         else {
             logger.error("could not adopt a sync snapshot", metadata: ["from_rank": "\(snapshot.rank)"])
             return
         }
+        let restoredSnapshot = snapshot.hash == Self.restoredHash(step: snapshot.step, states: states)
+        guard !keepsRestoredState(over: snapshot, restored: restoredSnapshot) else { return }
+        guard (try? chain.restoreState(states)) != nil else {
+            logger.error("could not adopt a sync snapshot", metadata: ["from_rank": "\(snapshot.rank)"])
+            return
+        }
+        restoredFrom = restoredSnapshot ? snapshot.rank : nil
         step = snapshot.step
         chainStep = snapshot.step
         hash = snapshot.hash
@@ -550,6 +566,34 @@ final class SyncMember: StepSynchronizer {
         joined = true
         metrics?.rejoins.increment()
         logger.info("rejoined the sync group", metadata: ["step": "\(step)", "from_rank": "\(snapshot.rank)", "members": "\(view.sorted())"])
+    }
+
+    /// `H = FNV-1a(seed, "restored", step, statistics as sorted JSON)`: the state hash of statistics
+    /// restored from a checkpoint at `step` (which holds no hash). A snapshot whose hash is this of its
+    /// own statistics is a restored, never merged state (see `keepsRestoredState`).
+    static func restoredHash(step: UInt64, states: [StageState]) -> UInt64 {
+        var hasher = FNV64()
+        hasher.add(Array("restored".utf8))
+        hasher.add(step)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        if let json = try? encoder.encode(states) { hasher.add(Array(json)) }
+        return hasher.value
+    }
+
+    /// Whether this member keeps its statistics instead of adopting `snapshot` of the same step:
+    /// both are restored from checkpoints (a whole group restarted from checkpoints of one step whose
+    /// statistics differ) and the snapshot's sender ranks above the member whose checkpoint this
+    /// member holds. So the lowest rank's checkpoint wins, as the lowest rank decides a step: every
+    /// member adopts it (it asks every other member at start), and none adopts one of a higher rank
+    /// afterwards, whatever order the snapshots arrive in. A merged (live group's) snapshot is always
+    /// adopted: the group's statistics are the truth.
+    private func keepsRestoredState(over snapshot: SyncMessage, restored: Bool) -> Bool {
+        guard joined, restored, snapshot.step == step, let mine = restoredFrom, snapshot.rank > mine else { return false }
+        logger.info(
+            "kept the restored statistics of the lower rank",
+            metadata: ["step": "\(step)", "from_rank": "\(snapshot.rank)", "restored_from_rank": "\(mine)"])
+        return true
     }
 
     // MARK: sockets
@@ -624,6 +668,27 @@ final class SyncMember: StepSynchronizer {
         }
     }
 
+    // MARK: result validation
+
+    /// Checks the leader's `result` for `stage` of `step` against what this member knows
+    /// (`SyncResultCheck`: its own contribution `own`, stage 0 of the same step). A result that fails
+    /// is counted as `malformed` (`normd_sync_refusals_total{reason="malformed"}`), logged with the
+    /// leader's rank and endpoint, and the problem returned: the caller must not train from it (the
+    /// member goes stale and its batch goes out downgraded, `rejoining sync group`).
+    private func refusedResult(_ reply: SyncMessage, step: UInt64, stage: Int, own: MomentContribution) -> String? {
+        let check = SyncResultCheck(rank: rank, groupSize: configuration.members.count)
+        let first = stage == 0 ? nil : SyncResultCheck.FirstStage(members: stepPresent, count: firstStageCount)
+        guard let problem = check.problem(members: reply.members, merged: reply.moments, shape: shapes[stage], own: own, first: first) else {
+            return nil
+        }
+        countRefusal("malformed")
+        let endpoint = configuration.members.indices.contains(reply.rank) ? configuration.members[reply.rank] : "?"
+        logger.error(
+            "refused a sync result",
+            metadata: ["from_rank": "\(reply.rank)", "endpoint": "\(endpoint)", "step": "\(step)", "stage": "\(stage)", "reason": "\(problem)"])
+        return problem
+    }
+
     // MARK: revocation
 
     /// The client key (Z85) of a message received on the ROUTER when that key is no longer in
@@ -643,6 +708,30 @@ final class SyncMember: StepSynchronizer {
     private func isRevoked(rank other: Int) -> Bool {
         guard let curve = guarding?.curve, curve.mayHaveRevokedPeers else { return false }
         return !curve.isAuthorized(configuration.serverKeys[other] ?? curve.settings.publicKey)
+    }
+
+    /// Why this member must give up the step it is in: the leader it sent its contribution to
+    /// (`asked`) was revoked while it waited. Its result is dropped (`refuseRevoked(rank:)`), and
+    /// taking over the stage now would mix that leader's earlier stages with this member's own
+    /// merge, so the step fails: stale, the batch downgraded (`rejoining sync group`).
+    private func revokedWhileWaiting(on asked: Int?, step: UInt64, stage: Int) -> String? {
+        guard let asked, isRevoked(rank: asked) else { return nil }
+        return
+            "the key of rank \(asked), this step's leader, was removed from authorized_keys before its result of step \(step) stage \(stage) was accepted"
+    }
+
+    /// The other members a stale member may take a snapshot from: not those whose key was removed
+    /// (their snapshots would be dropped). None left: this member is a group of one, as when every
+    /// other member is gone, and says so.
+    private func trustedOthers() -> [Int] {
+        let others = (0..<configuration.members.count).filter { $0 != rank }
+        let trusted = others.filter { !isRevoked(rank: $0) }
+        if trusted.isEmpty && !others.isEmpty {
+            logger.warning(
+                "no trusted sync member to rejoin from; continuing as a group of one",
+                metadata: ["revoked": "\(others)", "step": "\(step)"])
+        }
+        return trusted
     }
 
     /// Refuses a message a revoked member sent to this member's ROUTER: counted in the pipeline's
