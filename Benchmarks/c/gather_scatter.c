@@ -1,7 +1,7 @@
 /* The bare floor of one sync-group stage: what libzmq and the scheduler cost before normd does any
  * work (Benchmarks/sync_bench.py, BENCHMARKS.md "Sync groups").
  *
- *   gather_scatter MEMBERS STEPS WARMUP CONTRIBUTION:RESULT [CONTRIBUTION:RESULT ...]
+ *   gather_scatter [-w WORK_US] MEMBERS STEPS WARMUP CONTRIBUTION:RESULT [CONTRIBUTION:RESULT ...]
  *
  * One process, MEMBERS threads, each with its own ZeroMQ context (so its own I/O thread), as the
  * members of sync_bench.py are the pipelines of one normd, each a thread with its own context.
@@ -14,19 +14,30 @@
  * Rank 0 times every step (from the end of the previous one: the next step starts as soon as the
  * ranks have their results, so that is the step's latency) and prints one JSON line:
  * {"members":N,"stages":S,"steps":K,"median_step_us":…,"p10_step_us":…,"p90_step_us":…}.
- * With MEMBERS = 1 there is nothing to exchange: the step time is 0. */
+ * With MEMBERS = 1 there is nothing to exchange: the step time is 0.
+ *
+ * `-w WORK_US` makes every rank spin WORK_US microseconds of CPU before each stage's exchange (what a
+ * member computes per stage: its moments, then training from the merged ones), to show what a
+ * barrier per stage costs when the members' work cannot all run at once (more members than cores). */
 #include "common.h"
 #include <pthread.h>
 
 #define MAX_STAGES 16
 #define MAX_MEMBERS 64
 
-static int members, steps, warmup, stage_count;
+static int members, steps, warmup, stage_count, work_us;
 static size_t contribution_bytes[MAX_STAGES], result_bytes[MAX_STAGES];
 static char endpoint[64];
 static pthread_mutex_t bound_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t bound_cond = PTHREAD_COND_INITIALIZER;
 static int bound;
+
+/* Busy for `work_us` microseconds of wall time (the thread stays runnable, as a computing member does). */
+static void work(void) {
+    if (work_us <= 0) return;
+    uint64_t until = now_ns() + (uint64_t)work_us * 1000u;
+    while (now_ns() < until) {}
+}
 
 static int compare(const void *a, const void *b) {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -54,6 +65,7 @@ static void *member(void *argument) {
         uint64_t previous = now_ns();
         for (int step = 0; step < warmup + steps; step++) {
             for (int stage = 0; stage < stage_count; stage++) {
+                work();
                 for (int got = 0; got < members - 1; got++) {
                     int size = zmq_recv(router, routes[got], sizeof routes[got], 0);
                     if (size < 0) die("recv route");
@@ -70,8 +82,8 @@ static void *member(void *argument) {
             previous = now;
         }
         qsort(durations, (size_t)steps, sizeof *durations, compare);
-        printf("{\"members\":%d,\"stages\":%d,\"steps\":%d,\"median_step_us\":%.1f,\"p10_step_us\":%.1f,\"p90_step_us\":%.1f}\n", members,
-               stage_count, steps, durations[steps / 2] / 1e3, durations[steps / 10] / 1e3, durations[steps * 9 / 10] / 1e3);
+        printf("{\"members\":%d,\"work_us\":%d,\"stages\":%d,\"steps\":%d,\"median_step_us\":%.1f,\"p10_step_us\":%.1f,\"p90_step_us\":%.1f}\n", members,
+               work_us, stage_count, steps, durations[steps / 2] / 1e3, durations[steps / 10] / 1e3, durations[steps * 9 / 10] / 1e3);
         free(durations);
         zmq_close(router);
     } else {
@@ -82,6 +94,7 @@ static void *member(void *argument) {
         if (zmq_connect(dealer, endpoint) != 0) die("connect");
         for (int step = 0; step < warmup + steps; step++) {
             for (int stage = 0; stage < stage_count; stage++) {
+                work();
                 if (zmq_send(dealer, frame, contribution_bytes[stage], 0) < 0) die("send contribution");
                 if (zmq_recv(dealer, buffer, 1 << 16, 0) < 0) die("recv result");
             }
@@ -95,8 +108,13 @@ static void *member(void *argument) {
 }
 
 int main(int argc, char **argv) {
-    if (argc < 5) {
-        fprintf(stderr, "usage: gather_scatter MEMBERS STEPS WARMUP CONTRIBUTION:RESULT [CONTRIBUTION:RESULT ...]\n");
+    if (argc > 2 && strcmp(argv[1], "-w") == 0) {
+        work_us = atoi(argv[2]);
+        argv += 2;
+        argc -= 2;
+    }
+    if (argc < 5 || work_us < 0) {
+        fprintf(stderr, "usage: gather_scatter [-w WORK_US] MEMBERS STEPS WARMUP CONTRIBUTION:RESULT [CONTRIBUTION:RESULT ...]\n");
         return 64;
     }
     members = atoi(argv[1]);
@@ -117,7 +135,7 @@ int main(int argc, char **argv) {
         result_bytes[stage] = r;
     }
     if (members == 1) {
-        printf("{\"members\":1,\"stages\":%d,\"steps\":%d,\"median_step_us\":0,\"p10_step_us\":0,\"p90_step_us\":0}\n", stage_count, steps);
+        printf("{\"members\":1,\"work_us\":%d,\"stages\":%d,\"steps\":%d,\"median_step_us\":0,\"p10_step_us\":0,\"p90_step_us\":0}\n", work_us, stage_count, steps);
         return 0;
     }
     pthread_t threads[MAX_MEMBERS];
