@@ -45,35 +45,22 @@ public struct MomentContribution: Sendable, Equatable {
             maximum: extremes ? [Double](repeating: -.infinity, count: features) : [])
     }
 
-    /// The exact moments of every row of `batch` (two-pass, Float64 accumulation:
-    /// `ColumnMoments.exact`), and its extremes when `extremes`.
+    /// The exact moments of every row of `batch`, and its extremes when `extremes`: one blocked
+    /// Float64 sweep with Chan merges in row order (`ExactMomentsKernel`: within 1e-12 relative of a
+    /// Float80 two-pass and 1e-11 of `ColumnMoments.exact`, tested; under half the cost of the
+    /// latter — it runs on the pipeline thread inside every stage's barrier).
     public init(of batch: FeatureBatch, extremes: Bool) {
         guard batch.rows > 0 else {
             self = .empty(features: batch.features, extremes: extremes)
             return
         }
-        let moments = ColumnMoments.exact(of: batch)
-        let n = Double(moments.count)
-        var low: [Double] = [], high: [Double] = []
-        if extremes {
-            var lo = [Float](repeating: .infinity, count: batch.features)
-            var hi = [Float](repeating: -.infinity, count: batch.features)
-            for row in 0..<batch.rows {
-                for f in 0..<batch.features {
-                    let x = batch[row, f]
-                    if x < lo[f] { lo[f] = x }
-                    if x > hi[f] { hi[f] = x }
-                }
-            }
-            low = lo.map(Double.init)
-            high = hi.map(Double.init)
-        }
-        self.init(
-            count: Int64(moments.count), mean: moments.mean, m2: moments.variance.map { $0 * n },
-            minimum: low, maximum: high)
+        let exact = ExactMomentsKernel.measure(batch, extremes: extremes)
+        self.init(count: Int64(exact.count), mean: exact.mean, m2: exact.m2, minimum: exact.minimum, maximum: exact.maximum)
     }
 
     public var features: Int { mean.count }
+    /// Whether every mean and M2 is finite: for moments measured from rows, whether every value was.
+    public var isFinite: Bool { mean.allSatisfy(\.isFinite) && m2.allSatisfy(\.isFinite) }
     public var hasExtremes: Bool { !minimum.isEmpty }
 
     /// Biased variance `M2 / n` (tf_keras' moving variance, the output's variance); zeros for `n = 0`.

@@ -59,6 +59,15 @@ extension StageChain {
                 link.columns.isAll
                 ? MomentContribution(of: batch, extremes: stage.contributesExtremes)
                 : MomentContribution(of: scratch[index], extremes: stage.contributesExtremes)
+            // The previous stage's output check, deferred to here (see `outputCheckDeferred`): moments
+            // of every column are finite exactly when every value is.
+            if index > 0 && Self.outputCheckDeferred(to: link) && !contribution.isFinite, let bad = batch.firstNonFinite() {
+                restoreStatisticsSetAside()
+                let previous = links[index - 1].stage.kind
+                throw .stage(
+                    .inStage(
+                        index: index - 1, kind: previous, .nonFiniteOutput(kind: previous, row: bad.row, column: bad.column, value: bad.value)))
+            }
             let merged: MomentContribution
             do throws(SyncStepError) {
                 merged = try exchange(index, contribution)
@@ -91,7 +100,7 @@ extension StageChain {
         _ stage: any MomentSynchronizedStage, link: ChainLink, index: Int,
         batch: inout FeatureBatch, merged: MomentContribution
     ) throws(StageError) {
-        let checkOutput = index < links.count - 1
+        let checkOutput = index < links.count - 1 && !Self.outputCheckDeferred(to: links[index + 1])
         if link.columns.isAll {
             try stage.train(&batch, merged: merged)
             if checkOutput, let bad = batch.firstNonFinite() {
@@ -106,4 +115,12 @@ extension StageChain {
         }
         if !statisticsAreFinite(index) { throw .nonFiniteStatistics(kind: stage.kind) }
     }
+
+    /// Whether a stage's output is checked for non-finite values through the next stage's
+    /// contribution instead of a pass of its own: when `next` measures every column, its exact
+    /// Float64 moments are finite exactly when every value is (a NaN or ±∞ makes its column's sums
+    /// non-finite; finite Float32 values cannot overflow them), and they are computed before anything
+    /// is sent, so the step fails with the same error, located by `firstNonFinite`, before the group
+    /// sees the output. Saves a pass over the batch per stage inside the step's barrier.
+    private static func outputCheckDeferred(to next: ChainLink) -> Bool { next.columns.isAll }
 }

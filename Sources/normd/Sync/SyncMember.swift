@@ -395,13 +395,15 @@ final class SyncMember: StepSynchronizer {
                 ])
         }
         let merged = MomentContribution.merge(present.map { open.got[$0]! })!
-        for member in present where member != rank {
-            guard let route = open.routes[member] else { continue }
+        // Every present member gets the same frame: encoded once (not at all in a group of one).
+        let others = present.filter { $0 != rank }.compactMap { open.routes[$0] }
+        if !others.isEmpty {
             var reply = SyncMessage(
                 kind: .result, rank: rank, group: configuration.group, step: open.step, stage: open.stage,
                 hash: open.stage == 0 ? hash : startHash, fingerprint: fingerprint, moments: merged)
             reply.members = present
-            _ = try? router.sendMultipart([route, reply.encoded()], flags: .dontWait)
+            let frame = reply.encoded()
+            for route in others { _ = try? router.sendMultipart([route, frame], flags: .dontWait) }
         }
         record(step: open.step, stage: open.stage, merged)
         if open.stage == 0 { stepPresent = present }
