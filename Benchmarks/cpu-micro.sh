@@ -3,17 +3,19 @@
 # build's object files (no extra package build, unlike Benchmarks/Micro):
 #   ChainCPU  — the stage chain per 256 × 128 train batch, fused vs unfused, and a memcpy;
 #   DecodeCPU — decoding a 1-row tensor message, header cache hit vs miss;
-#   AcceptCPU — decode, then decode + engine accept + batching, per 1-row message.
-# Needs `swift build -c release --product normd` first. Usage: Benchmarks/cpu-micro.sh [ChainCPU|DecodeCPU]...
+#   AcceptCPU — decode, then decode + engine accept + batching, per 1-row message;
+#   HeaderCPU — the tensor encoding of a 256-row batch's header (its `sources` list of 256 entries).
+# Needs `swift build -c release --product normd` first. Usage: Benchmarks/cpu-micro.sh [ChainCPU|DecodeCPU|AcceptCPU|HeaderCPU]...
 set -euo pipefail
 cd "$(dirname "$0")/.."
 R=.build/release
 mkdir -p .build/bench
-for program in "${@:-ChainCPU DecodeCPU AcceptCPU}"; do
+for program in "${@:-ChainCPU DecodeCPU AcceptCPU HeaderCPU}"; do
     for name in $program; do
         case "$name" in
             ChainCPU) modules="NormCore StageKit MinMax BatchNorm BatchRenorm" ;;
             DecodeCPU) modules="WireFormat NpyFormat NormCore StageKit Pipeline Logging" ;;
+            HeaderCPU) modules="WireFormat NpyFormat NormCore StageKit Pipeline Logging" ;;
             AcceptCPU) modules="WireFormat NpyFormat NormCore StageKit Pipeline Logging MinMax BatchNorm BatchRenorm" ;;
             *) echo "unknown program $name" >&2; exit 64 ;;
         esac
