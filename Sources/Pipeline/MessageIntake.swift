@@ -18,6 +18,18 @@ struct MessageIntake {
     /// When the newest accepted message arrived: for a full batch, the row that completed it; for a
     /// partial one, its newest row (published as `PublishedBatch.completedAt`).
     var lastArrival: ContinuousClock.Instant?
+    /// When the last batch was handed to the sink (`nil` before the first). The arrivals that matter
+    /// are raised to at least this: the socket loop stamps a whole burst of messages with one clock
+    /// reading taken before the burst, and a message read after a batch that took long to run or to
+    /// publish (a PUSH output waiting for its consumer) would otherwise carry a time from before that
+    /// wait — its partial batch would look overdue at once. Raised, a stamp is earlier than the
+    /// message's read by at most the decode-and-accept time of the messages before it in the burst.
+    ///
+    /// Only a batch's first row (what `max_latency` counts from) and a published batch's newest row
+    /// (`completedAt`) are raised, not every message: `ContinuousClock.Instant` is a resilient type,
+    /// so comparing or copying an optional one per message costs value-witness calls (~80 ns per
+    /// message in `AcceptCPU` when every arrival was raised).
+    var notBefore: ContinuousClock.Instant?
 
     init(batcher: RowBatcher, sequences: SequenceTracker) {
         self.batcher = batcher
@@ -48,6 +60,20 @@ struct MessageIntake {
     /// of `rows` (what did not fit is left there).
     mutating func take(_ message: some IncomingRows, rows: inout Range<Int>, input: Int, arrival: ContinuousClock.Instant) -> Bool {
         admit(message, keptRows: rows.count, input: input, arrival: arrival)
+        return fill(message, rows: &rows, input: input, arrival: arrival)
+    }
+
+    /// `RowBatcher.fill`; the row that starts a batch has its arrival raised to `notBefore`.
+    mutating func fill(_ message: some IncomingRows, rows: inout Range<Int>, input: Int, arrival: ContinuousClock.Instant) -> Bool {
+        if batcher.pendingRows == 0, let notBefore, notBefore > arrival {
+            return batcher.fill(message, rows: &rows, input: input, arrival: notBefore)
+        }
         return batcher.fill(message, rows: &rows, input: input, arrival: arrival)
+    }
+
+    /// When the newest accepted row arrived, raised to `notBefore` (a published batch's `completedAt`).
+    var newestArrival: ContinuousClock.Instant? {
+        guard let lastArrival, let notBefore else { return lastArrival }
+        return max(lastArrival, notBefore)
     }
 }

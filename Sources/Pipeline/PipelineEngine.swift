@@ -109,6 +109,8 @@ public final class PipelineEngine {
 
     /// Takes one decoded message. Returns the rejection when the message was refused (the caller
     /// logs it with the endpoint); rows dropped under `drop_rows` are counted, not returned.
+    /// `arrival` may be one reading for a whole burst of messages, taken before the burst: it is
+    /// raised to the end of the last batch published (`MessageIntake.notBefore`).
     @discardableResult
     public func accept(_ message: some IncomingRows, input: Int, arrival: ContinuousClock.Instant = .now) -> Rejection? {
         guard message.features == featureCount else {
@@ -146,7 +148,7 @@ public final class PipelineEngine {
     /// Batches `rows` of an admitted message, emitting every batch that fills up.
     private func batch(_ message: some IncomingRows, rows: Range<Int>, input: Int, arrival: ContinuousClock.Instant) {
         var rest = rows
-        while intake.batcher.fill(message, rows: &rest, input: input, arrival: arrival) { emitWaiting(partial: false) }
+        while intake.fill(message, rows: &rest, input: input, arrival: arrival) { emitWaiting(partial: false) }
     }
 
     /// Runs the waiting rows through the chain and hands them to the sink, if any wait. The batch is
@@ -159,6 +161,7 @@ public final class PipelineEngine {
         intake.batcher.takeWaiting(into: &batch, origins: &origins)
         process(&batch, origins: origins, partial: partial)
         intake.batcher.restart(reusing: &batch, origins: &origins)
+        intake.notBefore = .now
     }
 
     /// Flushes the partial batch if its oldest row has waited `max_latency`.
@@ -246,7 +249,7 @@ public final class PipelineEngine {
         var info = PublishedBatch(
             pipeline: settings.name, sequence: nextBatch, outcome: outcome,
             stageKinds: stageKinds, statsVersion: chain.statsVersion, origins: origins,
-            processDuration: ContinuousClock.now - started, completedAt: intake.lastArrival ?? started)
+            processDuration: ContinuousClock.now - started, completedAt: intake.newestArrival ?? started)
         info.sync = syncStamp
         nextBatch += 1
         if sink.publish(batch, info) {

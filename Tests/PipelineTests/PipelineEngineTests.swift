@@ -106,6 +106,20 @@ struct PipelineEngineTests {
         #expect(engine.flushDeadline == nil)
     }
 
+    @Test("an arrival stamped before the last batch was published counts from that publication (one clock reading per burst)")
+    func staleArrivalRaisedToLastPublication() throws {
+        let (engine, sink, _) = makeEngine(batchSize: 2, latency: .milliseconds(50))
+        let before = ContinuousClock.now
+        // One reading for the whole burst, as if the batch's publication then blocked for a second.
+        let burst = before - .seconds(1)
+        for seq in 0..<3 { engine.accept(InMemoryRows(values: [[1, 1]], producer: "a", seq: UInt64(seq)), input: 0, arrival: burst) }
+        #expect(sink.batches.count == 1)
+        let deadline = try #require(engine.flushDeadline)
+        #expect(deadline >= before + .milliseconds(50), "the third row's wait starts after the publication")
+        engine.flushIfDue(now: before + .milliseconds(49))
+        #expect(sink.batches.count == 1 && engine.pendingRows == 1)
+    }
+
     @Test("a partial batch below min_rows is published in infer mode, never dropped")
     func tinyPartialBatchRunsInfer() {
         let (engine, sink, stage) = makeEngine(batchSize: 4, minRows: 2)
