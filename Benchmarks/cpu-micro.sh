@@ -3,17 +3,21 @@
 # build's object files (no extra package build, unlike Benchmarks/Micro):
 #   ChainCPU  — the stage chain per 256 × 128 train batch, fused vs unfused, and a memcpy;
 #   DecodeCPU — decoding a 1-row tensor message, header cache hit vs miss;
-#   AcceptCPU — decode, then decode + engine accept + batching, per 1-row message.
-# Needs `swift build -c release --product normd` first. Usage: Benchmarks/cpu-micro.sh [ChainCPU|DecodeCPU]...
+#   AcceptCPU — decode, then decode + engine accept + batching, per 1-row message;
+#   HeaderCPU — the tensor encoding of a 256-row batch's header (its `sources` list of 256 entries);
+#   AllocCount — allocations per batch and per message once warm (malloc interposer, not a CPU time).
+# Needs `swift build -c release --product normd` first. Usage: Benchmarks/cpu-micro.sh [ChainCPU|DecodeCPU|AcceptCPU|HeaderCPU|AllocCount]...
 set -euo pipefail
 cd "$(dirname "$0")/.."
 R=.build/release
 mkdir -p .build/bench
-for program in "${@:-ChainCPU DecodeCPU AcceptCPU}"; do
+for program in "${@:-ChainCPU DecodeCPU AcceptCPU HeaderCPU}"; do
     for name in $program; do
         case "$name" in
             ChainCPU) modules="NormCore StageKit MinMax BatchNorm BatchRenorm" ;;
             DecodeCPU) modules="WireFormat NpyFormat NormCore StageKit Pipeline Logging" ;;
+            HeaderCPU) modules="WireFormat NpyFormat NormCore StageKit Pipeline Logging" ;;
+            AllocCount) modules="WireFormat NpyFormat NormCore StageKit Pipeline Logging MinMax BatchNorm BatchRenorm" ;;
             AcceptCPU) modules="WireFormat NpyFormat NormCore StageKit Pipeline Logging MinMax BatchNorm BatchRenorm" ;;
             *) echo "unknown program $name" >&2; exit 64 ;;
         esac
@@ -25,6 +29,11 @@ for program in "${@:-ChainCPU DecodeCPU AcceptCPU}"; do
                 < <(grep "/$module.build/" "$R/normd.product/Objects.LinkFileList")
         done
         swiftc -O -I "$R/Modules" "Benchmarks/$name/main.swift" "${objects[@]}" -o ".build/bench/$name" 2>&1 | grep -v warning || true
-        ".build/bench/$name"
+        if [[ "$name" == AllocCount ]]; then
+            cc -O2 -shared -fPIC -o .build/bench/libcount.so Benchmarks/AllocCount/count.c -ldl
+            LD_PRELOAD="$PWD/.build/bench/libcount.so" ".build/bench/$name"
+        else
+            ".build/bench/$name"
+        fi
     done
 done

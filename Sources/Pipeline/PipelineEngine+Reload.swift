@@ -14,18 +14,18 @@ extension PipelineEngine {
     /// pipeline was re-bound (to an endpoint nobody read) shows as a gap. Producers are keyed by
     /// input index and name, as always: a producer now on another input index starts over.
     public func resume(counts carried: PipelineCounts, nextBatch next: UInt64, sequences tracked: SequenceTracker? = nil) {
-        counts = carried
-        counts.outputAtShutdown = nil
+        intake.counts = carried
+        intake.counts.outputAtShutdown = nil
         nextBatch = next
         if let tracked {
-            sequences = tracked.carried(capacity: max(1, settings.maxProducers))
-            counts.producersEvicted = sequences.evictions
+            intake.sequences = tracked.carried(capacity: max(1, settings.maxProducers))
+            intake.counts.producersEvicted = intake.sequences.evictions
         }
         publishCounts()
     }
 
     /// The per-producer `seq` positions, for a successor engine (`resume`).
-    public var sequenceTracker: SequenceTracker { sequences }
+    public var sequenceTracker: SequenceTracker { intake.sequences }
 
     /// The number the next output batch gets.
     public var nextBatchNumber: UInt64 { nextBatch }
@@ -36,11 +36,14 @@ extension PipelineEngine {
         chain = newChain
         stageKinds = newChain.stages.map(\.kind)
         retryCopy = FeatureBatch(rows: 0, features: newChain.featureCount)
-        let waiting = batcher
-        batcher = RowBatcher(batchSize: newSettings.batchSize, features: newChain.featureCount)
         follower?.applied = nil // the new chain takes the source's statistics before its first batch
         statisticsFeed?.publish(from: newChain)
-        batcher.takePending(from: waiting) { batch, origins in process(&batch, origins: origins, partial: false) }
+        // The move happens in a local batcher: `process` counts into `intake`, which must not be
+        // under access while it runs. Nothing reads the batcher until it is stored back.
+        var resized = RowBatcher(batchSize: newSettings.batchSize, features: newChain.featureCount)
+        let waiting = intake.batcher
+        resized.takePending(from: waiting) { batch, origins in process(&batch, origins: origins, partial: false) }
+        intake.batcher = resized
         publishCounts()
     }
 }

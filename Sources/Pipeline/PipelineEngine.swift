@@ -56,14 +56,15 @@ public final class PipelineEngine {
     public internal(set) var chain: StageChain
     /// Where other threads (the stats reporter) read this pipeline's counts.
     public let board: CounterBoard
-    public internal(set) var counts = PipelineCounts()
-    var batcher: RowBatcher
-    /// Per-producer `seq` positions; a reload that re-binds the pipeline hands them to its successor.
-    var sequences: SequenceTracker
+    /// The row width; the same for every chain this engine runs (a reload keeps it), so a `let`:
+    /// reading it per message costs no exclusivity check.
+    public let featureCount: Int
+    /// The counts, the batcher, the `seq` positions and the newest arrival: all that changes per
+    /// message, in one property so that a message costs one dynamic exclusivity check (see `MessageIntake`).
+    var intake: MessageIntake
+    /// Everything this pipeline counted (what `publishCounts` shows other threads).
+    public var counts: PipelineCounts { intake.counts }
     var nextBatch: UInt64 = 0
-    /// When the newest accepted message arrived: for a full batch, the row that completed it; for a
-    /// partial one, its newest row (published as `PublishedBatch.completedAt`).
-    private var lastArrival: ContinuousClock.Instant?
     /// A copy of the batch about to train, kept so a batch a stage fails on can be re-run in infer
     /// mode from its original rows (the chain leaves the batch half-processed). Reused: no allocation
     /// once warm; costs one memcpy per train batch.
@@ -92,57 +93,75 @@ public final class PipelineEngine {
         self.logger = logger
         self.logger[metadataKey: "pipeline"] = "\(settings.name)"
         self.stageKinds = chain.stages.map(\.kind)
-        self.sequences = SequenceTracker(capacity: max(1, settings.maxProducers))
-        self.batcher = RowBatcher(batchSize: settings.batchSize, features: chain.featureCount)
+        self.featureCount = chain.featureCount
+        self.intake = MessageIntake(
+            batcher: RowBatcher(batchSize: settings.batchSize, features: chain.featureCount),
+            sequences: SequenceTracker(capacity: max(1, settings.maxProducers)))
         self.retryCopy = FeatureBatch(rows: 0, features: chain.featureCount)
     }
 
     /// When the waiting partial batch must be flushed, if any rows wait.
     public var flushDeadline: ContinuousClock.Instant? {
-        batcher.oldestArrival.map { $0 + settings.maxLatency }
+        intake.batcher.oldestArrival.map { $0 + settings.maxLatency }
     }
 
-    public var pendingRows: Int { batcher.pendingRows }
+    public var pendingRows: Int { intake.batcher.pendingRows }
 
     /// Takes one decoded message. Returns the rejection when the message was refused (the caller
     /// logs it with the endpoint); rows dropped under `drop_rows` are counted, not returned.
+    /// `arrival` may be one reading for a whole burst of messages, taken before the burst: it is
+    /// raised to the end of the last batch published (`MessageIntake.notBefore`).
     @discardableResult
     public func accept(_ message: some IncomingRows, input: Int, arrival: ContinuousClock.Instant = .now) -> Rejection? {
-        guard message.features == chain.featureCount else {
-            return reject(.wrongWidth(expected: chain.featureCount, got: message.features))
+        guard message.features == featureCount else {
+            return reject(.wrongWidth(expected: featureCount, got: message.features))
         }
-        var ranges: [Range<Int>] = [0..<message.rows]
         if let bad = message.firstNonFiniteCell() {
-            switch settings.invalidRows {
-            case .rejectMessage:
-                return reject(.nonFinite(row: bad.row, column: bad.column))
-            case .dropRows:
-                ranges = finiteRuns(of: message)
-                let kept = ranges.reduce(0) { $0 + $1.count }
-                counts.rowsDropped["non_finite", default: 0] += message.rows - kept
-            }
+            return acceptFiniteRows(of: message, firstBad: bad, input: input, arrival: arrival)
         }
-        if let seq = message.seq {
-            switch sequences.observe(input: input, producer: message.producer, seq: seq) {
-            case .inOrder: break
-            case .gap(let missed):
-                counts.sequenceGaps += 1
-                // A peer can jump `seq` to 2^64 − 1: the total saturates at Int.max instead of trapping.
-                counts.messagesMissed = counts.messagesMissed.saturatingAdd(Int(clamping: missed))
-            case .restart:
-                counts.sequenceRestarts += 1
-            }
-            counts.producersEvicted = sequences.evictions
-        }
-        counts.messagesAccepted += 1
-        lastArrival = arrival
-        for range in ranges {
-            counts.rowsAccepted += range.count
-            batcher.append(message, rows: range, input: input, arrival: arrival) { batch, origins in
-                process(&batch, origins: origins, partial: false)
-            }
+        // The common case in one access to `intake`: count, observe `seq`, batch what fits.
+        var rest = 0..<message.rows
+        if intake.take(message, rows: &rest, input: input, arrival: arrival) {
+            emitWaiting(partial: false)
+            batch(message, rows: rest, input: input, arrival: arrival)
         }
         return nil
+    }
+
+    /// A message with a non-finite value: refused, or (`drop_rows`) its finite runs of rows accepted.
+    private func acceptFiniteRows(
+        of message: some IncomingRows, firstBad bad: (row: Int, column: Int), input: Int, arrival: ContinuousClock.Instant
+    ) -> Rejection? {
+        switch settings.invalidRows {
+        case .rejectMessage:
+            return reject(.nonFinite(row: bad.row, column: bad.column))
+        case .dropRows:
+            let runs = finiteRuns(of: message)
+            let kept = runs.reduce(0) { $0 + $1.count }
+            intake.counts.rowsDropped["non_finite", default: 0] += message.rows - kept
+            intake.admit(message, keptRows: kept, input: input, arrival: arrival)
+            for run in runs { batch(message, rows: run, input: input, arrival: arrival) }
+            return nil
+        }
+    }
+
+    /// Batches `rows` of an admitted message, emitting every batch that fills up.
+    private func batch(_ message: some IncomingRows, rows: Range<Int>, input: Int, arrival: ContinuousClock.Instant) {
+        var rest = rows
+        while intake.fill(message, rows: &rest, input: input, arrival: arrival) { emitWaiting(partial: false) }
+    }
+
+    /// Runs the waiting rows through the chain and hands them to the sink, if any wait. The batch is
+    /// moved out of `intake` first (storage exchanged, not copied) and its storage given back after,
+    /// so no access to `intake` is open while the chain, the sink and `process`'s counting run.
+    func emitWaiting(partial: Bool) {
+        guard intake.batcher.pendingRows > 0 else { return }
+        var batch = FeatureBatch(rows: 0, features: featureCount) // empty: no allocation
+        var origins: [RowOrigin] = []
+        intake.batcher.takeWaiting(into: &batch, origins: &origins)
+        process(&batch, origins: origins, partial: partial)
+        intake.batcher.restart(reusing: &batch, origins: &origins)
+        intake.notBefore = .now
     }
 
     /// Flushes the partial batch if its oldest row has waited `max_latency`.
@@ -153,7 +172,7 @@ public final class PipelineEngine {
     /// Flushes whatever waits (on shutdown, or when overdue). Rows below `batch.min_rows` run in
     /// infer mode: they are normalized and published, never used for statistics, never dropped.
     public func flushPartial() {
-        batcher.flush { batch, origins in process(&batch, origins: origins, partial: true) }
+        emitWaiting(partial: true)
         publishCounts()
     }
 
@@ -166,16 +185,16 @@ public final class PipelineEngine {
 
     /// Makes the current counts visible to other threads.
     public func publishCounts() {
-        board.publish(counts)
+        board.publish(intake.counts)
     }
 
     /// Counts a message the transport could not decode (malformed frames, oversize, bad dtype…).
     public func recordUndecodable(reason: String) {
-        counts.messagesRejected[reason, default: 0] += 1
+        intake.counts.messagesRejected[reason, default: 0] += 1
     }
 
     private func reject(_ rejection: Rejection) -> Rejection {
-        counts.messagesRejected[rejection.reason, default: 0] += 1
+        intake.counts.messagesRejected[rejection.reason, default: 0] += 1
         return rejection
     }
 
@@ -195,7 +214,7 @@ public final class PipelineEngine {
     }
 
     func process(_ batch: inout FeatureBatch, origins: [RowOrigin], partial: Bool) {
-        if partial { counts.partialBatches += 1 }
+        if partial { intake.counts.partialBatches += 1 }
         let retryable = settings.mode == .train
         if retryable { copy(batch, into: &retryCopy) }
         var outcome: ChainOutcome
@@ -207,9 +226,9 @@ public final class PipelineEngine {
             outcome = try runChain(&batch)
         } catch {
             // The chain put every statistic back: the batch changed nothing.
-            counts.batchesFailed += 1
+            intake.counts.batchesFailed += 1
             guard retryable, let downgraded = rerunInInfer(&batch, after: error) else {
-                counts.rowsDropped["stage_failed", default: 0] += batch.rows
+                intake.counts.rowsDropped["stage_failed", default: 0] += batch.rows
                 logger.error(
                     "batch failed in a stage; statistics unchanged; its rows are dropped",
                     metadata: [
@@ -226,18 +245,18 @@ public final class PipelineEngine {
                 ])
             outcome = downgraded
         }
-        if outcome.downgrade != nil { counts.batchesDowngraded += 1 }
+        if outcome.downgrade != nil { intake.counts.batchesDowngraded += 1 }
         var info = PublishedBatch(
             pipeline: settings.name, sequence: nextBatch, outcome: outcome,
             stageKinds: stageKinds, statsVersion: chain.statsVersion, origins: origins,
-            processDuration: ContinuousClock.now - started, completedAt: lastArrival ?? started)
+            processDuration: ContinuousClock.now - started, completedAt: intake.newestArrival ?? started)
         info.sync = syncStamp
         nextBatch += 1
         if sink.publish(batch, info) {
-            counts.batchesPublished += 1
-            counts.rowsPublished += batch.rows
+            intake.counts.batchesPublished += 1
+            intake.counts.rowsPublished += batch.rows
         } else {
-            counts.batchesDropped += 1
+            intake.counts.batchesDropped += 1
         }
         if outcome.mode == .train {
             recordTrainBatchForCheckpoint()

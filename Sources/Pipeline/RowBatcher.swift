@@ -29,24 +29,55 @@ public struct RowBatcher {
         _ message: some IncomingRows, rows: Range<Int>, input: Int, arrival: ContinuousClock.Instant,
         emit: (inout FeatureBatch, [RowOrigin]) -> Void
     ) {
+        var rest = rows
+        while fill(message, rows: &rest, input: input, arrival: arrival) { flush(emit: emit) }
+    }
+
+    /// Copies as many of `rows` as fit into the batch (one row copy and one origin), removes them from
+    /// `rows`, and returns true when the batch is now full: it must be handed on (`flush` or
+    /// `takeWaiting`) before the next `fill`. Calls nothing back, unlike `append`: the engine keeps
+    /// the batcher inside its `MessageIntake` and runs the chain outside that access.
+    public mutating func fill(
+        _ message: some IncomingRows, rows: inout Range<Int>, input: Int, arrival: ContinuousClock.Instant
+    ) -> Bool {
+        guard !rows.isEmpty else { return false }
+        precondition(batch.rows < batchSize, "a full batch must be handed on before more rows come in")
         let features = self.features
-        var next = rows.lowerBound
-        while next < rows.upperBound {
-            if batch.rows == 0 { oldestArrival = arrival }
-            let take = min(batchSize - batch.rows, rows.upperBound - next)
-            let start = batch.rows
-            batch.reset(rows: start + take)
-            batch.withUnsafeMutableValues { values in
-                let destination = UnsafeMutableBufferPointer(rebasing: values[(start * features)..<((start + take) * features)])
-                message.copyRows(next..<(next + take), into: destination)
-            }
-            origins.append(
-                RowOrigin(
-                    input: input, producer: message.producer, seq: message.seq,
-                    rows: start..<(start + take), messageRows: next..<(next + take)))
-            next += take
-            if batch.rows == batchSize { flush(emit: emit) }
+        if batch.rows == 0 { oldestArrival = arrival }
+        let next = rows.lowerBound
+        let take = min(batchSize - batch.rows, rows.count)
+        let start = batch.rows
+        batch.reset(rows: start + take)
+        batch.withUnsafeMutableValues { values in
+            let destination = UnsafeMutableBufferPointer(rebasing: values[(start * features)..<((start + take) * features)])
+            message.copyRows(next..<(next + take), into: destination)
         }
+        origins.append(
+            RowOrigin(
+                input: input, producer: message.producer, seq: message.seq,
+                rows: start..<(start + take), messageRows: next..<(next + take)))
+        rows = (next + take)..<rows.upperBound
+        return batch.rows == batchSize
+    }
+
+    /// Moves the waiting rows and their origins out into `batch` and `origins` by exchanging storage
+    /// with them (pass an empty `FeatureBatch` and `[]`: no copy, no allocation). The batcher is empty
+    /// until `restart(reusing:origins:)` gives the storage back. This lets the engine run the chain
+    /// and the sink on the batch without holding an access to the batcher's owner.
+    public mutating func takeWaiting(into batch: inout FeatureBatch, origins: inout [RowOrigin]) {
+        swap(&self.batch, &batch)
+        swap(&self.origins, &origins)
+        oldestArrival = nil
+    }
+
+    /// Takes back the storage `takeWaiting` handed out, emptied but with its capacity, so the next
+    /// batch fills it without allocating; `batch` and `origins` get the empty values back.
+    public mutating func restart(reusing batch: inout FeatureBatch, origins: inout [RowOrigin]) {
+        precondition(self.batch.rows == 0 && self.origins.isEmpty, "rows arrived while a batch was out")
+        swap(&self.batch, &batch)
+        swap(&self.origins, &origins)
+        self.batch.reset(rows: 0)
+        self.origins.removeAll(keepingCapacity: true)
     }
 
     /// Hands over whatever is waiting, full or not; does nothing when empty.

@@ -21,6 +21,8 @@ public struct BatchEncoder: Sendable {
     private var npyFrame: [UInt8] = []
     private var npyHeader: [UInt8] = []
     private var npyHeaderShape = (rows: -1, features: -1)
+    /// Writes the `sources` entries (one per input message in the batch) with its own reused buffer.
+    private var sources = SourcesListWriter()
 
     public init(codec: OutputCodec = .tensor, topic: String? = nil) {
         self.codec = codec
@@ -108,19 +110,7 @@ public struct BatchEncoder: Sendable {
         text.appendRaw("],\"stats_version\":")
         text.appendDecimal(info.statsVersion)
         text.appendRaw(",\"sources\":[")
-        for index in info.origins.indices {
-            let source = info.origins[index]
-            if index > 0 { text.append(0x2C) }
-            text.appendRaw("{\"producer\":")
-            text.appendJSONStringOrNull(source.producer)
-            text.appendRaw(",\"seq\":")
-            if let seq = source.seq { text.appendDecimal(seq) } else { text.appendRaw("null") }
-            text.appendRaw(",\"rows\":")
-            text.appendRange(source.rows)
-            text.appendRaw(",\"message_rows\":")
-            text.appendRange(source.messageRows)
-            text.append(0x7D)
-        }
+        sources.append(info.origins, to: &text)
         text.append(0x5D)
         if let downgrade = info.outcome.downgrade {
             text.appendRaw(",\"downgraded\":")

@@ -51,19 +51,6 @@ extension Array where Element == UInt8 {
         append(0x22)
     }
 
-    mutating func appendJSONStringOrNull(_ value: String?) {
-        if let value { appendJSONString(value) } else { appendRaw("null") }
-    }
-
-    /// `[start, stop]`.
-    mutating func appendRange(_ range: Range<Int>) {
-        append(0x5B)
-        appendDecimal(range.lowerBound)
-        append(0x2C)
-        appendDecimal(range.upperBound)
-        append(0x5D)
-    }
-
     /// Appends the shortest text that reads back as the same Float32 (Swift's `description`);
     /// non-finite values as Python's `NaN`/`Infinity`/`-Infinity`, which `json.loads` accepts.
     mutating func appendFloat(_ value: Float) {

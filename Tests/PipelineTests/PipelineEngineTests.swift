@@ -40,6 +40,57 @@ struct PipelineEngineTests {
         #expect(engine.counts.partialBatches == 1)
     }
 
+    @Test("one message that fills two batches and starts a third: each batch exact, its storage reused")
+    func messageSpanningBatches() {
+        let (engine, sink, _) = makeEngine(batchSize: 4)
+        engine.accept(InMemoryRows(values: [[1, 1]], producer: "a", seq: 0), input: 0)
+        engine.accept(InMemoryRows(values: (2...10).map { [Float($0), Float($0)] }, producer: "a", seq: 1), input: 0)
+        #expect(
+            sink.batches.map { $0.0.values } == [
+                [1001, 1001, 1002, 1002, 1003, 1003, 1004, 1004], [1005, 1005, 1006, 1006, 1007, 1007, 1008, 1008],
+            ])
+        #expect(
+            sink.batches.map(\.1.origins) == [
+                [
+                    RowOrigin(input: 0, producer: "a", seq: 0, rows: 0..<1, messageRows: 0..<1),
+                    RowOrigin(input: 0, producer: "a", seq: 1, rows: 1..<4, messageRows: 0..<3),
+                ],
+                [RowOrigin(input: 0, producer: "a", seq: 1, rows: 0..<4, messageRows: 3..<7)],
+            ])
+        #expect(engine.pendingRows == 2)
+        engine.flushPartial()
+        #expect(sink.batches.last?.0.values == [1009, 1009, 1010, 1010])
+        #expect(sink.batches.last?.1.origins == [RowOrigin(input: 0, producer: "a", seq: 1, rows: 0..<2, messageRows: 7..<9)])
+        var expected = PipelineCounts()
+        expected.messagesAccepted = 2
+        expected.rowsAccepted = 10
+        expected.batchesPublished = 3
+        expected.rowsPublished = 10
+        expected.partialBatches = 1
+        #expect(engine.counts == expected)
+    }
+
+    @Test("the sink may read the engine's counts while it publishes: no access to the per-message state is open then")
+    func sinkReadsCountsDuringPublish() {
+        final class ReadingSink: BatchSink {
+            weak var engine: PipelineEngine?
+            var seen: [(accepted: Int, pending: Int)] = []
+            func publish(_ batch: FeatureBatch, _ info: PublishedBatch) -> Bool {
+                if let engine { seen.append((engine.counts.messagesAccepted, engine.pendingRows)) }
+                return true
+            }
+        }
+        let sink = ReadingSink()
+        let engine = PipelineEngine(
+            settings: .init(name: "p", mode: .infer, batchSize: 2, maxLatency: .seconds(60), invalidRows: .rejectMessage),
+            chain: StageChain(links: [], featureCount: 2), sink: sink, logger: Logger(label: "test"))
+        sink.engine = engine
+        for seq in 0..<5 { engine.accept(InMemoryRows(values: [[1, 1]], producer: "a", seq: UInt64(seq)), input: 0) }
+        engine.flushPartial()
+        #expect(sink.seen.map(\.accepted) == [2, 4, 5])
+        #expect(sink.seen.map(\.pending) == [0, 0, 0], "the batch being published has left the batcher")
+    }
+
     @Test("a partial batch is due max_latency after its oldest row arrived")
     func latencyDeadline() {
         let (engine, sink, _) = makeEngine(batchSize: 4, latency: .milliseconds(50))
@@ -53,6 +104,20 @@ struct PipelineEngineTests {
         #expect(sink.batches.count == 1 && sink.batches[0].0.rows == 3)
         #expect(sink.batches[0].1.outcome.mode == .train, "3 rows ≥ min_rows 2 still train")
         #expect(engine.flushDeadline == nil)
+    }
+
+    @Test("an arrival stamped before the last batch was published counts from that publication (one clock reading per burst)")
+    func staleArrivalRaisedToLastPublication() throws {
+        let (engine, sink, _) = makeEngine(batchSize: 2, latency: .milliseconds(50))
+        let before = ContinuousClock.now
+        // One reading for the whole burst, as if the batch's publication then blocked for a second.
+        let burst = before - .seconds(1)
+        for seq in 0..<3 { engine.accept(InMemoryRows(values: [[1, 1]], producer: "a", seq: UInt64(seq)), input: 0, arrival: burst) }
+        #expect(sink.batches.count == 1)
+        let deadline = try #require(engine.flushDeadline)
+        #expect(deadline >= before + .milliseconds(50), "the third row's wait starts after the publication")
+        engine.flushIfDue(now: before + .milliseconds(49))
+        #expect(sink.batches.count == 1 && engine.pendingRows == 1)
     }
 
     @Test("a partial batch below min_rows is published in infer mode, never dropped")

@@ -156,6 +156,60 @@ struct BatchEncoderTests {
             """)
         #expect(read as? [String] == ["[[nan, inf, -inf]]", "[]"])
     }
+
+    @Test(
+        "sources: escaped producers (repeated as another String with the same bytes, and again after another producer), nulls, UInt64.max; exact bytes"
+    )
+    func sourcesExactBytes() {
+        var encoder = BatchEncoder()
+        let odd = "cam\"1\\x\n\r\t\u{1}é"
+        let sameBytes = String(decoding: Array(odd.utf8), as: UTF8.self) // equal, but not the same storage
+        let info = PublishedBatch(
+            pipeline: "p", sequence: 3, outcome: ChainOutcome(mode: .train), stageKinds: [], statsVersion: 1,
+            origins: [
+                RowOrigin(input: 0, producer: odd, seq: .max, rows: 0..<1, messageRows: 5..<6),
+                RowOrigin(input: 0, producer: sameBytes, seq: 0, rows: 1..<3, messageRows: 0..<2),
+                RowOrigin(input: 1, producer: nil, seq: nil, rows: 3..<4, messageRows: 9..<10),
+                RowOrigin(input: 0, producer: "b", seq: 12345, rows: 4..<5, messageRows: 0..<1),
+                RowOrigin(input: 0, producer: odd, seq: 7, rows: 5..<6, messageRows: 1_000_000..<1_000_001),
+            ])
+        let frames = Self.encode(&encoder, FeatureBatch(rows: 6, features: 1), info)
+        #expect(
+            String(decoding: frames[0], as: UTF8.self)
+                == #"{"dtype":"<f4","shape":[6,1],"pipeline":"p","batch":3,"mode":"train","stages":[],"stats_version":1,"sources":["#
+                + #"{"producer":"cam\"1\\x\n\r\t\u0001é","seq":18446744073709551615,"rows":[0,1],"message_rows":[5,6]},"#
+                + #"{"producer":"cam\"1\\x\n\r\t\u0001é","seq":0,"rows":[1,3],"message_rows":[0,2]},"#
+                + #"{"producer":null,"seq":null,"rows":[3,4],"message_rows":[9,10]},"#
+                + #"{"producer":"b","seq":12345,"rows":[4,5],"message_rows":[0,1]},"#
+                + #"{"producer":"cam\"1\\x\n\r\t\u0001é","seq":7,"rows":[5,6],"message_rows":[1000000,1000001]}]}"#)
+        // The same warm encoder on a shorter list: no stale bytes from the longer one.
+        var short = info
+        short.origins = [RowOrigin(input: 0, producer: nil, seq: 1, rows: 0..<1, messageRows: 0..<1)]
+        let again = Self.encode(&encoder, FeatureBatch(rows: 1, features: 1), short)
+        #expect(
+            String(decoding: again[0], as: UTF8.self)
+                == #"{"dtype":"<f4","shape":[1,1],"pipeline":"p","batch":3,"mode":"train","stages":[],"stats_version":1,"sources":[{"producer":null,"seq":1,"rows":[0,1],"message_rows":[0,1]}]}"#
+        )
+    }
+
+    @Test("sources of a 256-row batch of 1-row messages: 256 entries, exact bytes, again on a warm encoder")
+    func sourcesOfManyMessages() {
+        var encoder = BatchEncoder()
+        for batch in 0..<2 {
+            let first = 1_000_000 + 256 * batch
+            let info = PublishedBatch(
+                pipeline: "p", sequence: UInt64(batch), outcome: ChainOutcome(mode: .infer), stageKinds: ["min_max"], statsVersion: 0,
+                origins: (0..<256).map {
+                    RowOrigin(input: 0, producer: "producer-0", seq: UInt64(first + $0), rows: $0..<($0 + 1), messageRows: 0..<1)
+                })
+            let entries = (0..<256).map { #"{"producer":"producer-0","seq":\#(first + $0),"rows":[\#($0),\#($0 + 1)],"message_rows":[0,1]}"# }
+            let frames = Self.encode(&encoder, FeatureBatch(rows: 256, features: 1), info)
+            #expect(
+                String(decoding: frames[0], as: UTF8.self)
+                    == #"{"dtype":"<f4","shape":[256,1],"pipeline":"p","batch":\#(batch),"mode":"infer","stages":["min_max"],"stats_version":0,"sources":["#
+                    + entries.joined(separator: ",") + "]}")
+        }
+    }
 }
 
 /// A small deterministic generator (Vigna's SplitMix64) so the float sample is the same every run.

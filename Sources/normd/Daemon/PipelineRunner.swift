@@ -259,8 +259,18 @@ final class PipelineRunner {
     }
 
     /// Reads up to `limit` queued messages without blocking; returns how many were read.
+    ///
+    /// One clock reading stamps a whole burst (`drainLimit` messages at most; a longer shutdown drain
+    /// reads the clock again every `drainLimit`): `ContinuousClock.now` per message was 1.4–1.8 % of
+    /// normd's CPU at 1-row messages. The reading is taken before the burst, so a stamp is never
+    /// later than the message's read, and earlier by at most the receive, decode and accept time of
+    /// the messages before it in the burst — never by a chain run or a blocked publish: the engine
+    /// raises stamps to the end of the last batch it published. Earlier means `max_latency` flushes a
+    /// partial batch that much early, never late, and the arrival-to-publication latency reads that
+    /// much longer, never shorter.
     private func drain(input index: Int, limit: Int) -> Int {
         var count = 0
+        var arrival = ContinuousClock.now
         // Once stopped, intake stops at once (the shutdown reads are bounded by `limit` alone).
         while count < limit && (shuttingDown || !stopFlag.isSet) {
             do {
@@ -273,8 +283,9 @@ final class PipelineRunner {
                     ])
                 return count
             }
+            if count > 0 && count % Self.drainLimit == 0 { arrival = .now }
             count += 1
-            accept(input: index, arrival: .now)
+            accept(input: index, arrival: arrival)
         }
         return count
     }
