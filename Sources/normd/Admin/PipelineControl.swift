@@ -33,8 +33,9 @@ final class PipelineControl: Sendable {
     /// The registry's series of this pipeline (its histograms recorded once per batch by the sink, the
     /// rest set by a scrape from the meters); `nil` without `admin:`.
     let histograms: NormdMetrics.PipelineMetrics?
-    /// When the thread last came round its loop (or its wait on a blocked output), monotonic
-    /// nanoseconds: `/healthz` reports a thread that stopped turning (a stage that never returns).
+    /// When the thread last came round its loop (or its wait on a blocked output, or a sync member's
+    /// bounded wait for its group), monotonic nanoseconds: `/healthz` reports a thread that stopped
+    /// turning (a stage that never returns).
     let lastTurnNanos = Meter(PipelineControl.monotonicNanos())
     let modeRequests = Mailbox<Mode, UInt64>()
     let statisticsRequests = Mailbox<Void, PipelineStateRecord>()

@@ -13,7 +13,7 @@ extension PipelineRunner {
             let guarding = SocketFactory.Guarding(pipeline: configuration.name, index: -2, board: board, logger: logger, curve: curve)
             let member = try SyncMember(
                 configuration: sync, chain: engine.chain, context: context, logger: logger, metrics: control.histograms?.sync,
-                guarding: guarding)
+                guarding: guarding, liveness: control)
             if let restored = checkpointWriter?.syncStep(of: configuration.name) { member.resume(at: restored, chain: engine.chain) }
             syncMember = member
             engine.synchronizer = member

@@ -95,14 +95,21 @@ final class SyncMember: StepSynchronizer {
     /// The CURVE allow-list and the pipeline's counters (`nil` without `security: curve:`): a key
     /// removed from `authorized_keys` is refused on a connection opened before (see `isRevoked`).
     private let guarding: SocketFactory.Guarding?
+    /// The pipeline's liveness meter (`nil` in tests without a runner). A member waiting for its
+    /// group is making progress — every wait is bounded by `timeout` and the failover deadline — so
+    /// each poll slice counts as a turn of the pipeline's loop, as the blocked output's wait does:
+    /// `/healthz` must not call a member stuck (and an orchestrator restart it) for waiting out a
+    /// `timeout` above its 10 s limit.
+    private let liveness: PipelineControl?
 
     /// - Parameter guarding: with `security: curve:` (its `curve`), the ROUTER is a CURVE server behind
     ///   the daemon's ZAP allow-list and every DEALER a CURVE client of its member's key.
     init(
         configuration: SyncConfiguration, chain: StageChain, context: ZMQContext, logger: Logger, metrics: SyncMetrics? = nil,
-        guarding: SocketFactory.Guarding? = nil
+        guarding: SocketFactory.Guarding? = nil, liveness: PipelineControl? = nil
     ) throws {
         self.metrics = metrics
+        self.liveness = liveness
         self.configuration = configuration
         self.guarding = guarding?.curve == nil ? nil : guarding
         rank = configuration.rank
@@ -608,6 +615,7 @@ final class SyncMember: StepSynchronizer {
     /// the reply `awaiting` describes (a result, stale or refusal from that rank for that step and stage).
     @discardableResult
     private func pump(chain: StageChain?, wait: Duration, awaiting: (step: UInt64, stage: Int, from: Int)? = nil) -> SyncMessage? {
+        liveness?.turned()
         var answer: SyncMessage?
         let milliseconds = Int(wait.components.seconds) * 1000 + Int(wait.components.attoseconds / 1_000_000_000_000_000)
         if (try? poller.poll(timeoutMilliseconds: milliseconds)) ?? 0 > 0 {
