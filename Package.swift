@@ -71,6 +71,8 @@ let package = Package(
         // The sync group's wire messages (Docs/SYNC.md): encoding and bounded decoding, no sockets.
         .target(name: "SyncProtocol", dependencies: ["StageKit"], swiftSettings: strict),
         .systemLibrary(name: "CZeroMQ", path: "Sources/CZeroMQ"),
+        // glibc's <malloc.h> (`mallopt`), for the daemon's allocator policy (Sources/normd/Daemon/AllocatorPolicy.swift).
+        .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"], swiftSettings: strict),
 
         // MARK: fuzzing — the entry points libFuzzer (Fuzz/, Scripts/fuzz.sh) and FuzzCorpusTests share
@@ -94,7 +96,7 @@ let package = Package(
             name: "normd",
             dependencies: [
                 "NormCore", "StageKit", "Pipeline", "BuiltinStages", "NpyFormat", "NormConfig", "Checkpoint",
-                "WireFormat", "ZeroMQ", "DynamicStages", "AdminServer", "SyncProtocol",
+                "WireFormat", "ZeroMQ", "DynamicStages", "AdminServer", "SyncProtocol", "CMalloc",
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

@@ -19,15 +19,19 @@ public final class DaemonProcess {
         try self.init(configFile: try scratch.write(config, to: "\(name).yaml"), scratch: scratch, name: name, countsInterval: countsInterval)
     }
 
-    /// Starts `normd run` on a configuration file that is already written (in `scratch` or not).
-    public init(configFile: String, scratch: ScratchDirectory, name: String = "normd", countsInterval: Double = 0.2) throws {
+    /// Starts `normd run` on a configuration file that is already written (in `scratch` or not), with
+    /// `environment` added to the daemon's.
+    public init(
+        configFile: String, scratch: ScratchDirectory, name: String = "normd", countsInterval: Double = 0.2,
+        environment: [String: String] = [:]
+    ) throws {
         try Normd.requireBinary()
         self.scratch = scratch
         configPath = configFile
         process = try Subprocess(
             name, executable: Normd.binary,
             arguments: ["run", "--config", configPath, "--counts-interval", "\(countsInterval)"],
-            in: scratch.url)
+            in: scratch.url, environment: environment)
     }
 
     /// Starts the daemon and waits until it logs "normd running" (every socket bound).
@@ -45,6 +49,7 @@ public final class DaemonProcess {
     }
 
     public var stderr: String { process.stderr }
+    public var processIdentifier: Int32 { process.processIdentifier }
     public var isRunning: Bool { process.isRunning }
 
     /// A line of `/proc/<pid>/status` in KiB (`VmRSS`, or `VmHWM`: the peak resident set so far).

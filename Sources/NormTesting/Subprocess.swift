@@ -14,8 +14,12 @@ public final class Subprocess {
     private let process = Process()
 
     /// Starts `executable arguments` in `directory`, capturing output in
-    /// `outputDirectory/<name>.stdout|.stderr` (`directory` when nil).
-    public init(_ name: String, executable: URL, arguments: [String], in directory: URL, outputDirectory: URL? = nil) throws {
+    /// `outputDirectory/<name>.stdout|.stderr` (`directory` when nil). `environment` adds to (or
+    /// replaces entries of) this process's environment for the child only.
+    public init(
+        _ name: String, executable: URL, arguments: [String], in directory: URL, outputDirectory: URL? = nil,
+        environment: [String: String] = [:]
+    ) throws {
         self.name = name
         stdoutURL = (outputDirectory ?? directory).appendingPathComponent("\(name).stdout")
         stderrURL = (outputDirectory ?? directory).appendingPathComponent("\(name).stderr")
@@ -24,6 +28,9 @@ public final class Subprocess {
         process.executableURL = executable
         process.arguments = arguments
         process.currentDirectoryURL = directory
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, child in child }
+        }
         let out = try FileHandle(forWritingTo: stdoutURL), err = try FileHandle(forWritingTo: stderrURL)
         process.standardOutput = out
         process.standardError = err

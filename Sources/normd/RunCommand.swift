@@ -45,6 +45,7 @@ struct RunCommand: AsyncParsableCommand {
 
     func run() async throws {
         DaemonSignals.prepareProcess()
+        AllocatorPolicy.apply()
         let logger = logging.makeLogger(label: "normd", defaultLevel: .info)
         let validation = ConfiguredStages.resolve(file: config).validation
         for warning in validation.warnings { logger.warning("\(warning)") }
