@@ -5,6 +5,12 @@ public import NormCore
 ///
 /// The batch storage is allocated once at full size and reused; a full batch is handed to `emit`
 /// in place and the batcher starts over afterwards.
+///
+/// While rows wait, `batch` stays at its full `batchSize` rows and `pendingRows` says how many are
+/// filled: a message's rows are written straight into their place. (Growing the batch per message
+/// with `FeatureBatch.reset(rows:)` zero-filled the new rows before the copy overwrote them — a
+/// second pass over every row.) The batch is cut to `pendingRows` only when it is handed on, which
+/// for a full batch changes nothing.
 public struct RowBatcher {
     public let batchSize: Int
     public let features: Int
@@ -12,17 +18,16 @@ public struct RowBatcher {
     private(set) var origins: [RowOrigin] = []
     /// When the oldest row still waiting arrived (what `max_latency` is measured from).
     public private(set) var oldestArrival: ContinuousClock.Instant?
+    /// Rows waiting, at the start of `batch`.
+    public private(set) var pendingRows = 0
 
     public init(batchSize: Int, features: Int) {
         precondition(batchSize > 0)
         self.batchSize = batchSize
         self.features = features
         self.batch = FeatureBatch(rows: batchSize, features: features)
-        self.batch.reset(rows: 0)
         self.origins.reserveCapacity(batchSize)
     }
-
-    public var pendingRows: Int { batch.rows }
 
     /// Appends `rows` of `message` and calls `emit` for every batch that fills up.
     public mutating func append(
@@ -41,13 +46,12 @@ public struct RowBatcher {
         _ message: some IncomingRows, rows: inout Range<Int>, input: Int, arrival: ContinuousClock.Instant
     ) -> Bool {
         guard !rows.isEmpty else { return false }
-        precondition(batch.rows < batchSize, "a full batch must be handed on before more rows come in")
+        precondition(pendingRows < batchSize, "a full batch must be handed on before more rows come in")
         let features = self.features
-        if batch.rows == 0 { oldestArrival = arrival }
+        if pendingRows == 0 { oldestArrival = arrival }
         let next = rows.lowerBound
-        let take = min(batchSize - batch.rows, rows.count)
-        let start = batch.rows
-        batch.reset(rows: start + take)
+        let take = min(batchSize - pendingRows, rows.count)
+        let start = pendingRows
         batch.withUnsafeMutableValues { values in
             let destination = UnsafeMutableBufferPointer(rebasing: values[(start * features)..<((start + take) * features)])
             message.copyRows(next..<(next + take), into: destination)
@@ -56,8 +60,9 @@ public struct RowBatcher {
             RowOrigin(
                 input: input, producer: message.producer, seq: message.seq,
                 rows: start..<(start + take), messageRows: next..<(next + take)))
+        pendingRows = start + take
         rows = (next + take)..<rows.upperBound
-        return batch.rows == batchSize
+        return pendingRows == batchSize
     }
 
     /// Moves the waiting rows and their origins out into `batch` and `origins` by exchanging storage
@@ -65,28 +70,32 @@ public struct RowBatcher {
     /// until `restart(reusing:origins:)` gives the storage back. This lets the engine run the chain
     /// and the sink on the batch without holding an access to the batcher's owner.
     public mutating func takeWaiting(into batch: inout FeatureBatch, origins: inout [RowOrigin]) {
+        self.batch.reset(rows: pendingRows)
         swap(&self.batch, &batch)
         swap(&self.origins, &origins)
         oldestArrival = nil
+        pendingRows = 0
     }
 
     /// Takes back the storage `takeWaiting` handed out, emptied but with its capacity, so the next
     /// batch fills it without allocating; `batch` and `origins` get the empty values back.
     public mutating func restart(reusing batch: inout FeatureBatch, origins: inout [RowOrigin]) {
-        precondition(self.batch.rows == 0 && self.origins.isEmpty, "rows arrived while a batch was out")
+        precondition(pendingRows == 0 && self.origins.isEmpty, "rows arrived while a batch was out")
         swap(&self.batch, &batch)
         swap(&self.origins, &origins)
-        self.batch.reset(rows: 0)
+        self.batch.reset(rows: batchSize) // full size again: changes nothing after a full batch
         self.origins.removeAll(keepingCapacity: true)
     }
 
     /// Hands over whatever is waiting, full or not; does nothing when empty.
     public mutating func flush(emit: (inout FeatureBatch, [RowOrigin]) -> Void) {
-        guard batch.rows > 0 else { return }
+        guard pendingRows > 0 else { return }
+        batch.reset(rows: pendingRows)
         emit(&batch, origins)
-        batch.reset(rows: 0)
+        batch.reset(rows: batchSize)
         origins.removeAll(keepingCapacity: true)
         oldestArrival = nil
+        pendingRows = 0
     }
 
     /// Takes over `other`'s waiting rows, in order and with their origins (a reload that changed
@@ -99,10 +108,10 @@ public struct RowBatcher {
         for origin in other.origins {
             var next = origin.rows.lowerBound
             while next < origin.rows.upperBound {
-                if batch.rows == 0 { oldestArrival = other.oldestArrival }
-                let take = min(batchSize - batch.rows, origin.rows.upperBound - next)
-                let start = batch.rows
-                batch.reset(rows: start + take)
+                if pendingRows == 0 { oldestArrival = other.oldestArrival }
+                let take = min(batchSize - pendingRows, origin.rows.upperBound - next)
+                let start = pendingRows
+                pendingRows = start + take
                 let from = next
                 other.batch.withUnsafeValues { source in
                     batch.withUnsafeMutableValues { destination in
@@ -117,7 +126,7 @@ public struct RowBatcher {
                         input: origin.input, producer: origin.producer, seq: origin.seq,
                         rows: start..<(start + take), messageRows: messageStart..<(messageStart + take)))
                 next += take
-                if batch.rows == batchSize { flush(emit: emit) }
+                if pendingRows == batchSize { flush(emit: emit) }
             }
         }
     }
