@@ -71,6 +71,21 @@ struct MessageIntake {
         return batcher.fill(message, rows: &rows, input: input, arrival: arrival)
     }
 
+    /// The per-message step of the common case, in one access: `RowBatcher.fillWhole` copies and checks
+    /// the message's rows in one pass, and only a message it took is admitted (counted, its `seq`
+    /// observed). `.declined` changes nothing here: the caller checks the message itself and takes
+    /// the general path (a refusal, `drop_rows`, or a message split across two batches).
+    mutating func takeWhole(_ message: some IncomingRows, input: Int, arrival: ContinuousClock.Instant) -> RowBatcher.WholeFill {
+        let outcome: RowBatcher.WholeFill
+        if batcher.pendingRows == 0, let notBefore, notBefore > arrival {
+            outcome = batcher.fillWhole(message, input: input, arrival: notBefore)
+        } else {
+            outcome = batcher.fillWhole(message, input: input, arrival: arrival)
+        }
+        if outcome != .declined { admit(message, keptRows: message.rows, input: input, arrival: arrival) }
+        return outcome
+    }
+
     /// When the newest accepted row arrived, raised to `notBefore` (a published batch's `completedAt`).
     var newestArrival: ContinuousClock.Instant? {
         guard let lastArrival, let notBefore else { return lastArrival }

@@ -116,10 +116,19 @@ public final class PipelineEngine {
         guard message.features == featureCount else {
             return reject(.wrongWidth(expected: featureCount, got: message.features))
         }
+        // The common case — a finite message that fits in the waiting batch — in one access to
+        // `intake` and one pass over its rows (copied into place and checked together).
+        switch intake.takeWhole(message, input: input, arrival: arrival) {
+        case .batched: return nil
+        case .filled:
+            emitWaiting(partial: false)
+            return nil
+        case .declined: break
+        }
         if let bad = message.firstNonFiniteCell() {
             return acceptFiniteRows(of: message, firstBad: bad, input: input, arrival: arrival)
         }
-        // The common case in one access to `intake`: count, observe `seq`, batch what fits.
+        // A message split across batches (or an empty one): count, observe `seq`, batch what fits.
         var rest = 0..<message.rows
         if intake.take(message, rows: &rest, input: input, arrival: arrival) {
             emitWaiting(partial: false)

@@ -65,6 +65,41 @@ public struct RowBatcher {
         return pendingRows == batchSize
     }
 
+    /// What `fillWhole` did with a message.
+    public enum WholeFill: Equatable {
+        /// All its rows are waiting in the batch, which is not full yet.
+        case batched
+        /// All its rows are in the batch, which is now full: hand it on before the next fill.
+        case filled
+        /// Nothing was taken: the message has no rows, does not fit in what is left of the batch, or
+        /// has a non-finite value. The caller takes the general path (`fill` after its own check).
+        case declined
+    }
+
+    /// The common case in one pass: all of a message's rows fit in the waiting batch, so they are
+    /// copied into place and checked finite together (`IncomingRows.copyRowsIfFinite`), and only
+    /// kept — counted as waiting, given their origin — when every value is finite. A message with a
+    /// non-finite value leaves the batcher exactly as it was (its copy lies beyond `pendingRows`,
+    /// where the next fill overwrites it), so its refusal, located by the caller's own check, is the
+    /// same as without this path. A message that does not fit is declined rather than split: the
+    /// check must cover the whole message before any of its rows can reach a batch that is handed on.
+    public mutating func fillWhole(_ message: some IncomingRows, input: Int, arrival: ContinuousClock.Instant) -> WholeFill {
+        let count = message.rows
+        let start = pendingRows
+        guard count > 0, count <= batchSize - start else { return .declined }
+        let features = self.features
+        let finite = batch.withUnsafeMutableValues { values in
+            message.copyRowsIfFinite(
+                0..<count, into: UnsafeMutableBufferPointer(rebasing: values[(start * features)..<((start + count) * features)]))
+        }
+        guard finite else { return .declined }
+        if start == 0 { oldestArrival = arrival }
+        origins.append(
+            RowOrigin(input: input, producer: message.producer, seq: message.seq, rows: start..<(start + count), messageRows: 0..<count))
+        pendingRows = start + count
+        return pendingRows == batchSize ? .filled : .batched
+    }
+
     /// Moves the waiting rows and their origins out into `batch` and `origins` by exchanging storage
     /// with them (pass an empty `FeatureBatch` and `[]`: no copy, no allocation). The batcher is empty
     /// until `restart(reusing:origins:)` gives the storage back. This lets the engine run the chain

@@ -107,4 +107,21 @@ public struct DecodedMessage {
             }
         }
     }
+
+    /// ``copyRows(_:into:)`` and the finiteness check of the copied values in one pass over the payload
+    /// (`Float32Finiteness`): returns whether every copied value is finite as Float32 — the same test as
+    /// ``isRowFinite(_:)``. All the rows are copied either way; on `false` the caller discards them.
+    public func copyRowsIfFinite(_ range: Range<Int>, into destination: UnsafeMutableBufferPointer<Float>) -> Bool {
+        precondition(range.lowerBound >= 0 && range.upperBound <= rows, "rows \(range) are outside 0..<\(rows)")
+        let count = range.count * features
+        precondition(destination.count >= count, "destination holds \(destination.count) values, \(count) needed")
+        guard count > 0, let target = destination.baseAddress else { return true }
+        let first = range.lowerBound * features
+        switch elementType {
+        case .float32:
+            return Float32Finiteness.copyAllFinite(from: payload.baseAddress! + first * 4, to: target, count: count)
+        case .float64:
+            return Float32Finiteness.convertAllFinite(fromFloat64: payload.baseAddress! + first * 8, to: target, count: count)
+        }
+    }
 }
