@@ -102,7 +102,7 @@ public final class PipelineEngine {
 
     /// When the waiting partial batch must be flushed, if any rows wait.
     public var flushDeadline: ContinuousClock.Instant? {
-        intake.batcher.oldestArrival.map { $0 + settings.maxLatency }
+        intake.batcher.oldest.map { $0.instant + settings.maxLatency }
     }
 
     public var pendingRows: Int { intake.batcher.pendingRows }
@@ -113,6 +113,7 @@ public final class PipelineEngine {
     /// raised to the end of the last batch published (`MessageIntake.notBefore`).
     @discardableResult
     public func accept(_ message: some IncomingRows, input: Int, arrival: ContinuousClock.Instant = .now) -> Rejection? {
+        let arrival = ClockStamp(arrival)
         guard message.features == featureCount else {
             return reject(.wrongWidth(expected: featureCount, got: message.features))
         }
@@ -139,7 +140,7 @@ public final class PipelineEngine {
 
     /// A message with a non-finite value: refused, or (`drop_rows`) its finite runs of rows accepted.
     private func acceptFiniteRows(
-        of message: some IncomingRows, firstBad bad: (row: Int, column: Int), input: Int, arrival: ContinuousClock.Instant
+        of message: some IncomingRows, firstBad bad: (row: Int, column: Int), input: Int, arrival: ClockStamp
     ) -> Rejection? {
         switch settings.invalidRows {
         case .rejectMessage:
@@ -155,7 +156,7 @@ public final class PipelineEngine {
     }
 
     /// Batches `rows` of an admitted message, emitting every batch that fills up.
-    private func batch(_ message: some IncomingRows, rows: Range<Int>, input: Int, arrival: ContinuousClock.Instant) {
+    private func batch(_ message: some IncomingRows, rows: Range<Int>, input: Int, arrival: ClockStamp) {
         var rest = rows
         while intake.fill(message, rows: &rest, input: input, arrival: arrival) { emitWaiting(partial: false) }
     }
@@ -258,7 +259,7 @@ public final class PipelineEngine {
         var info = PublishedBatch(
             pipeline: settings.name, sequence: nextBatch, outcome: outcome,
             stageKinds: stageKinds, statsVersion: chain.statsVersion, origins: origins,
-            processDuration: ContinuousClock.now - started, completedAt: intake.newestArrival ?? started)
+            processDuration: ContinuousClock.now - started, completedAt: intake.newestArrival?.instant ?? started)
         info.sync = syncStamp
         nextBatch += 1
         if sink.publish(batch, info) {

@@ -16,8 +16,11 @@ public struct RowBatcher {
     public let features: Int
     private(set) var batch: FeatureBatch
     private(set) var origins: [RowOrigin] = []
-    /// When the oldest row still waiting arrived (what `max_latency` is measured from).
-    public private(set) var oldestArrival: ContinuousClock.Instant?
+    /// When the oldest row still waiting arrived (what `max_latency` is measured from); a
+    /// `ClockStamp`, not an `Instant`, so this struct's layout is fixed (see `ClockStamp`).
+    public private(set) var oldest: ClockStamp?
+    /// `oldest` as an instant.
+    public var oldestArrival: ContinuousClock.Instant? { oldest?.instant }
     /// Rows waiting, at the start of `batch`.
     public private(set) var pendingRows = 0
 
@@ -35,6 +38,7 @@ public struct RowBatcher {
         emit: (inout FeatureBatch, [RowOrigin]) -> Void
     ) {
         var rest = rows
+        let arrival = ClockStamp(arrival)
         while fill(message, rows: &rest, input: input, arrival: arrival) { flush(emit: emit) }
     }
 
@@ -43,12 +47,12 @@ public struct RowBatcher {
     /// `takeWaiting`) before the next `fill`. Calls nothing back, unlike `append`: the engine keeps
     /// the batcher inside its `MessageIntake` and runs the chain outside that access.
     public mutating func fill(
-        _ message: some IncomingRows, rows: inout Range<Int>, input: Int, arrival: ContinuousClock.Instant
+        _ message: some IncomingRows, rows: inout Range<Int>, input: Int, arrival: ClockStamp
     ) -> Bool {
         guard !rows.isEmpty else { return false }
         precondition(pendingRows < batchSize, "a full batch must be handed on before more rows come in")
         let features = self.features
-        if pendingRows == 0 { oldestArrival = arrival }
+        if pendingRows == 0 { oldest = arrival }
         let next = rows.lowerBound
         let take = min(batchSize - pendingRows, rows.count)
         let start = pendingRows
@@ -83,7 +87,7 @@ public struct RowBatcher {
     /// where the next fill overwrites it), so its refusal, located by the caller's own check, is the
     /// same as without this path. A message that does not fit is declined rather than split: the
     /// check must cover the whole message before any of its rows can reach a batch that is handed on.
-    public mutating func fillWhole(_ message: some IncomingRows, input: Int, arrival: ContinuousClock.Instant) -> WholeFill {
+    public mutating func fillWhole(_ message: some IncomingRows, input: Int, arrival: ClockStamp) -> WholeFill {
         let count = message.rows
         let start = pendingRows
         guard count > 0, count <= batchSize - start else { return .declined }
@@ -93,7 +97,7 @@ public struct RowBatcher {
                 0..<count, into: UnsafeMutableBufferPointer(rebasing: values[(start * features)..<((start + count) * features)]))
         }
         guard finite else { return .declined }
-        if start == 0 { oldestArrival = arrival }
+        if start == 0 { oldest = arrival }
         origins.append(
             RowOrigin(input: input, producer: message.producer, seq: message.seq, rows: start..<(start + count), messageRows: 0..<count))
         pendingRows = start + count
@@ -108,7 +112,7 @@ public struct RowBatcher {
         self.batch.reset(rows: pendingRows)
         swap(&self.batch, &batch)
         swap(&self.origins, &origins)
-        oldestArrival = nil
+        oldest = nil
         pendingRows = 0
     }
 
@@ -129,7 +133,7 @@ public struct RowBatcher {
         emit(&batch, origins)
         batch.reset(rows: batchSize)
         origins.removeAll(keepingCapacity: true)
-        oldestArrival = nil
+        oldest = nil
         pendingRows = 0
     }
 
@@ -143,7 +147,7 @@ public struct RowBatcher {
         for origin in other.origins {
             var next = origin.rows.lowerBound
             while next < origin.rows.upperBound {
-                if pendingRows == 0 { oldestArrival = other.oldestArrival }
+                if pendingRows == 0 { oldest = other.oldest }
                 let take = min(batchSize - pendingRows, origin.rows.upperBound - next)
                 let start = pendingRows
                 pendingRows = start + take
