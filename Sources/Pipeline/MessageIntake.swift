@@ -10,14 +10,15 @@
 ///
 /// The engine never runs the chain or the sink while an access to this struct is open: a full batch
 /// is moved out first (`RowBatcher.takeWaiting`), so `process` may count into `counts` freely.
+@usableFromInline
 struct MessageIntake {
-    var counts = PipelineCounts()
-    var batcher: RowBatcher
+    @usableFromInline var counts = PipelineCounts()
+    @usableFromInline var batcher: RowBatcher
     /// Per-producer `seq` positions; a reload that re-binds the pipeline hands them to its successor.
-    var sequences: SequenceTracker
+    @usableFromInline var sequences: SequenceTracker
     /// When the newest accepted message arrived: for a full batch, the row that completed it; for a
     /// partial one, its newest row (published as `PublishedBatch.completedAt`).
-    var lastArrival: ClockStamp?
+    @usableFromInline var lastArrival: ClockStamp?
     /// When the last batch was handed to the sink (`nil` before the first). The arrivals that matter
     /// are raised to at least this: the socket loop stamps a whole burst of messages with one clock
     /// reading taken before the burst, and a message read after a batch that took long to run or to
@@ -29,7 +30,7 @@ struct MessageIntake {
     /// (`completedAt`) are raised, not every message. (The arrivals here are `ClockStamp`s, not
     /// `ContinuousClock.Instant`s: that resilient type cost value-witness calls per message — ~80 ns
     /// per message in `AcceptCPU` when every arrival was raised — and a run-time layout for this struct.)
-    var notBefore: ClockStamp?
+    @usableFromInline var notBefore: ClockStamp?
 
     init(batcher: RowBatcher, sequences: SequenceTracker) {
         self.batcher = batcher
@@ -37,6 +38,7 @@ struct MessageIntake {
     }
 
     /// Counts an accepted message of which `keptRows` rows will be batched, and observes its `seq`.
+    @inlinable
     mutating func admit(_ message: some IncomingRows, keptRows: Int, input: Int, arrival: ClockStamp) {
         if let seq = message.seq {
             switch sequences.observe(input: input, producer: message.producer, seq: seq) {
@@ -58,6 +60,7 @@ struct MessageIntake {
     /// The whole per-message step of a clean message, in one access: `admit` all of `rows`, then batch
     /// as many as fit. Returns true when the batch filled up: the caller emits it, then batches the rest
     /// of `rows` (what did not fit is left there).
+    @usableFromInline
     mutating func take(_ message: some IncomingRows, rows: inout Range<Int>, input: Int, arrival: ClockStamp) -> Bool {
         admit(message, keptRows: rows.count, input: input, arrival: arrival)
         return fill(message, rows: &rows, input: input, arrival: arrival)
@@ -75,6 +78,7 @@ struct MessageIntake {
     /// the message's rows in one pass, and only a message it took is admitted (counted, its `seq`
     /// observed). `.declined` changes nothing here: the caller checks the message itself and takes
     /// the general path (a refusal, `drop_rows`, or a message split across two batches).
+    @inlinable
     mutating func takeWhole(_ message: some IncomingRows, input: Int, arrival: ClockStamp) -> RowBatcher.WholeFill {
         let outcome: RowBatcher.WholeFill
         if batcher.pendingRows == 0, let notBefore, notBefore > arrival {

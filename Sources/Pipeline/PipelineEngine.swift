@@ -61,7 +61,7 @@ public final class PipelineEngine {
     public let featureCount: Int
     /// The counts, the batcher, the `seq` positions and the newest arrival: all that changes per
     /// message, in one property so that a message costs one dynamic exclusivity check (see `MessageIntake`).
-    var intake: MessageIntake
+    @usableFromInline var intake: MessageIntake
     /// Everything this pipeline counted (what `publishCounts` shows other threads).
     public var counts: PipelineCounts { intake.counts }
     var nextBatch: UInt64 = 0
@@ -111,7 +111,14 @@ public final class PipelineEngine {
     /// logs it with the endpoint); rows dropped under `drop_rows` are counted, not returned.
     /// `arrival` may be one reading for a whole burst of messages, taken before the burst: it is
     /// raised to the end of the last batch published (`MessageIntake.notBefore`).
-    @discardableResult
+    ///
+    /// `@inlinable` (with `MessageIntake.takeWhole`, `admit` and `RowBatcher.fillWhole`) so that the
+    /// caller's module specializes the per-message path for its concrete message type (normd's
+    /// `DecodedMessage`): Pipeline cannot name that type, and unspecialized, every message paid
+    /// protocol-witness calls and generic-metadata lookups (`_swift_getGenericMetadata`, ~1.7 % of
+    /// normd's CPU at 16 features × 1 row). The general path (refusals, `drop_rows`, a message
+    /// split across batches) stays behind `@usableFromInline` entry points, unspecialized.
+    @discardableResult @inlinable
     public func accept(_ message: some IncomingRows, input: Int, arrival: ContinuousClock.Instant = .now) -> Rejection? {
         let arrival = ClockStamp(arrival)
         guard message.features == featureCount else {
@@ -139,7 +146,8 @@ public final class PipelineEngine {
     }
 
     /// A message with a non-finite value: refused, or (`drop_rows`) its finite runs of rows accepted.
-    private func acceptFiniteRows(
+    @usableFromInline
+    func acceptFiniteRows(
         of message: some IncomingRows, firstBad bad: (row: Int, column: Int), input: Int, arrival: ClockStamp
     ) -> Rejection? {
         switch settings.invalidRows {
@@ -156,7 +164,8 @@ public final class PipelineEngine {
     }
 
     /// Batches `rows` of an admitted message, emitting every batch that fills up.
-    private func batch(_ message: some IncomingRows, rows: Range<Int>, input: Int, arrival: ClockStamp) {
+    @usableFromInline
+    func batch(_ message: some IncomingRows, rows: Range<Int>, input: Int, arrival: ClockStamp) {
         var rest = rows
         while intake.fill(message, rows: &rest, input: input, arrival: arrival) { emitWaiting(partial: false) }
     }
@@ -164,6 +173,7 @@ public final class PipelineEngine {
     /// Runs the waiting rows through the chain and hands them to the sink, if any wait. The batch is
     /// moved out of `intake` first (storage exchanged, not copied) and its storage given back after,
     /// so no access to `intake` is open while the chain, the sink and `process`'s counting run.
+    @usableFromInline
     func emitWaiting(partial: Bool) {
         guard intake.batcher.pendingRows > 0 else { return }
         var batch = FeatureBatch(rows: 0, features: featureCount) // empty: no allocation
@@ -203,7 +213,8 @@ public final class PipelineEngine {
         intake.counts.messagesRejected[reason, default: 0] += 1
     }
 
-    private func reject(_ rejection: Rejection) -> Rejection {
+    @usableFromInline
+    func reject(_ rejection: Rejection) -> Rejection {
         intake.counts.messagesRejected[rejection.reason, default: 0] += 1
         return rejection
     }

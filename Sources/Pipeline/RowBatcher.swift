@@ -14,15 +14,17 @@ public import NormCore
 public struct RowBatcher {
     public let batchSize: Int
     public let features: Int
-    private(set) var batch: FeatureBatch
-    private(set) var origins: [RowOrigin] = []
+    @usableFromInline var batch: FeatureBatch
+    @usableFromInline var origins: [RowOrigin] = []
     /// When the oldest row still waiting arrived (what `max_latency` is measured from); a
     /// `ClockStamp`, not an `Instant`, so this struct's layout is fixed (see `ClockStamp`).
-    public private(set) var oldest: ClockStamp?
+    public var oldest: ClockStamp? { _oldest }
+    @usableFromInline var _oldest: ClockStamp?
     /// `oldest` as an instant.
     public var oldestArrival: ContinuousClock.Instant? { oldest?.instant }
     /// Rows waiting, at the start of `batch`.
-    public private(set) var pendingRows = 0
+    public var pendingRows: Int { _pendingRows }
+    @usableFromInline var _pendingRows = 0
 
     public init(batchSize: Int, features: Int) {
         precondition(batchSize > 0)
@@ -52,7 +54,7 @@ public struct RowBatcher {
         guard !rows.isEmpty else { return false }
         precondition(pendingRows < batchSize, "a full batch must be handed on before more rows come in")
         let features = self.features
-        if pendingRows == 0 { oldest = arrival }
+        if pendingRows == 0 { _oldest = arrival }
         let next = rows.lowerBound
         let take = min(batchSize - pendingRows, rows.count)
         let start = pendingRows
@@ -64,7 +66,7 @@ public struct RowBatcher {
             RowOrigin(
                 input: input, producer: message.producer, seq: message.seq,
                 rows: start..<(start + take), messageRows: next..<(next + take)))
-        pendingRows = start + take
+        _pendingRows = start + take
         rows = (next + take)..<rows.upperBound
         return pendingRows == batchSize
     }
@@ -87,6 +89,7 @@ public struct RowBatcher {
     /// where the next fill overwrites it), so its refusal, located by the caller's own check, is the
     /// same as without this path. A message that does not fit is declined rather than split: the
     /// check must cover the whole message before any of its rows can reach a batch that is handed on.
+    @inlinable
     public mutating func fillWhole(_ message: some IncomingRows, input: Int, arrival: ClockStamp) -> WholeFill {
         let count = message.rows
         let start = pendingRows
@@ -97,10 +100,10 @@ public struct RowBatcher {
                 0..<count, into: UnsafeMutableBufferPointer(rebasing: values[(start * features)..<((start + count) * features)]))
         }
         guard finite else { return .declined }
-        if start == 0 { oldest = arrival }
+        if start == 0 { _oldest = arrival }
         origins.append(
             RowOrigin(input: input, producer: message.producer, seq: message.seq, rows: start..<(start + count), messageRows: 0..<count))
-        pendingRows = start + count
+        _pendingRows = start + count
         return pendingRows == batchSize ? .filled : .batched
     }
 
@@ -112,8 +115,8 @@ public struct RowBatcher {
         self.batch.reset(rows: pendingRows)
         swap(&self.batch, &batch)
         swap(&self.origins, &origins)
-        oldest = nil
-        pendingRows = 0
+        _oldest = nil
+        _pendingRows = 0
     }
 
     /// Takes back the storage `takeWaiting` handed out, emptied but with its capacity, so the next
@@ -133,8 +136,8 @@ public struct RowBatcher {
         emit(&batch, origins)
         batch.reset(rows: batchSize)
         origins.removeAll(keepingCapacity: true)
-        oldest = nil
-        pendingRows = 0
+        _oldest = nil
+        _pendingRows = 0
     }
 
     /// Takes over `other`'s waiting rows, in order and with their origins (a reload that changed
@@ -147,10 +150,10 @@ public struct RowBatcher {
         for origin in other.origins {
             var next = origin.rows.lowerBound
             while next < origin.rows.upperBound {
-                if pendingRows == 0 { oldest = other.oldest }
+                if pendingRows == 0 { _oldest = other._oldest }
                 let take = min(batchSize - pendingRows, origin.rows.upperBound - next)
                 let start = pendingRows
-                pendingRows = start + take
+                _pendingRows = start + take
                 let from = next
                 other.batch.withUnsafeValues { source in
                     batch.withUnsafeMutableValues { destination in
