@@ -9,32 +9,21 @@ min_max -> batch_norm -> batch_renorm in train mode. OUT.log gets normd's stderr
     python3 Benchmarks/same_output.py NEW_NORMD /tmp/new.bin
     cmp /tmp/old.bin /tmp/new.bin
 """
-import os, sys, subprocess, time, json, socket, zmq, numpy as np
+import os, sys, subprocess, time, socket, zmq, numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import normd_config  # noqa: E402
 binary, out = sys.argv[1], sys.argv[2]
 def port():
     s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
 pin, pout = port(), port()
 cfg = out + ".yaml"
-open(cfg, "w").write(f"""pipelines:
-  - name: ident
-    features: 16
-    mode: train
-    batch: {{size: 256, min_rows: 2, max_latency: 5s}}
-    inputs:
-      - {{endpoint: "tcp://127.0.0.1:{pin}", socket: pull, bind: true, codec: tensor}}
-    output: {{endpoint: "tcp://127.0.0.1:{pout}", socket: push, bind: true, codec: tensor}}
-    stages:
-      - type: min_max
-        feature_range: [0, 1]
-      - type: batch_norm
-        momentum: 0.99
-        epsilon: 0.001
-      - type: batch_renorm
-        momentum: 0.99
-        epsilon: 0.001
-        renorm_momentum: 0.99
-        renorm_clipping: {{rmax: 3, rmin: 0.3333, dmax: 5}}
-""")
+# The harness's pipeline (the same chain), with a max_latency long enough that no batch is flushed
+# early by time: the comparison must not depend on scheduling.
+normd_config(cfg, 16, pin, pout)
+text = open(cfg).read()
+assert "max_latency: 50ms" in text
+open(cfg, "w").write(text.replace("max_latency: 50ms", "max_latency: 5s"))
 proc = subprocess.Popen([binary, "run", "--config", cfg, "--counts-interval", "3600"], stderr=open(out + ".log", "w"))
 time.sleep(1.0)
 ctx = zmq.Context()
@@ -43,7 +32,6 @@ pull = ctx.socket(zmq.PULL); pull.connect(f"tcp://127.0.0.1:{pout}")
 time.sleep(0.5)
 rng = np.random.default_rng(7)
 seq = {"a": 0, "b": 0}
-sent_rows = 0
 for i in range(3000):
     rows = 64 if i % 3 == 0 else (1 if i % 3 == 1 else 5)
     x = rng.normal(20, 5, size=(rows, 16))
