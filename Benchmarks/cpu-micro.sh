@@ -7,10 +7,13 @@
 #   HeaderCPU — the tensor encoding of a 256-row batch's header (its `sources` list of 256 entries);
 #   AllocCount — allocations per batch and per message once warm (malloc interposer, not a CPU time).
 # Needs `swift build -c release --product normd` first. Usage: Benchmarks/cpu-micro.sh [ChainCPU|DecodeCPU|AcceptCPU|HeaderCPU|AllocCount]...
+# To compare with another build's objects (e.g. main's, copied into `.build-main/release`), set
+# CPU_MICRO_RELEASE to that release directory and CPU_MICRO_OUT to where its programs go.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-R=.build/release
-mkdir -p .build/bench
+R=${CPU_MICRO_RELEASE:-.build/release}
+OUT=${CPU_MICRO_OUT:-.build/bench}
+mkdir -p "$OUT"
 for program in "${@:-ChainCPU DecodeCPU AcceptCPU HeaderCPU}"; do
     for name in $program; do
         case "$name" in
@@ -26,14 +29,14 @@ for program in "${@:-ChainCPU DecodeCPU AcceptCPU HeaderCPU}"; do
         objects=()
         for module in $modules; do
             while IFS= read -r object; do objects+=("$object"); done \
-                < <(grep "/$module.build/" "$R/normd.product/Objects.LinkFileList")
+                < <(grep "/$module.build/" "$R/normd.product/Objects.LinkFileList" | sed "s|^.*/release/|$R/|")
         done
-        swiftc -O -I "$R/Modules" "Benchmarks/$name/main.swift" "${objects[@]}" -o ".build/bench/$name" 2>&1 | grep -v warning || true
+        swiftc -O -I "$R/Modules" "Benchmarks/$name/main.swift" "${objects[@]}" -o "$OUT/$name" 2>&1 | grep -v warning || true
         if [[ "$name" == AllocCount ]]; then
-            cc -O2 -shared -fPIC -o .build/bench/libcount.so Benchmarks/AllocCount/count.c -ldl
-            LD_PRELOAD="$PWD/.build/bench/libcount.so" ".build/bench/$name"
+            cc -O2 -shared -fPIC -o "$OUT/libcount.so" Benchmarks/AllocCount/count.c -ldl
+            LD_PRELOAD="$(realpath "$OUT")/libcount.so" "$OUT/$name"
         else
-            ".build/bench/$name"
+            "$OUT/$name"
         fi
     done
 done

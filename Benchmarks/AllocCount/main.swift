@@ -1,7 +1,8 @@
 // Allocations per 256-row batch of 1-row 128-feature messages, once warm: decode + accept + batch, then
 // chain (min_max, batch_norm, batch_renorm, train) + tensor encoding, against chain + encoding alone (the
-// difference / messages = per message). The same measurement as Benchmarks/Micro's data-path rows, without
-// that package's build: counted by the malloc interposer count.c. Run with `Benchmarks/cpu-micro.sh AllocCount`.
+// difference / messages = per message), and the tensor encoding alone (what the output side allocates
+// per batch). The same measurement as Benchmarks/Micro's data-path rows, without that package's build:
+// counted by the malloc interposer count.c. Run with `Benchmarks/cpu-micro.sh AllocCount`.
 import BatchNorm
 import BatchRenorm
 import Glibc
@@ -66,4 +67,8 @@ for _ in 0..<8 { _ = try! alone.process(&batch, mode: .train); bytes &+= encoder
 let before2 = count()
 for _ in 0..<16 { _ = try! alone.process(&batch, mode: .train); info.sequence &+= 1; bytes &+= encoder.encode(batch, info) { $0[0].count } }
 let chainOnly = count() - before2
-print("allocations per batch, warm: decode+accept+batch of 256 1-row msgs + chain + encode:", Double(full) / 16, "; chain + encode alone:", Double(chainOnly) / 16, "; per message:", Double(full - chainOnly) / (16 * 256), "(bytes \(sink.bytes + bytes))")
+// encode alone (the same batch and header, no chain): what the output side allocates per batch
+let before3 = count()
+for _ in 0..<16 { info.sequence &+= 1; bytes &+= encoder.encode(batch, info) { $0[0].count } }
+let encodeOnly = count() - before3
+print("allocations per batch, warm: decode+accept+batch of 256 1-row msgs + chain + encode:", Double(full) / 16, "; chain + encode alone:", Double(chainOnly) / 16, "; encode alone:", Double(encodeOnly) / 16, "; per message:", Double(full - chainOnly) / (16 * 256), "(bytes \(sink.bytes + bytes))")

@@ -17,6 +17,18 @@ public protocol IncomingRows {
     func isRowFinite(_ row: Int) -> Bool
     /// Copies whole rows, row-major, converting to Float32 if the message carried Float64.
     func copyRows(_ range: Range<Int>, into destination: UnsafeMutableBufferPointer<Float>)
+    /// `copyRows`, returning whether every copied value is finite (as Float32). The batcher's fast
+    /// path: one pass over the rows for the copy and the check that must precede accepting them. All
+    /// of `range` is copied either way; on `false` the caller discards the copy.
+    func copyRowsIfFinite(_ range: Range<Int>, into destination: UnsafeMutableBufferPointer<Float>) -> Bool
+}
+
+extension IncomingRows {
+    /// Copies, then checks the copy (a conformer with a fused pass overrides this).
+    public func copyRowsIfFinite(_ range: Range<Int>, into destination: UnsafeMutableBufferPointer<Float>) -> Bool {
+        copyRows(range, into: destination)
+        return destination.prefix(range.count * features).allSatisfy(\.isFinite)
+    }
 }
 
 /// A run of batch rows that came from one input message, so a consumer can rejoin labels it keeps by

@@ -61,7 +61,7 @@ public final class PipelineEngine {
     public let featureCount: Int
     /// The counts, the batcher, the `seq` positions and the newest arrival: all that changes per
     /// message, in one property so that a message costs one dynamic exclusivity check (see `MessageIntake`).
-    var intake: MessageIntake
+    @usableFromInline var intake: MessageIntake
     /// Everything this pipeline counted (what `publishCounts` shows other threads).
     public var counts: PipelineCounts { intake.counts }
     var nextBatch: UInt64 = 0
@@ -102,7 +102,7 @@ public final class PipelineEngine {
 
     /// When the waiting partial batch must be flushed, if any rows wait.
     public var flushDeadline: ContinuousClock.Instant? {
-        intake.batcher.oldestArrival.map { $0 + settings.maxLatency }
+        intake.batcher.oldest.map { $0.instant + settings.maxLatency }
     }
 
     public var pendingRows: Int { intake.batcher.pendingRows }
@@ -111,15 +111,32 @@ public final class PipelineEngine {
     /// logs it with the endpoint); rows dropped under `drop_rows` are counted, not returned.
     /// `arrival` may be one reading for a whole burst of messages, taken before the burst: it is
     /// raised to the end of the last batch published (`MessageIntake.notBefore`).
-    @discardableResult
+    ///
+    /// `@inlinable` (with `MessageIntake.takeWhole`, `admit` and `RowBatcher.fillWhole`) so that the
+    /// caller's module specializes the per-message path for its concrete message type (normd's
+    /// `DecodedMessage`): Pipeline cannot name that type, and unspecialized, every message paid
+    /// protocol-witness calls and generic-metadata lookups (`_swift_getGenericMetadata`, ~1.7 % of
+    /// normd's CPU at 16 features × 1 row). The general path (refusals, `drop_rows`, a message
+    /// split across batches) stays behind `@usableFromInline` entry points, unspecialized.
+    @discardableResult @inlinable
     public func accept(_ message: some IncomingRows, input: Int, arrival: ContinuousClock.Instant = .now) -> Rejection? {
+        let arrival = ClockStamp(arrival)
         guard message.features == featureCount else {
             return reject(.wrongWidth(expected: featureCount, got: message.features))
+        }
+        // The common case — a finite message that fits in the waiting batch — in one access to
+        // `intake` and one pass over its rows (copied into place and checked together).
+        switch intake.takeWhole(message, input: input, arrival: arrival) {
+        case .batched: return nil
+        case .filled:
+            emitWaiting(partial: false)
+            return nil
+        case .declined: break
         }
         if let bad = message.firstNonFiniteCell() {
             return acceptFiniteRows(of: message, firstBad: bad, input: input, arrival: arrival)
         }
-        // The common case in one access to `intake`: count, observe `seq`, batch what fits.
+        // A message split across batches (or an empty one): count, observe `seq`, batch what fits.
         var rest = 0..<message.rows
         if intake.take(message, rows: &rest, input: input, arrival: arrival) {
             emitWaiting(partial: false)
@@ -129,8 +146,9 @@ public final class PipelineEngine {
     }
 
     /// A message with a non-finite value: refused, or (`drop_rows`) its finite runs of rows accepted.
-    private func acceptFiniteRows(
-        of message: some IncomingRows, firstBad bad: (row: Int, column: Int), input: Int, arrival: ContinuousClock.Instant
+    @usableFromInline
+    func acceptFiniteRows(
+        of message: some IncomingRows, firstBad bad: (row: Int, column: Int), input: Int, arrival: ClockStamp
     ) -> Rejection? {
         switch settings.invalidRows {
         case .rejectMessage:
@@ -146,7 +164,8 @@ public final class PipelineEngine {
     }
 
     /// Batches `rows` of an admitted message, emitting every batch that fills up.
-    private func batch(_ message: some IncomingRows, rows: Range<Int>, input: Int, arrival: ContinuousClock.Instant) {
+    @usableFromInline
+    func batch(_ message: some IncomingRows, rows: Range<Int>, input: Int, arrival: ClockStamp) {
         var rest = rows
         while intake.fill(message, rows: &rest, input: input, arrival: arrival) { emitWaiting(partial: false) }
     }
@@ -154,6 +173,7 @@ public final class PipelineEngine {
     /// Runs the waiting rows through the chain and hands them to the sink, if any wait. The batch is
     /// moved out of `intake` first (storage exchanged, not copied) and its storage given back after,
     /// so no access to `intake` is open while the chain, the sink and `process`'s counting run.
+    @usableFromInline
     func emitWaiting(partial: Bool) {
         guard intake.batcher.pendingRows > 0 else { return }
         var batch = FeatureBatch(rows: 0, features: featureCount) // empty: no allocation
@@ -193,7 +213,8 @@ public final class PipelineEngine {
         intake.counts.messagesRejected[reason, default: 0] += 1
     }
 
-    private func reject(_ rejection: Rejection) -> Rejection {
+    @usableFromInline
+    func reject(_ rejection: Rejection) -> Rejection {
         intake.counts.messagesRejected[rejection.reason, default: 0] += 1
         return rejection
     }
@@ -249,7 +270,7 @@ public final class PipelineEngine {
         var info = PublishedBatch(
             pipeline: settings.name, sequence: nextBatch, outcome: outcome,
             stageKinds: stageKinds, statsVersion: chain.statsVersion, origins: origins,
-            processDuration: ContinuousClock.now - started, completedAt: intake.newestArrival ?? started)
+            processDuration: ContinuousClock.now - started, completedAt: intake.newestArrival?.instant ?? started)
         info.sync = syncStamp
         nextBatch += 1
         if sink.publish(batch, info) {

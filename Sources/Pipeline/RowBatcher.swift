@@ -5,24 +5,34 @@ public import NormCore
 ///
 /// The batch storage is allocated once at full size and reused; a full batch is handed to `emit`
 /// in place and the batcher starts over afterwards.
+///
+/// While rows wait, `batch` stays at its full `batchSize` rows and `pendingRows` says how many are
+/// filled: a message's rows are written straight into their place. (Growing the batch per message
+/// with `FeatureBatch.reset(rows:)` zero-filled the new rows before the copy overwrote them — a
+/// second pass over every row.) The batch is cut to `pendingRows` only when it is handed on, which
+/// for a full batch changes nothing.
 public struct RowBatcher {
     public let batchSize: Int
     public let features: Int
-    private(set) var batch: FeatureBatch
-    private(set) var origins: [RowOrigin] = []
-    /// When the oldest row still waiting arrived (what `max_latency` is measured from).
-    public private(set) var oldestArrival: ContinuousClock.Instant?
+    @usableFromInline var batch: FeatureBatch
+    @usableFromInline var origins: [RowOrigin] = []
+    /// When the oldest row still waiting arrived (what `max_latency` is measured from); a
+    /// `ClockStamp`, not an `Instant`, so this struct's layout is fixed (see `ClockStamp`).
+    public var oldest: ClockStamp? { _oldest }
+    @usableFromInline var _oldest: ClockStamp?
+    /// `oldest` as an instant.
+    public var oldestArrival: ContinuousClock.Instant? { oldest?.instant }
+    /// Rows waiting, at the start of `batch`.
+    public var pendingRows: Int { _pendingRows }
+    @usableFromInline var _pendingRows = 0
 
     public init(batchSize: Int, features: Int) {
         precondition(batchSize > 0)
         self.batchSize = batchSize
         self.features = features
         self.batch = FeatureBatch(rows: batchSize, features: features)
-        self.batch.reset(rows: 0)
         self.origins.reserveCapacity(batchSize)
     }
-
-    public var pendingRows: Int { batch.rows }
 
     /// Appends `rows` of `message` and calls `emit` for every batch that fills up.
     public mutating func append(
@@ -30,6 +40,7 @@ public struct RowBatcher {
         emit: (inout FeatureBatch, [RowOrigin]) -> Void
     ) {
         var rest = rows
+        let arrival = ClockStamp(arrival)
         while fill(message, rows: &rest, input: input, arrival: arrival) { flush(emit: emit) }
     }
 
@@ -38,16 +49,15 @@ public struct RowBatcher {
     /// `takeWaiting`) before the next `fill`. Calls nothing back, unlike `append`: the engine keeps
     /// the batcher inside its `MessageIntake` and runs the chain outside that access.
     public mutating func fill(
-        _ message: some IncomingRows, rows: inout Range<Int>, input: Int, arrival: ContinuousClock.Instant
+        _ message: some IncomingRows, rows: inout Range<Int>, input: Int, arrival: ClockStamp
     ) -> Bool {
         guard !rows.isEmpty else { return false }
-        precondition(batch.rows < batchSize, "a full batch must be handed on before more rows come in")
+        precondition(pendingRows < batchSize, "a full batch must be handed on before more rows come in")
         let features = self.features
-        if batch.rows == 0 { oldestArrival = arrival }
+        if pendingRows == 0 { _oldest = arrival }
         let next = rows.lowerBound
-        let take = min(batchSize - batch.rows, rows.count)
-        let start = batch.rows
-        batch.reset(rows: start + take)
+        let take = min(batchSize - pendingRows, rows.count)
+        let start = pendingRows
         batch.withUnsafeMutableValues { values in
             let destination = UnsafeMutableBufferPointer(rebasing: values[(start * features)..<((start + take) * features)])
             message.copyRows(next..<(next + take), into: destination)
@@ -56,8 +66,45 @@ public struct RowBatcher {
             RowOrigin(
                 input: input, producer: message.producer, seq: message.seq,
                 rows: start..<(start + take), messageRows: next..<(next + take)))
+        _pendingRows = start + take
         rows = (next + take)..<rows.upperBound
-        return batch.rows == batchSize
+        return pendingRows == batchSize
+    }
+
+    /// What `fillWhole` did with a message.
+    public enum WholeFill: Equatable {
+        /// All its rows are waiting in the batch, which is not full yet.
+        case batched
+        /// All its rows are in the batch, which is now full: hand it on before the next fill.
+        case filled
+        /// Nothing was taken: the message has no rows, does not fit in what is left of the batch, or
+        /// has a non-finite value. The caller takes the general path (`fill` after its own check).
+        case declined
+    }
+
+    /// The common case in one pass: all of a message's rows fit in the waiting batch, so they are
+    /// copied into place and checked finite together (`IncomingRows.copyRowsIfFinite`), and only
+    /// kept — counted as waiting, given their origin — when every value is finite. A message with a
+    /// non-finite value leaves the batcher exactly as it was (its copy lies beyond `pendingRows`,
+    /// where the next fill overwrites it), so its refusal, located by the caller's own check, is the
+    /// same as without this path. A message that does not fit is declined rather than split: the
+    /// check must cover the whole message before any of its rows can reach a batch that is handed on.
+    @inlinable
+    public mutating func fillWhole(_ message: some IncomingRows, input: Int, arrival: ClockStamp) -> WholeFill {
+        let count = message.rows
+        let start = pendingRows
+        guard count > 0, count <= batchSize - start else { return .declined }
+        let features = self.features
+        let finite = batch.withUnsafeMutableValues { values in
+            message.copyRowsIfFinite(
+                0..<count, into: UnsafeMutableBufferPointer(rebasing: values[(start * features)..<((start + count) * features)]))
+        }
+        guard finite else { return .declined }
+        if start == 0 { _oldest = arrival }
+        origins.append(
+            RowOrigin(input: input, producer: message.producer, seq: message.seq, rows: start..<(start + count), messageRows: 0..<count))
+        _pendingRows = start + count
+        return pendingRows == batchSize ? .filled : .batched
     }
 
     /// Moves the waiting rows and their origins out into `batch` and `origins` by exchanging storage
@@ -65,28 +112,32 @@ public struct RowBatcher {
     /// until `restart(reusing:origins:)` gives the storage back. This lets the engine run the chain
     /// and the sink on the batch without holding an access to the batcher's owner.
     public mutating func takeWaiting(into batch: inout FeatureBatch, origins: inout [RowOrigin]) {
+        self.batch.reset(rows: pendingRows)
         swap(&self.batch, &batch)
         swap(&self.origins, &origins)
-        oldestArrival = nil
+        _oldest = nil
+        _pendingRows = 0
     }
 
     /// Takes back the storage `takeWaiting` handed out, emptied but with its capacity, so the next
     /// batch fills it without allocating; `batch` and `origins` get the empty values back.
     public mutating func restart(reusing batch: inout FeatureBatch, origins: inout [RowOrigin]) {
-        precondition(self.batch.rows == 0 && self.origins.isEmpty, "rows arrived while a batch was out")
+        precondition(pendingRows == 0 && self.origins.isEmpty, "rows arrived while a batch was out")
         swap(&self.batch, &batch)
         swap(&self.origins, &origins)
-        self.batch.reset(rows: 0)
+        self.batch.reset(rows: batchSize) // full size again: changes nothing after a full batch
         self.origins.removeAll(keepingCapacity: true)
     }
 
     /// Hands over whatever is waiting, full or not; does nothing when empty.
     public mutating func flush(emit: (inout FeatureBatch, [RowOrigin]) -> Void) {
-        guard batch.rows > 0 else { return }
+        guard pendingRows > 0 else { return }
+        batch.reset(rows: pendingRows)
         emit(&batch, origins)
-        batch.reset(rows: 0)
+        batch.reset(rows: batchSize)
         origins.removeAll(keepingCapacity: true)
-        oldestArrival = nil
+        _oldest = nil
+        _pendingRows = 0
     }
 
     /// Takes over `other`'s waiting rows, in order and with their origins (a reload that changed
@@ -99,10 +150,10 @@ public struct RowBatcher {
         for origin in other.origins {
             var next = origin.rows.lowerBound
             while next < origin.rows.upperBound {
-                if batch.rows == 0 { oldestArrival = other.oldestArrival }
-                let take = min(batchSize - batch.rows, origin.rows.upperBound - next)
-                let start = batch.rows
-                batch.reset(rows: start + take)
+                if pendingRows == 0 { _oldest = other._oldest }
+                let take = min(batchSize - pendingRows, origin.rows.upperBound - next)
+                let start = pendingRows
+                _pendingRows = start + take
                 let from = next
                 other.batch.withUnsafeValues { source in
                     batch.withUnsafeMutableValues { destination in
@@ -117,7 +168,7 @@ public struct RowBatcher {
                         input: origin.input, producer: origin.producer, seq: origin.seq,
                         rows: start..<(start + take), messageRows: messageStart..<(messageStart + take)))
                 next += take
-                if batch.rows == batchSize { flush(emit: emit) }
+                if pendingRows == batchSize { flush(emit: emit) }
             }
         }
     }

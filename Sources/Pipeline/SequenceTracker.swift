@@ -54,7 +54,15 @@ public struct SequenceTracker: Sendable {
 
     public mutating func observe(input: Int, producer: String?, seq: UInt64) -> Observation {
         let key = Key(input: input, producer: producer)
-        guard let slot = index[key] else {
+        let slot: Int
+        if head >= 0, slots[head].key == key {
+            // The producer of the previous message again (one producer per input is the common
+            // case): comparing with the most recent slot's key — for the same name String that is a
+            // comparison of its storage, no byte compare — skips hashing the name.
+            slot = head
+        } else if let found = index[key] {
+            slot = found
+        } else {
             insert(key, seq: seq)
             return .inOrder
         }

@@ -82,14 +82,9 @@ public struct DecodedMessage {
     }
 
     /// Whether none of `count` little-endian float32 values at `start` (any alignment) has all exponent
-    /// bits set (±∞, NaN). Branch-free with unchecked offsets, so the loop vectorizes.
+    /// bits set (±∞, NaN): `Float32Finiteness`, branch-free over 16-lane vectors.
     private static func allFinite32(_ start: UnsafeRawPointer, count: Int) -> Bool {
-        var nonFinite: UInt32 = 0
-        for index in 0..<count {
-            let bits = start.loadUnaligned(fromByteOffset: index &* 4, as: UInt32.self)
-            nonFinite |= (bits & 0x7F80_0000) == 0x7F80_0000 ? 1 : 0
-        }
-        return nonFinite == 0
+        Float32Finiteness.allFinite(start, count: count)
     }
 
     /// Copies rows `range` as Float32 into the start of `destination`
@@ -110,6 +105,23 @@ public struct DecodedMessage {
             for index in 0..<count {
                 target[index] = Float(payload.loadUnaligned(fromByteOffset: (first + index) * 8, as: Double.self))
             }
+        }
+    }
+
+    /// ``copyRows(_:into:)`` and the finiteness check of the copied values in one pass over the payload
+    /// (`Float32Finiteness`): returns whether every copied value is finite as Float32 — the same test as
+    /// ``isRowFinite(_:)``. All the rows are copied either way; on `false` the caller discards them.
+    public func copyRowsIfFinite(_ range: Range<Int>, into destination: UnsafeMutableBufferPointer<Float>) -> Bool {
+        precondition(range.lowerBound >= 0 && range.upperBound <= rows, "rows \(range) are outside 0..<\(rows)")
+        let count = range.count * features
+        precondition(destination.count >= count, "destination holds \(destination.count) values, \(count) needed")
+        guard count > 0, let target = destination.baseAddress else { return true }
+        let first = range.lowerBound * features
+        switch elementType {
+        case .float32:
+            return Float32Finiteness.copyAllFinite(from: payload.baseAddress! + first * 4, to: target, count: count)
+        case .float64:
+            return Float32Finiteness.convertAllFinite(fromFloat64: payload.baseAddress! + first * 8, to: target, count: count)
         }
     }
 }

@@ -6,12 +6,11 @@ extension MessageDecoder {
     /// A header equal to the previous one but for its `seq` digits skips the JSON scan
     /// (`TensorHeaderCache`); the payload is checked against it all the same.
     mutating func decodeTensor(header frame: UnsafeRawBufferPointer, payload: UnsafeRawBufferPointer) throws(WireError) -> DecodedMessage {
-        if let cached = headerCache.lookup(frame) {
-            let header = cached.header
-            try checkPayload(rows: header.rows, elementType: header.elementType, got: payload.count, shape: header.shape)
+        if case .hit(let seq) = headerCache.lookup(frame), let cached = headerCache.header {
+            try checkPayload(rows: cached.rows, elementType: cached.elementType, got: payload.count, shape: cached.shape)
             return DecodedMessage(
-                rows: header.rows, features: features, elementType: header.elementType,
-                payload: payload, seq: header.seq, producer: cached.producer)
+                rows: cached.rows, features: features, elementType: cached.elementType,
+                payload: payload, seq: seq, producer: headerCache.producer)
         }
         var scanner = JSONScanner(frame)
         let header = try TensorHeader.parse(&scanner)

@@ -24,6 +24,20 @@ struct SequenceTrackerTests {
         #expect(tracker.observe(input: 0, producer: nil, seq: 6) == .restart)
     }
 
+    @Test("the shortcut for the previous message's producer still tells inputs and names apart")
+    func previousProducerShortcut() {
+        var tracker = SequenceTracker(capacity: 4)
+        #expect(tracker.observe(input: 0, producer: "a", seq: 5) == .inOrder)
+        #expect(tracker.observe(input: 0, producer: "a", seq: 6) == .inOrder)
+        #expect(tracker.observe(input: 1, producer: "a", seq: 0) == .inOrder) // same name, another input: a new producer
+        #expect(tracker.observe(input: 1, producer: "a", seq: 3) == .gap(missed: 2))
+        #expect(tracker.observe(input: 0, producer: String("ab".dropLast()), seq: 7) == .inOrder) // equal bytes, another String
+        #expect(tracker.observe(input: 0, producer: nil, seq: 9) == .inOrder)
+        #expect(tracker.observe(input: 0, producer: nil, seq: 9) == .restart)
+        #expect(tracker.observe(input: 0, producer: "a", seq: 6) == .restart)
+        #expect(tracker.count == 3 && tracker.evictions == 0)
+    }
+
     @Test("seq at both ends of UInt64 neither traps nor miscounts")
     func extremes() {
         var tracker = SequenceTracker(capacity: 1)
