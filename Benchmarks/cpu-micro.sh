@@ -7,9 +7,12 @@
 #   HeaderCPU — the tensor encoding of a 256-row batch's header (its `sources` list of 256 entries);
 #   AllocCount — allocations per batch and per message once warm (malloc interposer, not a CPU time).
 # Needs `swift build -c release --product normd` first. Usage: Benchmarks/cpu-micro.sh [ChainCPU|DecodeCPU|AcceptCPU|HeaderCPU|AllocCount]...
+# To compare two builds, NORMD_RELEASE=<another checkout's .build/release> links against its objects
+# (and its Modules) instead, and BENCH_SUFFIX names the program .build/bench/<name><suffix>;
+# BENCH_ARGS is passed to the program (ChainCPU: the number of rounds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-R=.build/release
+R=${NORMD_RELEASE:-.build/release}
 mkdir -p .build/bench
 for program in "${@:-ChainCPU DecodeCPU AcceptCPU HeaderCPU}"; do
     for name in $program; do
@@ -23,17 +26,24 @@ for program in "${@:-ChainCPU DecodeCPU AcceptCPU HeaderCPU}"; do
         esac
         # The objects normd was last linked from, not `*.o`: a build directory keeps the objects of
         # files since renamed or deleted, and linking those too gives duplicate symbols.
+        # Without a linked normd (only the modules built: `swift build -c release --target BatchRenorm
+        # --target MinMax`), every object of each module's build directory.
         objects=()
         for module in $modules; do
-            while IFS= read -r object; do objects+=("$object"); done \
-                < <(grep "/$module.build/" "$R/normd.product/Objects.LinkFileList")
+            if [[ -f "$R/normd.product/Objects.LinkFileList" ]]; then
+                while IFS= read -r object; do objects+=("$object"); done \
+                    < <(grep "/$module.build/" "$R/normd.product/Objects.LinkFileList")
+            else
+                objects+=("$R/$module.build/"*.o)
+            fi
         done
-        swiftc -O -I "$R/Modules" "Benchmarks/$name/main.swift" "${objects[@]}" -o ".build/bench/$name" 2>&1 | grep -v warning || true
+        program=".build/bench/$name${BENCH_SUFFIX:-}"
+        swiftc -O -I "$R/Modules" "Benchmarks/$name/main.swift" "${objects[@]}" -o "$program" 2>&1 | grep -v warning || true
         if [[ "$name" == AllocCount ]]; then
             cc -O2 -shared -fPIC -o .build/bench/libcount.so Benchmarks/AllocCount/count.c -ldl
-            LD_PRELOAD="$PWD/.build/bench/libcount.so" ".build/bench/$name"
+            LD_PRELOAD="$PWD/.build/bench/libcount.so" "$program" ${BENCH_ARGS:-}
         else
-            ".build/bench/$name"
+            "$program" ${BENCH_ARGS:-}
         fi
     done
 done

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Compiles the chain's modules (NormCore, StageKit, MinMax, BatchNorm, BatchRenorm and, when present,
+# the CKernels C target) from a source tree straight with swiftc/clang -O (whole module), into OUT —
+# without a SwiftPM build of the whole dependency tree. For A/B runs of ChainCPU: build main's tree and
+# this one the same way, then link Benchmarks/ChainCPU against each:
+#   Benchmarks/chain-modules.sh SRC OUT    (SRC: a checkout, e.g. `git worktree`/`git archive` of main)
+#   NORMD_RELEASE=OUT BENCH_SUFFIX=-x Benchmarks/cpu-micro.sh ChainCPU
+set -euo pipefail
+src=$(cd "$1" && pwd); out=$2
+mkdir -p "$out/Modules" "$out/normd.product"
+: > "$out/normd.product/Objects.LinkFileList"
+flags=(-O -wmo -parse-as-library -package-name normd -enable-upcoming-feature InternalImportsByDefault
+       -enable-upcoming-feature MemberImportVisibility -I "$out/Modules")
+if [[ -d "$src/Sources/CKernels" ]]; then
+    mkdir -p "$out/CKernels.build"
+    for file in "$src"/Sources/CKernels/*.c; do
+        clang -O2 -fPIC -I "$src/Sources/CKernels/include" -c "$file" -o "$out/CKernels.build/$(basename "$file").o"
+        echo "$out/CKernels.build/$(basename "$file").o" >> "$out/normd.product/Objects.LinkFileList"
+    done
+    printf 'module CKernels {\n    header "%s"\n    export *\n}\n' "$src/Sources/CKernels/include/CKernels.h" > "$out/Modules/module.modulemap"
+fi
+for entry in NormCore:Sources/NormCore StageKit:Sources/StageKit MinMax:Plugins/MinMax BatchNorm:Plugins/BatchNorm BatchRenorm:Plugins/BatchRenorm; do
+    module=${entry%%:*}; dir=${entry#*:}
+    mkdir -p "$out/$module.build"
+    swiftc "${flags[@]}" -module-name "$module" -emit-module -emit-module-path "$out/Modules/$module.swiftmodule" \
+        -c "$src/$dir"/*.swift -o "$out/$module.build/$module.o" 2>&1 | grep -v warning || true
+    echo "$out/$module.build/$module.o" >> "$out/normd.product/Objects.LinkFileList"
+done
