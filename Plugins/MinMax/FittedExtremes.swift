@@ -11,29 +11,11 @@ struct FittedExtremes: Equatable {
         self.maximum = maximum
     }
 
-    /// Extremes of one non-empty batch of finite values, walked row by row (contiguous in memory).
-    ///
-    /// Compared in Float32 (every Float32 is exactly a Double, so the extremes are the same) over row
-    /// pointers: a vectorized sweep, where Array subscripts (a uniqueness check per element) and
-    /// checked index arithmetic made it the most expensive stage of the chain.
+    /// Extremes of one non-empty batch of finite values (`ColumnExtremesKernel`, in Float32: every
+    /// Float32 is exactly a Double, so the extremes are the same).
     init(of batch: FeatureBatch) {
-        let features = batch.features
-        var low = [Float](repeating: .infinity, count: features)
-        var high = [Float](repeating: -.infinity, count: features)
-        batch.withUnsafeValues { values in
-            low.withUnsafeMutableBufferPointer { low in
-                high.withUnsafeMutableBufferPointer { high in
-                    let low = low.baseAddress!, high = high.baseAddress!
-                    for row in 0..<batch.rows {
-                        let x = values.baseAddress! + row * features
-                        for f in 0..<features {
-                            low[f] = x[f] < low[f] ? x[f] : low[f]
-                            high[f] = x[f] > high[f] ? x[f] : high[f]
-                        }
-                    }
-                }
-            }
-        }
+        var low: [Float] = [], high: [Float] = []
+        ColumnExtremesKernel.measure(batch, low: &low, high: &high)
         self.init(minimum: low.map(Double.init), maximum: high.map(Double.init))
     }
 
