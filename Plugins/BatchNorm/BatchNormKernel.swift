@@ -37,6 +37,8 @@ public struct BatchNormKernel {
     /// before every batch — never from the previous batch — so a restored stage computes bit-for-bit
     /// what the original would.
     private var meanHint: [Float] = []
+    /// Storage for the moments a fused write pass hands to the next stage (no allocation once warm).
+    private var fusedMoments = ColumnMoments(count: 0, mean: [], variance: [])
 
     public init(featureCount: Int, gamma: [Double], beta: [Double], epsilon: Double, virtualBatchSize: Int? = nil) {
         precondition(gamma.count == featureCount && beta.count == featureCount, "gamma and beta have one value per feature")
@@ -107,7 +109,9 @@ public struct BatchNormKernel {
     ) -> AffineMomentsKernel.Result? {
         guard !moments.ghosts.isEmpty else {
             setCoefficients(mean: moments.combined.mean, variance: moments.combined.variance, r: r, d: d)
-            if let nextShift { return AffineMomentsKernel.apply(to: &batch, coefficients, momentsAbout: nextShift) }
+            if let nextShift {
+                return AffineMomentsKernel.apply(to: &batch, coefficients, momentsAbout: nextShift, reusing: &fusedMoments)
+            }
             AffineTransform.apply(to: &batch, coefficients)
             return nil
         }

@@ -11,12 +11,25 @@ struct FittedExtremes: Equatable {
         self.maximum = maximum
     }
 
-    /// Extremes of one non-empty batch of finite values (`ColumnExtremesKernel`, in Float32: every
-    /// Float32 is exactly a Double, so the extremes are the same).
-    init(of batch: FeatureBatch) {
-        var low: [Float] = [], high: [Float] = []
-        ColumnExtremesKernel.measure(batch, low: &low, high: &high)
+    /// The extremes of a first batch, from `ColumnExtremesKernel`'s Float32 ones (every Float32 is
+    /// exactly a Double, so nothing is rounded).
+    init(low: [Float], high: [Float]) {
         self.init(minimum: low.map(Double.init), maximum: high.map(Double.init))
+    }
+
+    /// Folds a batch's Float32 extremes into these in place — the same `min(old, new)`,
+    /// `max(old, new)` as `merged(with:)`, without allocating (when the arrays are not shared).
+    mutating func merge(low: [Float], high: [Float]) {
+        Self.fold(low, into: &minimum, min)
+        Self.fold(high, into: &maximum, max)
+    }
+
+    private static func fold(_ batch: [Float], into running: inout [Double], _ pick: (Double, Double) -> Double) {
+        running.withUnsafeMutableBufferPointer { running in
+            batch.withUnsafeBufferPointer { batch in
+                for f in running.indices { running[f] = pick(running[f], Double(batch[f])) }
+            }
+        }
     }
 
     func merged(with other: FittedExtremes) -> FittedExtremes {
