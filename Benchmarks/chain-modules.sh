@@ -5,6 +5,8 @@
 # this one the same way, then link Benchmarks/ChainCPU against each:
 #   Benchmarks/chain-modules.sh SRC OUT    (SRC: a checkout, e.g. `git worktree`/`git archive` of main)
 #   NORMD_RELEASE=OUT BENCH_SUFFIX=-x Benchmarks/cpu-micro.sh ChainCPU
+# With WITH_PIPELINE=1 also Logging (from this checkout's .build/checkouts), NpyFormat, Pipeline and
+# WireFormat, for AllocCount.
 set -euo pipefail
 src=$(cd "$1" && pwd); out=$2
 mkdir -p "$out/Modules" "$out/normd.product"
@@ -19,10 +21,21 @@ if [[ -d "$src/Sources/CKernels" ]]; then
     done
     printf 'module CKernels {\n    header "%s"\n    export *\n}\n' "$src/Sources/CKernels/include/CKernels.h" > "$out/Modules/module.modulemap"
 fi
-for entry in NormCore:Sources/NormCore StageKit:Sources/StageKit MinMax:Plugins/MinMax BatchNorm:Plugins/BatchNorm BatchRenorm:Plugins/BatchRenorm; do
+modules=(NormCore:Sources/NormCore StageKit:Sources/StageKit MinMax:Plugins/MinMax BatchNorm:Plugins/BatchNorm BatchRenorm:Plugins/BatchRenorm)
+if [[ -n "${WITH_PIPELINE:-}" ]]; then
+    logging=$(cd "$(dirname "$0")/.." && pwd)/.build/checkouts/swift-log/Sources/Logging
+    modules+=("Logging:$logging" NpyFormat:Sources/NpyFormat Pipeline:Sources/Pipeline WireFormat:Sources/WireFormat)
+fi
+for entry in "${modules[@]}"; do
     module=${entry%%:*}; dir=${entry#*:}
     mkdir -p "$out/$module.build"
-    swiftc "${flags[@]}" -module-name "$module" -emit-module -emit-module-path "$out/Modules/$module.swiftmodule" \
-        -c "$src/$dir"/*.swift -o "$out/$module.build/$module.o" 2>&1 | grep -v warning || true
+    if [[ "$dir" == /* ]]; then # a dependency: its own sources and settings
+        sources=$(find "$dir" -name '*.swift'); moduleFlags=(-O -wmo -parse-as-library -package-name "$module" -I "$out/Modules")
+    else
+        sources=$(ls "$src/$dir"/*.swift); moduleFlags=("${flags[@]}")
+    fi
+    # shellcheck disable=SC2086 # the file names have no spaces
+    swiftc "${moduleFlags[@]}" -module-name "$module" -emit-module -emit-module-path "$out/Modules/$module.swiftmodule" \
+        -c $sources -o "$out/$module.build/$module.o" 2>&1 | grep -v warning || true
     echo "$out/$module.build/$module.o" >> "$out/normd.product/Objects.LinkFileList"
 done

@@ -1,3 +1,5 @@
+import CKernels
+
 /// One sweep that writes a stage's output and accumulates the **next** stage's moments of it:
 ///
 /// ```
@@ -59,6 +61,14 @@ public enum AffineMomentsKernel {
         to batch: inout FeatureBatch, _ coefficients: borrowing CenteredAffine, clamp: (low: Float, high: Float)? = nil,
         momentsAbout shift: [Float], reusing storage: inout ColumnMoments
     ) -> Result {
+        apply(to: &batch, coefficients, clamp: clamp, momentsAbout: shift, reusing: &storage, path: .fastest)
+    }
+
+    /// The same on a chosen `path` (tests run both).
+    package static func apply(
+        to batch: inout FeatureBatch, _ coefficients: borrowing CenteredAffine, clamp: (low: Float, high: Float)?,
+        momentsAbout shift: [Float], reusing storage: inout ColumnMoments, path: KernelPath
+    ) -> Result {
         let features = batch.features, n = batch.rows
         precondition(n > 0 && shift.count == features && coefficients.center.count == features)
         storage.count = n
@@ -72,18 +82,25 @@ public enum AffineMomentsKernel {
                         storage.mean.withUnsafeMutableBufferPointer { mean in
                             storage.variance.withUnsafeMutableBufferPointer { variance in
                                 batch.withUnsafeMutableValues { values in
-                                    let sweep = Sweep(
-                                        center: c.baseAddress!, scale: s.baseAddress!, offset: o.baseAddress!, shift: k.baseAddress!,
-                                        low: bounds.low, high: bounds.high, sums: mean.baseAddress!, squares: variance.baseAddress!)
-                                    // `clamped` a literal in each branch: the inlined loops carry no clamp when false.
-                                    if clamp == nil {
-                                        FeatureChunk.walk(
-                                            sweep.clamped(false), values.baseAddress!, features: features, rows: n,
-                                            blockRows: ColumnMoments.blockRows)
-                                    } else {
-                                        FeatureChunk.walk(
-                                            sweep.clamped(true), values.baseAddress!, features: features, rows: n,
-                                            blockRows: ColumnMoments.blockRows)
+                                    switch path {
+                                    case .avx2:
+                                        normd_affine_moments_avx2(
+                                            values.baseAddress!, n, features, c.baseAddress!, s.baseAddress!, o.baseAddress!,
+                                            k.baseAddress!, bounds.low, bounds.high, clamp != nil, mean.baseAddress!, variance.baseAddress!)
+                                    case .portable:
+                                        let sweep = Sweep(
+                                            center: c.baseAddress!, scale: s.baseAddress!, offset: o.baseAddress!, shift: k.baseAddress!,
+                                            low: bounds.low, high: bounds.high, sums: mean.baseAddress!, squares: variance.baseAddress!)
+                                        // `clamped` a literal in each branch: the inlined loops carry no clamp when false.
+                                        if clamp == nil {
+                                            FeatureChunk.walk(
+                                                sweep.clamped(false), values.baseAddress!, features: features, rows: n,
+                                                blockRows: ColumnMoments.blockRows)
+                                        } else {
+                                            FeatureChunk.walk(
+                                                sweep.clamped(true), values.baseAddress!, features: features, rows: n,
+                                                blockRows: ColumnMoments.blockRows)
+                                        }
                                     }
                                     return ColumnMoments.finishAboutShift(
                                         k.baseAddress!, count: n, features: features, mean: mean.baseAddress!, variance: variance.baseAddress!)

@@ -1,3 +1,5 @@
+import CKernels
+
 /// Applies `y = (x − center[f])·scale[f] + offset[f]` to every row — the one shape every
 /// normalization here reduces to (batch norm: `scale = γ/√(σ²+ε)`, `offset = β`, `center = μ`;
 /// min-max: sklearn's `scale_`, `min_` with center 0) — and clamps.
@@ -20,6 +22,14 @@ public enum AffineTransform {
         to batch: inout FeatureBatch, _ coefficients: borrowing CenteredAffine,
         firstRow first: Int = 0, rowStride stride: Int = 1, count: Int? = nil
     ) {
+        apply(to: &batch, coefficients, firstRow: first, rowStride: stride, count: count, path: .fastest)
+    }
+
+    /// The same on a chosen `path` (tests run both).
+    package static func apply(
+        to batch: inout FeatureBatch, _ coefficients: borrowing CenteredAffine, firstRow first: Int = 0, rowStride stride: Int = 1,
+        count: Int? = nil, path: KernelPath
+    ) {
         let features = batch.features
         precondition(coefficients.center.count == features)
         let n = count ?? batch.rows
@@ -29,9 +39,14 @@ public enum AffineTransform {
             coefficients.scale.withUnsafeBufferPointer { s in
                 coefficients.offset.withUnsafeBufferPointer { o in
                     batch.withUnsafeMutableValues { values in
-                        FeatureChunk.walk(
-                            Sweep(center: c.baseAddress!, scale: s.baseAddress!, offset: o.baseAddress!), values.baseAddress!,
-                            features: features, firstRow: first, rowStride: stride, rows: n)
+                        switch path {
+                        case .avx2:
+                            normd_affine_avx2(values.baseAddress!, first, stride, n, features, c.baseAddress!, s.baseAddress!, o.baseAddress!)
+                        case .portable:
+                            FeatureChunk.walk(
+                                Sweep(center: c.baseAddress!, scale: s.baseAddress!, offset: o.baseAddress!), values.baseAddress!,
+                                features: features, firstRow: first, rowStride: stride, rows: n)
+                        }
                     }
                 }
             }

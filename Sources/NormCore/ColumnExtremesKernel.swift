@@ -1,3 +1,5 @@
+import CKernels
+
 /// Per-feature minimum and maximum of every row of a batch, in Float32 (exact: the extremes are input
 /// values, and every Float32 is exactly a Double):
 ///
@@ -17,6 +19,11 @@ public enum ColumnExtremesKernel {
     /// their existing storage when it has the width and is not shared (no allocation once warm).
     /// With zero rows, `low` is all +∞ and `high` all −∞.
     public static func measure(_ batch: FeatureBatch, low: inout [Float], high: inout [Float]) {
+        measure(batch, low: &low, high: &high, path: .fastest)
+    }
+
+    /// The same on a chosen `path` (tests run both).
+    package static func measure(_ batch: FeatureBatch, low: inout [Float], high: inout [Float], path: KernelPath) {
         let features = batch.features, n = batch.rows
         low.reset(to: .infinity, count: features)
         high.reset(to: -.infinity, count: features)
@@ -24,10 +31,15 @@ public enum ColumnExtremesKernel {
             low.withUnsafeMutableBufferPointer { low in
                 high.withUnsafeMutableBufferPointer { high in
                     guard let base = values.baseAddress else { return }
-                    // Read only: the walk hands every kernel mutable row pointers.
-                    FeatureChunk.walk(
-                        Sweep(low: low.baseAddress!, high: high.baseAddress!), UnsafeMutablePointer(mutating: base),
-                        features: features, rows: n)
+                    switch path {
+                    case .avx2:
+                        normd_extremes_avx2(base, n, features, low.baseAddress!, high.baseAddress!)
+                    case .portable:
+                        // Read only: the walk hands every kernel mutable row pointers.
+                        FeatureChunk.walk(
+                            Sweep(low: low.baseAddress!, high: high.baseAddress!), UnsafeMutablePointer(mutating: base),
+                            features: features, rows: n)
+                    }
                 }
             }
         }

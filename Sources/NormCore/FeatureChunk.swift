@@ -1,3 +1,5 @@
+import CKernels
+
 /// The feature chunk the row-blocked kernels (`AffineMomentsKernel`, `AffineTransform`,
 /// `ColumnExtremesKernel`) keep in registers while they walk a block of rows: 8 Float32 lanes, two SSE
 /// registers per value on baseline x86-64. Eight (not 16) so that a fused sweep's four coefficient
@@ -10,6 +12,19 @@ public enum FeatureChunk {
     /// walked, whatever the width. (The moments' blocks are `ColumnMoments.blockRows`: there the
     /// blocking decides the rounding.)
     public static let blockRows = 16
+}
+
+/// Which implementation the chain kernels run. The build targets baseline x86-64 (4-lane SSE) and
+/// Swift has no per-function target attribute, so the 8-lane AVX2 kernels are C (`CKernels`), each
+/// function compiled for AVX2 and called only when the CPU has it; the Swift loops are the fallback,
+/// and the reference both paths are tested against (`ChunkedKernelBitsTests`: the same bits).
+package enum KernelPath: Sendable {
+    case portable, avx2
+
+    /// AVX2 when this CPU has it (asked once).
+    package static let fastest: KernelPath = normd_kernels_have_avx2() ? .avx2 : .portable
+    /// The paths this CPU can run.
+    package static var available: [KernelPath] { fastest == .avx2 ? [.portable, .avx2] : [.portable] }
 }
 
 extension SIMD where Scalar == Float {

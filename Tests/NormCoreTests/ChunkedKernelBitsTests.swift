@@ -1,3 +1,4 @@
+import Foundation
 import NormCore
 import Testing
 
@@ -6,7 +7,8 @@ import Testing
 /// reference: the same bits for every output value, every moment and every extreme, over widths
 /// around the chunk sizes (8 and 4 lanes, the one-at-a-time tail), row counts around the 16-row
 /// blocks, clamped and not, strided row selections, and inputs holding ±0, NaN, ±∞, huge and tiny
-/// values and a large offset with a small spread.
+/// values and a large offset with a small spread — on every `KernelPath` this CPU runs (the Swift
+/// SSE loops and, with AVX2, the C kernels), so both paths are checked against the same reference.
 @Suite("Chunked kernels, bit for bit")
 struct ChunkedKernelBitsTests {
     static let widths = [1, 2, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17, 20, 31, 33, 128, 131]
@@ -86,21 +88,25 @@ struct ChunkedKernelBitsTests {
                         let mean = (0..<rows).reduce(0.0) { $0 + Double(probe[$1, f]) } / Double(rows)
                         return mean.isFinite ? Float(mean) : 0
                     }
-                    var chunked = input, reference = input
-                    let result = AffineMomentsKernel.apply(to: &chunked, t, clamp: clamp, momentsAbout: shift)
+                    var reference = input
                     let sums = Self.referenceFused(&reference, t, clamp: clamp, shift: shift)
-                    let label = "\(rows) x \(features), special \(special)"
-                    #expect(Self.bits(chunked) == Self.bits(reference), "outputs, \(label)")
-                    // The finish is shared code; the sums decide everything it computes.
-                    let finite = sums.sums.allSatisfy(\.isFinite) && sums.squares.allSatisfy(\.isFinite)
-                    #expect(result.outputFinite == finite, "outputFinite, \(label)")
-                    if let moments = result.moments {
-                        let expected = ColumnMoments(of: reference, nearMean: shift)
-                        #expect(moments.mean.map(\.bitPattern) == expected.mean.map(\.bitPattern), "mean, \(label)")
-                        #expect(moments.variance.map(\.bitPattern) == expected.variance.map(\.bitPattern), "variance, \(label)")
-                    }
-                    if !special && !clamped {  // (clamping moves the mean away from the shift)
-                        #expect(result.moments != nil, "usable moments on ordinary data, \(label)")
+                    for path in KernelPath.available {
+                        var chunked = input, storage = ColumnMoments(count: 0, mean: [], variance: [])
+                        let result = AffineMomentsKernel.apply(
+                            to: &chunked, t, clamp: clamp, momentsAbout: shift, reusing: &storage, path: path)
+                        let label = "\(rows) x \(features), special \(special), \(path)"
+                        #expect(Self.bits(chunked) == Self.bits(reference), "outputs, \(label)")
+                        // The finish is shared code; the sums decide everything it computes.
+                        let finite = sums.sums.allSatisfy(\.isFinite) && sums.squares.allSatisfy(\.isFinite)
+                        #expect(result.outputFinite == finite, "outputFinite, \(label)")
+                        if let moments = result.moments {
+                            let expected = ColumnMoments(of: reference, nearMean: shift)
+                            #expect(moments.mean.map(\.bitPattern) == expected.mean.map(\.bitPattern), "mean, \(label)")
+                            #expect(moments.variance.map(\.bitPattern) == expected.variance.map(\.bitPattern), "variance, \(label)")
+                        }
+                        if !special && !clamped { // (clamping moves the mean away from the shift)
+                            #expect(result.moments != nil, "usable moments on ordinary data, \(label)")
+                        }
                     }
                 }
             }
@@ -135,13 +141,16 @@ struct ChunkedKernelBitsTests {
                 let selections: [(first: Int, stride: Int, count: Int)] =
                     [(0, 1, rows)] + (rows >= 4 ? [(1, 3, (rows - 2) / 3 + 1), (rows - 1, 1, 1)] : [])
                 for selection in selections {
-                    var chunked = input, reference = input
-                    AffineTransform.apply(to: &chunked, t, firstRow: selection.first, rowStride: selection.stride, count: selection.count)
-                    for step in 0..<selection.count {
-                        let row = selection.first + step * selection.stride
-                        for f in 0..<features { reference[row, f] = (reference[row, f] - t.center[f]) * t.scale[f] + t.offset[f] }
+                    for path in KernelPath.available {
+                        var chunked = input, reference = input
+                        AffineTransform.apply(
+                            to: &chunked, t, firstRow: selection.first, rowStride: selection.stride, count: selection.count, path: path)
+                        for step in 0..<selection.count {
+                            let row = selection.first + step * selection.stride
+                            for f in 0..<features { reference[row, f] = (reference[row, f] - t.center[f]) * t.scale[f] + t.offset[f] }
+                        }
+                        #expect(Self.bits(chunked) == Self.bits(reference), "\(rows) x \(features), rows \(selection), \(path)")
                     }
-                    #expect(Self.bits(chunked) == Self.bits(reference), "\(rows) x \(features), rows \(selection)")
                 }
             }
         }
@@ -163,10 +172,12 @@ struct ChunkedKernelBitsTests {
                             expectedHigh[f] = x > expectedHigh[f] ? x : expectedHigh[f]
                         }
                     }
-                    ColumnExtremesKernel.measure(batch, low: &low, high: &high)
-                    let label = "\(rows) x \(features), special \(special)"
-                    #expect(low.map(\.bitPattern) == expectedLow.map(\.bitPattern), "minimum, \(label)")
-                    #expect(high.map(\.bitPattern) == expectedHigh.map(\.bitPattern), "maximum, \(label)")
+                    for path in KernelPath.available {
+                        ColumnExtremesKernel.measure(batch, low: &low, high: &high, path: path)
+                        let label = "\(rows) x \(features), special \(special), \(path)"
+                        #expect(low.map(\.bitPattern) == expectedLow.map(\.bitPattern), "minimum, \(label)")
+                        #expect(high.map(\.bitPattern) == expectedHigh.map(\.bitPattern), "maximum, \(label)")
+                    }
                 }
             }
         }
@@ -177,8 +188,17 @@ struct ChunkedKernelBitsTests {
         var low: [Float] = [], high: [Float] = []
         // Column 0 sees +0 first, column 1 −0 first; eight columns so the 8-lane chunk runs.
         let values: [Float] = (0..<8).map { $0 == 1 ? -0.0 : 0.0 } + (0..<8).map { $0 == 1 ? 0.0 : -0.0 }
-        ColumnExtremesKernel.measure(FeatureBatch(rows: 2, features: 8, values: values), low: &low, high: &high)
-        #expect(low[0].bitPattern == Float(0).bitPattern && low[1].bitPattern == Float(-0.0).bitPattern)
-        #expect(high[0].bitPattern == Float(0).bitPattern && high[1].bitPattern == Float(-0.0).bitPattern)
+        for path in KernelPath.available {
+            ColumnExtremesKernel.measure(FeatureBatch(rows: 2, features: 8, values: values), low: &low, high: &high, path: path)
+            #expect(low[0].bitPattern == Float(0).bitPattern && low[1].bitPattern == Float(-0.0).bitPattern, "\(path)")
+            #expect(high[0].bitPattern == Float(0).bitPattern && high[1].bitPattern == Float(-0.0).bitPattern, "\(path)")
+        }
+    }
+
+    @Test("the AVX2 kernels run exactly where /proc/cpuinfo lists avx2 (so the tests above cover them here)")
+    func avx2WhereAvailable() throws {
+        let cpuinfo = try String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)
+        let flags = cpuinfo.split(separator: "\n").first { $0.hasPrefix("flags") }?.split(separator: " ") ?? []
+        #expect(KernelPath.available.contains(.avx2) == flags.contains("avx2"))
     }
 }
