@@ -125,10 +125,11 @@ public struct BatchNormKernel {
 
     /// `center = μ`, `scale = γ·r/√(σ² + ε)`, `offset = d·γ + β` per feature, in Float64.
     private mutating func setCoefficients(mean: [Double], variance: [Double], r: [Double]?, d: [Double]?) {
-        for f in 0..<mean.count {
+        let gamma = gamma, beta = beta, epsilon = epsilon
+        coefficients.setAll { f in
             let correction = r?[f] ?? 1
             let offset = (d?[f] ?? 0) * gamma[f] + beta[f]
-            coefficients.set(f, center: mean[f], scale: gamma[f] * correction / (variance[f] + epsilon).squareRoot(), offset: offset)
+            return (mean[f], gamma[f] * correction / (variance[f] + epsilon).squareRoot(), offset)
         }
     }
 

@@ -53,9 +53,9 @@ struct FittedExtremes: Equatable {
     /// is exact for a feature far from zero, where `x·scale + min` would cancel in Float32.
     func centered(for featureRange: MinMaxRange, into target: inout CenteredAffine) {
         let width = featureRange.high - featureRange.low
-        for f in 0..<minimum.count {
+        target.setAll { f in
             let range = maximum[f] - minimum[f]
-            target.set(f, center: minimum[f], scale: width / (range < MinMaxStage.zeroRangeThreshold ? 1 : range), offset: featureRange.low)
+            return (minimum[f], width / (range < MinMaxStage.zeroRangeThreshold ? 1 : range), featureRange.low)
         }
     }
 }

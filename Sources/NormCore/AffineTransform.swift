@@ -105,10 +105,32 @@ public struct CenteredAffine: Sendable, Equatable {
     /// Sets feature `f` to `y = (x − center)·scale + offset` (Float64 inputs).
     @inline(__always)
     public mutating func set(_ f: Int, center: Double, scale: Double, offset: Double) {
+        (self.center[f], self.scale[f], self.offset[f]) = Self.rounded(center: center, scale: scale, offset: offset)
+    }
+
+    /// Sets every feature `f` to `coefficients(f)`, as `set` does, with one uniqueness check per array
+    /// instead of three per feature: a stage recomputes all of them every train batch, and the per-value
+    /// checks of `set` were ~7 % of a 256 × 128 chain (profiled).
+    public mutating func setAll(_ coefficients: (Int) -> (center: Double, scale: Double, offset: Double)) {
+        let count = center.count
+        center.withUnsafeMutableBufferPointer { center in
+            scale.withUnsafeMutableBufferPointer { scale in
+                offset.withUnsafeMutableBufferPointer { offset in
+                    for f in 0..<count {
+                        let wanted = coefficients(f)
+                        (center[f], scale[f], offset[f]) = Self.rounded(center: wanted.center, scale: wanted.scale, offset: wanted.offset)
+                    }
+                }
+            }
+        }
+    }
+
+    /// The Float32 triple: the center rounded (0 when it does not fit), the rounding residual folded
+    /// into the offset in Float64.
+    @inline(__always)
+    static func rounded(center: Double, scale: Double, offset: Double) -> (Float, Float, Float) {
         let rounded = Float(center)
-        self.center[f] = rounded.isFinite ? rounded : 0
-        let kept = Double(self.center[f])
-        self.scale[f] = Float(scale)
-        self.offset[f] = Float(offset - (center - kept) * scale)
+        let kept = rounded.isFinite ? rounded : 0
+        return (kept, Float(scale), Float(offset - (center - Double(kept)) * scale))
     }
 }
