@@ -2,7 +2,7 @@
 // normd — a ZeroMQ sidecar that normalizes streams of feature vectors for ML trainers.
 //
 // Dependency direction (enforced by the target graph):
-//   normd → {ZeroMQ, WireFormat, NormConfig, Checkpoint, NpyFormat, BuiltinStages} → {Pipeline, StageKit} → NormCore
+//   normd → {ZeroMQ, WireFormat, NormConfig, Checkpoint, NpyFormat, BuiltinStages} → {Pipeline, StageKit} → NormCore → CKernels
 //   normd → AdminServer (HTTP + Prometheus; knows neither ZeroMQ nor the pipelines, only its AdminBackend protocol)
 // The core (NormCore, StageKit, Pipeline) imports neither Yams nor libzmq nor the file system.
 // `Plugins/` holds *stage* plugins (ordinary library targets with an explicit `path:`), not SwiftPM package plugins.
@@ -37,7 +37,10 @@ let package = Package(
     ],
     targets: [
         // MARK: core — no I/O
-        .target(name: "NormCore", swiftSettings: strict),
+        .target(name: "NormCore", dependencies: ["CKernels"], swiftSettings: strict),
+        // 8-lane AVX2 versions of NormCore's chain kernels, each compiled for AVX2 per function and
+        // picked at run time when the CPU has it (the build itself targets baseline x86-64).
+        .target(name: "CKernels"),
         .target(name: "StageKit", dependencies: ["NormCore"], swiftSettings: strict),
         .target(name: "Pipeline", dependencies: ["NormCore", "StageKit", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
 

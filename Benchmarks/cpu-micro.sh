@@ -7,8 +7,10 @@
 #   HeaderCPU — the tensor encoding of a 256-row batch's header (its `sources` list of 256 entries);
 #   AllocCount — allocations per batch and per message once warm (malloc interposer, not a CPU time).
 # Needs `swift build -c release --product normd` first. Usage: Benchmarks/cpu-micro.sh [ChainCPU|DecodeCPU|AcceptCPU|HeaderCPU|AllocCount]...
-# To compare with another build's objects (e.g. main's, copied into `.build-main/release`), set
-# CPU_MICRO_RELEASE to that release directory and CPU_MICRO_OUT to where its programs go.
+# To compare two builds: CPU_MICRO_RELEASE=<another build's release directory> (e.g. main's, copied
+# aside, or Benchmarks/chain-modules.sh's output) links against its objects and Modules instead;
+# CPU_MICRO_OUT=<directory> puts the programs there (default .build/bench); BENCH_ARGS is passed to
+# each program (ChainCPU: the number of rounds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 R=${CPU_MICRO_RELEASE:-.build/release}
@@ -26,17 +28,23 @@ for program in "${@:-ChainCPU DecodeCPU AcceptCPU HeaderCPU}"; do
         esac
         # The objects normd was last linked from, not `*.o`: a build directory keeps the objects of
         # files since renamed or deleted, and linking those too gives duplicate symbols.
+        # Without a linked normd (only the modules built: `swift build -c release --target BatchRenorm
+        # --target MinMax`), every object of each module's build directory.
         objects=()
         for module in $modules; do
-            while IFS= read -r object; do objects+=("$object"); done \
-                < <(grep "/$module.build/" "$R/normd.product/Objects.LinkFileList" | sed "s|^.*/release/|$R/|")
+            if [[ -f "$R/normd.product/Objects.LinkFileList" ]]; then
+                while IFS= read -r object; do objects+=("$object"); done \
+                    < <(grep "/$module.build/" "$R/normd.product/Objects.LinkFileList" | sed "s|^.*/release/|$R/|")
+            else
+                objects+=("$R/$module.build/"*.o)
+            fi
         done
         swiftc -O -I "$R/Modules" "Benchmarks/$name/main.swift" "${objects[@]}" -o "$OUT/$name" 2>&1 | grep -v warning || true
         if [[ "$name" == AllocCount ]]; then
             cc -O2 -shared -fPIC -o "$OUT/libcount.so" Benchmarks/AllocCount/count.c -ldl
-            LD_PRELOAD="$(realpath "$OUT")/libcount.so" "$OUT/$name"
+            LD_PRELOAD="$(realpath "$OUT")/libcount.so" "$OUT/$name" ${BENCH_ARGS:-}
         else
-            "$OUT/$name"
+            "$OUT/$name" ${BENCH_ARGS:-}
         fi
     done
 done

@@ -1,7 +1,15 @@
-// The stage chain's CPU time per 256 × 128 train batch, fused (StageChain) against the same stages
-// run one by one with the pre-fusion chain's two finiteness passes, and a 128 KiB memcpy; thread CPU
-// time per call, so a loaded machine blurs it less than wall clock. Build and run with
-// Benchmarks/cpu-micro.sh ChainCPU (links the release build's object files; no extra package build).
+// The stage chain's CPU time per train batch (256 × 128 and 256 × 16), fused (StageChain) against the
+// same stages run one by one with the pre-fusion chain's two finiteness passes, each stage alone, each
+// kernel alone, and a memcpy of the batch; thread CPU time per call, so a loaded machine blurs it less
+// than wall clock. Build and run with Benchmarks/cpu-micro.sh ChainCPU (links the release build's
+// object files; no extra package build). `ChainCPU ROUNDS` (default 3). Only public API that main
+// had before the chain7 branch is used, so the same program links against either build's objects.
+//
+// Each call works on a batch that was refilled with the input (and is uniquely referenced) before its
+// clock started. Before chain7 every call began with a copy-on-write copy of the 128 KiB input (the
+// batch shared the input array), inside the timed region: that added an allocation and a copy to every
+// row, and made the "memcpy" row two copies. The row "memcpy as measured before chain7" repeats that
+// for comparison with the older figures.
 import BatchNorm
 import BatchRenorm
 import Glibc
@@ -11,20 +19,31 @@ import StageKit
 
 // Thread CPU time per call (CLOCK_THREAD_CPUTIME_ID), min and median over many calls: the minimum is
 // what the code costs when nothing else interferes, the statistic least moved by a loaded machine.
-func cpuNow() -> Double { var t = timespec(); clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t); return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9 }
-let features = 128, rows = 256
-var state: UInt64 = 42
-let values = (0..<(rows * features)).map { _ -> Float in
-    state = state &* 6364136223846793005 &+ 1442695040888963407
-    return 20 + 10 * (Float(state >> 40) / Float(1 << 24) - 0.5)
+func cpuNow() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
 }
-func stages() -> [any Stage] {
-    [MinMaxStage(featureCount: features),
-     KerasBatchNormStage(featureCount: features, options: KerasBatchNormOptions(featureCount: features)),
-     BatchRenormStage(featureCount: features, options: KerasBatchNormOptions(featureCount: features),
-                      clipping: RenormClipping(rmax: 3, rmin: 0.3333, dmax: 5))]
+let rounds = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1]) ?? 3 : 3
+let rows = 256
+
+func inputValues(features: Int) -> [Float] {
+    var state: UInt64 = 42
+    return (0..<(rows * features)).map { _ -> Float in
+        state = state &* 6364136223846793005 &+ 1442695040888963407
+        return 20 + 10 * (Float(state >> 40) / Float(1 << 24) - 0.5)
+    }
 }
-/// The old chain's between-stage check (StageChain.allFinite before this branch): Σx·0 over SIMD16 lanes.
+func stages(_ features: Int) -> [any Stage] {
+    [
+        MinMaxStage(featureCount: features),
+        KerasBatchNormStage(featureCount: features, options: KerasBatchNormOptions(featureCount: features)),
+        BatchRenormStage(
+            featureCount: features, options: KerasBatchNormOptions(featureCount: features),
+            clipping: RenormClipping(rmax: 3, rmin: 0.3333, dmax: 5)),
+    ]
+}
+/// The old chain's between-stage check (StageChain.allFinite before the fused chain): Σx·0 over SIMD16 lanes.
 func allFinite(_ batch: FeatureBatch) -> Bool {
     batch.withUnsafeValues { values in
         let raw = UnsafeRawPointer(values.baseAddress!)
@@ -34,39 +53,75 @@ func allFinite(_ batch: FeatureBatch) -> Bool {
         return !accumulator.sum().isNaN
     }
 }
-func measure(_ name: String, _ body: (inout FeatureBatch) throws -> Void) rethrows {
+func report(_ name: String, _ samples: [Double]) {
+    let sorted = samples.sorted()
+    func f(_ x: Double) -> String { String(Double(Int(x * 100)) / 100) }
+    let padded = name.count < 58 ? name + String(repeating: " ", count: 58 - name.count) : name
+    print(padded, "min", f(sorted[0]), "p10", f(sorted[sorted.count / 10]), "median", f(sorted[sorted.count / 2]), "us")
+}
+/// `body` on a uniquely referenced batch refilled with `values` before each call's clock starts.
+func measure(_ name: String, _ values: [Float], features: Int, _ body: (inout FeatureBatch) throws -> Void) rethrows {
+    var batch = FeatureBatch(rows: rows, features: features)
     var samples: [Double] = []
     for i in 0..<3000 {
-        var batch = FeatureBatch(rows: rows, features: features, values: values)
+        batch.withUnsafeMutableValues { target in values.withUnsafeBufferPointer { _ = target.update(fromContentsOf: $0) } }
         let start = cpuNow()
         try body(&batch)
         let end = cpuNow()
         if i >= 500 { samples.append((end - start) * 1e6) }  // after the running means settled
     }
-    samples.sort()
-    func f(_ x: Double) -> String { String(Double(Int(x * 10)) / 10) }
-    print(name, "min", f(samples[0]), "p10", f(samples[samples.count / 10]), "median", f(samples[samples.count / 2]), "us")
+    report(name, samples)
 }
-let all = ColumnSelection.all(features)
-for round in 0..<3 {
-    let fusedStages = stages()
-    let chain = StageChain(links: fusedStages.map { ChainLink(stage: $0, columns: all) }, featureCount: features)
-    try measure("round \(round) fused chain (process, inputValidated)  ") { _ = try chain.process(&$0, mode: .train, inputValidated: true) }
-    print("  fused passes", chain.fusedPasses, "of", 2 * 3000)
-    let plain = stages()
-    try measure("round \(round) unfused: 3 stages + 2 finiteness passes") { batch in
-        for (index, stage) in plain.enumerated() {
-            try stage.process(&batch, mode: .train)
-            if index < 2 { precondition(allFinite(batch)) }
+
+for round in 0..<rounds {
+    for features in [128, 16] {
+        let values = inputValues(features: features)
+        let shape = "round \(round) \(rows)x\(features)"
+        let all = ColumnSelection.all(features)
+        let fusedStages = stages(features)
+        let chain = StageChain(links: fusedStages.map { ChainLink(stage: $0, columns: all) }, featureCount: features)
+        try measure("\(shape) fused chain (process, inputValidated)", values, features: features) {
+            _ = try chain.process(&$0, mode: .train, inputValidated: true)
         }
-    }
-    let single = stages()
-    for stage in single {
-        // Each stage alone on the raw batch (its running statistics settle on it after a few hundred calls).
-        try measure("round \(round) stage \(stage.kind) alone (unfused)      ") { try stage.process(&$0, mode: .train) }
-    }
-    let source = FeatureBatch(rows: rows, features: features, values: values)
-    measure("round \(round) memcpy 128 KiB                          ") { batch in
-        batch.withUnsafeMutableValues { d in source.withUnsafeValues { s in _ = d.update(fromContentsOf: s) } }
+        print("  fused passes", chain.fusedPasses, "of", 2 * 3000)
+        let plain = stages(features)
+        try measure("\(shape) unfused: 3 stages + 2 finiteness passes", values, features: features) { batch in
+            for (index, stage) in plain.enumerated() {
+                try stage.process(&batch, mode: .train)
+                if index < 2 { precondition(allFinite(batch)) }
+            }
+        }
+        for stage in stages(features) {
+            // Each stage alone on the raw batch (its running statistics settle on it after a few hundred calls).
+            try measure("\(shape) stage \(stage.kind) alone (unfused)", values, features: features) { try stage.process(&$0, mode: .train) }
+        }
+        // The kernels alone: y = (x − 15)·0.1 + 0 maps the input (15..25) onto 0..1; shift 0.5.
+        var affine = CenteredAffine(featureCount: features)
+        for f in 0..<features { affine.set(f, center: 15, scale: 0.1, offset: 0) }
+        let shift = [Float](repeating: 0.5, count: features)
+        measure("\(shape) kernel affine + moments (fused)", values, features: features) {
+            precondition(AffineMomentsKernel.apply(to: &$0, affine, momentsAbout: shift).moments != nil)
+        }
+        measure("\(shape) kernel affine + clamp + moments (fused)", values, features: features) {
+            precondition(AffineMomentsKernel.apply(to: &$0, affine, clamp: (0.1, 0.9), momentsAbout: shift).outputFinite)
+        }
+        measure("\(shape) kernel affine (AffineTransform.apply)", values, features: features) { AffineTransform.apply(to: &$0, affine) }
+        let hint = [Float](repeating: 20, count: features)
+        measure("\(shape) kernel moments pass (ColumnMoments, hinted)", values, features: features) {
+            precondition(ColumnMoments(of: $0, nearMean: hint).count == rows)
+        }
+        let source = FeatureBatch(rows: rows, features: features, values: values)
+        measure("\(shape) memcpy of the batch", values, features: features) { batch in
+            batch.withUnsafeMutableValues { d in source.withUnsafeValues { s in _ = d.update(fromContentsOf: s) } }
+        }
+        var samples: [Double] = []
+        for i in 0..<3000 {
+            var batch = FeatureBatch(rows: rows, features: features, values: values)
+            let start = cpuNow()
+            batch.withUnsafeMutableValues { d in source.withUnsafeValues { s in _ = d.update(fromContentsOf: s) } }
+            let end = cpuNow()
+            if i >= 500 { samples.append((end - start) * 1e6) }
+        }
+        report("\(shape) memcpy as measured before chain7 (COW copy + memcpy)", samples)
     }
 }

@@ -37,6 +37,8 @@ public struct BatchNormKernel {
     /// before every batch — never from the previous batch — so a restored stage computes bit-for-bit
     /// what the original would.
     private var meanHint: [Float] = []
+    /// Storage for the moments a fused write pass hands to the next stage (no allocation once warm).
+    private var fusedMoments = ColumnMoments(count: 0, mean: [], variance: [])
 
     public init(featureCount: Int, gamma: [Double], beta: [Double], epsilon: Double, virtualBatchSize: Int? = nil) {
         precondition(gamma.count == featureCount && beta.count == featureCount, "gamma and beta have one value per feature")
@@ -107,7 +109,9 @@ public struct BatchNormKernel {
     ) -> AffineMomentsKernel.Result? {
         guard !moments.ghosts.isEmpty else {
             setCoefficients(mean: moments.combined.mean, variance: moments.combined.variance, r: r, d: d)
-            if let nextShift { return AffineMomentsKernel.apply(to: &batch, coefficients, momentsAbout: nextShift) }
+            if let nextShift {
+                return AffineMomentsKernel.apply(to: &batch, coefficients, momentsAbout: nextShift, reusing: &fusedMoments)
+            }
             AffineTransform.apply(to: &batch, coefficients)
             return nil
         }
@@ -121,10 +125,11 @@ public struct BatchNormKernel {
 
     /// `center = μ`, `scale = γ·r/√(σ² + ε)`, `offset = d·γ + β` per feature, in Float64.
     private mutating func setCoefficients(mean: [Double], variance: [Double], r: [Double]?, d: [Double]?) {
-        for f in 0..<mean.count {
+        let gamma = gamma, beta = beta, epsilon = epsilon
+        coefficients.setAll { f in
             let correction = r?[f] ?? 1
             let offset = (d?[f] ?? 0) * gamma[f] + beta[f]
-            coefficients.set(f, center: mean[f], scale: gamma[f] * correction / (variance[f] + epsilon).squareRoot(), offset: offset)
+            return (mean[f], gamma[f] * correction / (variance[f] + epsilon).squareRoot(), offset)
         }
     }
 

@@ -45,6 +45,8 @@ public final class BatchRenormStage: StatisticsTransaction, MomentsFusingStage {
     /// Storage for `setStatisticsAside()`, allocated once.
     private var aside: RenormStatistics
     private var asideTrainBatches: Int64 = 0
+    /// Per-batch scratch, kept so that a warm stage allocates nothing: `σ_B`, `r` and `d` per feature.
+    private var batchStddev: [Double], r: [Double], d: [Double]
 
     public init(
         featureCount: Int, options: KerasBatchNormOptions, renormMomentum: Double = 0.99,
@@ -58,6 +60,9 @@ public final class BatchRenormStage: StatisticsTransaction, MomentsFusingStage {
         statistics = RenormStatistics(featureCount: featureCount)
         kernel = BatchNormKernel(featureCount: featureCount, options)
         aside = RenormStatistics(featureCount: featureCount)
+        batchStddev = [Double](repeating: 0, count: featureCount)
+        r = batchStddev
+        d = batchStddev
     }
 
     public var kind: String { Self.kind }
@@ -107,23 +112,39 @@ public final class BatchRenormStage: StatisticsTransaction, MomentsFusingStage {
         let epsilon = options.epsilon
         let bounds = currentClipping
         let batchMean = moments.combined.mean
-        let batchStddev = moments.combined.variance.map { ($0 + epsilon).squareRoot() }
-        var r = [Double](repeating: 1, count: featureCount)
-        var d = [Double](repeating: 0, count: featureCount)
-        for f in 0..<featureCount {
-            let reference = max(statistics.renormStddev[f], epsilon.squareRoot())
-            r[f] = bounds.clampR(batchStddev[f] / reference)
-            d[f] = bounds.clampD((batchMean[f] - statistics.renormMean[f]) / reference)
-        }
+        Self.corrections(
+            variance: moments.combined.variance, mean: batchMean, renormMean: statistics.renormMean,
+            renormStddev: statistics.renormStddev, epsilon: epsilon, bounds: bounds, stddev: &batchStddev, r: &r, d: &d)
         let fused = kernel.normalize(&batch, with: moments, r: r, d: d, nextShift: nextShift)
 
         BatchNormKernel.assignMovingAverage(&statistics.renormMean, toward: batchMean, momentum: renormMomentum)
         BatchNormKernel.assignMovingAverage(&statistics.renormStddev, toward: batchStddev, momentum: renormMomentum)
         BatchNormKernel.assignMovingAverage(&statistics.movingMean, toward: batchMean, momentum: options.momentum)
         BatchNormKernel.assignMovingAverage(&statistics.movingStddev, toward: batchStddev, momentum: options.momentum)
-        statistics.movingVariance = statistics.movingStddev.map { max($0 * $0 - epsilon, 0) }
+        let movingStddev = statistics.movingStddev
+        Self.variances(of: movingStddev, epsilon: epsilon, into: &statistics.movingVariance)
         trainBatches = trainBatches == .max ? .max : trainBatches + 1 // saturating: a restored counter may be Int64.max
         return fused
+    }
+
+    /// `σ_B = √(σ²_B + ε)`, `r` and `d` per feature (the formulas at the type), into the stage's
+    /// storage: the arrays are passed in, not reached through `self`, so the loop pays no exclusivity
+    /// check per element.
+    private static func corrections(
+        variance: [Double], mean: [Double], renormMean: [Double], renormStddev: [Double], epsilon: Double, bounds: RenormClipping,
+        stddev: inout [Double], r: inout [Double], d: inout [Double]
+    ) {
+        for f in stddev.indices {
+            stddev[f] = (variance[f] + epsilon).squareRoot()
+            let reference = max(renormStddev[f], epsilon.squareRoot())
+            r[f] = bounds.clampR(stddev[f] / reference)
+            d[f] = bounds.clampD((mean[f] - renormMean[f]) / reference)
+        }
+    }
+
+    /// `moving_variance = max(moving_stddev² − ε, 0)`, in place.
+    private static func variances(of stddev: [Double], epsilon: Double, into variance: inout [Double]) {
+        for f in variance.indices { variance[f] = max(stddev[f] * stddev[f] - epsilon, 0) }
     }
 
     /// tf_keras' constructor arguments (renorm ones included) as recorded in state files; the

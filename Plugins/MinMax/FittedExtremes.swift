@@ -11,30 +11,25 @@ struct FittedExtremes: Equatable {
         self.maximum = maximum
     }
 
-    /// Extremes of one non-empty batch of finite values, walked row by row (contiguous in memory).
-    ///
-    /// Compared in Float32 (every Float32 is exactly a Double, so the extremes are the same) over row
-    /// pointers: a vectorized sweep, where Array subscripts (a uniqueness check per element) and
-    /// checked index arithmetic made it the most expensive stage of the chain.
-    init(of batch: FeatureBatch) {
-        let features = batch.features
-        var low = [Float](repeating: .infinity, count: features)
-        var high = [Float](repeating: -.infinity, count: features)
-        batch.withUnsafeValues { values in
-            low.withUnsafeMutableBufferPointer { low in
-                high.withUnsafeMutableBufferPointer { high in
-                    let low = low.baseAddress!, high = high.baseAddress!
-                    for row in 0..<batch.rows {
-                        let x = values.baseAddress! + row * features
-                        for f in 0..<features {
-                            low[f] = x[f] < low[f] ? x[f] : low[f]
-                            high[f] = x[f] > high[f] ? x[f] : high[f]
-                        }
-                    }
-                }
+    /// The extremes of a first batch, from `ColumnExtremesKernel`'s Float32 ones (every Float32 is
+    /// exactly a Double, so nothing is rounded).
+    init(low: [Float], high: [Float]) {
+        self.init(minimum: low.map(Double.init), maximum: high.map(Double.init))
+    }
+
+    /// Folds a batch's Float32 extremes into these in place — the same `min(old, new)`,
+    /// `max(old, new)` as `merged(with:)`, without allocating (when the arrays are not shared).
+    mutating func merge(low: [Float], high: [Float]) {
+        Self.fold(low, into: &minimum, min)
+        Self.fold(high, into: &maximum, max)
+    }
+
+    private static func fold(_ batch: [Float], into running: inout [Double], _ pick: (Double, Double) -> Double) {
+        running.withUnsafeMutableBufferPointer { running in
+            batch.withUnsafeBufferPointer { batch in
+                for f in running.indices { running[f] = pick(running[f], Double(batch[f])) }
             }
         }
-        self.init(minimum: low.map(Double.init), maximum: high.map(Double.init))
     }
 
     func merged(with other: FittedExtremes) -> FittedExtremes {
@@ -58,9 +53,9 @@ struct FittedExtremes: Equatable {
     /// is exact for a feature far from zero, where `x·scale + min` would cancel in Float32.
     func centered(for featureRange: MinMaxRange, into target: inout CenteredAffine) {
         let width = featureRange.high - featureRange.low
-        for f in 0..<minimum.count {
+        target.setAll { f in
             let range = maximum[f] - minimum[f]
-            target.set(f, center: minimum[f], scale: width / (range < MinMaxStage.zeroRangeThreshold ? 1 : range), offset: featureRange.low)
+            return (minimum[f], width / (range < MinMaxStage.zeroRangeThreshold ? 1 : range), featureRange.low)
         }
     }
 }

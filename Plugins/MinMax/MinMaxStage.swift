@@ -38,12 +38,16 @@ public final class MinMaxStage: StatisticsTransaction, MomentsFusingStage {
 
     var fitted: FittedExtremes?
     var samplesSeen: Int64 = 0
-    /// What `setStatisticsAside()` kept: `fitted` is replaced (never mutated) per batch, so keeping
-    /// the old value is a retain, not a copy.
-    private var asideFitted: FittedExtremes?
+    /// What `setStatisticsAside()` copied (into storage kept from batch to batch, so that `fitted` can
+    /// be merged in place): whether there was a fit, and its extremes.
+    private var asideHasFit = false
+    private var aside = FittedExtremes(minimum: [], maximum: [])
     private var asideSamplesSeen: Int64 = 0
-    /// Reused per batch (no allocation once warm).
+    /// Reused per batch (no allocation once warm): the coefficients, a batch's Float32 extremes and
+    /// the fused pass's moments storage.
     private var transform: CenteredAffine
+    private var batchLow: [Float] = [], batchHigh: [Float] = []
+    private var fusedMoments = ColumnMoments(count: 0, mean: [], variance: [])
 
     public init(featureCount: Int, range: MinMaxRange = .unit, clip: Bool = false) {
         self.featureCount = featureCount
@@ -74,8 +78,12 @@ public final class MinMaxStage: StatisticsTransaction, MomentsFusingStage {
         }
         guard batch.rows > 0 else { return nil }
         if mode == .train {
-            let batchExtremes = FittedExtremes(of: batch)
-            fitted = fitted.map { $0.merged(with: batchExtremes) } ?? batchExtremes
+            ColumnExtremesKernel.measure(batch, low: &batchLow, high: &batchHigh)
+            if fitted == nil {
+                fitted = FittedExtremes(low: batchLow, high: batchHigh)
+            } else {
+                fitted?.merge(low: batchLow, high: batchHigh)
+            }
             // Saturating: a restored n_samples_seen near Int64.max must not trap (it is a count for
             // the trainer's information; nothing divides by it).
             let (sum, overflow) = samplesSeen.addingReportingOverflow(Int64(batch.rows))
@@ -85,7 +93,7 @@ public final class MinMaxStage: StatisticsTransaction, MomentsFusingStage {
         fitted.centered(for: range, into: &transform)
         let bounds = clip ? (low: Float(range.low), high: Float(range.high)) : nil
         if let nextShift {
-            return AffineMomentsKernel.apply(to: &batch, transform, clamp: bounds, momentsAbout: nextShift)
+            return AffineMomentsKernel.apply(to: &batch, transform, clamp: bounds, momentsAbout: nextShift, reusing: &fusedMoments)
         }
         AffineTransform.apply(to: &batch, transform)
         if let bounds {
@@ -100,12 +108,23 @@ public final class MinMaxStage: StatisticsTransaction, MomentsFusingStage {
     }
 
     public func setStatisticsAside() {
-        asideFitted = fitted
+        asideHasFit = fitted != nil
+        if let fitted {
+            aside.minimum.overwrite(with: fitted.minimum)
+            aside.maximum.overwrite(with: fitted.maximum)
+        }
         asideSamplesSeen = samplesSeen
     }
 
     public func restoreStatisticsSetAside() {
-        fitted = asideFitted
+        if !asideHasFit {
+            fitted = nil
+        } else if fitted == nil {
+            fitted = FittedExtremes(minimum: Array(aside.minimum), maximum: Array(aside.maximum))
+        } else {
+            fitted?.minimum.overwrite(with: aside.minimum)
+            fitted?.maximum.overwrite(with: aside.maximum)
+        }
         samplesSeen = asideSamplesSeen
     }
 

@@ -2,8 +2,9 @@
 ///
 /// Computed two-pass with the correction term of Chan, Golub & LeVeque
 /// (`Σ(x−m)² − (Σ(x−m))²/n`), never as `E[x²] − E[x]²`: a feature around 1e4 with a spread of a few
-/// units would lose every significant digit to cancellation that way. The rows are walked in row order
-/// so each pass is a contiguous, vectorizable sweep over the features of one row.
+/// units would lose every significant digit to cancellation that way. Each pass walks blocks of
+/// `blockRows` rows chunk by chunk (`FeatureChunk.walk`), each feature's rows in row order, so a
+/// chunk's partial sums stay in SIMD registers for the block.
 public struct ColumnMoments: Sendable, Equatable {
     public var count: Int
     public var mean: [Double]
@@ -81,32 +82,20 @@ public struct ColumnMoments: Sendable, Equatable {
         _ base: UnsafePointer<Float>, features: Int, first: Int, stride: Int, count n: Int, nearMean: [Float]?,
         mean: UnsafeMutablePointer<Double>, variance: UnsafeMutablePointer<Double>
     ) -> Bool {
-        // Scratch on the stack (no heap allocation for ordinary widths): partial sums, shift, partial squares.
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 3 * features) { scratch in
-            let partial = scratch.baseAddress!, shift = partial + features, partialSquares = shift + features
-            func row(_ step: Int) -> UnsafePointer<Float> { base + (first + step * stride) * features }
+        // The shift on the stack (no heap allocation for ordinary widths); the partial sums live in
+        // registers (`FeatureChunk.walk`: 16-row blocks, chunk by chunk, each feature's rows in order).
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: features) { scratch in
+            let shift = scratch.baseAddress!
+            let rows = UnsafeMutablePointer(mutating: base) // read only: the walk hands every kernel mutable row pointers
             let inverse = 1.0 / Double(n)
 
             /// Pass 2: blocked Σd, Σd² about `shift`, then mean and variance; returns (all finite,
             /// every mean within 2σ of the shift).
             func momentsAboutShift() -> (finite: Bool, close: Bool) {
                 for f in 0..<features { mean[f] = 0; variance[f] = 0 }
-                var blockStart = 0
-                while blockStart < n {
-                    let blockEnd = min(blockStart + blockRows, n)
-                    partial.update(repeating: 0, count: features)
-                    partialSquares.update(repeating: 0, count: features)
-                    for step in blockStart..<blockEnd {
-                        let x = row(step)
-                        for f in 0..<features {
-                            let d = x[f] - shift[f]
-                            partial[f] += d
-                            partialSquares[f] += d * d
-                        }
-                    }
-                    foldBlock(partial, partialSquares, into: mean, variance, features: features)
-                    blockStart = blockEnd
-                }
+                FeatureChunk.walk(
+                    ShiftedSums(shift: shift, sums: mean, squares: variance), rows, features: features, firstRow: first,
+                    rowStride: stride, rows: n, blockRows: blockRows)
                 return finishAboutShift(UnsafePointer(shift), count: n, features: features, mean: mean, variance: variance)
             }
 
@@ -118,32 +107,72 @@ public struct ColumnMoments: Sendable, Equatable {
 
             // Pass 1: rough mean → Float32 shift.
             for f in 0..<features { mean[f] = 0 }
-            var blockStart = 0
-            while blockStart < n {
-                let blockEnd = min(blockStart + blockRows, n)
-                partial.update(from: row(blockStart), count: features)
-                for step in (blockStart + 1)..<blockEnd {
-                    let x = row(step)
-                    for f in 0..<features { partial[f] += x[f] }
-                }
-                for f in 0..<features { mean[f] += Double(partial[f]) }
-                blockStart = blockEnd
-            }
+            FeatureChunk.walk(
+                BlockSums(sums: mean), rows, features: features, firstRow: first, rowStride: stride, rows: n, blockRows: blockRows)
             for f in 0..<features { shift[f] = Float(mean[f] * inverse) }
             return momentsAboutShift().finite
         }
     }
 
-    /// Adds one block's Float32 partial sums `Σd`, `Σd²` into the Float64 accumulators (pass 2 of
-    /// `init(of:…)`, and `AffineMomentsKernel`'s fused pass, which must round exactly alike).
-    @inline(__always)
-    package static func foldBlock(
-        _ partial: UnsafeMutablePointer<Float>, _ partialSquares: UnsafeMutablePointer<Float>,
-        into sums: UnsafeMutablePointer<Double>, _ squares: UnsafeMutablePointer<Double>, features: Int
-    ) {
-        for f in 0..<features {
-            sums[f] += Double(partial[f])
-            squares[f] += Double(partialSquares[f])
+    /// Pass 1: each block's Float32 sum `Σx` (starting from the block's first row), added into Float64.
+    struct BlockSums: ChunkSweep {
+        let sums: UnsafeMutablePointer<Double>
+
+        @inline(__always)
+        func chunk<V: SIMD>(_: V.Type, _ first: UnsafeMutablePointer<Float>, rows: Int, stride: Int, at f: Int) where V.Scalar == Float {
+            var partial = V.load(first)
+            var row = first + stride
+            for _ in 1..<rows {
+                partial += V.load(row)
+                row += stride
+            }
+            for lane in 0..<V.scalarCount { sums[f + lane] += Double(partial[lane]) }
+        }
+
+        @inline(__always)
+        func single(_ first: UnsafeMutablePointer<Float>, rows: Int, stride: Int, at f: Int) {
+            var partial = first.pointee
+            var row = first + stride
+            for _ in 1..<rows {
+                partial += row.pointee
+                row += stride
+            }
+            sums[f] += Double(partial)
+        }
+    }
+
+    /// Pass 2: each block's Float32 `Σd`, `Σd²` with `d = x − shift`, added into Float64.
+    struct ShiftedSums: ChunkSweep {
+        let shift: UnsafeMutablePointer<Float>
+        let sums: UnsafeMutablePointer<Double>, squares: UnsafeMutablePointer<Double>
+
+        @inline(__always)
+        func chunk<V: SIMD>(_: V.Type, _ first: UnsafeMutablePointer<Float>, rows: Int, stride: Int, at f: Int) where V.Scalar == Float {
+            let k = V.load(shift + f)
+            var partial = V(), partialSquares = V()
+            var row = first
+            for _ in 0..<rows {
+                let d = V.load(row) - k
+                partial += d
+                partialSquares += d * d
+                row += stride
+            }
+            FeatureChunk.fold(partial, partialSquares, into: sums + f, squares + f)
+        }
+
+        @inline(__always)
+        func single(_ first: UnsafeMutablePointer<Float>, rows: Int, stride: Int, at f: Int) {
+            let k = shift[f]
+            var partial: Float = 0, partialSquares: Float = 0
+            var row = first
+            for _ in 0..<rows {
+                let d = row.pointee - k
+                partial += d
+                partialSquares += d * d
+                row += stride
+            }
+            sums[f] += Double(partial)
+            squares[f] += Double(partialSquares)
         }
     }
 

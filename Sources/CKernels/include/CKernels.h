@@ -1,0 +1,30 @@
+/* 8-lane AVX2 versions of NormCore's row-blocked kernels (AffineMomentsKernel, AffineTransform,
+ * ColumnExtremesKernel), used only when the CPU has AVX2 (normd_kernels_have_avx2); the Swift SSE
+ * loops are the fallback. Each computes the same bits as its Swift kernel: the same Float32
+ * operations per value, each feature's rows in the same order, no fused multiply-add. */
+#ifndef NORMD_CKERNELS_H
+#define NORMD_CKERNELS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Whether this CPU runs the AVX2 kernels (checked once; __builtin_cpu_supports). */
+bool normd_kernels_have_avx2(void);
+
+/* AffineMomentsKernel: y = (x - center)*scale + offset (then clamped to [low, high] when `clamps`),
+ * written in place over `rows` rows of `features` values; d = y - shift, and per 16-row block the
+ * Float32 sums of d and d*d are added into the Float64 `sums` and `squares` (not zeroed here). */
+void normd_affine_moments_avx2(float *values, size_t rows, size_t features, const float *center, const float *scale,
+                               const float *offset, const float *shift, float low, float high, bool clamps, double *sums,
+                               double *squares);
+
+/* AffineTransform.apply: y = (x - center)*scale + offset in place, on `count` rows starting at row
+ * `first`, `stride` rows apart. */
+void normd_affine_avx2(float *values, size_t first, size_t stride, size_t count, size_t features, const float *center,
+                       const float *scale, const float *offset);
+
+/* ColumnExtremesKernel: low = x < low ? x : low, high = x > high ? x : high over the rows in order
+ * (low and high hold the starting values). */
+void normd_extremes_avx2(const float *values, size_t rows, size_t features, float *low, float *high);
+
+#endif
