@@ -30,6 +30,11 @@ for program in "${@:-ChainCPU DecodeCPU AcceptCPU HeaderCPU}"; do
         # files since renamed or deleted, and linking those too gives duplicate symbols.
         # Without a linked normd (only the modules built: `swift build -c release --target BatchRenorm
         # --target MinMax`), every object of each module's build directory.
+        # NormCore's AVX2 kernels are the C target CKernels: its objects, and its module map when the
+        # build is SwiftPM's (chain-modules.sh puts one in Modules/ instead).
+        modules="CKernels $modules"
+        extra=()
+        if [[ -f "$R/CKernels.build/module.modulemap" ]]; then extra=(-Xcc "-fmodule-map-file=$R/CKernels.build/module.modulemap"); fi
         objects=()
         for module in $modules; do
             if [[ -f "$R/normd.product/Objects.LinkFileList" ]]; then
@@ -39,7 +44,10 @@ for program in "${@:-ChainCPU DecodeCPU AcceptCPU HeaderCPU}"; do
                 objects+=("$R/$module.build/"*.o)
             fi
         done
-        swiftc -O -I "$R/Modules" "Benchmarks/$name/main.swift" "${objects[@]}" -o "$OUT/$name" 2>&1 | grep -v warning || true
+        # A program that fails to build must not leave an older one behind to be run instead.
+        rm -f "$OUT/$name"
+        swiftc -O -I "$R/Modules" ${extra[@]+"${extra[@]}"} "Benchmarks/$name/main.swift" "${objects[@]}" -o "$OUT/$name" 2>&1 | grep -v warning || true
+        [[ -x "$OUT/$name" ]] || { echo "cpu-micro.sh: $name did not build" >&2; exit 1; }
         if [[ "$name" == AllocCount ]]; then
             cc -O2 -shared -fPIC -o "$OUT/libcount.so" Benchmarks/AllocCount/count.c -ldl
             LD_PRELOAD="$(realpath "$OUT")/libcount.so" "$OUT/$name" ${BENCH_ARGS:-}
