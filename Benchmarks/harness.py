@@ -5,7 +5,9 @@ Called by Benchmarks/run.sh (which builds everything first); see BENCHMARKS.md.
 Systems: `direct` (producer -> consumer, the load generator's own ceiling), `forwarder` (bare C
 zmq_proxy, the ceiling), `python` (pyzmq + NumPy sidecar, the alternative), `normd`, and on request
 (`--systems normd,normd-curve`) `normd-curve`: normd with `security: curve:` (keys from `normd
-keygen`), the C producer and consumer as its CURVE clients.
+keygen`), the C producer and consumer as its CURVE clients; and `normd-baseline`: another normd
+binary (`--baseline-normd PATH`, e.g. a build of main before a change) on the same config, so
+`--systems normd,normd-baseline --rounds N` pairs a change against its baseline round by round.
 For each workload (features x rows per message, batch 256) and system, one process of the system
 serves two phases:
   1. max rate: the producer sends as fast as PUSH back-pressure allows for D seconds; the consumer's
@@ -175,7 +177,8 @@ class Runner:
             # normd-admin: the admin server on, scraped every 100 ms (BENCHMARKS.md, "Admin server")
             normd_config(config, features, port_in, port_out, security,
                          admin_port=port_out + 1000 if system == "normd-admin" else None)
-            cmd = [self.args.normd, "run", "--config", config, "--counts-interval", "3600"]
+            binary = self.args.baseline_normd if system == "normd-baseline" else self.args.normd
+            cmd = [binary, "run", "--config", config, "--counts-interval", "3600"]
             ready = "output bound"
         proc = subprocess.Popen(cmd, stdout=err, stderr=err)
         wait_for(log, ready)
@@ -314,33 +317,38 @@ def print_table(results, header_lines):
 
 
 def print_pairs(results):
-    """`--rounds N`: each system's rows/s and p99 over plain normd's *in the same round* (the rounds
+    """`--rounds N`: each system's rows/s, CPU per row and p99 over plain normd's *in the same round* (the rounds
     alternate the systems' order, so a load swing on the shared machine hits both sides of a pair),
     per round and as the median over the rounds, with the 1-min load average at each round's end."""
     print()
-    print("| workload | system | ratio to normd, rows/s, per round | median | p99 ratio, median | load at round end |")
-    print("|---|---|---|---|---|---|")
+    print("| workload | system | ratio to normd, rows/s, per round | median | CPU s/M rows ratio, per round | median | p99 ratio, median | load at round end |")
+    print("|---|---|---|---|---|---|---|---|")
     keys = sorted({(r["features"], r["rows_per_message"]) for r in results})
     for features, rows in keys:
         here = [r for r in results if (r["features"], r["rows_per_message"]) == (features, rows)]
         for system in sorted({r["system"] for r in here} - {"normd"}):
-            ratios, p99s, loads = [], [], []
+            ratios, cpus, p99s, loads = [], [], [], []
             for round_ in sorted({r["round"] for r in here}):
                 plain = next((r for r in here if r["round"] == round_ and r["system"] == "normd"), None)
                 other = next((r for r in here if r["round"] == round_ and r["system"] == system), None)
                 if plain and other:
                     ratios.append(other["rows_per_s"] / plain["rows_per_s"])
                     p99s.append(other["p99_us"] / plain["p99_us"])
+                    if other.get("cpu_s_per_m_rows") and plain.get("cpu_s_per_m_rows"):
+                        cpus.append(other["cpu_s_per_m_rows"] / plain["cpu_s_per_m_rows"])
                     loads.append(other["load_after"].split()[0])
             if ratios:
+                cpu_cells = (f"{' '.join(f'{x:.2f}' for x in cpus)} | {float(np.median(cpus)):.2f}" if cpus else "- | -")
                 print(f"| {features}f x {rows}r | {system} | {' '.join(f'{x:.2f}' for x in ratios)} | "
-                      f"{float(np.median(ratios)):.2f} | {float(np.median(p99s)):.2f} | {' '.join(loads)} |")
+                      f"{float(np.median(ratios)):.2f} | {cpu_cells} | {float(np.median(p99s)):.2f} | {' '.join(loads)} |")
 
 
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--normd", required=True)
     parser.add_argument("--cbin", required=True)
+    parser.add_argument("--baseline-normd", default=None,
+                        help="the binary the `normd-baseline` system runs (a build to compare normd against)")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--systems", default="direct,forwarder,python,normd,normd-admin")
     parser.add_argument("--workloads", default=None, help="e.g. 128x1,128x64")
@@ -350,6 +358,8 @@ def main():
                         help="run every system this many times per workload, alternating their order; with normd among the "
                              "systems, also print each one's ratio to normd within each round (paired)")
     args = parser.parse_args()
+    if "normd-baseline" in args.systems.split(",") and not args.baseline_normd:
+        parser.error("the normd-baseline system needs --baseline-normd PATH")
     if args.workloads:
         workloads = [tuple(int(x) for x in w.split("x")) for w in args.workloads.split(",")]
     elif args.quick:
