@@ -13,13 +13,21 @@ extension ZMQSocket {
     ///   `EFSM` when the socket's pattern does not allow receiving now.
     @discardableResult
     public func receive(into message: ZMQMessage, flags: ZMQFlags = []) throws -> Bool {
-        let handle = try openHandle("receive")
+        try receiveFrame(into: message.pointer, handle: try openHandle("receive"), flags: flags)
+    }
+
+    /// `zmq_msg_recv` into `frame`, retrying `EINTR`; `false` on `EAGAIN`. The error value — whose
+    /// text allocates — is made only for a real failure: a non-blocking drain ends with an `EAGAIN`
+    /// every time it empties the queue, which is per message when messages trickle in.
+    private func receiveFrame(
+        into frame: UnsafeMutablePointer<zmq_msg_t>, handle: UnsafeMutableRawPointer, flags: ZMQFlags
+    ) throws -> Bool {
         while true {
-            if zmq_msg_recv(message.pointer, handle, flags.rawValue) >= 0 { return true }
-            let error = ZMQError.last("receive on \(type)")
-            if error.isInterrupted { continue }
-            if error.wouldBlock { return false }
-            throw error
+            if zmq_msg_recv(frame, handle, flags.rawValue) >= 0 { return true }
+            let code = zmq_errno()
+            if code == EINTR { continue }
+            if code == EAGAIN { return false }
+            throw ZMQError(errno: code, operation: "receive on \(type)")
         }
     }
 
@@ -39,17 +47,18 @@ extension ZMQSocket {
     @discardableResult
     public func receiveMultipart(into parts: inout ZMQMultipart, flags: ZMQFlags = []) throws -> Bool {
         parts.removeAll()
+        let handle = try openHandle("receive")
         var frameFlags = flags
-        repeat {
-            let slot = parts.appendSlot()
-            guard try receive(into: slot, flags: frameFlags) else {
+        while true {
+            let frame = parts.appendSlotPointer()
+            guard try receiveFrame(into: frame, handle: handle, flags: frameFlags) else {
                 parts.removeLastSlot()
                 if parts.isEmpty { return false }
                 // A receive timeout mid-message cannot happen (frames arrive together); be explicit.
                 throw ZMQError(errno: EAGAIN, operation: "receive frame \(parts.count) of a multipart message on \(type)")
             }
+            if zmq_msg_more(frame) == 0 { return true }
             frameFlags.remove(.dontWait)
-        } while parts[parts.count - 1].more
-        return true
+        }
     }
 }
