@@ -37,9 +37,8 @@ final class PipelineRunner {
     let engine: PipelineEngine
     private let stopFlag: StopFlag
     let logger: Logger
-    private var decoders: [MessageDecoder]
-    private var parts = ZMQMultipart(reservingCapacity: 3)
-    private var frames: [UnsafeRawBufferPointer] = []
+    /// The receive path's per-message state; `drain` moves it into a local for the burst.
+    private var receiving: ReceiveState
     private var rejectionLog = RateLimitedLog(perInterval: 20, interval: .seconds(10))
     /// `security: curve:`; `nil` without it.
     let curve: CurveGate?
@@ -109,7 +108,8 @@ final class PipelineRunner {
         }
         self.inputs = inputs
         self.inputEndpoints = inputEndpoints
-        self.decoders = configuration.inputs.map { MessageDecoder(codec: $0.codec, features: configuration.features) }
+        self.receiving = ReceiveState(
+            decoders: configuration.inputs.map { MessageDecoder(codec: $0.codec, features: configuration.features) })
         self.sink = ZMQBatchSink(socket: output, endpoint: outputEndpoint, stopFlag: stopFlag, logger: logger, control: control)
         self.configuredMode = configuration.mode
         self.engine = PipelineEngine(settings: Self.settings(of: configuration), chain: chain, sink: sink, board: board, logger: logger)
@@ -268,13 +268,23 @@ final class PipelineRunner {
     /// raises stamps to the end of the last batch it published. Earlier means `max_latency` flushes a
     /// partial batch that much early, never late, and the arrival-to-publication latency reads that
     /// much longer, never shorter.
+    ///
+    /// The receive state (frames, decoders) is moved out of `self` into a local for the burst and back
+    /// after: a class's stored `var` costs a dynamic exclusivity check per access (`swift_beginAccess`,
+    /// a thread-local access set), a local's is checked at compile time — one pair per burst instead
+    /// of several per message (~3.6 % of normd's CPU samples at 128 features × 1-row messages).
     private func drain(input index: Int, limit: Int) -> Int {
+        var state = ReceiveState.placeholder
+        swap(&state, &receiving)
+        defer { swap(&state, &receiving) }
         var count = 0
         var arrival = ContinuousClock.now
+        let socket = inputs[index]
+        let shuttingDown = self.shuttingDown // does not change during a drain
         // Once stopped, intake stops at once (the shutdown reads are bounded by `limit` alone).
         while count < limit && (shuttingDown || !stopFlag.isSet) {
             do {
-                guard try inputs[index].receiveMultipart(into: &parts, flags: .dontWait) else { return count }
+                guard try socket.receiveMultipart(into: &state.parts, flags: .dontWait) else { return count }
             } catch {
                 logger.error(
                     "receive failed",
@@ -285,24 +295,26 @@ final class PipelineRunner {
             }
             if count > 0 && count % Self.drainLimit == 0 { arrival = .now }
             count += 1
-            accept(input: index, arrival: arrival)
+            accept(input: index, arrival: arrival, state: &state)
         }
         return count
     }
 
-    private func accept(input index: Int, arrival: ContinuousClock.Instant) {
+    private func accept(input index: Int, arrival: ContinuousClock.Instant, state: inout ReceiveState) {
         // Revocation: ZAP ran only at the handshake; a key removed since then is refused here.
-        if checksUserID[index], let curve, curve.mayHaveRevokedPeers, !(parts.first?.property("User-Id").map(curve.isAuthorized) ?? false) {
+        if checksUserID[index], let curve, curve.mayHaveRevokedPeers,
+            !(state.parts.first?.property("User-Id").map(curve.isAuthorized) ?? false)
+        {
             engine.recordUndecodable(reason: "revoked_key") // messages_rejected: received, not accepted
             board.recordAuthFailure("revoked_key") // auth_failures: who sent it is why
             logRejection(
                 input: index, reason: "revoked_key",
-                "client key \(parts.first?.property("User-Id").map(CurveGate.prefix) ?? "?") is no longer in authorized_keys")
+                "client key \(state.parts.first?.property("User-Id").map(CurveGate.prefix) ?? "?") is no longer in authorized_keys")
             return
         }
         // The frames' bytes are valid only inside this closure: the decoded message points into them
         // and is consumed (its rows copied into the batcher) before it returns.
-        parts.withUnsafeFrameBuffers(collectingInto: &frames) { frames, size in
+        state.parts.withUnsafeFrameBuffers(collectingInto: &state.frames) { frames, size in
             control.received(input: index, bytes: size)
             guard size <= configuration.inputs[index].maxMessageBytes else {
                 engine.recordUndecodable(reason: "oversize")
@@ -313,7 +325,7 @@ final class PipelineRunner {
                 return
             }
             do throws(WireError) {
-                let message = try decoders[index].decode(frames)
+                let message = try state.decoders[index].decode(frames)
                 control.inputs[index].rows.add(message.rows)
                 if let rejection = engine.accept(message, input: index, arrival: arrival) {
                     control.rejected(input: index, reason: rejection.reason)
@@ -337,6 +349,30 @@ final class PipelineRunner {
         if suppressed > 0 { metadata["suppressed"] = "\(suppressed)" }
         logger.warning("message rejected: \(message)", metadata: metadata)
     }
+}
+
+/// What the receive path changes for every message: the reused frame container, the buffer of frame
+/// views, and each input's decoder (its header cache and producer names). Kept in one struct so that
+/// `drain` can hold it in a local variable for a whole burst.
+struct ReceiveState {
+    var parts: ZMQMultipart
+    var frames: [UnsafeRawBufferPointer] = []
+    /// One per input, by input index.
+    var decoders: [MessageDecoder]
+
+    /// The state for `decoders`' inputs, with frame objects for a 3-frame message (topic, header, payload).
+    init(decoders: [MessageDecoder]) {
+        parts = ZMQMultipart(reservingCapacity: 3)
+        self.decoders = decoders
+    }
+
+    private init() {
+        parts = ZMQMultipart()
+        decoders = []
+    }
+
+    /// What stands in `PipelineRunner.receiving` while a drain holds the real state (allocates nothing).
+    static var placeholder: ReceiveState { ReceiveState() }
 }
 
 extension Duration {
