@@ -94,17 +94,27 @@ public struct RowBatcher {
         let count = message.rows
         let start = pendingRows
         guard count > 0, count <= batchSize - start else { return .declined }
-        let features = self.features
-        let finite = batch.withUnsafeMutableValues { values in
-            message.copyRowsIfFinite(
-                0..<count, into: UnsafeMutableBufferPointer(rebasing: values[(start * features)..<((start + count) * features)]))
-        }
+        let finite = withWaitingSlots(start..<(start + count)) { message.copyRowsIfFinite(0..<count, into: $0) }
         guard finite else { return .declined }
         if start == 0 { _oldest = arrival }
         origins.append(
             RowOrigin(input: input, producer: message.producer, seq: message.seq, rows: start..<(start + count), messageRows: 0..<count))
         _pendingRows = start + count
         return pendingRows == batchSize ? .filled : .batched
+    }
+
+    /// Calls `fill` with the values of batch rows `rows`, returning what it returns.
+    ///
+    /// Not generic and not inlinable, so that `FeatureBatch.withUnsafeMutableValues` is called here,
+    /// where its exported `Bool` specialization is used: inlined into a caller in another module
+    /// (normd's specialization of `fillWhole`), the call was to the unspecialized function, which
+    /// looked up `Array<Float>`'s generic metadata at run time on every message.
+    @usableFromInline
+    mutating func withWaitingSlots(_ rows: Range<Int>, _ fill: (UnsafeMutableBufferPointer<Float>) -> Bool) -> Bool {
+        let features = self.features
+        return batch.withUnsafeMutableValues { values in
+            fill(UnsafeMutableBufferPointer(rebasing: values[(rows.lowerBound * features)..<(rows.upperBound * features)]))
+        }
     }
 
     /// Moves the waiting rows and their origins out into `batch` and `origins` by exchanging storage
