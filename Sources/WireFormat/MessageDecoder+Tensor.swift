@@ -6,11 +6,13 @@ extension MessageDecoder {
     /// A header equal to the previous one but for its `seq` digits skips the JSON scan
     /// (`TensorHeaderCache`); the payload is checked against it all the same.
     mutating func decodeTensor(header frame: UnsafeRawBufferPointer, payload: UnsafeRawBufferPointer) throws(WireError) -> DecodedMessage {
-        if case .hit(let seq) = headerCache.lookup(frame), let cached = headerCache.header {
-            try checkPayload(rows: cached.rows, elementType: cached.elementType, got: payload.count, shape: cached.shape)
+        if case .hit(let seq) = headerCache.lookup(frame) {
+            // The cached header's fields are read one by one: binding the whole `TensorHeader?` copied
+            // it (~100 bytes, at an odd stack offset) per message.
+            let rows = headerCache.rows, elementType = headerCache.elementType
+            try checkPayload(rows: rows, elementType: elementType, got: payload.count, shape: headerCache.shape)
             return DecodedMessage(
-                rows: cached.rows, features: features, elementType: cached.elementType,
-                payload: payload, seq: seq, producer: headerCache.producer)
+                rows: rows, features: features, elementType: elementType, payload: payload, seq: seq, producer: headerCache.producer)
         }
         var scanner = JSONScanner(frame)
         let header = try TensorHeader.parse(&scanner)

@@ -1,3 +1,5 @@
+import NpyFormat
+
 /// The last tensor header this input decoded, so the next one — from a producer that sends the same
 /// layout message after message — is recognised by comparing bytes instead of scanning JSON.
 ///
@@ -34,6 +36,10 @@ struct TensorHeaderCache: Sendable {
     private var bytes: [UInt8] = []
     /// The cached header as the full parser returned it; nil when nothing is cached.
     private(set) var header: TensorHeader?
+    /// The cached header's row count and element type (what a hit needs), kept apart from `header` so
+    /// that a hit reads them without copying the whole header.
+    private(set) var rows = 0
+    private(set) var elementType = NpyElementType.float32
     /// The cached header's producer, as decoded.
     private(set) var producer: String?
     /// Where the cached `seq` digits are in `bytes`; nil: the header had no numeric `seq`.
@@ -74,8 +80,13 @@ struct TensorHeaderCache: Sendable {
         bytes.append(contentsOf: frame)
         seqDigits = parsed.seqDigits
         header = parsed
+        rows = parsed.rows
+        elementType = parsed.elementType
         self.producer = producer
     }
+
+    /// The cached header's shape as it was written (for a payload size error); `[]` when nothing is cached.
+    var shape: [Int] { header?.shape ?? [] }
 
     /// Whether `count` bytes of `a` from `i` equal those of `b` from `j`: eight at a time, then the rest.
     private static func equal(_ a: UnsafeRawBufferPointer, _ i: Int, _ b: UnsafeRawBufferPointer, _ j: Int, count: Int) -> Bool {
