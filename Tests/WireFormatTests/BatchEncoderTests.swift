@@ -192,6 +192,37 @@ struct BatchEncoderTests {
         )
     }
 
+    @Test("sources: every decimal length of seq (1 to 20 digits, each side of every power of ten) and of the row numbers; exact bytes")
+    func sourcesDecimalLengths() {
+        // 0, then 10^k − 1 and 10^k for k = 1…19, then UInt64.max: the last value of each length and the
+        // first of the next, where a digit count or a two-digits-per-step writer goes wrong first.
+        var seqs: [UInt64] = [0]
+        var power: UInt64 = 1
+        for _ in 1...19 {
+            power *= 10
+            seqs += [power - 1, power, power + 1]
+        }
+        seqs += [UInt64.max - 1, .max, 7, 42, 100, 12_345, 99_999_999]
+        // Row numbers of every length up to Int.max, as `[start, stop]` pairs.
+        let rowStarts = seqs.map { Int(clamping: $0 / 2) }
+        let info = PublishedBatch(
+            pipeline: "p", sequence: 0, outcome: ChainOutcome(mode: .infer), stageKinds: [], statsVersion: 0,
+            origins: seqs.indices.map { index in
+                let start = min(rowStarts[index], Int.max - 1)
+                return RowOrigin(input: 0, producer: nil, seq: seqs[index], rows: index..<(index + 1), messageRows: start..<(start + 1))
+            })
+        var encoder = BatchEncoder()
+        let frames = Self.encode(&encoder, FeatureBatch(rows: seqs.count, features: 1), info)
+        let entries = seqs.indices.map { index in
+            let start = min(rowStarts[index], Int.max - 1)
+            return #"{"producer":null,"seq":\#(String(seqs[index])),"rows":[\#(index),\#(index + 1)],"message_rows":[\#(start),\#(start + 1)]}"#
+        }
+        #expect(
+            String(decoding: frames[0], as: UTF8.self)
+                == #"{"dtype":"<f4","shape":[\#(seqs.count),1],"pipeline":"p","batch":0,"mode":"infer","stages":[],"stats_version":0,"sources":["#
+                + entries.joined(separator: ",") + "]}")
+    }
+
     @Test("sources of a 256-row batch of 1-row messages: 256 entries, exact bytes, again on a warm encoder")
     func sourcesOfManyMessages() {
         var encoder = BatchEncoder()
