@@ -15,8 +15,7 @@ struct PushPullTests {
         #expect(port != nil && port! > 0)
     }
 
-    /// `withUnsafeFrameBuffers` yields every frame's bytes and their total inside its closure only,
-    /// and leaves the caller's collection empty (its capacity kept for the next message).
+    /// `withUnsafeFrameBuffers` yields every frame's bytes, in order, and their total inside its closure.
     @Test func frameBuffersAreYieldedToAClosure() throws {
         let context = try ZMQContext()
         let (pull, endpoint) = try bindPullOnFreePort(context)
@@ -27,14 +26,22 @@ struct PushPullTests {
 
         var parts = ZMQMultipart()
         #expect(try pull.receiveMultipart(into: &parts))
-        var views: [UnsafeRawBufferPointer] = []
-        let (frames, total) = parts.withUnsafeFrameBuffers(collectingInto: &views) { frames, total in
-            (frames.map { Array($0) }, total)
-        }
+        let (frames, total) = parts.withUnsafeFrameBuffers { frames, total in (frames.map { Array($0) }, total) }
         #expect(frames == [header, [], payload])
         #expect(total == header.count + payload.count)
-        #expect(views.isEmpty)
-        #expect(views.capacity >= 3)
+        // A longer message into the same container (more frames than it had objects for), then a
+        // shorter one: each time exactly the current message's frames.
+        let many = (0..<40).map { [UInt8](repeating: UInt8($0), count: $0 * 7) }
+        #expect(try push.sendMultipart(many))
+        #expect(try pull.receiveMultipart(into: &parts))
+        let (manyFrames, manyTotal) = parts.withUnsafeFrameBuffers { frames, total in (frames.map { Array($0) }, total) }
+        #expect(manyFrames == many)
+        #expect(manyTotal == many.reduce(0) { $0 + $1.count })
+        #expect(try push.sendMultipart([payload]))
+        #expect(try pull.receiveMultipart(into: &parts))
+        let (oneFrame, oneTotal) = parts.withUnsafeFrameBuffers { frames, total in (frames.map { Array($0) }, total) }
+        #expect(oneFrame == [payload])
+        #expect(oneTotal == payload.count)
         push.close()
         pull.close()
     }
