@@ -66,12 +66,6 @@ final class PipelineControl: Sendable {
         set { modeIndex.store(newValue == .train ? 0 : 1, ordering: .relaxed) }
     }
 
-    /// Counts a message read from `input` (every message, accepted or not).
-    func received(input: Int, bytes: Int) {
-        inputs[input].messages.add(1)
-        inputs[input].bytes.add(bytes)
-    }
-
     func rejected(input: Int, reason: String) {
         // Off the hot path: only refused messages look the reason up.
         let index = Self.rejectionReasons.firstIndex(of: reason) ?? Self.rejectionReasons.firstIndex(of: "malformed_header")!
@@ -98,6 +92,12 @@ final class InputMeters: Sendable {
 
     init(reasons: Int) {
         rejected = (0..<reasons).map { _ in Meter() }
+    }
+
+    /// Counts a message read from this input (every message, accepted or not).
+    func received(bytes: Int) {
+        messages.add(1)
+        self.bytes.add(bytes)
     }
 }
 

@@ -281,6 +281,9 @@ final class PipelineRunner {
         var arrival = ContinuousClock.now
         let socket = inputs[index]
         let shuttingDown = self.shuttingDown // does not change during a drain
+        // Looked up once per drain, not per message (each lookup retained and released the arrays).
+        let meters = control.inputs[index]
+        let maxMessageBytes = configuration.inputs[index].maxMessageBytes
         // Once stopped, intake stops at once (the shutdown reads are bounded by `limit` alone).
         while count < limit && (shuttingDown || !stopFlag.isSet) {
             do {
@@ -295,12 +298,14 @@ final class PipelineRunner {
             }
             if count > 0 && count % Self.drainLimit == 0 { arrival = .now }
             count += 1
-            accept(input: index, arrival: arrival, state: &state)
+            accept(input: index, arrival: arrival, state: &state, meters: meters, maxMessageBytes: maxMessageBytes)
         }
         return count
     }
 
-    private func accept(input index: Int, arrival: ContinuousClock.Instant, state: inout ReceiveState) {
+    private func accept(
+        input index: Int, arrival: ContinuousClock.Instant, state: inout ReceiveState, meters: InputMeters, maxMessageBytes: Int
+    ) {
         // Revocation: ZAP ran only at the handshake; a key removed since then is refused here.
         if checksUserID[index], let curve, curve.mayHaveRevokedPeers,
             !(state.parts.first?.property("User-Id").map(curve.isAuthorized) ?? false)
@@ -314,19 +319,19 @@ final class PipelineRunner {
         }
         // The frames' bytes are valid only inside this closure: the decoded message points into them
         // and is consumed (its rows copied into the batcher) before it returns.
-        state.parts.withUnsafeFrameBuffers(collectingInto: &state.frames) { frames, size in
-            control.received(input: index, bytes: size)
-            guard size <= configuration.inputs[index].maxMessageBytes else {
+        state.parts.withUnsafeFrameBuffers { frames, size in
+            meters.received(bytes: size)
+            guard size <= maxMessageBytes else {
                 engine.recordUndecodable(reason: "oversize")
                 control.rejected(input: index, reason: "oversize")
                 logRejection(
                     input: index, reason: "oversize",
-                    "message is \(size) bytes, above max_message_bytes (\(configuration.inputs[index].maxMessageBytes))")
+                    "message is \(size) bytes, above max_message_bytes (\(maxMessageBytes))")
                 return
             }
             do throws(WireError) {
                 let message = try state.decoders[index].decode(frames)
-                control.inputs[index].rows.add(message.rows)
+                meters.rows.add(message.rows)
                 if let rejection = engine.accept(message, input: index, arrival: arrival) {
                     control.rejected(input: index, reason: rejection.reason)
                     logRejection(input: index, reason: rejection.reason, rejection.description)
@@ -351,12 +356,10 @@ final class PipelineRunner {
     }
 }
 
-/// What the receive path changes for every message: the reused frame container, the buffer of frame
-/// views, and each input's decoder (its header cache and producer names). Kept in one struct so that
+/// What the receive path changes for every message: the reused frame container and each input's decoder (its header cache and producer names). Kept in one struct so that
 /// `drain` can hold it in a local variable for a whole burst.
 struct ReceiveState {
     var parts: ZMQMultipart
-    var frames: [UnsafeRawBufferPointer] = []
     /// One per input, by input index.
     var decoders: [MessageDecoder]
 
