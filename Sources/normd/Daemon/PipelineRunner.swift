@@ -272,7 +272,7 @@ final class PipelineRunner {
     /// The receive state (frames, decoders) is moved out of `self` into a local for the burst and back
     /// after: a class's stored `var` costs a dynamic exclusivity check per access (`swift_beginAccess`,
     /// a thread-local access set), a local's is checked at compile time — one pair per burst instead
-    /// of several per message (~3.6 % of normd's CPU samples at 128 features × 1-row messages).
+    /// of several per message (2.7–3.6 % of normd's CPU samples at 128 features × 1-row messages).
     private func drain(input index: Int, limit: Int) -> Int {
         var state = ReceiveState.placeholder
         swap(&state, &receiving)
@@ -356,8 +356,9 @@ final class PipelineRunner {
     }
 }
 
-/// What the receive path changes for every message: the reused frame container and each input's decoder (its header cache and producer names). Kept in one struct so that
-/// `drain` can hold it in a local variable for a whole burst.
+/// What the receive path changes for every message: the reused frame container and each input's
+/// decoder (its header cache and producer names). Kept in one struct so that `drain` can hold it in a
+/// local variable for a whole burst. Nothing else reads it, so it may sit outside `self` meanwhile.
 struct ReceiveState {
     var parts: ZMQMultipart
     /// One per input, by input index.
