@@ -58,8 +58,13 @@ final class PayloadBufferPool: Sendable {
 
     private let state: Mutex<State>
 
-    /// The daemon's bound per output: 8 buffers, 32 MiB.
-    static let defaultMaxBuffers = 8
+    /// The daemon's bound per output: 32 MiB, and at most 4096 buffers (which bounds the free list,
+    /// reserved up front, for tiny batches). Why that many: a buffer is out for as long as its frame
+    /// waits in libzmq's queue, and at full rate that queue (up to `queue_bytes`, 64 MiB by default)
+    /// is deep — with 16 KiB batches (16 features × 256 rows) over TCP, 8 buffers lent only ~24 % of
+    /// the payloads and 64 only ~36 %, the rest were copied; 32 MiB (2048 such buffers) lent ~100 %
+    /// (`perf stat` of `zmq_msg_init_data` vs `zmq_send` calls, BENCHMARKS.md "Issue 15, zero-copy send").
+    static let defaultMaxBuffers = 4096
     static let defaultMaxBytes = 32 << 20
 
     init(maxBuffers: Int = defaultMaxBuffers, maxBytes: Int = defaultMaxBytes) {
