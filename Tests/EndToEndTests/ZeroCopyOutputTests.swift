@@ -10,14 +10,15 @@ import ZeroMQ
 /// The tensor payload goes out without a copy (lent to libzmq from a bounded pool of buffers, or
 /// copied when every buffer is lent): what a consumer reads must not change either way.
 @Suite struct ZeroCopyOutputTests {
-    /// 48 batches of 64 KiB over `ipc://` to a PUSH consumer that does not read until all are
-    /// published: the kernel's socket buffers hold a few hundred KiB, so most batches wait in
-    /// libzmq's queue (`high_water_mark: 1000`), far more than the 8 payload buffers — the first
-    /// ones lent, the rest copied. Read afterwards: every batch, in order, and each message byte for
-    /// byte what the copying encoder gives for `normd apply`'s result on the same rows.
+    /// 24 batches of 2 MiB over `ipc://` to a PUSH consumer that does not read until all are
+    /// published: the consumer's queue holds one and the kernel's socket buffers a few hundred KiB,
+    /// so at least 22 wait in libzmq's queue (`high_water_mark: 1000`) — more than the payload
+    /// buffers the output may lend (32 MiB / 2 MiB = 16, Docs/LIMITS.md): the first ones lent, the
+    /// rest copied. Read afterwards: every batch, in order, and each message byte for byte what the
+    /// copying encoder gives for `normd apply`'s result on the same rows.
     @Test func aStoppedPushConsumerGetsEveryBatchInOrderAndWhole() throws {
         let scratch = try ScratchDirectory()
-        let (features, batchSize, batches) = (64, 256, 48)
+        let (features, batchSize, batches) = (256, 2048, 24)
         var pipeline = PipelineYAML(features: features, batch: "{size: \(batchSize), min_rows: 2, max_latency: 10s}")
         let output = "ipc://\(scratch.path("out.sock"))"
         pipeline.output = "{endpoint: \"\(output)\", socket: push, bind: true, codec: tensor, high_water_mark: 1000}"
@@ -55,7 +56,7 @@ import ZeroMQ
                 origins: [RowOrigin(input: 0, producer: "p", seq: UInt64(index), rows: 0..<batchSize, messageRows: 0..<batchSize)])
             let expected = encoder.encode(batch, info) { frames in frames.map { Array($0) } }
             let received = parts.map(\.bytes)
-            // Frame by frame, so a failure names the frame instead of printing 64 KiB of bytes.
+            // Frame by frame, so a failure names the frame instead of printing 2 MiB of bytes.
             #expect(received.count == expected.count, "batch \(index): frames")
             #expect(received.first.map { String(decoding: $0, as: UTF8.self) } == String(decoding: expected[0], as: UTF8.self))
             let payloadEqual = received.last == expected.last
