@@ -135,7 +135,10 @@ let package = Package(
         // Every committed fuzz input (Tests/FuzzCorpus) through the fuzz targets, without the sanitizers.
         .testTarget(name: "FuzzCorpusTests", dependencies: ["FuzzTargets", "NormTesting"], swiftSettings: strict),
         // Drive the built `normd` binary as a subprocess (and a Python client where a user would use one).
-        .testTarget(name: "EndToEndTests", dependencies: ["normd", "NormTesting"], exclude: ["Python"], swiftSettings: strict),
+        // ZeroMQ and WireFormat for the tests that read the daemon's output frames byte for byte.
+        .testTarget(
+            name: "EndToEndTests", dependencies: ["normd", "NormTesting", "ZeroMQ", "WireFormat", "Pipeline", "StageKit", "NormCore"],
+            exclude: ["Python"], swiftSettings: strict),
         // The plugin loader's failure modes, the conformance suite over every kind, and both example
         // plugins through `normd validate`, `apply` and `run`.
         .testTarget(

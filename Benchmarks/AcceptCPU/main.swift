@@ -15,7 +15,7 @@ import StageKit
 import WireFormat
 
 func cpuNow() -> Double { var t = timespec(); clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t); return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9 }
-final class NullSink: BatchSink { var n = 0; func publish(_ batch: FeatureBatch, _ info: PublishedBatch) -> Bool { n += batch.rows; return true } }
+final class NullSink: BatchSink { var n = 0; func publish(_ batch: inout FeatureBatch, _ info: PublishedBatch) -> Bool { n += batch.rows; return true } }
 let messages = 4096
 
 struct Workload {

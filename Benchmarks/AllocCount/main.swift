@@ -18,7 +18,7 @@ let count = unsafeBitCast(dlsym(dlopen(nil, RTLD_NOW), "normd_malloc_count")!, t
 final class EncodingSink: BatchSink {
     var encoder = BatchEncoder(codec: .tensor)
     var bytes = 0
-    func publish(_ batch: FeatureBatch, _ info: PublishedBatch) -> Bool {
+    func publish(_ batch: inout FeatureBatch, _ info: PublishedBatch) -> Bool {
         bytes &+= encoder.encode(batch, info) { frames in frames[0].count }
         return true
     }

@@ -56,6 +56,16 @@ public struct FeatureBatch: Sendable, Equatable {
         rows = newRows
     }
 
+    /// Rows the storage holds without reallocating: `capacity / features` of its values.
+    public var rowCapacity: Int { values.capacity / features }
+
+    /// Makes room for `rows` rows without changing the batch (one allocation if it must grow), so
+    /// that a later `reset(rows:)` up to that many rows does not reallocate.
+    public mutating func reserveCapacity(rows: Int) {
+        precondition(rows >= 0)
+        values.reserveCapacity(rows * features)
+    }
+
     /// Appends rows given as contiguous row-major values (`count` must be a multiple of `features`).
     public mutating func append(contentsOf rowMajor: UnsafeBufferPointer<Float>) {
         precondition(rowMajor.count % features == 0, "appended values must be whole rows")

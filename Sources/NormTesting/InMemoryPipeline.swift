@@ -38,9 +38,9 @@ public final class CollectingSink: BatchSink {
 
     public init() {}
 
-    public func publish(_ batch: FeatureBatch, _ info: PublishedBatch) -> Bool {
+    public func publish(_ batch: inout FeatureBatch, _ info: PublishedBatch) -> Bool {
         guard accept else { return false }
-        batches.append((batch, info))
+        batches.append((batch, info)) // a copy: the engine's next writes to `batch` leave it alone
         return true
     }
 }

@@ -46,5 +46,15 @@ public struct PublishedBatch: Sendable, Equatable {
 public protocol BatchSink: AnyObject {
     /// Sends one batch; `false` when the output had to drop it (counted by the engine).
     /// May block to apply back-pressure (PUSH), which stops intake and so reaches PULL producers.
-    func publish(_ batch: FeatureBatch, _ info: PublishedBatch) -> Bool
+    ///
+    /// The batch is lent for the call, `inout` so that a sink can keep its storage instead of
+    /// copying it (normd's ZeroMQ output hands it to libzmq, which sends it later from its I/O
+    /// thread) and put other storage in its place. The contract:
+    /// - after the call `batch.features` is unchanged, and its storage holds at least as many rows
+    ///   as before without reallocating (`rowCapacity`), so the caller refills it without allocating;
+    /// - its rows and values are unspecified: read what you need (e.g. `batch.rows`) before the call,
+    ///   and nothing of the batch after it;
+    /// - a sink that keeps the batch (or a copy) must not expect the caller to leave it alone: it
+    ///   keeps its own value, which copy-on-write separates from the caller's next writes.
+    func publish(_ batch: inout FeatureBatch, _ info: PublishedBatch) -> Bool
 }

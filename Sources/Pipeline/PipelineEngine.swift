@@ -273,9 +273,13 @@ public final class PipelineEngine {
             processDuration: ContinuousClock.now - started, completedAt: intake.newestArrival?.instant ?? started)
         info.sync = syncStamp
         nextBatch += 1
-        if sink.publish(batch, info) {
+        // The sink may take the batch's storage and leave other storage of the same capacity: read
+        // nothing of `batch` after this call (see `BatchSink.publish`). `emitWaiting` hands it back
+        // to the batcher, which refills it.
+        let rows = batch.rows
+        if sink.publish(&batch, info) {
             intake.counts.batchesPublished += 1
-            intake.counts.rowsPublished += batch.rows
+            intake.counts.rowsPublished += rows
         } else {
             intake.counts.batchesDropped += 1
         }

@@ -39,9 +39,7 @@ public struct BatchEncoder: Sendable {
     ) rethrows -> Result {
         switch codec {
         case .tensor:
-            text.removeAll(keepingCapacity: true)
-            writeHeader(rows: batch.rows, features: batch.features, info)
-            text.append(0x7D)
+            writeTensorHeader(rows: batch.rows, features: batch.features, info)
             return try text.withUnsafeBytes { header in
                 try batch.withUnsafeValues { values in
                     try withFrames(header, UnsafeRawBufferPointer(values), body)
@@ -63,6 +61,26 @@ public struct BatchEncoder: Sendable {
             text.append(0x7D)
             return try text.withUnsafeBytes { try withFrames($0, nil, body) }
         }
+    }
+
+    /// The tensor codec's frames before the payload, `[topic?, header JSON]`, for a caller that sends
+    /// the payload frame itself (normd lends the batch's storage to libzmq instead of copying it):
+    /// followed by the batch's `rows × features` values as raw `<f4` bytes, they are exactly the
+    /// frames `encode` gives. Valid only inside `body`.
+    public mutating func encodeTensorLeadingFrames<Result>(
+        rows: Int, features: Int, _ info: PublishedBatch,
+        _ body: (UnsafeBufferPointer<UnsafeRawBufferPointer>) throws -> Result
+    ) rethrows -> Result {
+        precondition(codec == .tensor, "only the tensor codec sends its payload as a frame of its own")
+        writeTensorHeader(rows: rows, features: features, info)
+        return try text.withUnsafeBytes { header in try withFrames(header, nil, body) }
+    }
+
+    /// The tensor codec's header frame, whole, in `text`.
+    private mutating func writeTensorHeader(rows: Int, features: Int, _ info: PublishedBatch) {
+        text.removeAll(keepingCapacity: true)
+        writeHeader(rows: rows, features: features, info)
+        text.append(0x7D)
     }
 
     /// Calls `body` with `[topic?, first, second?]` as a stack-allocated frame list.

@@ -11,7 +11,9 @@ internal import CZeroMQ
 /// The object is always initialised, so it can be received into or sent at any time:
 /// - receiving into it replaces the previous content (libzmq releases the old buffer);
 /// - sending it (``ZMQSocket/send(_:flags:)``) hands the buffer to libzmq without a
-///   copy and leaves the message empty.
+///   copy and leaves the message empty;
+/// - a message made with ``init(borrowing:owner:)`` holds no buffer of its own: it lends libzmq the
+///   caller's bytes, and ``ZMQMessageOwner`` hears when libzmq is done with them.
 ///
 /// Not `Sendable`: it is mutated in place by sockets that live on one thread.
 public final class ZMQMessage {
@@ -56,6 +58,12 @@ public final class ZMQMessage {
         withUnsafeMutableBytes { $0.copyBytes(from: utf8) }
     }
 
+    /// A frame over `bytes` that libzmq sends without copying; see ``reset(borrowing:owner:)``.
+    public convenience init(borrowing bytes: UnsafeRawBufferPointer, owner: some ZMQMessageOwner) throws {
+        self.init()
+        try reset(borrowing: bytes, owner: owner)
+    }
+
     deinit {
         zmq_msg_close(pointer)
         pointer.deallocate()
@@ -97,6 +105,27 @@ public final class ZMQMessage {
                 size < 0
                 ? ZMQError(errno: EINVAL, operation: "zmq_msg_init_size \(size)")
                 : ZMQError.last("zmq_msg_init_size \(size)")
+            zmq_msg_init(pointer)
+            throw error
+        }
+    }
+
+    /// Replaces the content with a frame over `bytes` that libzmq sends without copying
+    /// (`zmq_msg_init_data`).
+    ///
+    /// `owner` is retained until libzmq is done with the bytes, then released once and told so
+    /// (``ZMQMessageOwner/bytesReleased()``). Until then the bytes must stay valid and unchanged: the
+    /// caller lends them, typically storage the owner holds. A send that returns `false` or throws
+    /// leaves them lent to this message; resetting or deinitialising it ends the loan.
+    /// - Throws: ``ZMQError`` (`ENOMEM`) if libzmq cannot allocate its reference count; then the
+    ///   message is empty, `owner` is not told anything and its bytes are the caller's again.
+    public func reset(borrowing bytes: UnsafeRawBufferPointer, owner: some ZMQMessageOwner) throws {
+        zmq_msg_close(pointer) // ends a previous loan, if this message still held one
+        let hint = Unmanaged.passRetained(owner as AnyObject).toOpaque()
+        let data = bytes.baseAddress.map { UnsafeMutableRawPointer(mutating: $0) }
+        guard zmq_msg_init_data(pointer, data, bytes.count, { releaseBorrowedBytes($0, $1) }, hint) == 0 else {
+            let error = ZMQError.last("zmq_msg_init_data \(bytes.count)")
+            Unmanaged<AnyObject>.fromOpaque(hint).release()
             zmq_msg_init(pointer)
             throw error
         }

@@ -75,7 +75,7 @@ struct PipelineEngineTests {
         final class ReadingSink: BatchSink {
             weak var engine: PipelineEngine?
             var seen: [(accepted: Int, pending: Int)] = []
-            func publish(_ batch: FeatureBatch, _ info: PublishedBatch) -> Bool {
+            func publish(_ batch: inout FeatureBatch, _ info: PublishedBatch) -> Bool {
                 if let engine { seen.append((engine.counts.messagesAccepted, engine.pendingRows)) }
                 return true
             }

@@ -20,6 +20,12 @@ import ZeroMQ
 /// - `pub` never waits: libzmq drops the batch for a subscriber whose queue is full, silently
 ///   (only producer `seq` gaps downstream can show it).
 /// - `xpub` sets `ZMQ_XPUB_NODROP`: a full queue refuses the send, and normd counts the drop.
+///
+/// The tensor codec's payload frame is not copied: the batch's storage is swapped into a buffer of
+/// `payloadBuffers` and lent to libzmq (`zmq_msg_init_data`), whose free callback checks the buffer
+/// back in once the frame is written out or dropped; the engine gets that buffer's previous storage
+/// to fill next. When every buffer is lent (a slow consumer with a deep queue), the payload is
+/// copied as before (`zmq_send`). The header frames are small and always copied.
 final class ZMQBatchSink: BatchSink {
     private let socket: ZMQSocket
     private let endpoint: OutputEndpoint
@@ -27,6 +33,10 @@ final class ZMQBatchSink: BatchSink {
     private let logger: Logger
     private var encoder: BatchEncoder
     private let poller: ZMQPoller
+    /// Where tensor payloads wait while libzmq sends them (bounded: see `PayloadBufferPool`).
+    let payloadBuffers: PayloadBufferPool
+    /// The payload frame, reused batch after batch (sending leaves it empty).
+    private let payloadFrame = ZMQMessage()
     private var dropLog = RateLimitedLog(perInterval: 10, interval: .seconds(10))
     private var recent = RecentSends()
     /// Per-batch meters and histograms for the admin server.
@@ -34,8 +44,12 @@ final class ZMQBatchSink: BatchSink {
     /// libzmq's engine buffer per connection (`ZMQ_OUT_BATCH_SIZE`, 8 KiB in libzmq 4.3).
     static let engineBufferBytes = 8192
 
-    init(socket: ZMQSocket, endpoint: OutputEndpoint, stopFlag: StopFlag, logger: Logger, control: PipelineControl? = nil) {
+    init(
+        socket: ZMQSocket, endpoint: OutputEndpoint, stopFlag: StopFlag, logger: Logger, control: PipelineControl? = nil,
+        payloadBuffers: PayloadBufferPool = PayloadBufferPool()
+    ) {
         self.socket = socket
+        self.payloadBuffers = payloadBuffers
         self.control = control
         self.endpoint = endpoint
         self.stopFlag = stopFlag
@@ -45,9 +59,17 @@ final class ZMQBatchSink: BatchSink {
         _ = poller.register(socket, for: .pollOut)
     }
 
-    func publish(_ batch: FeatureBatch, _ info: PublishedBatch) -> Bool {
+    func publish(_ batch: inout FeatureBatch, _ info: PublishedBatch) -> Bool {
+        let rows = batch.rows
         // The header is written straight from `info`: a warm sink allocates nothing per batch.
-        let outcome: SendOutcome = encoder.encode(batch, info) { frames in send(frames) }
+        let outcome: SendOutcome
+        if encoder.codec == .tensor {
+            outcome = encoder.encodeTensorLeadingFrames(rows: rows, features: batch.features, info) { frames in
+                send(frames, payloadFollows: true) { try sendPayload(of: &batch) }
+            }
+        } else {
+            outcome = encoder.encode(batch, info) { frames in send(frames, payloadFollows: false) { 0 } }
+        }
         switch outcome {
         case .sent:
             control?.published(
@@ -59,7 +81,7 @@ final class ZMQBatchSink: BatchSink {
                 logger.warning(
                     "batch dropped: \(why)",
                     metadata: [
-                        "batch": "\(info.sequence)", "rows": "\(batch.rows)", "endpoint": "\(endpoint.endpoint)",
+                        "batch": "\(info.sequence)", "rows": "\(rows)", "endpoint": "\(endpoint.endpoint)",
                         "suppressed": "\(suppressed)",
                     ])
             }
@@ -89,17 +111,59 @@ final class ZMQBatchSink: BatchSink {
         (stopFlag.stoppedAt ?? .now) + endpoint.shutdownTimeout
     }
 
-    private func send(_ frames: UnsafeBufferPointer<UnsafeRawBufferPointer>) -> SendOutcome {
+    /// Sends the tensor payload, the last frame, from `batch`'s storage without a copy when a buffer
+    /// is free (the batch is swapped into it and `batch` gets its previous storage), else a copy.
+    /// Returns the frame's size. Called once the message's first frame was accepted: libzmq then
+    /// takes the rest without waiting.
+    private func sendPayload(of batch: inout FeatureBatch) throws -> Int {
+        let size = batch.rows * batch.features * MemoryLayout<Float>.size
+        if let buffer = payloadBuffers.checkOut(like: batch) {
+            swap(&batch, &buffer.batch)
+            do {
+                try buffer.withPayloadBytes { try payloadFrame.reset(borrowing: $0, owner: buffer) }
+            } catch {
+                // libzmq could not even allocate its reference count: nothing was lent.
+                swap(&batch, &buffer.batch)
+                payloadBuffers.checkIn(buffer)
+                return try copyPayload(of: batch)
+            }
+            // From here libzmq owns the loan: the buffer comes back through its free callback,
+            // also when this send fails (the message is emptied below, which ends the loan).
+            do {
+                if try !socket.send(payloadFrame, flags: []) { try? payloadFrame.reset(size: 0) }
+            } catch {
+                try? payloadFrame.reset(size: 0)
+                throw error
+            }
+            return size
+        }
+        return try copyPayload(of: batch)
+    }
+
+    private func copyPayload(of batch: FeatureBatch) throws -> Int {
+        try batch.withUnsafeValues { values in _ = try socket.send(UnsafeRawBufferPointer(values), flags: []) }
+        return batch.rows * batch.features * MemoryLayout<Float>.size
+    }
+
+    /// Sends `frames` as a message, waiting for the first frame to be accepted as the socket kind
+    /// says (see the type's comment); with `payloadFollows`, `sendPayloadFrame` then sends one
+    /// more, last, frame and returns its size.
+    private func send(
+        _ frames: UnsafeBufferPointer<UnsafeRawBufferPointer>, payloadFollows: Bool, _ sendPayloadFrame: () throws -> Int
+    ) -> SendOutcome {
         while true {
             do {
                 // libzmq queues a multipart message whole or not at all: only the first frame can
                 // meet the high-water mark, the rest follow.
-                if try socket.send(frames[0], flags: frames.count > 1 ? [.dontWait, .sendMore] : .dontWait) {
+                let more = frames.count > 1 || payloadFollows
+                if try socket.send(frames[0], flags: more ? [.dontWait, .sendMore] : .dontWait) {
                     var bytes = frames[0].count
                     for index in 1..<frames.count {
-                        _ = try socket.send(frames[index], flags: index < frames.count - 1 ? .sendMore : [])
+                        let more = index < frames.count - 1 || payloadFollows
+                        _ = try socket.send(frames[index], flags: more ? .sendMore : [])
                         bytes += frames[index].count
                     }
+                    if payloadFollows { bytes += try sendPayloadFrame() }
                     recent.record(bytes: bytes)
                     return .sent
                 }

@@ -45,7 +45,7 @@ func makeChain(features: Int) -> StageChain {
 final class EncodingSink: BatchSink {
     var encoder = BatchEncoder(codec: .tensor)
     var bytes = 0
-    func publish(_ batch: FeatureBatch, _ info: PublishedBatch) -> Bool {
+    func publish(_ batch: inout FeatureBatch, _ info: PublishedBatch) -> Bool {
         bytes &+= encoder.encode(batch, info) { frames in frames.reduce(0) { $0 + $1.count } }
         return true
     }
