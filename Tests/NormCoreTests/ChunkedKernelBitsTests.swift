@@ -11,7 +11,7 @@ import Testing
 /// SSE loops and, with AVX2, the C kernels), so both paths are checked against the same reference.
 @Suite("Chunked kernels, bit for bit")
 struct ChunkedKernelBitsTests {
-    static let widths = [1, 2, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17, 20, 31, 33, 128, 131]
+    static let widths = [1, 2, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17, 20, 24, 25, 31, 33, 40, 128, 131]
     static let rowCounts = [1, 2, 15, 16, 17, 37, 256]
 
     /// Deterministic values: mostly around 1e4 with a spread of a few units (the case the centered
