@@ -39,6 +39,8 @@ public struct BatchNormKernel {
     private var meanHint: [Float] = []
     /// Storage for the moments a fused write pass hands to the next stage (no allocation once warm).
     private var fusedMoments = ColumnMoments(count: 0, mean: [], variance: [])
+    /// Scratch for `√(σ² + ε)` per feature (`setCoefficients`; no allocation once warm).
+    private var stddevScratch: [Double] = []
 
     public init(featureCount: Int, gamma: [Double], beta: [Double], epsilon: Double, virtualBatchSize: Int? = nil) {
         precondition(gamma.count == featureCount && beta.count == featureCount, "gamma and beta have one value per feature")
@@ -127,50 +129,45 @@ public struct BatchNormKernel {
 
     /// `center = μ`, `scale = γ·r/√(σ² + ε)`, `offset = d·γ + β` per feature, in Float64, rounded as
     /// `CenteredAffine.rounded` does. `stddev`: `√(σ² + ε)` when the caller has it already (renorm's
-    /// `σ_B`, the same expression on the same values), saving a square root per feature.
+    /// `σ_B`, the same expression on the same values); otherwise `StandardDeviationKernel` computes it.
     ///
     /// Why written out over raw pointers: this runs per train batch for every feature (twice per batch
     /// in a batch_norm → batch_renorm chain); through `CenteredAffine.setAll` it made an indirect call
-    /// per feature and was ~8 % of a 256 × 128 chain (profiled). The loops for plain batch norm and for
-    /// both of renorm's corrections read no optionals per feature, so the compiler vectorises them
-    /// (two lanes of `sqrtpd`/`divpd` where the optional form was scalar).
-    private mutating func setCoefficients(mean: [Double], variance: [Double], stddev: [Double]? = nil, r: [Double]?, d: [Double]?) {
-        let epsilon = epsilon
+    /// per feature and was ~8 % of a 256 × 128 chain (profiled). With the square roots taken by the
+    /// kernel (a libm call in Swift blocks vectorisation) and no optionals read per feature, the
+    /// compiler vectorises the loops for plain batch norm and for both of renorm's corrections.
+    private mutating func setCoefficients(mean: [Double], variance: [Double], stddev given: [Double]? = nil, r: [Double]?, d: [Double]?) {
+        let stddev: [Double]
+        if let given {
+            stddev = given
+        } else {
+            StandardDeviationKernel.compute(variance, epsilon: epsilon, into: &stddevScratch)
+            stddev = stddevScratch
+        }
         gamma.withUnsafeBufferPointer { gamma in
             beta.withUnsafeBufferPointer { beta in
                 mean.withUnsafeBufferPointer { mean in
-                    variance.withUnsafeBufferPointer { variance in
+                    stddev.withUnsafeBufferPointer { stddev in
                         coefficients.withUnsafeMutableCoefficients { center, scale, offset in
                             let count = center.count
-                            precondition(gamma.count == count && mean.count == count && variance.count == count)
+                            precondition(gamma.count == count && mean.count == count && stddev.count == count)
                             func set(_ f: Int, scale s: Double, offset o: Double) {
                                 (center[f], scale[f], offset[f]) = CenteredAffine.rounded(center: mean[f], scale: s, offset: o)
                             }
                             guard let r, let d else {
                                 if r == nil && d == nil { // plain batch norm (and infer): the general form with r = 1, d = 0
-                                    for f in 0..<count {
-                                        set(f, scale: gamma[f] * 1 / (variance[f] + epsilon).squareRoot(), offset: 0 * gamma[f] + beta[f])
-                                    }
+                                    for f in 0..<count { set(f, scale: gamma[f] * 1 / stddev[f], offset: 0 * gamma[f] + beta[f]) }
                                     return
                                 }
                                 for f in 0..<count { // one correction without the other (no built-in stage does this)
-                                    let stddev = (variance[f] + epsilon).squareRoot()
-                                    set(f, scale: gamma[f] * (r?[f] ?? 1) / stddev, offset: (d?[f] ?? 0) * gamma[f] + beta[f])
+                                    set(f, scale: gamma[f] * (r?[f] ?? 1) / stddev[f], offset: (d?[f] ?? 0) * gamma[f] + beta[f])
                                 }
                                 return
                             }
-                            precondition(r.count == count && d.count == count && (stddev?.count ?? count) == count)
+                            precondition(r.count == count && d.count == count)
                             r.withUnsafeBufferPointer { r in
                                 d.withUnsafeBufferPointer { d in
-                                    if let stddev {
-                                        stddev.withUnsafeBufferPointer { stddev in
-                                            for f in 0..<count { set(f, scale: gamma[f] * r[f] / stddev[f], offset: d[f] * gamma[f] + beta[f]) }
-                                        }
-                                    } else {
-                                        for f in 0..<count {
-                                            set(f, scale: gamma[f] * r[f] / (variance[f] + epsilon).squareRoot(), offset: d[f] * gamma[f] + beta[f])
-                                        }
-                                    }
+                                    for f in 0..<count { set(f, scale: gamma[f] * r[f] / stddev[f], offset: d[f] * gamma[f] + beta[f]) }
                                 }
                             }
                         }

@@ -127,29 +127,30 @@ public final class BatchRenormStage: StatisticsTransaction, MomentsFusingStage {
         return fused
     }
 
-    /// `σ_B = √(σ²_B + ε)`, `r` and `d` per feature (the formulas at the type), into the stage's
-    /// storage: the arrays are passed in, not reached through `self`, and read through raw pointers,
-    /// so the loop pays no exclusivity or bounds check per element.
+    /// `σ_B = √(σ²_B + ε)` (`StandardDeviationKernel`), then `r` and `d` per feature (the formulas at
+    /// the type), into the stage's storage: the arrays are passed in, not reached through `self`, and
+    /// read through raw pointers, so the loop pays no exclusivity or bounds check per element, and with
+    /// the bounds made non-optional it has no branch either. A missing bound is ±∞, which is exact:
+    /// `max(x, −∞)` and `min(x, +∞)` are `x` for every x, NaN included (`RenormClipping.clampR`).
     private static func corrections(
         variance: [Double], mean: [Double], renormMean: [Double], renormStddev: [Double], epsilon: Double, bounds: RenormClipping,
         stddev: inout [Double], r: inout [Double], d: inout [Double]
     ) {
-        let count = stddev.count
-        precondition([variance.count, mean.count, renormMean.count, renormStddev.count, r.count, d.count].allSatisfy { $0 == count })
+        let count = variance.count
+        precondition([mean.count, renormMean.count, renormStddev.count, r.count, d.count].allSatisfy { $0 == count })
+        StandardDeviationKernel.compute(variance, epsilon: epsilon, into: &stddev)
         let floor = epsilon.squareRoot()
-        variance.withUnsafeBufferPointer { variance in
-            mean.withUnsafeBufferPointer { mean in
-                renormMean.withUnsafeBufferPointer { renormMean in
-                    renormStddev.withUnsafeBufferPointer { renormStddev in
-                        stddev.withUnsafeMutableBufferPointer { stddev in
-                            r.withUnsafeMutableBufferPointer { r in
-                                d.withUnsafeMutableBufferPointer { d in
-                                    for f in 0..<count {
-                                        stddev[f] = (variance[f] + epsilon).squareRoot()
-                                        let reference = max(renormStddev[f], floor)
-                                        r[f] = bounds.clampR(stddev[f] / reference)
-                                        d[f] = bounds.clampD((mean[f] - renormMean[f]) / reference)
-                                    }
+        let rmin = bounds.rmin ?? -.infinity, rmax = bounds.rmax ?? .infinity, dmax = bounds.dmax ?? .infinity
+        mean.withUnsafeBufferPointer { mean in
+            renormMean.withUnsafeBufferPointer { renormMean in
+                renormStddev.withUnsafeBufferPointer { renormStddev in
+                    stddev.withUnsafeBufferPointer { stddev in
+                        r.withUnsafeMutableBufferPointer { r in
+                            d.withUnsafeMutableBufferPointer { d in
+                                for f in 0..<count {
+                                    let reference = max(renormStddev[f], floor)
+                                    r[f] = min(max(stddev[f] / reference, rmin), rmax)
+                                    d[f] = min(max((mean[f] - renormMean[f]) / reference, -dmax), dmax)
                                 }
                             }
                         }

@@ -1,4 +1,5 @@
 import BatchNorm
+import BatchRenorm
 import MinMax
 import NormCore
 import StageKit
@@ -102,6 +103,31 @@ import Testing
             AffineTransform.apply(to: &expected, affine)
             try stage.process(&output, mode: .train)
             #expect(Self.bits(output) == Self.bits(expected), "batch seeded \(seed)")
+        }
+    }
+
+    @Test("StandardDeviationKernel: √(σ² + ε) with Swift's bits, every width (the odd feature's scalar tail)")
+    func standardDeviations() {
+        var stddev: [Double] = []
+        for count in [0, 1, 2, 3, 37, 128] {
+            let kinds: [Double] = [0, 1e-300, 1e300, 0.1]
+            var variance: [Double] = []
+            for f in 0..<count { variance.append(f % 4 == 3 ? kinds[3] * Double(f) : kinds[f % 4]) }
+            StandardDeviationKernel.compute(variance, epsilon: 1e-3, into: &stddev)
+            #expect(stddev.map(\.bitPattern) == variance.map { ($0 + 1e-3).squareRoot().bitPattern }, "\(count) features")
+        }
+        StandardDeviationKernel.compute([.nan, .infinity], epsilon: 1e-3, into: &stddev)
+        #expect(stddev[0].isNaN && stddev[1] == .infinity)
+    }
+
+    @Test("renorm's corrections take a missing clipping bound as ±∞: the same value as not clamping, for every input")
+    func missingBoundIsInfinite() {
+        let inputs: [Double] = [.nan, .infinity, -.infinity, 0, -0.0, 1, -1, 1e308, .leastNonzeroMagnitude]
+        let partial = RenormClipping(rmax: 2, rmin: nil, dmax: nil)
+        for x in inputs {
+            #expect(RenormClipping.none.clampR(x).bitPattern == min(max(x, -.infinity), .infinity).bitPattern, "r \(x)")
+            #expect(RenormClipping.none.clampD(x).bitPattern == min(max(x, -.infinity), .infinity).bitPattern, "d \(x)")
+            #expect(partial.clampR(x).bitPattern == min(max(x, -.infinity), 2).bitPattern, "r \(x), rmax only")
         }
     }
 }
