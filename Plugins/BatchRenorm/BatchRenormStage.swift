@@ -137,7 +137,7 @@ public final class BatchRenormStage: StatisticsTransaction, MomentsFusingStage {
         stddev: inout [Double], r: inout [Double], d: inout [Double]
     ) {
         let count = variance.count
-        precondition([mean.count, renormMean.count, renormStddev.count, r.count, d.count].allSatisfy { $0 == count })
+        precondition(mean.count == count && renormMean.count == count && renormStddev.count == count && r.count == count && d.count == count)
         StandardDeviationKernel.compute(variance, epsilon: epsilon, into: &stddev)
         let floor = epsilon.squareRoot()
         let rmin = bounds.rmin ?? -.infinity, rmax = bounds.rmax ?? .infinity, dmax = bounds.dmax ?? .infinity
