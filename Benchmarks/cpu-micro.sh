@@ -46,7 +46,8 @@ for program in "${@:-ChainCPU DecodeCPU AcceptCPU HeaderCPU}"; do
         done
         # A program that fails to build must not leave an older one behind to be run instead.
         rm -f "$OUT/$name"
-        swiftc -O -I "$R/Modules" ${extra[@]+"${extra[@]}"} "Benchmarks/$name/main.swift" "${objects[@]}" -o "$OUT/$name" 2>&1 | grep -v warning || true
+        # --export-dynamic: ChainCPU looks up kernels newer than main's objects with dlsym.
+        swiftc -O -I "$R/Modules" ${extra[@]+"${extra[@]}"} -Xlinker --export-dynamic "Benchmarks/$name/main.swift" "${objects[@]}" -o "$OUT/$name" 2>&1 | grep -v warning || true
         [[ -x "$OUT/$name" ]] || { echo "cpu-micro.sh: $name did not build" >&2; exit 1; }
         if [[ "$name" == AllocCount ]]; then
             cc -O2 -shared -fPIC -o "$OUT/libcount.so" Benchmarks/AllocCount/count.c -ldl

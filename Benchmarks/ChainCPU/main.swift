@@ -110,6 +110,29 @@ for round in 0..<rounds {
         measure("\(shape) kernel moments pass (ColumnMoments, hinted)", values, features: features) {
             precondition(ColumnMoments(of: $0, nearMean: hint).count == rows)
         }
+        // The batch-norm stages' square roots, √(σ² + ε) per feature: Swift's loop (scalar: a libm call
+        // for negative inputs keeps it from vectorising) and, where this build has it, the SSE2 kernel
+        // normd_stddev (branch chain8), found at run time so that the program still links against main's
+        // objects (cpu-micro.sh links with --export-dynamic). 1000 calls per sample: one is ~0.1 µs.
+        let variances = (0..<features).map { 0.25 + Double($0) }
+        var deviations = [Double](repeating: 0, count: features)
+        measure("\(shape) stddev x1000, Swift loop (σ²+ε).squareRoot()", values, features: features) { _ in
+            for _ in 0..<1000 {
+                deviations.withUnsafeMutableBufferPointer { out in
+                    for f in 0..<features { out[f] = (variances[f] + 1e-3).squareRoot() }
+                }
+            }
+        }
+        if let symbol = dlsym(nil, "normd_stddev") {
+            typealias Kernel = @convention(c) (UnsafePointer<Double>?, Double, UnsafeMutablePointer<Double>?, Int) -> Void
+            let kernel = unsafeBitCast(symbol, to: Kernel.self)
+            measure("\(shape) stddev x1000, kernel normd_stddev (SSE2)", values, features: features) { _ in
+                for _ in 0..<1000 { kernel(variances, 1e-3, &deviations, features) }
+            }
+        } else {
+            print("\(shape) stddev x1000, kernel normd_stddev: not in this build")
+        }
+        precondition(deviations[0] > 0)
         let source = FeatureBatch(rows: rows, features: features, values: values)
         measure("\(shape) memcpy of the batch", values, features: features) { batch in
             batch.withUnsafeMutableValues { d in source.withUnsafeValues { s in _ = d.update(fromContentsOf: s) } }

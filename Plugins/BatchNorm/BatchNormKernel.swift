@@ -39,6 +39,8 @@ public struct BatchNormKernel {
     private var meanHint: [Float] = []
     /// Storage for the moments a fused write pass hands to the next stage (no allocation once warm).
     private var fusedMoments = ColumnMoments(count: 0, mean: [], variance: [])
+    /// Scratch for `√(σ² + ε)` per feature (`setCoefficients`; no allocation once warm).
+    private var stddevScratch: [Double] = []
 
     public init(featureCount: Int, gamma: [Double], beta: [Double], epsilon: Double, virtualBatchSize: Int? = nil) {
         precondition(gamma.count == featureCount && beta.count == featureCount, "gamma and beta have one value per feature")
@@ -102,13 +104,15 @@ public struct BatchNormKernel {
     ///
     /// `nextShift`: the next stage's shift (`MomentsFusingStage`); without ghost batches the write
     /// pass then also accumulates the output's moments about it (`AffineMomentsKernel`) and returns them.
+    /// `combinedStddev`: `√(σ² + ε)` of `moments.combined`, when the caller computed it already
+    /// (renorm's `σ_B`); used instead of the square root without ghost batches.
     @discardableResult
     public mutating func normalize(
         _ batch: inout FeatureBatch, with moments: BatchMoments, r: [Double]? = nil, d: [Double]? = nil,
-        nextShift: [Float]? = nil
+        combinedStddev: [Double]? = nil, nextShift: [Float]? = nil
     ) -> AffineMomentsKernel.Result? {
         guard !moments.ghosts.isEmpty else {
-            setCoefficients(mean: moments.combined.mean, variance: moments.combined.variance, r: r, d: d)
+            setCoefficients(mean: moments.combined.mean, variance: moments.combined.variance, stddev: combinedStddev, r: r, d: d)
             if let nextShift {
                 return AffineMomentsKernel.apply(to: &batch, coefficients, momentsAbout: nextShift, reusing: &fusedMoments)
             }
@@ -123,27 +127,79 @@ public struct BatchNormKernel {
         return nil
     }
 
-    /// `center = μ`, `scale = γ·r/√(σ² + ε)`, `offset = d·γ + β` per feature, in Float64.
-    private mutating func setCoefficients(mean: [Double], variance: [Double], r: [Double]?, d: [Double]?) {
-        let gamma = gamma, beta = beta, epsilon = epsilon
-        coefficients.setAll { f in
-            let correction = r?[f] ?? 1
-            let offset = (d?[f] ?? 0) * gamma[f] + beta[f]
-            return (mean[f], gamma[f] * correction / (variance[f] + epsilon).squareRoot(), offset)
+    /// `center = μ`, `scale = γ·r/√(σ² + ε)`, `offset = d·γ + β` per feature, in Float64, rounded as
+    /// `CenteredAffine.rounded` does. `stddev`: `√(σ² + ε)` when the caller has it already (renorm's
+    /// `σ_B`, the same expression on the same values); otherwise `StandardDeviationKernel` computes it.
+    ///
+    /// Why written out over raw pointers: this runs per train batch for every feature (twice per batch
+    /// in a batch_norm → batch_renorm chain); through `CenteredAffine.setAll` it made an indirect call
+    /// per feature and was ~8 % of a 256 × 128 chain (profiled). With the square roots taken by the
+    /// kernel (a libm call in Swift blocks vectorisation) and no optionals read per feature, the
+    /// compiler vectorises the loops for plain batch norm and for both of renorm's corrections.
+    private mutating func setCoefficients(mean: [Double], variance: [Double], stddev given: [Double]? = nil, r: [Double]?, d: [Double]?) {
+        let stddev: [Double]
+        if let given {
+            stddev = given
+        } else {
+            StandardDeviationKernel.compute(variance, epsilon: epsilon, into: &stddevScratch)
+            stddev = stddevScratch
+        }
+        gamma.withUnsafeBufferPointer { gamma in
+            beta.withUnsafeBufferPointer { beta in
+                mean.withUnsafeBufferPointer { mean in
+                    stddev.withUnsafeBufferPointer { stddev in
+                        coefficients.withUnsafeMutableCoefficients { center, scale, offset in
+                            let count = center.count
+                            precondition(gamma.count == count && mean.count == count && stddev.count == count)
+                            func set(_ f: Int, scale s: Double, offset o: Double) {
+                                (center[f], scale[f], offset[f]) = CenteredAffine.rounded(center: mean[f], scale: s, offset: o)
+                            }
+                            guard let r, let d else {
+                                if r == nil && d == nil { // plain batch norm (and infer): the general form with r = 1, d = 0
+                                    for f in 0..<count { set(f, scale: gamma[f] * 1 / stddev[f], offset: 0 * gamma[f] + beta[f]) }
+                                    return
+                                }
+                                for f in 0..<count { // one correction without the other (no built-in stage does this)
+                                    set(f, scale: gamma[f] * (r?[f] ?? 1) / stddev[f], offset: (d?[f] ?? 0) * gamma[f] + beta[f])
+                                }
+                                return
+                            }
+                            precondition(r.count == count && d.count == count)
+                            r.withUnsafeBufferPointer { r in
+                                d.withUnsafeBufferPointer { d in
+                                    for f in 0..<count { set(f, scale: gamma[f] * r[f] / stddev[f], offset: d[f] * gamma[f] + beta[f]) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
         }
     }
 
     /// tf_keras' `_assign_moving_average`: `moving −= (moving − value)·(1 − momentum)`, where
     /// `momentum` is the fraction *kept* (0.99 by default).
+    /// (Over raw pointers, like the other per-feature loops run per train batch: no bounds check per
+    /// element, so the loop vectorises.)
     public static func assignMovingAverage(_ moving: inout [Double], toward value: [Double], momentum: Double) {
         let decay = 1 - momentum
-        for f in moving.indices { moving[f] -= (moving[f] - value[f]) * decay }
+        precondition(value.count == moving.count)
+        moving.withUnsafeMutableBufferPointer { moving in
+            value.withUnsafeBufferPointer { value in
+                for f in moving.indices { moving[f] -= (moving[f] - value[f]) * decay }
+            }
+        }
     }
 
     /// PyTorch's running-statistics update: `running = (1 − w)·running + w·value`, where `w` is the
     /// weight of the *new* batch (torch `momentum`, or `1/num_batches_tracked` for its cumulative average).
     public static func updateRunningAverage(_ running: inout [Double], toward value: [Double], weight: Double) {
-        for f in running.indices { running[f] = (1 - weight) * running[f] + weight * value[f] }
+        precondition(value.count == running.count)
+        running.withUnsafeMutableBufferPointer { running in
+            value.withUnsafeBufferPointer { value in
+                for f in running.indices { running[f] = (1 - weight) * running[f] + weight * value[f] }
+            }
+        }
     }
 }
 

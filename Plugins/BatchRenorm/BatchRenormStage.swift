@@ -115,7 +115,7 @@ public final class BatchRenormStage: StatisticsTransaction, MomentsFusingStage {
         Self.corrections(
             variance: moments.combined.variance, mean: batchMean, renormMean: statistics.renormMean,
             renormStddev: statistics.renormStddev, epsilon: epsilon, bounds: bounds, stddev: &batchStddev, r: &r, d: &d)
-        let fused = kernel.normalize(&batch, with: moments, r: r, d: d, nextShift: nextShift)
+        let fused = kernel.normalize(&batch, with: moments, r: r, d: d, combinedStddev: batchStddev, nextShift: nextShift)
 
         BatchNormKernel.assignMovingAverage(&statistics.renormMean, toward: batchMean, momentum: renormMomentum)
         BatchNormKernel.assignMovingAverage(&statistics.renormStddev, toward: batchStddev, momentum: renormMomentum)
@@ -127,24 +127,47 @@ public final class BatchRenormStage: StatisticsTransaction, MomentsFusingStage {
         return fused
     }
 
-    /// `σ_B = √(σ²_B + ε)`, `r` and `d` per feature (the formulas at the type), into the stage's
-    /// storage: the arrays are passed in, not reached through `self`, so the loop pays no exclusivity
-    /// check per element.
+    /// `σ_B = √(σ²_B + ε)` (`StandardDeviationKernel`), then `r` and `d` per feature (the formulas at
+    /// the type), into the stage's storage: the arrays are passed in, not reached through `self`, and
+    /// read through raw pointers, so the loop pays no exclusivity or bounds check per element, and with
+    /// the bounds made non-optional it has no branch either. A missing bound is ±∞, which is exact:
+    /// `max(x, −∞)` and `min(x, +∞)` are `x` for every x, NaN included (`RenormClipping.clampR`).
     private static func corrections(
         variance: [Double], mean: [Double], renormMean: [Double], renormStddev: [Double], epsilon: Double, bounds: RenormClipping,
         stddev: inout [Double], r: inout [Double], d: inout [Double]
     ) {
-        for f in stddev.indices {
-            stddev[f] = (variance[f] + epsilon).squareRoot()
-            let reference = max(renormStddev[f], epsilon.squareRoot())
-            r[f] = bounds.clampR(stddev[f] / reference)
-            d[f] = bounds.clampD((mean[f] - renormMean[f]) / reference)
+        let count = variance.count
+        precondition(mean.count == count && renormMean.count == count && renormStddev.count == count && r.count == count && d.count == count)
+        StandardDeviationKernel.compute(variance, epsilon: epsilon, into: &stddev)
+        let floor = epsilon.squareRoot()
+        let rmin = bounds.rmin ?? -.infinity, rmax = bounds.rmax ?? .infinity, dmax = bounds.dmax ?? .infinity
+        mean.withUnsafeBufferPointer { mean in
+            renormMean.withUnsafeBufferPointer { renormMean in
+                renormStddev.withUnsafeBufferPointer { renormStddev in
+                    stddev.withUnsafeBufferPointer { stddev in
+                        r.withUnsafeMutableBufferPointer { r in
+                            d.withUnsafeMutableBufferPointer { d in
+                                for f in 0..<count {
+                                    let reference = max(renormStddev[f], floor)
+                                    r[f] = min(max(stddev[f] / reference, rmin), rmax)
+                                    d[f] = min(max((mean[f] - renormMean[f]) / reference, -dmax), dmax)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
         }
     }
 
     /// `moving_variance = max(moving_stddev² − ε, 0)`, in place.
     private static func variances(of stddev: [Double], epsilon: Double, into variance: inout [Double]) {
-        for f in variance.indices { variance[f] = max(stddev[f] * stddev[f] - epsilon, 0) }
+        precondition(stddev.count == variance.count)
+        stddev.withUnsafeBufferPointer { stddev in
+            variance.withUnsafeMutableBufferPointer { variance in
+                for f in variance.indices { variance[f] = max(stddev[f] * stddev[f] - epsilon, 0) }
+            }
+        }
     }
 
     /// tf_keras' constructor arguments (renorm ones included) as recorded in state files; the

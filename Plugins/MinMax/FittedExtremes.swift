@@ -52,10 +52,19 @@ struct FittedExtremes: Equatable {
     /// `y = (x − data_min)·scale + lo`, written into the caller's reusable `target`: `x − data_min`
     /// is exact for a feature far from zero, where `x·scale + min` would cancel in Float32.
     func centered(for featureRange: MinMaxRange, into target: inout CenteredAffine) {
-        let width = featureRange.high - featureRange.low
-        target.setAll { f in
-            let range = maximum[f] - minimum[f]
-            return (minimum[f], width / (range < MinMaxStage.zeroRangeThreshold ? 1 : range), featureRange.low)
+        let width = featureRange.high - featureRange.low, low = featureRange.low
+        // Raw pointers and `rounded` inlined: no call per feature (see `CenteredAffine.withUnsafeMutableCoefficients`).
+        minimum.withUnsafeBufferPointer { minimum in
+            maximum.withUnsafeBufferPointer { maximum in
+                target.withUnsafeMutableCoefficients { center, scale, offset in
+                    precondition(minimum.count == center.count && maximum.count == center.count)
+                    for f in 0..<center.count {
+                        let range = maximum[f] - minimum[f]
+                        (center[f], scale[f], offset[f]) = CenteredAffine.rounded(
+                            center: minimum[f], scale: width / (range < MinMaxStage.zeroRangeThreshold ? 1 : range), offset: low)
+                    }
+                }
+            }
         }
     }
 }

@@ -4,10 +4,17 @@
  *   d = y - shift[f]
  *   per block of 16 rows: Σd, Σd² in Float32, then sums[f] += (double)Σd, squares[f] += (double)Σd²
  *
- * Shape: for each 16-row block, 32 features at a time (four ymm registers per quantity: the partial
+ * Shape: for each 16-row block, 16 features at a time (two ymm registers per quantity: the partial
  * sums and the coefficients stay in registers for the block's rows, the batch is touched once per
- * value), then 8 at a time, then one at a time. Lanes are features, so every feature gets the same
- * Float32 operations on the same values in the same row order as the Swift kernel: the same bits.
+ * value), then 8 at a time, then one at a time. Why 16 and not 32: per 8 features the loop keeps
+ * six vectors live (center, scale, offset, shift, Σd, Σd²); four of them make 24 ymm registers where
+ * AVX2 has 16, and clang spilled the coefficients to the stack, reloading four per 8 values (~6.3 µs
+ * per 256 × 128 batch against 5.6 µs with two, ChainCPU; BENCHMARKS.md, branch chain8). Two make 12, plus the
+ * loaded value and a temporary: no spill, one load and one store per 8 values, and still two
+ * independent Σd chains per row (the Float32 adds' latency, not their throughput, would bind with
+ * one). The clamp is decided outside the row loop (a literal per call of `chunk`), not per vector.
+ * Moving some adds onto the FMA pipes (fma(a, 1, b) == a + b, the same bits) measured no faster
+ * (BENCHMARKS.md), so there is no FMA variant. Lanes are features, so every feature gets the same Float32 operations on the same values in the same row order as the Swift kernel: the same bits.
  * No fused multiply-add: FP_CONTRACT is off and the target is "avx2" without "fma", so (x-c)*s+o
  * rounds twice, as Swift's does. The clamp keeps Swift's exact choices: max(y, low) is
  * `low >= y ? low : y` and min(v, high) is `high < v ? high : v` (ordered compares, then blend). */
@@ -18,7 +25,7 @@
 #include <immintrin.h>
 
 #define BLOCK_ROWS 16
-#define UNROLL 4
+#define UNROLL 2
 
 __attribute__((target("avx2"))) static inline __m256 clamp8(__m256 y, __m256 low, __m256 high) {
     y = _mm256_blendv_ps(y, low, _mm256_cmp_ps(low, y, _CMP_GE_OQ));
@@ -73,8 +80,12 @@ __attribute__((target("avx2"))) void normd_affine_moments_avx2(float *values, si
         size_t n = rows - block < BLOCK_ROWS ? rows - block : BLOCK_ROWS;
         float *first = values + block * features;
         size_t f = 0;
-        for (; f + 8 * UNROLL <= features; f += 8 * UNROLL)
-            chunk(first, n, features, f, UNROLL, center, scale, offset, shift, low8, high8, clamps, sums, squares);
+        for (; f + 8 * UNROLL <= features; f += 8 * UNROLL) {
+            if (clamps)
+                chunk(first, n, features, f, UNROLL, center, scale, offset, shift, low8, high8, true, sums, squares);
+            else
+                chunk(first, n, features, f, UNROLL, center, scale, offset, shift, low8, high8, false, sums, squares);
+        }
         for (; f + 8 <= features; f += 8)
             chunk(first, n, features, f, 1, center, scale, offset, shift, low8, high8, clamps, sums, squares);
         for (; f < features; f++) {

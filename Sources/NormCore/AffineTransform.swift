@@ -109,26 +109,35 @@ public struct CenteredAffine: Sendable, Equatable {
     }
 
     /// Sets every feature `f` to `coefficients(f)`, as `set` does, with one uniqueness check per array
-    /// instead of three per feature: a stage recomputes all of them every train batch, and the per-value
-    /// checks of `set` were ~7 % of a 256 × 128 chain (profiled).
+    /// instead of three per feature. (A stage in another module pays an indirect call per feature
+    /// here: its per-batch loops use `withUnsafeMutableCoefficients` and `rounded` instead.)
     public mutating func setAll(_ coefficients: (Int) -> (center: Double, scale: Double, offset: Double)) {
-        let count = center.count
+        withUnsafeMutableCoefficients { center, scale, offset in
+            for f in 0..<center.count {
+                let wanted = coefficients(f)
+                (center[f], scale[f], offset[f]) = Self.rounded(center: wanted.center, scale: wanted.scale, offset: wanted.offset)
+            }
+        }
+    }
+
+    /// The three Float32 arrays, writable in place (one uniqueness check each), for a stage that
+    /// recomputes every coefficient per train batch: its loop, compiled in its own module with
+    /// `rounded` inlined, runs without a call per feature (`setAll`'s closure was ~8 % of a
+    /// 256 × 128 chain, profiled). Write each feature's triple as `rounded` gives it.
+    package mutating func withUnsafeMutableCoefficients<Result>(
+        _ body: (UnsafeMutableBufferPointer<Float>, UnsafeMutableBufferPointer<Float>, UnsafeMutableBufferPointer<Float>) -> Result
+    ) -> Result {
         center.withUnsafeMutableBufferPointer { center in
             scale.withUnsafeMutableBufferPointer { scale in
-                offset.withUnsafeMutableBufferPointer { offset in
-                    for f in 0..<count {
-                        let wanted = coefficients(f)
-                        (center[f], scale[f], offset[f]) = Self.rounded(center: wanted.center, scale: wanted.scale, offset: wanted.offset)
-                    }
-                }
+                offset.withUnsafeMutableBufferPointer { offset in body(center, scale, offset) }
             }
         }
     }
 
     /// The Float32 triple: the center rounded (0 when it does not fit), the rounding residual folded
     /// into the offset in Float64.
-    @inline(__always)
-    static func rounded(center: Double, scale: Double, offset: Double) -> (Float, Float, Float) {
+    @inlinable @inline(__always)
+    package static func rounded(center: Double, scale: Double, offset: Double) -> (Float, Float, Float) {
         let rounded = Float(center)
         let kept = rounded.isFinite ? rounded : 0
         return (kept, Float(scale), Float(offset - (center - Double(kept)) * scale))

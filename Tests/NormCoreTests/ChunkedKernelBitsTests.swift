@@ -5,13 +5,14 @@ import Testing
 /// The row-blocked, register-resident kernels (`AffineMomentsKernel`, `AffineTransform.apply`,
 /// `ColumnExtremesKernel`) against the row-by-row sweeps they replaced, written out here as the
 /// reference: the same bits for every output value, every moment and every extreme, over widths
-/// around the chunk sizes (8 and 4 lanes, the one-at-a-time tail), row counts around the 16-row
+/// around the chunk sizes (the AVX2 kernels' 32- and 16-feature chunks, 8 and 4 lanes, the
+/// one-at-a-time tail: 24 = 16 + 8, 25 = 16 + 8 + 1, 40 = 32 + 8), row counts around the 16-row
 /// blocks, clamped and not, strided row selections, and inputs holding ±0, NaN, ±∞, huge and tiny
 /// values and a large offset with a small spread — on every `KernelPath` this CPU runs (the Swift
 /// SSE loops and, with AVX2, the C kernels), so both paths are checked against the same reference.
 @Suite("Chunked kernels, bit for bit")
 struct ChunkedKernelBitsTests {
-    static let widths = [1, 2, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17, 20, 31, 33, 128, 131]
+    static let widths = [1, 2, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17, 20, 24, 25, 31, 33, 40, 128, 131]
     static let rowCounts = [1, 2, 15, 16, 17, 37, 256]
 
     /// Deterministic values: mostly around 1e4 with a spread of a few units (the case the centered

@@ -112,3 +112,59 @@ struct FeatureBatchTests {
         #expect(bad?.column == 1)
     }
 }
+
+/// `ColumnMoments.finishAboutShift` multiplies by 1/n instead of dividing by n when n is a power of
+/// two: the same correctly rounded operation on the same real number, so the same bits. Checked
+/// against the division form it replaced, for powers of two and other counts, on sums that are
+/// ordinary, huge, subnormal, negative, zero, NaN and infinite.
+@Suite struct FinishAboutShiftBitsTests {
+    /// The loop as it was: a division by n per term, the flags with `&&`.
+    static func reference(_ shift: [Float], count n: Int, sums: [Double], squares: [Double]) -> (
+        mean: [Double], variance: [Double], finite: Bool, close: Bool
+    ) {
+        let n64 = Double(n), inverse = 1.0 / n64
+        var mean = sums, variance = squares, finite = true, close = true
+        for f in shift.indices {
+            let residual = mean[f], squares = variance[f]
+            finite = finite && residual.isFinite && squares.isFinite && shift[f].isFinite
+            let offset = residual * inverse
+            mean[f] = Double(shift[f]) + offset
+            variance[f] = max(0, (squares - residual * residual / n64) / n64)
+            close = close && offset * offset <= 4 * variance[f]
+        }
+        return (mean, variance, finite, close)
+    }
+
+    @Test("the power-of-two shortcut gives the division's bits", arguments: [1, 2, 3, 16, 37, 255, 256, 1024, 1 << 20])
+    func sameBits(rows n: Int) {
+        var state: UInt64 = UInt64(n) &* 0x9E37_79B9_7F4A_7C15
+        func next() -> Double {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Double(state >> 11) / Double(1 << 53) - 0.5
+        }
+        let specials: [Double] = [0, -0.0, 1e300, -1e300, 4e-320, .leastNonzeroMagnitude, .nan, .infinity, -.infinity]
+        for round in 0..<40 {
+            let features = 1 + round % 19
+            let shift = (0..<features).map { f in f == 2 && round % 7 == 0 ? Float.infinity : Float(next() * 100) }
+            var sums = (0..<features).map { _ in next() * Double(n) }
+            var squares = sums.map { $0 * $0 / Double(n) + abs(next()) * Double(n) }
+            if round >= 20 {
+                sums[round % features] = specials[round % specials.count]
+                squares[(round / 2) % features] = abs(specials[(round + 3) % specials.count])
+            }
+            let expected = Self.reference(shift, count: n, sums: sums, squares: squares)
+            var mean = sums, variance = squares
+            let flags = shift.withUnsafeBufferPointer { shift in
+                mean.withUnsafeMutableBufferPointer { mean in
+                    variance.withUnsafeMutableBufferPointer { variance in
+                        ColumnMoments.finishAboutShift(
+                            shift.baseAddress!, count: n, features: features, mean: mean.baseAddress!, variance: variance.baseAddress!)
+                    }
+                }
+            }
+            #expect(mean.map(\.bitPattern) == expected.mean.map(\.bitPattern), "mean, \(n) rows, round \(round)")
+            #expect(variance.map(\.bitPattern) == expected.variance.map(\.bitPattern), "variance, \(n) rows, round \(round)")
+            #expect(flags.finite == expected.finite && flags.close == expected.close, "flags, \(n) rows, round \(round)")
+        }
+    }
+}

@@ -27,4 +27,8 @@ void normd_affine_avx2(float *values, size_t first, size_t stride, size_t count,
  * (low and high hold the starting values). */
 void normd_extremes_avx2(const float *values, size_t rows, size_t features, float *low, float *high);
 
+/* sqrt(variance[f] + epsilon) for each of `count` features (SSE2 on x86-64, no CPU check needed;
+ * see stddev_sse2.c for why this is C). */
+void normd_stddev(const double *variance, double epsilon, double *stddev, size_t count);
+
 #endif
