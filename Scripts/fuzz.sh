@@ -57,7 +57,18 @@ for target in "${chosen[@]}"; do
     rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
     if [ "$status" -ne 0 ]; then
         failed+=("$target")
-        grep -E '^(==[0-9]+==ERROR|SUMMARY|Fatal error|.*fatal error|artifact_prefix|Test unit written)' "$log" | head -20 >&2 || true
+        # The report, the first frames of the stack (a Swift trap names itself in frame #4, e.g.
+        # "Swift runtime failure: Unexpectedly found nil"), and the input itself in base64: a CI
+        # machine's .build-fuzz is gone once the run ends, so its log must be enough to reproduce.
+        grep -E '^(==[0-9]+== ?ERROR|SUMMARY|Fatal error|.*fatal error|artifact_prefix|Test unit written)' "$log" | head -20 >&2 || true
+        grep -E '^ +#([0-9]|1[0-9]) ' "$log" | head -20 | cut -c1-300 >&2 || true
+        for input in "$artifacts"*; do
+            [ -f "$input" ] || continue
+            if [ "$(stat -c %s "$input")" -le 65536 ]; then
+                echo "fuzz: input $(basename "$input") in base64 (base64 -d > input):" >&2
+                base64 -w 100 "$input" >&2
+            fi
+        done
         echo "fuzz: $target CRASHED (exit $status) after ${runs:-?} runs; log $log" >&2
         echo "fuzz: reproduce with: $driver $target <input>; keep it as Tests/FuzzCorpus/$target/crashers/<name>" >&2
     else

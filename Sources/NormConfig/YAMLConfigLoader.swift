@@ -93,7 +93,7 @@ public enum YAMLConfigLoader {
         case .mapping(let mapping):
             let entries = mapping.map { pair in
                 ConfigEntry(
-                    key: pair.key.string ?? String(describing: pair.key.any),
+                    key: pair.key.string ?? keyText(pair.key),
                     keyLocation: pair.key.mark.map { SourceLocation(file: file, line: $0.line, column: $0.column) },
                     value: convert(pair.value, file: file))
             }
@@ -101,6 +101,19 @@ public enum YAMLConfigLoader {
         case .alias:
             // compose() substitutes aliases with the anchored node; kept for exhaustiveness.
             return ConfigNode(.null, location: location)
+        }
+    }
+
+    /// A complex key (`? [a, b]`, `? {a: 1}`) as text for messages, in YAML's flow style. Not Yams'
+    /// `Node.any`: it force-unwraps every mapping key as a string and trapped on a mapping key inside
+    /// a key (fuzz crasher `config/crashers/fuzz-sequence-key-holding-a-complex-key.yaml`). The depth
+    /// is bounded by `YAMLBudget`, checked before anything is composed.
+    private static func keyText(_ node: Node) -> String {
+        switch node {
+        case .scalar(let scalar): return scalar.string
+        case .sequence(let sequence): return "[" + sequence.map(keyText).joined(separator: ", ") + "]"
+        case .mapping(let mapping): return "{" + mapping.map { "\(keyText($0.key)): \(keyText($0.value))" }.joined(separator: ", ") + "}"
+        case .alias(let alias): return "*\(alias.anchor.rawValue)"
         }
     }
 

@@ -113,4 +113,16 @@ import Testing
         #expect(
             messages(yaml) == ["test.yaml:1:1: defaults: unknown key 'defaults'; expected one of: pipelines, plugins, checkpoint, admin, security"])
     }
+
+    /// A mapping key inside a sequence used as a key trapped in Yams' `Node.any` (it force-unwraps
+    /// keys as strings; fuzz crasher `config/crashers/fuzz-sequence-key-holding-a-complex-key.yaml`).
+    /// Complex keys are now written out in flow style, and refused like any unknown key.
+    @Test func complexKeysAreNamedInTheMessageWithoutTrapping() {
+        #expect(
+            messages(".979es:\n? - ? - 0025979\n") == [
+                "test.yaml:1:1: missing 'pipelines' (a list of pipelines)",
+                "test.yaml:1:1: .979es: unknown key '.979es'; expected one of: pipelines, plugins, checkpoint, admin, security",
+                "test.yaml:2:3: [{[0025979]: }]: unknown key '[{[0025979]: }]'; expected one of: pipelines, plugins, checkpoint, admin, security",
+            ])
+    }
 }
