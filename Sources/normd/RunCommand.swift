@@ -143,11 +143,11 @@ struct RunCommand: AsyncParsableCommand {
         }
         admin.attach(reloader: reloader)
         let handler = DaemonSignals(
-            pipelines: pipelines, writer: checkpointWriter, reporter: reporter, reloader: reloader, logger: logger,
+            pipelines: pipelines, group: group, writer: checkpointWriter, reporter: reporter, reloader: reloader, logger: logger,
             curve: curve)
         let signalTask = Task { await handler.handle(signals) }
-        // A pipeline that ends (stopped by a signal, or failed) shuts the group down; the group
-        // itself traps no signal (DaemonSignals does, so it also sees a second one).
+        // A stop signal (DaemonSignals: the group itself traps none, so a second one is seen too) or
+        // a pipeline that failed shuts the group down.
         // Each pipeline's service joined the group when it started (`PipelineLauncher.launch`).
         let services: [ServiceGroupConfiguration.ServiceConfiguration] =
             [.init(service: reporter), .init(service: announcement, successTerminationBehavior: .ignore)]
@@ -161,6 +161,9 @@ struct RunCommand: AsyncParsableCommand {
             adminFailure = error
         }
 
+        // A pipeline launched while a stop signal started the shutdown may never have joined the group
+        // (`addServiceUnlessShutdown`); its loop was stopped as it joined (`PipelineSet.add`).
+        for loop in pipelines.current { await loop.waitUntilFinished() }
         reporter.report(final: true)
         // Every loop has flushed its last batch, offered its final snapshot, closed its sockets and
         // terminated its own ZeroMQ context by now.

@@ -2,6 +2,7 @@ import Checkpoint
 import Foundation
 import Logging
 import NormConfig
+import ServiceLifecycle
 import Synchronization
 import UnixSignals
 
@@ -19,13 +20,15 @@ import UnixSignals
 ///
 /// Signals are delivered through swift-service-lifecycle's `UnixSignalsSequence` (a dispatch signal
 /// source): the handler runs as ordinary async code, not in a signal context. The ServiceGroup itself
-/// traps no signal; this handler starts the shutdown by stopping the pipelines, whose services then
-/// end and shut the group down — so it can also see the second stop signal.
+/// traps no signal; this handler starts the shutdown — every pipeline's intake stops at once, then the
+/// group shuts its services down one at a time — so it can also see the second stop signal.
 final class DaemonSignals: Sendable {
     /// Trapped from before the first socket is bound until the process exits.
     static let trapped: [UnixSignal] = [.sigterm, .sigint, .sighup, .sigusr1, .sigusr2]
 
     private let pipelines: PipelineSet
+    /// Shut down on a stop signal, after every pipeline was asked to stop (`PipelineService`).
+    private let group: ServiceGroup
     private let writer: CheckpointWriter?
     private let reporter: CountsReporter
     private let logger: Logger
@@ -35,11 +38,13 @@ final class DaemonSignals: Sendable {
     private let curve: CurveGate?
 
     init(
-        pipelines: PipelineSet, writer: CheckpointWriter?, reporter: CountsReporter, reloader: ReloadCoordinator? = nil, logger: Logger,
+        pipelines: PipelineSet, group: ServiceGroup, writer: CheckpointWriter?, reporter: CountsReporter, reloader: ReloadCoordinator? = nil,
+        logger: Logger,
         curve: CurveGate? = nil
     ) {
         self.curve = curve
         self.pipelines = pipelines
+        self.group = group
         self.reloader = reloader
         self.writer = writer
         self.reporter = reporter
@@ -61,7 +66,7 @@ final class DaemonSignals: Sendable {
     func handle(_ signals: UnixSignalsSequence) async {
         for await signal in signals {
             switch signal {
-            case .sigterm, .sigint: stop(signal)
+            case .sigterm, .sigint: await stop(signal)
             // Its own task: a reload waits for every pipeline's batch boundary, a stop signal must not wait for it.
             // The reload re-reads `authorized_keys` first (issue 11), as `POST /reload` does.
             case .sighup:
@@ -77,12 +82,17 @@ final class DaemonSignals: Sendable {
         }
     }
 
-    private func stop(_ signal: UnixSignal) {
+    /// The first stop signal stops every pipeline's intake at once, then starts the group's graceful
+    /// shutdown: the group stops its services one at a time, and each pipeline's service waits for its
+    /// turn (`PipelineService`) — a service that ends while the group waits for another is, to the
+    /// group, one that "finished unexpectedly", and the daemon would exit 1 instead of 0.
+    private func stop(_ signal: UnixSignal) async {
         if stopSignals.add(1, ordering: .relaxed).newValue == 1 {
             logger.notice(
                 "stopping: intake stopped; flushing the last batch and the output (a second SIGTERM or SIGINT skips the output wait)",
                 metadata: ["signal": "\(signal)"])
             pipelines.stopAll()
+            await group.triggerGracefulShutdown()
         } else {
             // A third changes nothing more: the checkpoint write is not interrupted (SIGQUIT or
             // SIGKILL end the process without it).

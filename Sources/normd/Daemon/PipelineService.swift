@@ -4,9 +4,15 @@ import NormConfig
 import Pipeline
 import ServiceLifecycle
 
-/// Runs one pipeline's loop inside a ServiceGroup. Only this service reacts to the group's graceful
-/// shutdown (started when a pipeline ends, e.g. after `DaemonSignals` stopped them); the loop then stops intake, flushes, sends and closes before `run()` returns, so the
-/// group never sees it finish "unexpectedly" mid-shutdown.
+/// Runs one pipeline's loop inside a ServiceGroup. The group's graceful shutdown (started by a stop
+/// signal, `DaemonSignals`, or by a pipeline that ended on its own) stops the loop: intake stops, the
+/// last batch is flushed and sent, the sockets closed, before `run()` returns.
+///
+/// The group shuts services down one at a time, in reverse order of joining, and treats a service
+/// that ends while it waits for another as one that "finished unexpectedly" (the daemon then exits 1).
+/// So a loop that was asked to stop (a stop signal stops every loop at once) or was retired by a
+/// reload ends its service only when the group's shutdown reaches it. Only a loop that ended on its
+/// own (a failure) returns at once, which starts the group's shutdown.
 struct PipelineService: Service {
     let loop: PipelineLoop
 
@@ -16,9 +22,7 @@ struct PipelineService: Service {
         } onGracefulShutdown: {
             loop.requestStop()
         }
-        // Re-bound or removed by a reload: its end must not stop the daemon, so the service lasts
-        // until the group's own shutdown.
-        if loop.isRetired { try? await gracefulShutdown() }
+        if loop.isStopping || loop.isRetired { try? await gracefulShutdown() }
     }
 }
 

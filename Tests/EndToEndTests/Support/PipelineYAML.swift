@@ -24,7 +24,9 @@ struct PipelineYAML {
         return lines.joined(separator: "\n")
     }
 
-    static func config(_ pipelines: PipelineYAML...) -> String {
+    static func config(_ pipelines: PipelineYAML...) -> String { config(pipelines) }
+
+    static func config(_ pipelines: [PipelineYAML]) -> String {
         "pipelines:\n" + pipelines.map(\.text).joined(separator: "\n") + "\n"
     }
 }
