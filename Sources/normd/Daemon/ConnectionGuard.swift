@@ -95,7 +95,12 @@ struct GuardedInput: @unchecked Sendable {
 /// other consumers keep theirs, with whatever libzmq had queued for them — and the peer's reconnect
 /// meets ZAP, which refuses the removed key (`unknown_key`). The duplicate makes this safe: it
 /// cannot name another connection even if libzmq has closed and reused its own descriptor.
-/// The key is booked to a connection the same way a decision is (accept order; see above).
+/// The key is booked to a connection the same way a decision is (accept order; see above), so when
+/// handshakes overlap (a connection accepted while another still awaits its decision) the guard
+/// cannot tell which of them holds which key: such connections form an ``Overlap`` sharing every key
+/// admitted to one of them, and revoking any of those keys closes all of them. The authorized ones
+/// reconnect and are admitted again (what libzmq had queued for them is lost); a revoked key never
+/// keeps a connection because its decision was booked on a neighbour's.
 final class ConnectionGuard: @unchecked Sendable {
     private static let guards = Mutex<[ObjectIdentifier: ConnectionGuard]>([:])
     /// How often the thread looks for new registrations when nothing else wakes it.
@@ -148,6 +153,13 @@ final class ConnectionGuard: @unchecked Sendable {
 
     // MARK: the guard thread
 
+    /// Connections whose handshakes overlapped, and every key admitted to one of them: each of them
+    /// may hold any of these keys (decisions are booked in accept order, handshakes may finish in
+    /// another).
+    private final class Overlap {
+        var keys: Set<String> = []
+    }
+
     private struct Connection {
         enum State { case awaitingDecision, admitted, refused, revoked }
         /// A duplicate of libzmq's descriptor, valid until the guard closes it; -1 if dup failed.
@@ -156,13 +168,21 @@ final class ConnectionGuard: @unchecked Sendable {
         var state = State.awaitingDecision
         /// The client key (Z85) it was admitted under; empty without CURVE.
         var key = ""
+        /// Set when its handshake overlapped another's: the key may be a neighbour's.
+        var overlap: Overlap?
     }
 
     private final class Watched {
         let input: GuardedInput
         var connections: [Int32: Connection] = [:]
         /// Accepted descriptors awaiting a ZAP decision, oldest first.
-        var awaiting: [Int32] = []
+        var awaiting: [Int32] = [] {
+            didSet { if awaiting.isEmpty { openOverlap = nil } }
+        }
+        /// The overlap a connection accepted now joins (its handshake overlaps those in `awaiting`,
+        /// and through them every connection that overlapped theirs); `nil` while at most one awaits
+        /// outside any overlap.
+        var openOverlap: Overlap?
         var admitted = 0
         /// The monitor reported `MONITOR_STOPPED`: the input socket is closed.
         var stopped = false
@@ -256,7 +276,14 @@ final class ConnectionGuard: @unchecked Sendable {
             switch event.kind {
             case .accepted:
                 let duplicate = dup(fd)
-                entry.connections[fd] = Connection(duplicate: duplicate, peer: duplicate >= 0 ? peerAddress(duplicate) : "?")
+                var connection = Connection(duplicate: duplicate, peer: duplicate >= 0 ? peerAddress(duplicate) : "?")
+                if !entry.awaiting.isEmpty {
+                    let overlap = entry.openOverlap ?? Overlap()
+                    for waiting in entry.awaiting where entry.connections[waiting]?.overlap == nil { entry.connections[waiting]?.overlap = overlap }
+                    connection.overlap = overlap
+                    entry.openOverlap = overlap
+                }
+                entry.connections[fd] = connection
                 entry.awaiting.append(fd)
             case .disconnected:
                 guard let connection = entry.connections.removeValue(forKey: fd) else { continue }
@@ -308,6 +335,7 @@ final class ConnectionGuard: @unchecked Sendable {
             if let fd {
                 entry.connections[fd]?.state = .admitted
                 entry.connections[fd]?.key = decision.userID
+                if !decision.userID.isEmpty { entry.connections[fd]?.overlap?.keys.insert(decision.userID) }
             }
             return
         }
@@ -324,26 +352,34 @@ final class ConnectionGuard: @unchecked Sendable {
         entry.input.logger.warning("connection refused: \(decision.text)", metadata: metadata)
     }
 
-    /// Closes every connection admitted under a key the gate no longer lists (once per new
-    /// revocation; at most every `pickUpInterval`), counted as `auth_failures={revoked_key: N}`.
+    /// Closes every connection admitted under a key the gate no longer lists, and every connection
+    /// whose handshake overlapped one admitted under such a key (``Overlap``), once per new
+    /// revocation (at most every `pickUpInterval`); each counted as `auth_failures={revoked_key: N}`.
     private func cutOffRevoked(_ entry: Watched) {
         guard let gate = entry.input.cutOffRevoked, gate.revocationCount != entry.revocationsSeen else { return }
         entry.revocationsSeen = gate.revocationCount
-        for (fd, connection) in entry.connections where connection.state == .admitted && !connection.key.isEmpty && !gate.isAuthorized(connection.key)
-        {
+        for (fd, connection) in entry.connections where connection.state != .revoked {
+            let ownKeyRevoked = connection.state == .admitted && !connection.key.isEmpty && !gate.isAuthorized(connection.key)
+            // A refused neighbour too: its "refusal" may have been another connection's, and libzmq
+            // closes the refused one itself (its DISCONNECTED removes it from `connections`).
+            let neighbourKey = ownKeyRevoked ? nil : connection.overlap?.keys.sorted().first { !gate.isAuthorized($0) }
+            guard ownKeyRevoked || neighbourKey != nil else { continue }
+            let key = neighbourKey ?? connection.key
             guard connection.duplicate >= 0 else {
                 entry.input.logger.error(
                     "cannot close the connection of a revoked key (its descriptor could not be duplicated); restart to cut it off",
-                    metadata: ["peer": "\(connection.peer)", "key": "\(CurveGate.prefix(connection.key))"])
+                    metadata: ["peer": "\(connection.peer)", "key": "\(CurveGate.prefix(key))"])
                 continue
             }
             shutdown(connection.duplicate, Int32(SHUT_RDWR))
             entry.connections[fd]?.state = .revoked
-            entry.admitted -= 1
+            if connection.state == .admitted { entry.admitted -= 1 }
             entry.input.board.recordAuthFailure("revoked_key")
-            entry.input.logger.notice(
-                "connection closed: client key \(CurveGate.prefix(connection.key)) is no longer in authorized_keys",
-                metadata: ["peer": "\(connection.peer)", "reason": "revoked_key"])
+            let message =
+                neighbourKey == nil
+                ? "connection closed: client key \(CurveGate.prefix(key)) is no longer in authorized_keys"
+                : "connection closed: its handshake overlapped that of client key \(CurveGate.prefix(key)), which is no longer in authorized_keys (decisions are booked in accept order, so either may hold it; an authorized client reconnects)"
+            entry.input.logger.notice("\(message)", metadata: ["peer": "\(connection.peer)", "reason": "revoked_key"])
         }
     }
 
