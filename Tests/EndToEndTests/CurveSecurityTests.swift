@@ -47,8 +47,10 @@ import Testing
             s.curve_publickey = pub; s.curve_secretkey = sec; s.curve_serverkey = server
             return s
         c = zmq.Context()
+        # LINGER 15 s: connect() queues at once and close() drops what the CURVE handshake has not let
+        # through by then; 3 s lost a fresh-clone CI run's only batch on a loaded machine.
         def send_batches(name, endpoint, batches, scale=1):
-            p = curve(c.socket(zmq.PUSH), name); p.setsockopt(zmq.LINGER, 3000); p.connect(endpoint)
+            p = curve(c.socket(zmq.PUSH), name); p.setsockopt(zmq.LINGER, 15000); p.connect(endpoint)
             rows = np.arange(64, dtype='<f4').reshape(16, 4) * scale
             for _ in range(batches):
                 p.send(json.dumps({'dtype': '<f4', 'shape': [16, 4]}).encode(), zmq.SNDMORE); p.send(rows)
@@ -318,7 +320,7 @@ import Testing
             Self.clientPrelude + """
                 import os
                 good = curve(c.socket(zmq.PULL), 'alice'); good.connect('\(output)')
-                p = curve(c.socket(zmq.PUSH), 'alice'); p.setsockopt(zmq.LINGER, 3000); p.connect('\(input)')
+                p = curve(c.socket(zmq.PUSH), 'alice'); p.setsockopt(zmq.LINGER, 15000); p.connect('\(input)')
                 rows = np.arange(64, dtype='<f4').reshape(16, 4)
                 def one():
                     p.send(json.dumps({'dtype': '<f4', 'shape': [16, 4]}).encode(), zmq.SNDMORE); p.send(rows)
