@@ -26,7 +26,7 @@ public import StageKit
 /// ghost means and of the ghost variances. Infer accepts any N.
 ///
 /// State: `moving_mean`, `moving_variance` (tf_keras' variable names).
-public final class KerasBatchNormStage: StatisticsTransaction, MomentsFusingStage {
+public final class KerasBatchNormStage: StatisticsTransaction, MomentsFusingStage, AffineTrainingStage {
     public static let convention = "keras"
 
     public let featureCount: Int
@@ -79,6 +79,19 @@ public final class KerasBatchNormStage: StatisticsTransaction, MomentsFusingStag
             kernel.normalize(&batch, mean: movingMean, variance: movingVariance)
             return nil
         }
+    }
+
+    /// Without ghost batches a train batch is one affine map of the whole batch.
+    public var trainsAffine: Bool { options.virtualBatchSize == nil }
+
+    /// The train step of `process(_:mode: .train)` with the input's moments taken from `input`:
+    /// the same coefficients from them, the same moving-average updates.
+    public func trainAffine(from input: ColumnSummary) -> CenteredAffine {
+        let moments = input.moments
+        let coefficients = kernel.trainCoefficients(for: moments)
+        BatchNormKernel.assignMovingAverage(&movingMean, toward: moments.mean, momentum: options.momentum)
+        BatchNormKernel.assignMovingAverage(&movingVariance, toward: moments.variance, momentum: options.momentum)
+        return coefficients
     }
 
     public var parameters: [String: StageParameter] { options.parameters }
