@@ -143,14 +143,14 @@ for round in 0..<rounds {
         // time like normd_stddev: pass A (extremes + moments, read only) and pass B (three affines).
         if let symbol = dlsym(nil, "normd_summary_avx2") {
             typealias Kernel = @convention(c) (
-                UnsafePointer<Float>?, Int, Int, UnsafePointer<Float>?, UnsafeMutablePointer<Float>?, UnsafeMutablePointer<Float>?,
+                UnsafePointer<Float>?, Int, Int, UnsafeMutablePointer<Float>?, UnsafeMutablePointer<Float>?, UnsafeMutablePointer<Float>?,
                 UnsafeMutablePointer<Double>?, UnsafeMutablePointer<Double>?
             ) -> Void
             let kernel = unsafeBitCast(symbol, to: Kernel.self)
-            var low = [Float](repeating: 0, count: features), high = low
+            var low = [Float](repeating: 0, count: features), high = low, shift = low
             var sums = [Double](repeating: 0, count: features), squares = sums
             measure("\(shape) kernel summary: extremes + moments (normd_summary_avx2)", values, features: features) { batch in
-                batch.withUnsafeValues { kernel($0.baseAddress, rows, features, hint, &low, &high, &sums, &squares) }
+                batch.withUnsafeValues { kernel($0.baseAddress, rows, features, &shift, &low, &high, &sums, &squares) }
             }
             precondition(sums[0].isFinite)
         } else {

@@ -1,5 +1,6 @@
 /* ColumnSummaryKernel in 8-lane AVX2 (the Swift kernel's documentation has the full story):
  *
+ *   shift[f] = (float)(mean of the first min(16, rows) rows, summed in Float64)    (written here)
  *   low[f]  = x < low[f]  ? x : low[f],  high[f] = x > high[f] ? x : high[f]    (rows in order)
  *   d = x - shift[f]
  *   per block of 16 rows: Σd, Σd² in Float32, then sums[f] += (double)Σd, squares[f] += (double)Σd²
@@ -59,9 +60,29 @@ __attribute__((target("avx2"))) static inline void chunk(const float *first, siz
     }
 }
 
+/* shift[f] = (float)((0 + x[0][f] + x[1][f] + ... + x[m-1][f]) * (1/m)) over the first m = min(16, rows)
+ * rows, each sum in Float64 in row order (4 features per ymm of doubles): the Swift kernel's loop. */
+__attribute__((target("avx2"))) static void firstRowsMean(const float *values, size_t rows, size_t features,
+                                                          float *shift) {
+    size_t m = rows < BLOCK_ROWS ? rows : BLOCK_ROWS;
+    double inverse = 1.0 / (double)m;
+    size_t f = 0;
+    for (; f + 4 <= features; f += 4) {
+        __m256d sum = _mm256_setzero_pd();
+        for (size_t r = 0; r < m; r++) sum = _mm256_add_pd(sum, _mm256_cvtps_pd(_mm_loadu_ps(values + r * features + f)));
+        _mm_storeu_ps(shift + f, _mm256_cvtpd_ps(_mm256_mul_pd(sum, _mm256_set1_pd(inverse))));
+    }
+    for (; f < features; f++) {
+        double sum = 0;
+        for (size_t r = 0; r < m; r++) sum += (double)values[r * features + f];
+        shift[f] = (float)(sum * inverse);
+    }
+}
+
 __attribute__((target("avx2"))) void normd_summary_avx2(const float *values, size_t rows, size_t features,
-                                                         const float *shift, float *low, float *high, double *sums,
+                                                         float *shift, float *low, float *high, double *sums,
                                                          double *squares) {
+    firstRowsMean(values, rows, features, shift);
     for (size_t block = 0; block < rows; block += BLOCK_ROWS) {
         size_t n = rows - block < BLOCK_ROWS ? rows - block : BLOCK_ROWS;
         const float *first = values + block * features;
@@ -86,7 +107,7 @@ __attribute__((target("avx2"))) void normd_summary_avx2(const float *values, siz
     }
 }
 #else
-void normd_summary_avx2(const float *values, size_t rows, size_t features, const float *shift, float *low, float *high,
+void normd_summary_avx2(const float *values, size_t rows, size_t features, float *shift, float *low, float *high,
                         double *sums, double *squares) {
     __builtin_trap(); /* never called: normd_kernels_have_avx2() is false here */
 }

@@ -49,35 +49,61 @@ public struct ColumnSummary: Sendable, Equatable {
     @discardableResult
     public func mapped(through coefficients: borrowing CenteredAffine, into output: inout ColumnSummary) -> Bool {
         let features = self.features
-        precondition(coefficients.center.count == features && low.count == features && high.count == features)
+        precondition(
+            coefficients.center.count == features && low.count == features && high.count == features && variance.count == features)
         output.count = count
         output.low.reset(to: 0, count: features)
         output.high.reset(to: 0, count: features)
         output.mean.reset(to: 0, count: features)
         output.variance.reset(to: 0, count: features)
-        // Exponent tests OR-ed, no branch per feature (as `ColumnMoments.finishAboutShift`).
+        // Raw pointers, exponent tests OR-ed and a `while`: no bounds check and no branch per feature, so
+        // the loop vectorises (as `ColumnMoments.finishAboutShift`'s). It runs once per stage per batch.
         var nonFinite: UInt32 = 0
         var nonFiniteMoments: UInt64 = 0
         let single: UInt32 = 0x7F80_0000, double: UInt64 = 0x7FF0_0000_0000_0000
-        coefficients.center.withUnsafeBufferPointer { c in
-            coefficients.scale.withUnsafeBufferPointer { s in
-                coefficients.offset.withUnsafeBufferPointer { o in
-                    output.low.withUnsafeMutableBufferPointer { outLow in
-                        output.high.withUnsafeMutableBufferPointer { outHigh in
-                            output.mean.withUnsafeMutableBufferPointer { outMean in
-                                output.variance.withUnsafeMutableBufferPointer { outVariance in
-                                    for f in 0..<features {
-                                        let a = (low[f] - c[f]) * s[f] + o[f], b = (high[f] - c[f]) * s[f] + o[f]
-                                        let lower = min(a, b), higher = max(a, b)
-                                        outLow[f] = lower
-                                        outHigh[f] = higher
-                                        nonFinite |= (a.bitPattern & single == single ? 1 : 0) | (b.bitPattern & single == single ? 1 : 0)
-                                        let scale = Double(s[f])
-                                        let m = (mean[f] - Double(c[f])) * scale + Double(o[f]), v = scale * scale * variance[f]
-                                        outMean[f] = m
-                                        outVariance[f] = v
-                                        nonFiniteMoments |= (m.bitPattern & double == double ? 1 : 0) | (v.bitPattern & double == double ? 1 : 0)
-                                    }
+        withInputs(coefficients) { low, high, mean, variance, c, s, o in
+            output.withOutputs { outLow, outHigh, outMean, outVariance in
+                // Two loops, one per width (Float extremes, Double moments): each vectorises on its own.
+                var f = 0
+                while f < features {
+                    defer { f &+= 1 }
+                    let a = (low[f] - c[f]) * s[f] + o[f], b = (high[f] - c[f]) * s[f] + o[f]
+                    outLow[f] = min(a, b)
+                    outHigh[f] = max(a, b)
+                    nonFinite |= (a.bitPattern & single == single ? 1 : 0) | (b.bitPattern & single == single ? 1 : 0)
+                }
+                f = 0
+                while f < features {
+                    defer { f &+= 1 }
+                    let scale = Double(s[f])
+                    let m = (mean[f] - Double(c[f])) * scale + Double(o[f]), v = scale * scale * variance[f]
+                    outMean[f] = m
+                    outVariance[f] = v
+                    nonFiniteMoments |= (m.bitPattern & double == double ? 1 : 0) | (v.bitPattern & double == double ? 1 : 0)
+                }
+            }
+        }
+        return nonFinite == 0 && nonFiniteMoments == 0
+    }
+
+    /// This summary's arrays and `coefficients`' as raw pointers.
+    private func withInputs(
+        _ coefficients: borrowing CenteredAffine,
+        _ body: (
+            UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Double>, UnsafePointer<Double>, UnsafePointer<Float>,
+            UnsafePointer<Float>, UnsafePointer<Float>
+        ) -> Void
+    ) {
+        low.withUnsafeBufferPointer { low in
+            high.withUnsafeBufferPointer { high in
+                mean.withUnsafeBufferPointer { mean in
+                    variance.withUnsafeBufferPointer { variance in
+                        coefficients.center.withUnsafeBufferPointer { c in
+                            coefficients.scale.withUnsafeBufferPointer { s in
+                                coefficients.offset.withUnsafeBufferPointer { o in
+                                    body(
+                                        low.baseAddress!, high.baseAddress!, mean.baseAddress!, variance.baseAddress!, c.baseAddress!,
+                                        s.baseAddress!, o.baseAddress!)
                                 }
                             }
                         }
@@ -85,6 +111,20 @@ public struct ColumnSummary: Sendable, Equatable {
                 }
             }
         }
-        return nonFinite == 0 && nonFiniteMoments == 0
+    }
+
+    /// This summary's arrays as mutable raw pointers.
+    private mutating func withOutputs(
+        _ body: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Double>, UnsafeMutablePointer<Double>) -> Void
+    ) {
+        low.withUnsafeMutableBufferPointer { low in
+            high.withUnsafeMutableBufferPointer { high in
+                mean.withUnsafeMutableBufferPointer { mean in
+                    variance.withUnsafeMutableBufferPointer { variance in
+                        body(low.baseAddress!, high.baseAddress!, mean.baseAddress!, variance.baseAddress!)
+                    }
+                }
+            }
+        }
     }
 }

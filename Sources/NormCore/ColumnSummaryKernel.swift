@@ -63,13 +63,13 @@ public enum ColumnSummaryKernel {
                         summary.mean.withUnsafeMutableBufferPointer { mean in
                             summary.variance.withUnsafeMutableBufferPointer { variance in
                                 let base = values.baseAddress!
-                                firstRowsMean(base, rows: n, features: features, sums: mean.baseAddress!, shift: k.baseAddress!)
                                 switch path {
-                                case .avx2:
+                                case .avx2: // computes the shift itself (the same loop, 4 features per instruction)
                                     normd_summary_avx2(
                                         base, n, features, k.baseAddress!, low.baseAddress!, high.baseAddress!, mean.baseAddress!,
                                         variance.baseAddress!)
                                 case .portable:
+                                    firstRowsMean(base, rows: n, features: features, sums: mean.baseAddress!, shift: k.baseAddress!)
                                     // Read only: the walk hands every kernel mutable row pointers.
                                     FeatureChunk.walk(
                                         Sweep(

@@ -42,9 +42,10 @@ extension StageChain {
         for (j, stage) in stages.enumerated() {
             let input = summaries[j] // a reference to its arrays: `summaries` is written just below
             let coefficients = stage.trainAffine(from: input)
-            let outputFinite = input.mapped(through: coefficients, into: &summaries[j + 1])
+            // The last stage's output summary is not needed: nothing learns from it, nothing checks it.
+            let outputFinite = j == last || input.mapped(through: coefficients, into: &summaries[j + 1])
             affineChain.set(stage: j, coefficients)
-            guard (outputFinite || j == last) && statisticsAreFinite(j) else {
+            guard outputFinite && statisticsAreFinite(j) else {
                 restoreStatisticsSetAside()
                 return false
             }

@@ -87,7 +87,7 @@ public final class StageChain {
     /// Every link's stage as an `AffineTrainingStage`, when there are at least two links, each takes its
     /// whole row and each is one (cast once); `nil` otherwise.
     let affineStages: [any AffineTrainingStage]?
-    /// Reused per train batch from summaries: the input's and each stage's output summary, the
+    /// Reused per train batch from summaries: the input's and each stage's but the last one's output summary, the
     /// summary's Float32 shift, every stage's coefficients (no allocation once warm).
     var summaries: [ColumnSummary]
     var summaryShift: [Float] = []
@@ -108,7 +108,7 @@ public final class StageChain {
         self.trainPasses = trainPasses
         let affine = links.compactMap { $0.columns.isAll ? $0.stage as? any AffineTrainingStage : nil }
         self.affineStages = links.count >= 2 && affine.count == links.count ? affine : nil
-        self.summaries = Array(repeating: ColumnSummary(), count: links.count + 1)
+        self.summaries = Array(repeating: ColumnSummary(), count: links.count)
         self.affineChain = AffineChain(features: featureCount, stages: affineStages == nil ? 0 : links.count)
     }
 

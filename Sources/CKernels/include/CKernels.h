@@ -27,10 +27,11 @@ void normd_affine_avx2(float *values, size_t first, size_t stride, size_t count,
  * (low and high hold the starting values). */
 void normd_extremes_avx2(const float *values, size_t rows, size_t features, float *low, float *high);
 
-/* ColumnSummaryKernel: read only; low = x < low ? x : low, high = x > high ? x : high over the rows in
- * order (low and high hold the starting values); d = x - shift, and per 16-row block the Float32 sums
- * of d and d*d are added into the Float64 `sums` and `squares` (not zeroed here). */
-void normd_summary_avx2(const float *values, size_t rows, size_t features, const float *shift, float *low, float *high,
+/* ColumnSummaryKernel: reads the batch; writes shift = (float)(mean of the first min(16, rows) rows,
+ * summed in Float64); low = x < low ? x : low, high = x > high ? x : high over the rows in order (low
+ * and high hold the starting values); d = x - shift, and per 16-row block the Float32 sums of d and
+ * d*d are added into the Float64 `sums` and `squares` (not zeroed here). */
+void normd_summary_avx2(const float *values, size_t rows, size_t features, float *shift, float *low, float *high,
                         double *sums, double *squares);
 
 /* AffineChainKernel: for each of `stages` stages in order, v = (v - center)*scale + offset in place
