@@ -90,6 +90,11 @@ for round in 0..<rounds {
             print("  trained from summaries", count, "of", 3000)
         }
 
+        // Infer batches with the running statistics the train calls above left (chain9: one pass for
+        // the three stages; main: one per stage).
+        try measure("\(shape) chain infer (process, inputValidated)", values, features: features) {
+            _ = try chain.process(&$0, mode: .infer, inputValidated: true)
+        }
         let plain = stages(features)
         try measure("\(shape) unfused: 3 stages + 2 finiteness passes", values, features: features) { batch in
             for (index, stage) in plain.enumerated() {

@@ -140,6 +140,13 @@ public struct BatchNormKernel {
         return coefficients
     }
 
+    /// The Float32 map `normalize(_:mean:variance:)` applies (infer mode), without applying it. The
+    /// result shares the kernel's coefficient storage until the kernel's next batch.
+    public mutating func inferCoefficients(mean: [Double], variance: [Double]) -> CenteredAffine {
+        setCoefficients(mean: mean, variance: variance, r: nil, d: nil)
+        return coefficients
+    }
+
     /// `center = μ`, `scale = γ·r/√(σ² + ε)`, `offset = d·γ + β` per feature, in Float64, rounded as
     /// `CenteredAffine.rounded` does. `stddev`: `√(σ² + ε)` when the caller has it already (renorm's
     /// `σ_B`, the same expression on the same values); otherwise `StandardDeviationKernel` computes it.

@@ -94,6 +94,9 @@ public final class KerasBatchNormStage: StatisticsTransaction, MomentsFusingStag
         return coefficients
     }
 
+    /// Infer is one affine map from the moving statistics (`process(_:mode: .infer)`'s).
+    public func inferAffine() -> CenteredAffine? { kernel.inferCoefficients(mean: movingMean, variance: movingVariance) }
+
     public var parameters: [String: StageParameter] { options.parameters }
 
     public func setStatisticsAside() {

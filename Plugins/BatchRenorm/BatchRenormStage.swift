@@ -135,6 +135,11 @@ public final class BatchRenormStage: StatisticsTransaction, MomentsFusingStage, 
         return coefficients
     }
 
+    /// Infer is plain batch norm from the moving statistics (`process(_:mode: .infer)`'s map).
+    public func inferAffine() -> CenteredAffine? {
+        kernel.inferCoefficients(mean: statistics.movingMean, variance: statistics.movingVariance)
+    }
+
     /// The running statistics' update after a train batch with mean `batchMean` (and `σ_B` in
     /// `batchStddev`), and the batch count.
     private func update(batchMean: [Double]) {

@@ -118,6 +118,14 @@ public final class MinMaxStage: StatisticsTransaction, MomentsFusingStage, Affin
         return transform
     }
 
+    /// `process(_:mode: .infer)`'s map: `nil` with `clip` (a clamp follows) or before any fit (the
+    /// identity, which `process` applies by not writing).
+    public func inferAffine() -> CenteredAffine? {
+        guard !clip, let fitted else { return nil }
+        fitted.centered(for: range, into: &transform)
+        return transform
+    }
+
     /// sklearn's constructor arguments, as recorded in state files.
     public var parameters: [String: StageParameter] {
         ["feature_range": .numbers([range.low, range.high]), "clip": .flag(clip)]

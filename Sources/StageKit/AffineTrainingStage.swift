@@ -27,4 +27,10 @@ public protocol AffineTrainingStage: Stage {
     /// before the stage's next batch (else that batch copies it).
     /// - Precondition: `trainsAffine`, `input.count > 0`, `input.features == featureCount`.
     func trainAffine(from input: ColumnSummary) -> CenteredAffine
+
+    /// The Float32 map `process(_:mode: .infer)` applies, or `nil` when an infer batch is not one
+    /// affine map (min_max with `clip`, or never fitted: the identity, applied by not writing at all).
+    /// The chain applies every stage's infer map in one pass (`AffineChainKernel`): the same
+    /// operations on every value as the stages one pass each, so the same bits.
+    func inferAffine() -> CenteredAffine?
 }

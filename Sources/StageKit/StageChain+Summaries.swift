@@ -7,7 +7,8 @@ public enum TrainPasses: Sendable, Equatable {
     case fused
     /// When every stage is an `AffineTrainingStage` over whole rows that `trainsAffine` for the
     /// batch: the whole chain from summaries, two passes over the batch; otherwise (or when a
-    /// condition below fails for a batch) `.fused`.
+    /// condition below fails for a batch) `.fused`. Infer batches of such a chain: every stage's map
+    /// in one pass (the same bits as one pass per stage).
     case summaries
 }
 
@@ -52,6 +53,22 @@ extension StageChain {
         }
         AffineChainKernel.apply(to: &batch, affineChain)
         summaryBatches += 1
+        return true
+    }
+
+    /// Applies every stage's infer map (`AffineTrainingStage.inferAffine()`) in one pass over the batch
+    /// instead of one pass per stage: each value gets the same Float32 operations with the same
+    /// coefficients, so the output is the same bits (`SummaryChainTests`). Infer learns nothing, so
+    /// nothing is checked between stages, as on the per-stage path. Under `.summaries` only.
+    /// - Returns: false, with the batch untouched, when some stage's infer is not one affine map.
+    func inferInOnePass(_ batch: inout FeatureBatch) -> Bool {
+        guard trainPasses == .summaries, let stages = affineStages else { return false }
+        for (j, stage) in stages.enumerated() {
+            guard let coefficients = stage.inferAffine() else { return false }
+            affineChain.set(stage: j, coefficients)
+        }
+        AffineChainKernel.apply(to: &batch, affineChain)
+        onePassInferBatches += 1
         return true
     }
 }

@@ -84,6 +84,8 @@ public final class StageChain {
     /// Train batches that ran from summaries in two passes (see `trainFromSummaries`): for tests and
     /// benchmarks.
     public internal(set) var summaryBatches = 0
+    /// Infer batches whose stages were applied in one pass (see `inferInOnePass`): for tests and benchmarks.
+    public internal(set) var onePassInferBatches = 0
     /// Every link's stage as an `AffineTrainingStage`, when there are at least two links, each takes its
     /// whole row and each is one (cast once); `nil` otherwise.
     let affineStages: [any AffineTrainingStage]?
@@ -162,6 +164,7 @@ public final class StageChain {
             statsVersion &+= 1
             return outcome
         }
+        if !training && inferInOnePass(&batch) { return outcome }
         // Train moments stage k's fused write pass computed for stage k + 1 (see `MomentsFusingStage`).
         var handedOn: ColumnMoments?
         for index in links.indices {

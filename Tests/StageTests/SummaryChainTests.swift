@@ -132,4 +132,33 @@ import Testing
         #expect(summaryStages.map { $0.saveState() } == before)
         #expect(chain.summaryBatches == 0)
     }
+
+    @Test("infer batches: every stage's map in one pass == the stages one pass each, bit for bit", arguments: [false, true])
+    func inferInOnePass(clip: Bool) throws {
+        let onePassStages = Self.stages(clip: clip), plainStages = Self.stages(clip: clip)
+        let chain = Self.chain(onePassStages)
+        var data = SampleData.mixedScale(seed: 21)
+        // Before any fit min_max's infer is the identity, not a map: the per-stage path.
+        var first = data.mixedScaleBatch(rows: 37), firstPlain = first
+        try chain.process(&first, mode: .infer)
+        for stage in plainStages { try stage.process(&firstPlain, mode: .infer) }
+        #expect(first == firstPlain)
+        #expect(chain.onePassInferBatches == 0)
+        // Train both sets of stages to the same bits (the fused path), then infer.
+        let fused = Self.chain(onePassStages, trainPasses: .fused)
+        for _ in 0..<4 {
+            var batch = data.mixedScaleBatch(rows: 32), plain = batch
+            try fused.process(&batch, mode: .train)
+            for stage in plainStages { try stage.process(&plain, mode: .train) }
+        }
+        for rows in [1, 16, 37] {
+            var batch = data.mixedScaleBatch(rows: rows), plain = batch
+            try chain.process(&batch, mode: .infer)
+            for stage in plainStages { try stage.process(&plain, mode: .infer) }
+            #expect(batch.values.map(\.bitPattern) == plain.values.map(\.bitPattern), "\(rows) rows, clip \(clip)")
+        }
+        // With clip, min_max's infer is a map and a clamp: the per-stage path.
+        #expect(chain.onePassInferBatches == (clip ? 0 : 3))
+        #expect(Self.statistics(onePassStages).map(\.bitPattern) == Self.statistics(plainStages).map(\.bitPattern))
+    }
 }
