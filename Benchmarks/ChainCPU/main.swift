@@ -84,6 +84,17 @@ for round in 0..<rounds {
             _ = try chain.process(&$0, mode: .train, inputValidated: true)
         }
         print("  fused passes", chain.fusedPasses, "of", 2 * 3000)
+        // How many of those batches trained from summaries in two passes (branch chain9); main has no
+        // such counter. Read by reflection: this program must also build against main's objects.
+        if let count = Mirror(reflecting: chain).children.first(where: { $0.label == "summaryBatches" })?.value as? Int {
+            print("  trained from summaries", count, "of", 3000)
+        }
+
+        // Infer batches with the running statistics the train calls above left (chain9: one pass for
+        // the three stages; main: one per stage).
+        try measure("\(shape) chain infer (process, inputValidated)", values, features: features) {
+            _ = try chain.process(&$0, mode: .infer, inputValidated: true)
+        }
         let plain = stages(features)
         try measure("\(shape) unfused: 3 stages + 2 finiteness passes", values, features: features) { batch in
             for (index, stage) in plain.enumerated() {
@@ -133,6 +144,38 @@ for round in 0..<rounds {
             print("\(shape) stddev x1000, kernel normd_stddev: not in this build")
         }
         precondition(deviations[0] > 0)
+        // The chain9 kernels (ColumnSummaryKernel's and AffineChainKernel's AVX2 twins), found at run
+        // time like normd_stddev: pass A (extremes + moments, read only) and pass B (three affines).
+        if let symbol = dlsym(nil, "normd_summary_avx2") {
+            typealias Kernel = @convention(c) (
+                UnsafePointer<Float>?, Int, Int, UnsafeMutablePointer<Float>?, UnsafeMutablePointer<Float>?, UnsafeMutablePointer<Float>?,
+                UnsafeMutablePointer<Double>?, UnsafeMutablePointer<Double>?
+            ) -> Void
+            let kernel = unsafeBitCast(symbol, to: Kernel.self)
+            var low = [Float](repeating: 0, count: features), high = low, shift = low
+            var sums = [Double](repeating: 0, count: features), squares = sums
+            measure("\(shape) kernel summary: extremes + moments (normd_summary_avx2)", values, features: features) { batch in
+                batch.withUnsafeValues { kernel($0.baseAddress, rows, features, &shift, &low, &high, &sums, &squares) }
+            }
+            precondition(sums[0].isFinite)
+        } else {
+            print("\(shape) kernel summary (normd_summary_avx2): not in this build")
+        }
+        if let symbol = dlsym(nil, "normd_affine_chain_avx2") {
+            typealias Kernel = @convention(c) (
+                UnsafeMutablePointer<Float>?, Int, Int, UnsafePointer<Float>?, UnsafePointer<Float>?, UnsafePointer<Float>?, Int
+            ) -> Void
+            let kernel = unsafeBitCast(symbol, to: Kernel.self)
+            // y = (x − 15)·0.1, then (y − 0.5)·2, then (z − 0)·1 + 0.5: three stages, the values stay near 0..1.
+            let center = [Float](repeating: 15, count: features) + [Float](repeating: 0.5, count: features) + [Float](repeating: 0, count: features)
+            let scale = [Float](repeating: 0.1, count: features) + [Float](repeating: 2, count: features) + [Float](repeating: 1, count: features)
+            let offset = [Float](repeating: 0, count: 2 * features) + [Float](repeating: 0.5, count: features)
+            measure("\(shape) kernel 3 affines in one pass (normd_affine_chain_avx2)", values, features: features) { batch in
+                batch.withUnsafeMutableValues { kernel($0.baseAddress, rows, features, center, scale, offset, 3) }
+            }
+        } else {
+            print("\(shape) kernel 3 affines in one pass (normd_affine_chain_avx2): not in this build")
+        }
         let source = FeatureBatch(rows: rows, features: features, values: values)
         measure("\(shape) memcpy of the batch", values, features: features) { batch in
             batch.withUnsafeMutableValues { d in source.withUnsafeValues { s in _ = d.update(fromContentsOf: s) } }

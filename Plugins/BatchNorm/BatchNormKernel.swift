@@ -127,6 +127,26 @@ public struct BatchNormKernel {
         return nil
     }
 
+    /// The Float32 map `normalize(_:with:r:d:combinedStddev:nextShift:)` would apply to a train
+    /// batch without ghost batches whose moments are `moments`, computed the same way, without
+    /// applying it: for `AffineTrainingStage`, whose chain applies every stage's map in one pass. The
+    /// result shares the kernel's coefficient storage until the kernel's next batch.
+    /// - Precondition: no ghost batches (`virtualBatchSize == nil`).
+    public mutating func trainCoefficients(
+        for moments: ColumnMoments, r: [Double]? = nil, d: [Double]? = nil, combinedStddev: [Double]? = nil
+    ) -> CenteredAffine {
+        precondition(virtualBatchSize == nil, "one map per ghost batch")
+        setCoefficients(mean: moments.mean, variance: moments.variance, stddev: combinedStddev, r: r, d: d)
+        return coefficients
+    }
+
+    /// The Float32 map `normalize(_:mean:variance:)` applies (infer mode), without applying it. The
+    /// result shares the kernel's coefficient storage until the kernel's next batch.
+    public mutating func inferCoefficients(mean: [Double], variance: [Double]) -> CenteredAffine {
+        setCoefficients(mean: mean, variance: variance, r: nil, d: nil)
+        return coefficients
+    }
+
     /// `center = μ`, `scale = γ·r/√(σ² + ε)`, `offset = d·γ + β` per feature, in Float64, rounded as
     /// `CenteredAffine.rounded` does. `stddev`: `√(σ² + ε)` when the caller has it already (renorm's
     /// `σ_B`, the same expression on the same values); otherwise `StandardDeviationKernel` computes it.

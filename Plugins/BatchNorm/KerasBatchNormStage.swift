@@ -26,7 +26,7 @@ public import StageKit
 /// ghost means and of the ghost variances. Infer accepts any N.
 ///
 /// State: `moving_mean`, `moving_variance` (tf_keras' variable names).
-public final class KerasBatchNormStage: StatisticsTransaction, MomentsFusingStage {
+public final class KerasBatchNormStage: StatisticsTransaction, MomentsFusingStage, AffineTrainingStage {
     public static let convention = "keras"
 
     public let featureCount: Int
@@ -80,6 +80,22 @@ public final class KerasBatchNormStage: StatisticsTransaction, MomentsFusingStag
             return nil
         }
     }
+
+    /// Without ghost batches a train batch is one affine map of the whole batch.
+    public var trainsAffine: Bool { options.virtualBatchSize == nil }
+
+    /// The train step of `process(_:mode: .train)` with the input's moments taken from `input`:
+    /// the same coefficients from them, the same moving-average updates.
+    public func trainAffine(from input: ColumnSummary) -> CenteredAffine {
+        let moments = input.moments
+        let coefficients = kernel.trainCoefficients(for: moments)
+        BatchNormKernel.assignMovingAverage(&movingMean, toward: moments.mean, momentum: options.momentum)
+        BatchNormKernel.assignMovingAverage(&movingVariance, toward: moments.variance, momentum: options.momentum)
+        return coefficients
+    }
+
+    /// Infer is one affine map from the moving statistics (`process(_:mode: .infer)`'s).
+    public func inferAffine() -> CenteredAffine? { kernel.inferCoefficients(mean: movingMean, variance: movingVariance) }
 
     public var parameters: [String: StageParameter] { options.parameters }
 

@@ -30,7 +30,7 @@ public import StageKit
 ///
 /// State: `moving_mean`, `moving_variance`, `moving_stddev`, `renorm_mean`, `renorm_stddev` (tf_keras'
 /// variable names) and counter `train_batches` (drives the warm-up; 0 when a restored state lacks it).
-public final class BatchRenormStage: StatisticsTransaction, MomentsFusingStage {
+public final class BatchRenormStage: StatisticsTransaction, MomentsFusingStage, AffineTrainingStage {
     public static let kind = "batch_renorm"
     public static let convention = "keras"
 
@@ -116,7 +116,34 @@ public final class BatchRenormStage: StatisticsTransaction, MomentsFusingStage {
             variance: moments.combined.variance, mean: batchMean, renormMean: statistics.renormMean,
             renormStddev: statistics.renormStddev, epsilon: epsilon, bounds: bounds, stddev: &batchStddev, r: &r, d: &d)
         let fused = kernel.normalize(&batch, with: moments, r: r, d: d, combinedStddev: batchStddev, nextShift: nextShift)
+        update(batchMean: batchMean)
+        return fused
+    }
 
+    /// Without ghost batches a train batch is one affine map of the whole batch.
+    public var trainsAffine: Bool { options.virtualBatchSize == nil }
+
+    /// The train step of `train(_:moments:nextShift:)` with the input's moments taken from `input`:
+    /// the same `σ_B`, r, d and coefficients from them, the same updates.
+    public func trainAffine(from input: ColumnSummary) -> CenteredAffine {
+        let moments = input.moments
+        Self.corrections(
+            variance: moments.variance, mean: moments.mean, renormMean: statistics.renormMean, renormStddev: statistics.renormStddev,
+            epsilon: options.epsilon, bounds: currentClipping, stddev: &batchStddev, r: &r, d: &d)
+        let coefficients = kernel.trainCoefficients(for: moments, r: r, d: d, combinedStddev: batchStddev)
+        update(batchMean: moments.mean)
+        return coefficients
+    }
+
+    /// Infer is plain batch norm from the moving statistics (`process(_:mode: .infer)`'s map).
+    public func inferAffine() -> CenteredAffine? {
+        kernel.inferCoefficients(mean: statistics.movingMean, variance: statistics.movingVariance)
+    }
+
+    /// The running statistics' update after a train batch with mean `batchMean` (and `σ_B` in
+    /// `batchStddev`), and the batch count.
+    private func update(batchMean: [Double]) {
+        let epsilon = options.epsilon
         BatchNormKernel.assignMovingAverage(&statistics.renormMean, toward: batchMean, momentum: renormMomentum)
         BatchNormKernel.assignMovingAverage(&statistics.renormStddev, toward: batchStddev, momentum: renormMomentum)
         BatchNormKernel.assignMovingAverage(&statistics.movingMean, toward: batchMean, momentum: options.momentum)
@@ -124,7 +151,6 @@ public final class BatchRenormStage: StatisticsTransaction, MomentsFusingStage {
         let movingStddev = statistics.movingStddev
         Self.variances(of: movingStddev, epsilon: epsilon, into: &statistics.movingVariance)
         trainBatches = trainBatches == .max ? .max : trainBatches + 1 // saturating: a restored counter may be Int64.max
-        return fused
     }
 
     /// `σ_B = √(σ²_B + ε)` (`StandardDeviationKernel`), then `r` and `d` per feature (the formulas at

@@ -26,7 +26,7 @@ public import StageKit
 ///
 /// State (sklearn's fitted attributes without the trailing underscore): vectors `data_min`,
 /// `data_max`, `data_range`, `scale`, `min` (absent until the first fit) and counter `n_samples_seen`.
-public final class MinMaxStage: StatisticsTransaction, MomentsFusingStage {
+public final class MinMaxStage: StatisticsTransaction, MomentsFusingStage, AffineTrainingStage {
     public static let kind = "min_max"
     public static let convention = "sklearn"
     /// sklearn's `10 * np.finfo(np.float32).eps`: ranges below it count as zero.
@@ -79,15 +79,7 @@ public final class MinMaxStage: StatisticsTransaction, MomentsFusingStage {
         guard batch.rows > 0 else { return nil }
         if mode == .train {
             ColumnExtremesKernel.measure(batch, low: &batchLow, high: &batchHigh)
-            if fitted == nil {
-                fitted = FittedExtremes(low: batchLow, high: batchHigh)
-            } else {
-                fitted?.merge(low: batchLow, high: batchHigh)
-            }
-            // Saturating: a restored n_samples_seen near Int64.max must not trap (it is a count for
-            // the trainer's information; nothing divides by it).
-            let (sum, overflow) = samplesSeen.addingReportingOverflow(Int64(batch.rows))
-            samplesSeen = overflow ? .max : sum
+            fit(low: batchLow, high: batchHigh, rows: batch.rows)
         }
         guard let fitted else { return nil } // never fitted: identity (see the type's documentation)
         fitted.centered(for: range, into: &transform)
@@ -100,6 +92,38 @@ public final class MinMaxStage: StatisticsTransaction, MomentsFusingStage {
             AffineTransform.clamp(&batch, low: bounds.low, high: bounds.high)
         }
         return nil
+    }
+
+    /// `partial_fit` of a batch of `rows` rows with these Float32 extremes.
+    private func fit(low: [Float], high: [Float], rows: Int) {
+        if fitted == nil {
+            fitted = FittedExtremes(low: low, high: high)
+        } else {
+            fitted?.merge(low: low, high: high)
+        }
+        // Saturating: a restored n_samples_seen near Int64.max must not trap (it is a count for
+        // the trainer's information; nothing divides by it).
+        let (sum, overflow) = samplesSeen.addingReportingOverflow(Int64(rows))
+        samplesSeen = overflow ? .max : sum
+    }
+
+    /// Without `clip` a train batch is one affine map (`clip` clamps after it: not affine).
+    public var trainsAffine: Bool { !clip }
+
+    /// The train step of `process(_:mode: .train)` with the batch's extremes taken from `input`
+    /// (exact either way: they are input values): the same fit, the same coefficients.
+    public func trainAffine(from input: ColumnSummary) -> CenteredAffine {
+        fit(low: input.low, high: input.high, rows: input.count)
+        fitted?.centered(for: range, into: &transform)
+        return transform
+    }
+
+    /// `process(_:mode: .infer)`'s map: `nil` with `clip` (a clamp follows) or before any fit (the
+    /// identity, which `process` applies by not writing).
+    public func inferAffine() -> CenteredAffine? {
+        guard !clip, let fitted else { return nil }
+        fitted.centered(for: range, into: &transform)
+        return transform
     }
 
     /// sklearn's constructor arguments, as recorded in state files.

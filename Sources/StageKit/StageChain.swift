@@ -79,8 +79,26 @@ public final class StageChain {
     /// Each link's stage as a `MomentsFusingStage` when it takes its whole row (`columns.isAll`): such
     /// neighbours fuse (cast once).
     private let fusing: [(any MomentsFusingStage)?]
+    /// How train batches run when every stage could train from summaries (see `TrainPasses`).
+    public let trainPasses: TrainPasses
+    /// Train batches that ran from summaries in two passes (see `trainFromSummaries`): for tests and
+    /// benchmarks.
+    public internal(set) var summaryBatches = 0
+    /// Infer batches whose stages were applied in one pass (see `inferInOnePass`): for tests and benchmarks.
+    public internal(set) var onePassInferBatches = 0
+    /// Every link's stage as an `AffineTrainingStage`, when there are at least two links, each takes its
+    /// whole row and each is one (cast once); `nil` otherwise.
+    let affineStages: [any AffineTrainingStage]?
+    /// Reused per train batch from summaries: the input's and each stage's but the last one's output summary, the
+    /// summary's Float32 shift, every stage's coefficients (no allocation once warm).
+    var summaries: [ColumnSummary]
+    var summaryShift: [Float] = []
+    var affineChain: AffineChain
 
-    public init(links: [ChainLink], featureCount: Int, minTrainingRows: Int = 2) {
+    /// - Parameter trainPasses: `.summaries` (the default) trains a chain of `AffineTrainingStage`s in
+    ///   two passes over the batch; `.fused` keeps every stage's own train step (bit-identical to the
+    ///   stages run one by one; tests of that path use it).
+    public init(links: [ChainLink], featureCount: Int, minTrainingRows: Int = 2, trainPasses: TrainPasses = .summaries) {
         precondition(links.allSatisfy { $0.columns.rowWidth == featureCount && $0.stage.featureCount == $0.columns.count })
         self.links = links
         self.featureCount = featureCount
@@ -89,6 +107,11 @@ public final class StageChain {
         self.setAside = Array(repeating: nil, count: links.count)
         self.transactional = links.map { $0.stage as? any StatisticsTransaction }
         self.fusing = links.map { $0.columns.isAll ? $0.stage as? any MomentsFusingStage : nil }
+        self.trainPasses = trainPasses
+        let affine = links.compactMap { $0.columns.isAll ? $0.stage as? any AffineTrainingStage : nil }
+        self.affineStages = links.count >= 2 && affine.count == links.count ? affine : nil
+        self.summaries = Array(repeating: ColumnSummary(), count: links.count)
+        self.affineChain = AffineChain(features: featureCount, stages: affineStages == nil ? 0 : links.count)
     }
 
     public var stages: [any Stage] { links.map(\.stage) }
@@ -137,6 +160,11 @@ public final class StageChain {
         guard batch.rows > 0 else { return outcome }
         let training = outcome.mode == .train
         if training { setStatisticsAside() }
+        if training && trainFromSummaries(&batch) {
+            statsVersion &+= 1
+            return outcome
+        }
+        if !training && inferInOnePass(&batch) { return outcome }
         // Train moments stage k's fused write pass computed for stage k + 1 (see `MomentsFusingStage`).
         var handedOn: ColumnMoments?
         for index in links.indices {

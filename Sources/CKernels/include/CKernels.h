@@ -27,6 +27,18 @@ void normd_affine_avx2(float *values, size_t first, size_t stride, size_t count,
  * (low and high hold the starting values). */
 void normd_extremes_avx2(const float *values, size_t rows, size_t features, float *low, float *high);
 
+/* ColumnSummaryKernel: reads the batch; writes shift = (float)(mean of the first min(16, rows) rows,
+ * summed in Float64); low = x < low ? x : low, high = x > high ? x : high over the rows in order (low
+ * and high hold the starting values); d = x - shift, and per 16-row block the Float32 sums of d and
+ * d*d are added into the Float64 `sums` and `squares` (not zeroed here). */
+void normd_summary_avx2(const float *values, size_t rows, size_t features, float *shift, float *low, float *high,
+                        double *sums, double *squares);
+
+/* AffineChainKernel: for each of `stages` stages in order, v = (v - center)*scale + offset in place
+ * over `rows` rows of `features` values; stage j's coefficients at j*features. */
+void normd_affine_chain_avx2(float *values, size_t rows, size_t features, const float *center, const float *scale,
+                             const float *offset, size_t stages);
+
 /* sqrt(variance[f] + epsilon) for each of `count` features (SSE2 on x86-64, no CPU check needed;
  * see stddev_sse2.c for why this is C). */
 void normd_stddev(const double *variance, double epsilon, double *stddev, size_t count);
