@@ -42,11 +42,17 @@ final class PayloadBuffer: ZMQMessageOwner, @unchecked Sendable {
 /// returns `nil` and the sink sends a copy as before: it never waits for a buffer and never
 /// allocates beyond the bound.
 ///
-/// Idle buffers kept: at most `max(minIdleBuffers, maxIdleBytes / batchBytes)`; a buffer checked in
-/// beyond that is freed. Without this cap a stalled consumer's queue (up to 32 MiB of lent buffers)
-/// stayed in the pool for good: the soak test's RSS floor rose 43.8 → 47.0 MiB in a fresh-clone CI
-/// run (43.1 → 43.4 before the pool). Freed buffers go back to malloc, which the rest of the daemon
-/// (and libzmq's copies) reuse, as before the pool.
+/// Idle buffers are given back by time, not on check-in: ``trimIdle(now:)`` (the pipeline's loop
+/// calls it about twice a second) frees the buffers that sat in the free list for a whole
+/// ``trimPeriod`` — the fewest free buffers seen since the last trim, `fewestFree`, were never needed
+/// in that time — down to a reserve of `max(minIdleBuffers, maxIdleBytes / batchBytes)`, oldest first.
+/// Why by time: at full rate libzmq's queue of lent buffers swells and drains by hundreds at a time,
+/// and freeing every check-in beyond the reserve (session 9's rule) made 17 % of the batches at
+/// 16 features × 64-row messages allocate and zero-fill a new buffer (13 047 made in 3 s, perf
+/// probe). Why at all: a stalled consumer's queue can hold all 32 MiB of buffers, and kept for good
+/// they raised the soak test's RSS floor (43.8 → 47.0 MiB in a fresh-clone CI run, 43.1 → 43.4
+/// before the pool); trimmed, they go back to malloc, which the rest of the daemon (and libzmq's
+/// copies) reuse, within about two periods of the queue draining.
 ///
 /// Once warm nothing here allocates while at most the kept number are in flight: the free list's
 /// capacity is reserved for every buffer there can be, and check-in and check-out only move references under the mutex. Check-in runs on
@@ -58,8 +64,13 @@ final class PayloadBufferPool: Sendable {
     let maxBytes: Int
 
     private struct State {
+        /// Free buffers, the most recently checked in last (check-out takes the warmest).
         var free: [PayloadBuffer]
         var created = 0
+        var made = 0
+        /// The fewest free buffers since the last trim: that many sat idle all the while.
+        var fewestFree = 0
+        var lastTrim: ContinuousClock.Instant
     }
 
     private let state: Mutex<State>
@@ -72,17 +83,19 @@ final class PayloadBufferPool: Sendable {
     /// (`perf stat` of `zmq_msg_init_data` vs `zmq_send` calls, BENCHMARKS.md "Issue 15, zero-copy send").
     static let defaultMaxBuffers = 4096
     static let defaultMaxBytes = 32 << 20
-    /// Idle buffers kept for reuse: at most this many bytes' worth, but at least `minIdleBuffers`.
+    /// Idle buffers a trim keeps for reuse: at most this many bytes' worth, but at least `minIdleBuffers`.
     static let maxIdleBytes = 1 << 20
     static let minIdleBuffers = 4
+    /// A buffer idle for this long is surplus (``trimIdle(now:)``).
+    static let trimPeriod = Duration.seconds(1)
 
-    init(maxBuffers: Int = defaultMaxBuffers, maxBytes: Int = defaultMaxBytes) {
+    init(maxBuffers: Int = defaultMaxBuffers, maxBytes: Int = defaultMaxBytes, now: ContinuousClock.Instant = .now) {
         precondition(maxBuffers >= 0 && maxBytes >= 0)
         self.maxBuffers = maxBuffers
         self.maxBytes = maxBytes
         var free: [PayloadBuffer] = []
         free.reserveCapacity(maxBuffers)
-        state = Mutex(State(free: free))
+        state = Mutex(State(free: free, lastTrim: now))
     }
 
     /// A free buffer whose batch has `batch`'s width and at least its row capacity, ready to swap
@@ -94,12 +107,14 @@ final class PayloadBufferPool: Sendable {
         let rows = batch.rowCapacity
         let limit = min(maxBuffers, maxBytes / max(1, rows * batch.features * MemoryLayout<Float>.size))
         let reused: PayloadBuffer?? = state.withLock { state in
+            defer { state.fewestFree = min(state.fewestFree, state.free.count) }
             while let buffer = state.free.popLast() {
                 if buffer.batch.features == batch.features && buffer.batch.rowCapacity >= rows { return buffer }
                 state.created -= 1
             }
             guard state.created < limit else { return .some(nil) }
             state.created += 1
+            state.made += 1
             return nil // make one, outside the lock
         }
         if let reused { return reused }
@@ -107,20 +122,33 @@ final class PayloadBufferPool: Sendable {
         return PayloadBuffer(batch: FeatureBatch(rows: rows, features: batch.features), pool: self)
     }
 
-    /// Returns a buffer libzmq (or a failed lend) is done with; frees it instead when the kept idle
-    /// buffers are already `max(minIdleBuffers, maxIdleBytes / batchBytes)`.
+    /// Returns a buffer libzmq (or a failed lend) is done with, for reuse; ``trimIdle(now:)`` frees it
+    /// if it then sits idle.
     func checkIn(_ buffer: PayloadBuffer) {
-        let batchBytes = max(1, buffer.batch.rowCapacity * buffer.batch.features * MemoryLayout<Float>.size)
-        let keep = max(Self.minIdleBuffers, Self.maxIdleBytes / batchBytes)
-        let surplus: PayloadBuffer? = state.withLock { state in
-            guard state.free.count < keep else {
-                state.created -= 1
-                return buffer
-            }
-            state.free.append(buffer)
-            return nil
+        state.withLock { $0.free.append(buffer) }
+    }
+
+    /// Frees the buffers that sat idle for the whole time since the last trim, once that is at least
+    /// ``trimPeriod``, keeping a reserve of `max(minIdleBuffers, maxIdleBytes / batchBytes)`; the
+    /// longest idle go first. Returns how many it freed (0 before the period is over).
+    @discardableResult
+    func trimIdle(now: ContinuousClock.Instant = .now) -> Int {
+        let surplus: [PayloadBuffer] = state.withLock { state in
+            guard now - state.lastTrim >= Self.trimPeriod else { return [] }
+            state.lastTrim = now
+            defer { state.fewestFree = state.free.count }
+            guard let sample = state.free.first else { return [] }
+            let batchBytes = max(1, sample.batch.rowCapacity * sample.batch.features * MemoryLayout<Float>.size)
+            let reserve = max(Self.minIdleBuffers, Self.maxIdleBytes / batchBytes)
+            let idle = min(state.fewestFree, state.free.count)
+            guard idle > reserve else { return [] }
+            // Copied out before the removal, so the free list keeps its reserved capacity.
+            let oldest = Array(state.free[..<(idle - reserve)])
+            state.free.removeFirst(oldest.count)
+            state.created -= oldest.count
+            return oldest
         }
-        _ = surplus // released here, outside the lock
+        return surplus.count // released here, outside the lock
     }
 
     /// Buffers out of the pool right now (lent to libzmq, or checked out and not yet lent).
@@ -128,8 +156,14 @@ final class PayloadBufferPool: Sendable {
         state.withLock { $0.created - $0.free.count }
     }
 
-    /// Buffers made so far (at most `maxBuffers`).
+    /// Buffers that exist now, lent or free (at most `maxBuffers`).
     var created: Int {
         state.withLock { $0.created }
+    }
+
+    /// Buffers made since the pool began, freed ones included: once warm it stays put, because
+    /// making one costs a 16 KiB-or-larger allocation and zero-fill per batch sent.
+    var made: Int {
+        state.withLock { $0.made }
     }
 }

@@ -204,6 +204,7 @@ final class PipelineRunner {
             serveControlRequests()
             if now - lastCountsPublished > .milliseconds(500) {
                 engine.publishCounts()
+                sink.payloadBuffers.trimIdle(now: now)
                 lastCountsPublished = now
             }
         }
