@@ -12,8 +12,9 @@ extension PipelineEngine {
     func runChain(_ batch: inout FeatureBatch) throws(StageError) -> ChainOutcome {
         syncStamp = nil
         guard settings.mode == .train, let synchronizer else {
-            return try chain.process(&batch, mode: settings.mode, inputValidated: true)
+            return try chain.process(&batch, mode: settings.mode, inputValidated: true) { keepForRetry($0) }
         }
+        keepForRetry(batch) // a step the group cannot finish re-runs the original rows
         let version = chain.statsVersion
         let joined = synchronizer.beginStep(chain: chain)
         noteAdoptedStatistics(since: version)

@@ -143,12 +143,19 @@ public final class StageChain {
     ///   second whole-batch pass would re-read 128 KiB per batch for nothing. A non-finite value let
     ///   through this way is not detected and poisons the statistics. Everyone else (`normd apply`,
     ///   tests, tools) keeps the default `false`, and the chain checks.
+    /// - Parameter keepOriginal: called with the batch, once, just before a train batch is first
+    ///   changed on a path that can still fail afterwards (the stages one by one). A caller that
+    ///   re-runs a failed batch copies it there, and only then: the two-pass path of
+    ///   `trainFromSummaries` checks everything before it writes, so most train batches need no copy.
     /// - Throws: `StageError.widthMismatch` or `.nonFinite` before anything changes; a stage's own
     ///   error, `.nonFiniteOutput` or `.nonFiniteStatistics` wrapped in `.inStage(index:kind:_:)`,
-    ///   after every statistic was put back. `batch` then holds partly processed values: a caller
-    ///   that wants to retry must keep its own copy.
+    ///   after every statistic was put back. `batch` then holds partly processed values, and
+    ///   `keepOriginal` was given the batch before any of them changed.
     @discardableResult
-    public func process(_ batch: inout FeatureBatch, mode requested: Mode, inputValidated: Bool = false) throws(StageError) -> ChainOutcome {
+    public func process(
+        _ batch: inout FeatureBatch, mode requested: Mode, inputValidated: Bool = false,
+        keepOriginal: (FeatureBatch) -> Void = { _ in }
+    ) throws(StageError) -> ChainOutcome {
         guard batch.features == featureCount else {
             throw .widthMismatch(expected: featureCount, got: batch.features)
         }
@@ -165,6 +172,7 @@ public final class StageChain {
             return outcome
         }
         if !training && inferInOnePass(&batch) { return outcome }
+        if training { keepOriginal(batch) }
         // Train moments stage k's fused write pass computed for stage k + 1 (see `MomentsFusingStage`).
         var handedOn: ColumnMoments?
         for index in links.indices {

@@ -133,6 +133,29 @@ import Testing
         #expect(chain.summaryBatches == 0)
     }
 
+    @Test("keepOriginal: not called when the two passes train the batch; called with the original rows before the stages one by one change it")
+    func keepOriginalOnlyBeforeAPathThatCanFailAfterWriting() throws {
+        var data = SampleData.mixedScale(seed: 13)
+        let batch = data.mixedScaleBatch(rows: 64)
+        var kept: [FeatureBatch] = []
+        // Two passes: everything is checked before the one write, so there is nothing to keep.
+        var trained = batch
+        try Self.chain(Self.stages()).process(&trained, mode: .train) { kept.append($0) }
+        #expect(kept.isEmpty)
+        #expect(trained != batch)
+        // An overflowing batch_norm: the two passes refuse it untouched, the stages one by one run
+        // (min_max writes) and fail at stage 1; the copy holds the rows from before min_max.
+        var failing = batch
+        let chain = Self.chain(Self.stages(gamma: [2.5e38, 0.5, 1, 2]))
+        #expect(throws: StageError.self) { try chain.process(&failing, mode: .train) { kept.append($0) } }
+        #expect(kept == [batch])
+        #expect(failing != batch, "min_max wrote before batch_norm failed")
+        // Infer never retries: nothing to keep.
+        var inferred = batch
+        try chain.process(&inferred, mode: .infer) { kept.append($0) }
+        #expect(kept.count == 1)
+    }
+
     @Test("infer batches: every stage's map in one pass == the stages one pass each, bit for bit", arguments: [false, true])
     func inferInOnePass(clip: Bool) throws {
         let onePassStages = Self.stages(clip: clip), plainStages = Self.stages(clip: clip)
