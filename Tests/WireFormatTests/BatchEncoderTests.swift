@@ -69,6 +69,22 @@ struct BatchEncoderTests {
         #expect(frames[1] == f4([1, 2]))
     }
 
+    @Test("one encoder across a reload: a renamed pipeline and new stage kinds are in the next header, escaped; exact bytes")
+    func namesFollowAReload() {
+        var encoder = BatchEncoder()
+        func header(_ pipeline: String, _ kinds: [String]) -> String {
+            let info = PublishedBatch(
+                pipeline: pipeline, sequence: 7, outcome: ChainOutcome(mode: .train), stageKinds: kinds, statsVersion: 3, origins: [])
+            return String(decoding: Self.encode(&encoder, FeatureBatch(rowsOf: [[1]], features: 1), info)[0], as: UTF8.self)
+        }
+        let head = #"{"dtype":"<f4","shape":[1,1],"pipeline":"#, tail = #","stats_version":3,"sources":[]}"#
+        #expect(header("p", ["min_max", "batch_norm"]) == head + #""p","batch":7,"mode":"train","stages":["min_max","batch_norm"]"# + tail)
+        #expect(header("p", ["min_max", "batch_norm"]) == head + #""p","batch":7,"mode":"train","stages":["min_max","batch_norm"]"# + tail)
+        #expect(header("p", ["batch_renorm"]) == head + #""p","batch":7,"mode":"train","stages":["batch_renorm"]"# + tail)
+        #expect(header("q\"x", ["batch_renorm"]) == head + #""q\"x","batch":7,"mode":"train","stages":["batch_renorm"]"# + tail)
+        #expect(header("q\"x", []) == head + #""q\"x","batch":7,"mode":"train","stages":[]"# + tail)
+    }
+
     @Test("the tensor payload frame is the batch's own storage, not a copy")
     func payloadIsNotCopied() {
         var encoder = BatchEncoder()
