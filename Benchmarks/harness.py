@@ -120,6 +120,28 @@ def cpu_seconds(pid):
     return None if fields is None else (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def io_thread_cpu_seconds(pid):
+    """User + system CPU seconds of process `pid`'s libzmq I/O threads (named `ZMQbg/IO/N`): the rest of
+    its CPU is the application's own threads. The split shows where a middle system's CPU per row goes:
+    the TCP receive and send, which a bare forwarder pays too, or the work between them."""
+    total, ticks = 0, os.sysconf("SC_CLK_TCK")
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return None
+    for tid in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                if not f.read().startswith("ZMQbg/IO"):
+                    continue
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except OSError:
+            continue  # the thread ended
+    return total / ticks
+
+
 def minor_faults(pid):
     """Minor page faults of process `pid` so far (field 10 of /proc/PID/stat): each a page the kernel
     mapped, and zeroed, on first touch: memory the allocator handed back and took again shows here."""
@@ -215,9 +237,11 @@ class Runner:
         try:
             load_before = loadavg()
             cpu_before = cpu_seconds(proc.pid) if proc else None
+            io_before = io_thread_cpu_seconds(proc.pid) if proc else None
             faults_before = minor_faults(proc.pid) if proc else None
             produced, consumed, sent, rec = self.phase(features, rows, 0, duration, consumer_ep, producer_ep)
             cpu_after = cpu_seconds(proc.pid) if proc else None
+            io_after = io_thread_cpu_seconds(proc.pid) if proc else None
             faults_after = minor_faults(proc.pid) if proc else None
             # Throughput over the consumer's receipts, the first one excluded (it opens the clock).
             span = (rec[-1, 0] - rec[0, 0]) / 1e9 if len(rec) > 1 else float("nan")
@@ -236,6 +260,9 @@ class Runner:
                 # million rows it passed on: the figure a noisy machine blurs least (BENCHMARKS.md).
                 "cpu_s_per_m_rows": (cpu_after - cpu_before) / (consumed["rows"] / 1e6)
                 if cpu_before is not None and cpu_after is not None and consumed["rows"] else None,
+                # The same, of the libzmq I/O threads alone (the rest is the application's threads).
+                "io_cpu_s_per_m_rows": (io_after - io_before) / (consumed["rows"] / 1e6)
+                if io_before is not None and io_after is not None and consumed["rows"] else None,
                 # Minor page faults over the same phase, per thousand rows (Docs/LIMITS.md, "Memory the allocator keeps").
                 "faults_per_k_rows": (faults_after - faults_before) / (consumed["rows"] / 1e3)
                 if faults_before is not None and faults_after is not None and consumed["rows"] else None,
@@ -284,7 +311,7 @@ def fmt(value, spec, scale=1.0):
 def print_table(results, header_lines):
     for line in header_lines:
         print(line)
-    columns = ["workload", "system", "rows/s", "MB/s", "msg/s", "x fwd", "x py", "x normd", "CPU s/M rows", "CPU x fwd", "faults/k rows", "p50 us", "p99 us", "fill p50 ms", "peak RSS MB"]
+    columns = ["workload", "system", "rows/s", "MB/s", "msg/s", "x fwd", "x py", "x normd", "CPU s/M rows", "CPU x fwd", "of it I/O threads", "faults/k rows", "p50 us", "p99 us", "fill p50 ms", "peak RSS MB"]
     rows = []
     for r in results:
         key = (r["features"], r["rows_per_message"])
@@ -299,6 +326,7 @@ def print_table(results, header_lines):
             fmt(r["rows_per_s"] / plain["rows_per_s"] if plain and r["system"] == "normd-admin" else None, ".3f"),
             fmt(r.get("cpu_s_per_m_rows"), ".3f"),
             fmt(r["cpu_s_per_m_rows"] / fwd["cpu_s_per_m_rows"] if fwd and r.get("cpu_s_per_m_rows") and fwd.get("cpu_s_per_m_rows") else None, ".2f"),
+            fmt(r.get("io_cpu_s_per_m_rows"), ".3f"),
             fmt(r.get("faults_per_k_rows"), ".2f"),
             fmt(r["p50_us"], ",.0f"), fmt(r["p99_us"], ",.0f"), fmt(r["fill_p50_ms"], ".2f"),
             fmt(r["peak_rss_mb"], ".1f"),
@@ -385,7 +413,7 @@ def main():
                     r["round"] = round_
                     results.append(r)
                     print(f"  {features}f x {rows}r {system:9s} {r['rows_per_s']:>12,.0f} rows/s  p99 {r['p99_us']:>8,.0f} us  "
-                          f"CPU {fmt(r.get('cpu_s_per_m_rows'), '.3f')} s/M rows  faults {fmt(r.get('faults_per_k_rows'), '.2f')}/k rows  load {r['load_after']}", file=sys.stderr, flush=True)
+                          f"CPU {fmt(r.get('cpu_s_per_m_rows'), '.3f')} s/M rows (I/O threads {fmt(r.get('io_cpu_s_per_m_rows'), '.3f')})  faults {fmt(r.get('faults_per_k_rows'), '.2f')}/k rows  load {r['load_after']}", file=sys.stderr, flush=True)
     header.append(f"load average at end: {loadavg()} (run took {time.time() - started:.0f} s)")
     print()
     print_table(results, header)
