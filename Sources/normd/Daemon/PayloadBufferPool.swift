@@ -43,16 +43,19 @@ final class PayloadBuffer: ZMQMessageOwner, @unchecked Sendable {
 /// allocates beyond the bound.
 ///
 /// Idle buffers are given back by time, not on check-in: ``trimIdle(now:)`` (the pipeline's loop
-/// calls it about twice a second) frees the buffers that sat in the free list for a whole
-/// ``trimPeriod`` — the fewest free buffers seen since the last trim, `fewestFree`, were never needed
-/// in that time — down to a reserve of `max(minIdleBuffers, maxIdleBytes / batchBytes)`, oldest first.
+/// calls it every 100 ms) frees the buffers that sat in the free list for a whole ``trimPeriod``
+/// (250 ms) — the fewest free buffers seen since the last trim, `fewestFree`, were never needed in
+/// that time — down to a reserve of `max(minIdleBuffers, maxIdleBytes / batchBytes)`, oldest first.
 /// Why by time: at full rate libzmq's queue of lent buffers swells and drains by hundreds at a time,
 /// and freeing every check-in beyond the reserve (session 9's rule) made 17 % of the batches at
-/// 16 features × 64-row messages allocate and zero-fill a new buffer (13 047 made in 3 s, perf
-/// probe). Why at all: a stalled consumer's queue can hold all 32 MiB of buffers, and kept for good
-/// they raised the soak test's RSS floor (43.8 → 47.0 MiB in a fresh-clone CI run, 43.1 → 43.4
-/// before the pool); trimmed, they go back to malloc, which the rest of the daemon (and libzmq's
-/// copies) reuse, within about two periods of the queue draining.
+/// 16 features × 64-row messages allocate (and zero-fill, and fault in) a new buffer: 13 047 made in
+/// 3 s (perf probe); with this rule 653 in 5 s (0.8 % of the check-outs; a 1 s period made 0.2 %).
+/// Why at all, and why so short a period: a stalled consumer's queue can hold all 32 MiB of
+/// buffers, and kept for good they raised the soak test's RSS floor (43.8 → 47.0 MiB in a
+/// fresh-clone CI run, 43.1 → 43.4 before the pool); with a 1 s period the soak's RSS still climbed
+/// 44.8 → 47.8 MiB over its minute (idle buffers held that long are memory nothing else can reuse),
+/// with 250 ms it read 46.5 → 46.6 on the same loaded machine. Freed buffers go back to malloc,
+/// which the rest of the daemon (and libzmq's copies) reuse.
 ///
 /// Once warm nothing here allocates while at most the kept number are in flight: the free list's
 /// capacity is reserved for every buffer there can be, and check-in and check-out only move references under the mutex. Check-in runs on
@@ -87,7 +90,7 @@ final class PayloadBufferPool: Sendable {
     static let maxIdleBytes = 1 << 20
     static let minIdleBuffers = 4
     /// A buffer idle for this long is surplus (``trimIdle(now:)``).
-    static let trimPeriod = Duration.seconds(1)
+    static let trimPeriod = Duration.milliseconds(250)
 
     init(maxBuffers: Int = defaultMaxBuffers, maxBytes: Int = defaultMaxBytes, now: ContinuousClock.Instant = .now) {
         precondition(maxBuffers >= 0 && maxBytes >= 0)

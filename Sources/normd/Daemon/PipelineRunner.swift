@@ -178,7 +178,7 @@ final class PipelineRunner {
     private func receiveUntilStopped() {
         let poller = ZMQPoller(capacity: inputs.count)
         for socket in inputs { _ = poller.register(socket, for: .pollIn) }
-        var lastCountsPublished = ContinuousClock.now
+        var lastCountsPublished = ContinuousClock.now, lastTrim = lastCountsPublished
         while !stopFlag.isSet {
             control.turned()
             var wait = Self.wakeInterval
@@ -204,8 +204,11 @@ final class PipelineRunner {
             serveControlRequests()
             if now - lastCountsPublished > .milliseconds(500) {
                 engine.publishCounts()
-                sink.payloadBuffers.trimIdle(now: now)
                 lastCountsPublished = now
+            }
+            if now - lastTrim >= .milliseconds(100) {
+                sink.payloadBuffers.trimIdle(now: now)
+                lastTrim = now
             }
         }
     }
