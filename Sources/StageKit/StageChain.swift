@@ -93,14 +93,16 @@ public final class StageChain {
     /// Every link's stage as an `AffineTrainingStage`, when there are at least two links, each takes its
     /// whole row and each is one (cast once); `nil` otherwise.
     let affineStages: [any AffineTrainingStage]?
-    /// Reused per train batch from summaries: the input's and each stage's but the last one's output summary, the
-    /// summary's Float32 shift, every stage's coefficients (no allocation once warm).
+    /// Reused per train batch from summaries: a stage's input summary and its output's (the next stage's
+    /// input; the two trade places after each stage), the first summary's Float32 shift, every stage's
+    /// coefficients (no allocation once warm).
     ///
     /// `@exclusivity(unchecked)` here and on the counters a batch bumps: the chain is driven by one
     /// thread, batch after batch (`Stage`), and every access to these is a short one within this type,
     /// none overlapping another; the run-time check of each (`swift_beginAccess`, ~100 instructions)
     /// was ~6 % of a 256 × 16 train batch (callgrind, BENCHMARKS.md "Issue 15, chain per-batch overhead").
-    @exclusivity(unchecked) var summaries: [ColumnSummary]
+    @exclusivity(unchecked) var inputSummary = ColumnSummary()
+    @exclusivity(unchecked) var outputSummary = ColumnSummary()
     @exclusivity(unchecked) var summaryShift: [Float] = []
     @exclusivity(unchecked) var affineChain: AffineChain
 
@@ -120,7 +122,6 @@ public final class StageChain {
         self.trainPasses = trainPasses
         let affine = links.compactMap { $0.columns.isAll ? $0.stage as? any AffineTrainingStage : nil }
         self.affineStages = links.count >= 2 && affine.count == links.count ? affine : nil
-        self.summaries = Array(repeating: ColumnSummary(), count: links.count)
         self.affineChain = AffineChain(features: featureCount, stages: affineStages == nil ? 0 : links.count)
     }
 
