@@ -2,11 +2,12 @@
 # Thread-CPU micro-benchmarks (BENCHMARKS.md, "Issue 15"), small programs linked against the release
 # build's object files (no extra package build, unlike Benchmarks/Micro):
 #   ChainCPU  — the stage chain per 256 × 128 train batch, fused vs unfused, and a memcpy;
+#   ChainCallgrind — the chain's batches alone, for callgrind's instruction counts, and a hash of the bits;
 #   DecodeCPU — decoding a 1-row tensor message, header cache hit vs miss;
 #   AcceptCPU — decode, then decode + engine accept + batching, per 1-row message;
 #   HeaderCPU — the tensor encoding of a 256-row batch's header (its `sources` list of 256 entries);
 #   AllocCount — allocations per batch and per message once warm (malloc interposer, not a CPU time).
-# Needs `swift build -c release --product normd` first. Usage: Benchmarks/cpu-micro.sh [ChainCPU|DecodeCPU|AcceptCPU|HeaderCPU|AllocCount]...
+# Needs `swift build -c release --product normd` first. Usage: Benchmarks/cpu-micro.sh [ChainCPU|ChainCallgrind|DecodeCPU|AcceptCPU|HeaderCPU|AllocCount]...
 # To compare two builds: CPU_MICRO_RELEASE=<another build's release directory> (e.g. main's, copied
 # aside, or Benchmarks/chain-modules.sh's output) links against its objects and Modules instead;
 # CPU_MICRO_OUT=<directory> puts the programs there (default .build/bench); BENCH_ARGS is passed to
@@ -19,7 +20,7 @@ mkdir -p "$OUT"
 for program in "${@:-ChainCPU DecodeCPU AcceptCPU HeaderCPU}"; do
     for name in $program; do
         case "$name" in
-            ChainCPU) modules="NormCore StageKit MinMax BatchNorm BatchRenorm" ;;
+            ChainCPU | ChainCallgrind) modules="NormCore StageKit MinMax BatchNorm BatchRenorm" ;;
             DecodeCPU) modules="WireFormat NpyFormat NormCore StageKit Pipeline Logging" ;;
             HeaderCPU) modules="WireFormat NpyFormat NormCore StageKit Pipeline Logging" ;;
             AllocCount) modules="WireFormat NpyFormat NormCore StageKit Pipeline Logging MinMax BatchNorm BatchRenorm" ;;

@@ -31,12 +31,16 @@ public final class KerasBatchNormStage: StatisticsTransaction, MomentsFusingStag
 
     public let featureCount: Int
     public let options: KerasBatchNormOptions
-    public internal(set) var movingMean: [Double]
-    public internal(set) var movingVariance: [Double]
-    var kernel: BatchNormKernel
+    /// `@exclusivity(unchecked)` on the state a train batch touches: the chain calls a stage from one
+    /// thread, batch after batch (`Stage`), and every access is a short one within this class, none
+    /// overlapping another; the run-time check of each (`swift_beginAccess`) cost more than the
+    /// per-feature arithmetic at 16 features (callgrind, BENCHMARKS.md "Issue 15, chain per-batch overhead").
+    @exclusivity(unchecked) public internal(set) var movingMean: [Double]
+    @exclusivity(unchecked) public internal(set) var movingVariance: [Double]
+    @exclusivity(unchecked) var kernel: BatchNormKernel
     /// Storage for `setStatisticsAside()`, allocated once.
-    private var asideMean: [Double]
-    private var asideVariance: [Double]
+    @exclusivity(unchecked) private var asideMean: [Double]
+    @exclusivity(unchecked) private var asideVariance: [Double]
 
     public init(featureCount: Int, options: KerasBatchNormOptions) {
         self.featureCount = featureCount

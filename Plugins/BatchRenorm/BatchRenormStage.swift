@@ -39,14 +39,18 @@ public final class BatchRenormStage: StatisticsTransaction, MomentsFusingStage, 
     public let renormMomentum: Double
     public let clipping: RenormClipping
     public let warmup: RenormWarmup?
-    private var statistics: RenormStatistics
-    public private(set) var trainBatches: Int64 = 0
-    private var kernel: BatchNormKernel
+    /// `@exclusivity(unchecked)` on the state a train batch touches: the chain calls a stage from one
+    /// thread, batch after batch (`Stage`), and every access is a short one within this class, none
+    /// overlapping another; the run-time check of each (`swift_beginAccess`) cost more than the
+    /// per-feature arithmetic at 16 features (callgrind, BENCHMARKS.md "Issue 15, chain per-batch overhead").
+    @exclusivity(unchecked) private var statistics: RenormStatistics
+    @exclusivity(unchecked) public private(set) var trainBatches: Int64 = 0
+    @exclusivity(unchecked) private var kernel: BatchNormKernel
     /// Storage for `setStatisticsAside()`, allocated once.
-    private var aside: RenormStatistics
-    private var asideTrainBatches: Int64 = 0
+    @exclusivity(unchecked) private var aside: RenormStatistics
+    @exclusivity(unchecked) private var asideTrainBatches: Int64 = 0
     /// Per-batch scratch, kept so that a warm stage allocates nothing: `σ_B`, `r` and `d` per feature.
-    private var batchStddev: [Double], r: [Double], d: [Double]
+    @exclusivity(unchecked) private var batchStddev: [Double], r: [Double], d: [Double]
 
     public init(
         featureCount: Int, options: KerasBatchNormOptions, renormMomentum: Double = 0.99,

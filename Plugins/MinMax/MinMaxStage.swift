@@ -36,18 +36,22 @@ public final class MinMaxStage: StatisticsTransaction, MomentsFusingStage, Affin
     public let range: MinMaxRange
     public let clip: Bool
 
-    var fitted: FittedExtremes?
-    var samplesSeen: Int64 = 0
+    /// `@exclusivity(unchecked)` on the state a train batch touches: the chain calls a stage from one
+    /// thread, batch after batch (`Stage`), and every access is a short one within this class, none
+    /// overlapping another; the run-time check of each (`swift_beginAccess`) cost more than the
+    /// per-feature arithmetic at 16 features (callgrind, BENCHMARKS.md "Issue 15, chain per-batch overhead").
+    @exclusivity(unchecked) var fitted: FittedExtremes?
+    @exclusivity(unchecked) var samplesSeen: Int64 = 0
     /// What `setStatisticsAside()` copied (into storage kept from batch to batch, so that `fitted` can
     /// be merged in place): whether there was a fit, and its extremes.
-    private var asideHasFit = false
-    private var aside = FittedExtremes(minimum: [], maximum: [])
-    private var asideSamplesSeen: Int64 = 0
+    @exclusivity(unchecked) private var asideHasFit = false
+    @exclusivity(unchecked) private var aside = FittedExtremes(minimum: [], maximum: [])
+    @exclusivity(unchecked) private var asideSamplesSeen: Int64 = 0
     /// Reused per batch (no allocation once warm): the coefficients, a batch's Float32 extremes and
     /// the fused pass's moments storage.
-    private var transform: CenteredAffine
-    private var batchLow: [Float] = [], batchHigh: [Float] = []
-    private var fusedMoments = ColumnMoments(count: 0, mean: [], variance: [])
+    @exclusivity(unchecked) private var transform: CenteredAffine
+    @exclusivity(unchecked) private var batchLow: [Float] = [], batchHigh: [Float] = []
+    @exclusivity(unchecked) private var fusedMoments = ColumnMoments(count: 0, mean: [], variance: [])
 
     public init(featureCount: Int, range: MinMaxRange = .unit, clip: Bool = false) {
         self.featureCount = featureCount

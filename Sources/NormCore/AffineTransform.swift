@@ -124,9 +124,14 @@ public struct CenteredAffine: Sendable, Equatable {
     /// recomputes every coefficient per train batch: its loop, compiled in its own module with
     /// `rounded` inlined, runs without a call per feature (`setAll`'s closure was ~8 % of a
     /// 256 × 128 chain, profiled). Write each feature's triple as `rounded` gives it.
-    package mutating func withUnsafeMutableCoefficients<Result>(
-        _ body: (UnsafeMutableBufferPointer<Float>, UnsafeMutableBufferPointer<Float>, UnsafeMutableBufferPointer<Float>) -> Result
-    ) -> Result {
+    ///
+    /// Not generic over a result: the stages call it from other modules, where a generic one ran
+    /// unspecialized — three `Array<Float>` metadata look-ups and the generic
+    /// `withUnsafeMutableBufferPointer` per call, ~2 000 instructions of a 256 × 16 train batch's
+    /// ~37 000 (callgrind, BENCHMARKS.md "Issue 15, chain per-batch overhead").
+    package mutating func withUnsafeMutableCoefficients(
+        _ body: (UnsafeMutableBufferPointer<Float>, UnsafeMutableBufferPointer<Float>, UnsafeMutableBufferPointer<Float>) -> Void
+    ) {
         center.withUnsafeMutableBufferPointer { center in
             scale.withUnsafeMutableBufferPointer { scale in
                 offset.withUnsafeMutableBufferPointer { offset in body(center, scale, offset) }

@@ -52,10 +52,11 @@ public struct ColumnSummary: Sendable, Equatable {
         precondition(
             coefficients.center.count == features && low.count == features && high.count == features && variance.count == features)
         output.count = count
-        output.low.reset(to: 0, count: features)
-        output.high.reset(to: 0, count: features)
-        output.mean.reset(to: 0, count: features)
-        output.variance.reset(to: 0, count: features)
+        // Every element is written below: sized, not filled.
+        output.low.resize(to: features, filling: 0)
+        output.high.resize(to: features, filling: 0)
+        output.mean.resize(to: features, filling: 0)
+        output.variance.resize(to: features, filling: 0)
         // Raw pointers, exponent tests OR-ed and a `while`: no bounds check and no branch per feature, so
         // the loop vectorises (as `ColumnMoments.finishAboutShift`'s). It runs once per stage per batch.
         var nonFinite: UInt32 = 0

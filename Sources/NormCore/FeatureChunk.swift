@@ -81,6 +81,13 @@ extension Array {
         guard self.count == count else { self = Array(repeating: value, count: count); return }
         withUnsafeMutableBufferPointer { $0.update(repeating: value) }
     }
+
+    /// Gives this array `count` elements for a caller that then overwrites every one: unchanged (not
+    /// filled) when it has that many already, else `count` copies of `value`. Saves `reset`'s fill where
+    /// it would be overwritten anyway (`ColumnSummary.mapped`, per stage per train batch).
+    package mutating func resize(to count: Int, filling value: Element) {
+        if self.count != count { self = Array(repeating: value, count: count) }
+    }
 }
 
 /// A row-blocked kernel's work on one chunk of features of one block of rows, as

@@ -67,13 +67,17 @@ public final class StageChain {
     /// Train batches that ran in infer mode (see `TrainingDowngrade`).
     public internal(set) var downgradedBatches = 0
     /// Bumped whenever a train batch changes the statistics, so outputs can say which statistics they used.
-    public internal(set) var statsVersion: UInt64 = 0
+    @exclusivity(unchecked) public internal(set) var statsVersion: UInt64 = 0
     /// Stage outputs whose next stage's moments were accumulated in the same write pass and were
     /// usable (each saves that stage's moments pass and the output check): for tests and benchmarks.
     public private(set) var fusedPasses = 0
     var scratch: [FeatureBatch]
     /// Statistics of stages without `StatisticsTransaction`, set aside before a train batch.
     private var setAside: [StageState?]
+    /// Each link's stage's `trainingRowMultiple`, read once: it is fixed when a stage is made (its
+    /// `virtual_batch_size`; `StageBlueprint` reads it once too), and asking every stage through its
+    /// existential per batch cost a retain, a release and a call each.
+    private let trainingRowMultiples: [Int]
     /// Each link's stage as a `StatisticsTransaction`, if it is one (cast once, not per batch).
     private let transactional: [(any StatisticsTransaction)?]
     /// Each link's stage as a `MomentsFusingStage` when it takes its whole row (`columns.isAll`): such
@@ -83,17 +87,24 @@ public final class StageChain {
     public let trainPasses: TrainPasses
     /// Train batches that ran from summaries in two passes (see `trainFromSummaries`): for tests and
     /// benchmarks.
-    public internal(set) var summaryBatches = 0
+    @exclusivity(unchecked) public internal(set) var summaryBatches = 0
     /// Infer batches whose stages were applied in one pass (see `inferInOnePass`): for tests and benchmarks.
-    public internal(set) var onePassInferBatches = 0
+    @exclusivity(unchecked) public internal(set) var onePassInferBatches = 0
     /// Every link's stage as an `AffineTrainingStage`, when there are at least two links, each takes its
     /// whole row and each is one (cast once); `nil` otherwise.
     let affineStages: [any AffineTrainingStage]?
-    /// Reused per train batch from summaries: the input's and each stage's but the last one's output summary, the
-    /// summary's Float32 shift, every stage's coefficients (no allocation once warm).
-    var summaries: [ColumnSummary]
-    var summaryShift: [Float] = []
-    var affineChain: AffineChain
+    /// Reused per train batch from summaries: a stage's input summary and its output's (the next stage's
+    /// input; the two trade places after each stage), the first summary's Float32 shift, every stage's
+    /// coefficients (no allocation once warm).
+    ///
+    /// `@exclusivity(unchecked)` here and on the counters a batch bumps: the chain is driven by one
+    /// thread, batch after batch (`Stage`), and every access to these is a short one within this type,
+    /// none overlapping another; the run-time check of each (`swift_beginAccess`, ~100 instructions)
+    /// was ~6 % of a 256 × 16 train batch (callgrind, BENCHMARKS.md "Issue 15, chain per-batch overhead").
+    @exclusivity(unchecked) var inputSummary = ColumnSummary()
+    @exclusivity(unchecked) var outputSummary = ColumnSummary()
+    @exclusivity(unchecked) var summaryShift: [Float] = []
+    @exclusivity(unchecked) var affineChain: AffineChain
 
     /// - Parameter trainPasses: `.summaries` (the default) trains a chain of `AffineTrainingStage`s in
     ///   two passes over the batch; `.fused` keeps every stage's own train step (bit-identical to the
@@ -105,12 +116,12 @@ public final class StageChain {
         self.minTrainingRows = max(1, minTrainingRows)
         self.scratch = links.map { FeatureBatch(rows: 0, features: $0.columns.count) }
         self.setAside = Array(repeating: nil, count: links.count)
+        self.trainingRowMultiples = links.map { $0.stage.trainingRowMultiple }
         self.transactional = links.map { $0.stage as? any StatisticsTransaction }
         self.fusing = links.map { $0.columns.isAll ? $0.stage as? any MomentsFusingStage : nil }
         self.trainPasses = trainPasses
         let affine = links.compactMap { $0.columns.isAll ? $0.stage as? any AffineTrainingStage : nil }
         self.affineStages = links.count >= 2 && affine.count == links.count ? affine : nil
-        self.summaries = Array(repeating: ColumnSummary(), count: links.count)
         self.affineChain = AffineChain(features: featureCount, stages: affineStages == nil ? 0 : links.count)
     }
 
@@ -122,8 +133,8 @@ public final class StageChain {
         if rows < minTrainingRows {
             return ChainOutcome(mode: .infer, downgrade: .tooFewRows(rows: rows, minimum: minTrainingRows))
         }
-        for (index, link) in links.enumerated() where rows % link.stage.trainingRowMultiple != 0 {
-            return ChainOutcome(mode: .infer, downgrade: .notRowMultiple(rows: rows, multiple: link.stage.trainingRowMultiple, stage: index))
+        for (index, multiple) in trainingRowMultiples.enumerated() where rows % multiple != 0 {
+            return ChainOutcome(mode: .infer, downgrade: .notRowMultiple(rows: rows, multiple: multiple, stage: index))
         }
         return ChainOutcome(mode: .train, downgrade: nil)
     }

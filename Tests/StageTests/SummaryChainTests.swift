@@ -59,6 +59,50 @@ import Testing
         #expect(chain.fusedPasses == 0)
     }
 
+    /// The steps `trainFromSummaries` documents, spelled out on a second set of stages with the public
+    /// pieces: measure the input's summary; per stage, train its affine from the summary in hand and
+    /// map that summary through it; apply every stage's affine in one pass. A batch whose summary is
+    /// not usable runs the stages one by one (the fused path's bits, `FusedChainBitsTests`).
+    static func trainBySteps(_ batch: inout FeatureBatch, _ stages: [any AffineTrainingStage]) throws {
+        var summary = ColumnSummary(), next = ColumnSummary(), shift: [Float] = []
+        guard ColumnSummaryKernel.measure(batch, into: &summary, shift: &shift).usable else {
+            for stage in stages { try stage.process(&batch, mode: .train) }
+            return
+        }
+        var chain = AffineChain(features: batch.features, stages: stages.count)
+        for (j, stage) in stages.enumerated() {
+            let coefficients = stage.trainAffine(from: summary)
+            summary.mapped(through: coefficients, into: &next)
+            chain.set(stage: j, coefficients)
+            summary = next
+        }
+        AffineChainKernel.apply(to: &batch, chain)
+    }
+
+    @Test("summaries: the chain == its documented steps spelled out, bit for bit, over train, fallback and infer batches")
+    func summaryStepsBitForBit() throws {
+        let chainStages = Self.stages(), stepStages = Self.stages()
+        let chain = Self.chain(chainStages)
+        let steps = stepStages.map { $0 as! any AffineTrainingStage }
+        var data = SampleData.mixedScale(seed: 21)
+        for index in 0..<16 {
+            var batch = data.mixedScaleBatch(rows: 256, shift: Double(index) * 25)
+            if index == 5 { for r in 0..<16 { batch[r, 0] -= 2000 } } // a shift far from the mean: the fused path
+            var expected = batch
+            let mode: Mode = index % 4 == 3 ? .infer : .train
+            try chain.process(&batch, mode: mode)
+            if mode == .train {
+                try Self.trainBySteps(&expected, steps)
+            } else {
+                for stage in stepStages { try stage.process(&expected, mode: .infer) }
+            }
+            #expect(batch.values.map(\.bitPattern) == expected.values.map(\.bitPattern), "batch \(index)")
+            #expect(Self.statistics(chainStages).map(\.bitPattern) == Self.statistics(stepStages).map(\.bitPattern), "batch \(index)")
+            #expect(chainStages.map { $0.saveState().counters } == stepStages.map { $0.saveState().counters }, "batch \(index)")
+        }
+        #expect(chain.summaryBatches == 11) // 12 train batches, one of them on the fused path
+    }
+
     @Test("min_max with clip, ghost batches, a partial column selection: the fused path, bit for bit")
     func fallsBackWhenNotAffine() throws {
         let cases: [(String, () -> [any Stage], [ColumnSelection])] = [
