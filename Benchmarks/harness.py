@@ -38,7 +38,7 @@ import numpy as np
 BATCH = 256
 # Offered rate for the latency phase, in input messages/s: well below every system's saturation
 # (the Python sidecar's is the lowest) so the figure is latency, not queueing.
-LATENCY_RATE = {1: 10_000, 64: 500}
+LATENCY_RATE = {1: 10_000, 64: 500, 256: 40}  # 256-row messages: what normd sends at 10 000 rows/s
 
 
 def curve_keys(normd, work):
