@@ -145,8 +145,11 @@ final class PayloadBufferPool: Sendable {
             let reserve = max(Self.minIdleBuffers, Self.maxIdleBytes / batchBytes)
             let idle = min(state.fewestFree, state.free.count)
             guard idle > reserve else { return [] }
-            // Copied out before the removal, so the free list keeps its reserved capacity.
-            let oldest = Array(state.free[..<(idle - reserve)])
+            // Copied out element by element (no slice shares the free list's storage), so the removal
+            // happens in place and the free list keeps the capacity reserved for every buffer.
+            var oldest: [PayloadBuffer] = []
+            oldest.reserveCapacity(idle - reserve)
+            for index in 0..<(idle - reserve) { oldest.append(state.free[index]) }
             state.free.removeFirst(oldest.count)
             state.created -= oldest.count
             return oldest
