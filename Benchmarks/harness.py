@@ -15,6 +15,9 @@ serves two phases:
   2. fixed rate (below saturation): latency of each output message = consumer receipt - producer
      send time of the row that completed it (the last source `seq` in the header), and the batch
      fill wait = send time of that row - send time of the batch's first row, reported apart.
+During phase 2 a stall probe (c/stallprobe.c: a thread that sleeps 1 ms at a time) records its longest
+wake-up gap and /proc/stat's `steal` (time the hypervisor did not run this VM): a p99 of tens of ms
+with a gap and a steal as long is the machine stopping, which every system on it waits out alike.
 The middle system's CPU seconds (user + sys from /proc/PID/stat, all threads) over phase 1 give
 the "CPU s/M rows" column (per million rows passed on) and its ratio to the forwarder's.
 Minor page faults (field 10) over the same phase give "faults/k rows": pages the kernel mapped and zeroed again.
@@ -270,7 +273,12 @@ class Runner:
             if consumed["rows"] != produced["rows"]:
                 result["warning"] = f"received {consumed['rows']} of {produced['rows']} rows"
             lat_rate = LATENCY_RATE[rows]
-            _, consumed2, sent2, rec2 = self.phase(features, rows, lat_rate, self.args.latency_duration, consumer_ep, producer_ep)
+            probe = subprocess.Popen([os.path.join(self.args.cbin, "stallprobe")], stdout=subprocess.PIPE, text=True)
+            try:
+                _, consumed2, sent2, rec2 = self.phase(features, rows, lat_rate, self.args.latency_duration, consumer_ep, producer_ep)
+            finally:
+                probe.send_signal(signal.SIGTERM)
+                stalls = json.loads(probe.communicate(timeout=10)[0])
             skip = max(1, len(rec2) // 20)  # warm-up
             rec2 = rec2[skip:]
             last, first = rec2[:, 2].astype(np.int64), rec2[:, 1].astype(np.int64)
@@ -284,6 +292,9 @@ class Runner:
                 "p99_us": float(np.percentile(latency, 99)) if len(latency) else float("nan"),
                 "max_us": float(latency.max()) if len(latency) else float("nan"),
                 "fill_p50_ms": float(np.percentile(fill, 50)) if len(fill) else float("nan"),
+                # The machine's own stalls over the latency phase (c/stallprobe.c).
+                "stall_longest_ms": stalls["longest_gap_ms"],
+                "steal_ms": stalls["steal_ms"],
             })
             result["peak_rss_mb"] = peak_rss_mb(proc.pid) if proc else None
             if system == "normd-admin":
@@ -311,7 +322,7 @@ def fmt(value, spec, scale=1.0):
 def print_table(results, header_lines):
     for line in header_lines:
         print(line)
-    columns = ["workload", "system", "rows/s", "MB/s", "msg/s", "x fwd", "x py", "x normd", "CPU s/M rows", "CPU x fwd", "of it I/O threads", "faults/k rows", "p50 us", "p99 us", "fill p50 ms", "peak RSS MB"]
+    columns = ["workload", "system", "rows/s", "MB/s", "msg/s", "x fwd", "x py", "x normd", "CPU s/M rows", "CPU x fwd", "of it I/O threads", "faults/k rows", "p50 us", "p99 us", "fill p50 ms", "stall ms", "steal ms", "peak RSS MB"]
     rows = []
     for r in results:
         key = (r["features"], r["rows_per_message"])
@@ -329,6 +340,7 @@ def print_table(results, header_lines):
             fmt(r.get("io_cpu_s_per_m_rows"), ".3f"),
             fmt(r.get("faults_per_k_rows"), ".2f"),
             fmt(r["p50_us"], ",.0f"), fmt(r["p99_us"], ",.0f"), fmt(r["fill_p50_ms"], ".2f"),
+            fmt(r.get("stall_longest_ms"), ".1f"), fmt(r.get("steal_ms"), ".0f"),
             fmt(r["peak_rss_mb"], ".1f"),
         ])
     widths = [max(len(str(x)) for x in col) for col in zip(columns, *rows)]
@@ -369,6 +381,39 @@ def print_pairs(results):
                 cpu_cells = (f"{' '.join(f'{x:.2f}' for x in cpus)} | {float(np.median(cpus)):.2f}" if cpus else "- | -")
                 print(f"| {features}f x {rows}r | {system} | {' '.join(f'{x:.2f}' for x in ratios)} | "
                       f"{float(np.median(ratios)):.2f} | {cpu_cells} | {float(np.median(p99s)):.2f} | {' '.join(loads)} |")
+
+
+# A latency phase ran on a calm machine when its stall probe never overslept by more than STALL_MS
+# and the hypervisor took at most STEAL_MS from the VM's CPUs (summed) over the phase. Idle, this VM
+# loses ~13 ms of steal per second; one 100 ms freeze of a vCPU adds 100 ms. The probe sees only
+# the vCPU it runs on, hence both tests.
+STALL_MS = 10.0
+STEAL_MS = 50.0
+
+
+def machine_calm(r):
+    return (r.get("stall_longest_ms") is not None and r["stall_longest_ms"] < STALL_MS
+            and r.get("steal_ms") is not None and 0 <= r["steal_ms"] <= STEAL_MS)
+
+
+def print_latency(results):
+    """`--rounds N`: each system's p99 per round, next to the machine's longest stall and steal in that
+    round's latency phase, and the median p99 over all rounds and over the rounds on a calm machine
+    (`machine_calm`). The second is what the system itself does; the first, what a user on this
+    machine sees."""
+    print()
+    print(f"| workload | system | p99 us per round (machine's longest stall ms / steal ms) | median p99 us | "
+          f"median p99 us, calm rounds (stall < {STALL_MS:g} ms, steal <= {STEAL_MS:g} ms) |")
+    print("|---|---|---|---|---|")
+    keys = sorted({(r["features"], r["rows_per_message"]) for r in results})
+    for features, rows in keys:
+        here = [r for r in results if (r["features"], r["rows_per_message"]) == (features, rows)]
+        for system in sorted({r["system"] for r in here}):
+            mine = sorted((r for r in here if r["system"] == system), key=lambda r: r["round"])
+            cells = " ".join(f"{r['p99_us']:,.0f} ({fmt(r.get('stall_longest_ms'), '.0f')}/{fmt(r.get('steal_ms'), '.0f')})" for r in mine)
+            calm = [r["p99_us"] for r in mine if machine_calm(r)]
+            calm_cell = f"{float(np.median(calm)):,.0f} (of {len(calm)})" if calm else "- (of 0)"
+            print(f"| {features}f x {rows}r | {system} | {cells} | {float(np.median([r['p99_us'] for r in mine])):,.0f} | {calm_cell} |")
 
 
 def main():
@@ -413,12 +458,15 @@ def main():
                     r["round"] = round_
                     results.append(r)
                     print(f"  {features}f x {rows}r {system:9s} {r['rows_per_s']:>12,.0f} rows/s  p99 {r['p99_us']:>8,.0f} us  "
-                          f"CPU {fmt(r.get('cpu_s_per_m_rows'), '.3f')} s/M rows (I/O threads {fmt(r.get('io_cpu_s_per_m_rows'), '.3f')})  faults {fmt(r.get('faults_per_k_rows'), '.2f')}/k rows  load {r['load_after']}", file=sys.stderr, flush=True)
+                          f"CPU {fmt(r.get('cpu_s_per_m_rows'), '.3f')} s/M rows (I/O threads {fmt(r.get('io_cpu_s_per_m_rows'), '.3f')})  faults {fmt(r.get('faults_per_k_rows'), '.2f')}/k rows  "
+                          f"stall {fmt(r.get('stall_longest_ms'), '.1f')} ms steal {fmt(r.get('steal_ms'), '.0f')} ms  load {r['load_after']}", file=sys.stderr, flush=True)
     header.append(f"load average at end: {loadavg()} (run took {time.time() - started:.0f} s)")
     print()
     print_table(results, header)
     if args.rounds > 1 and "normd" in args.systems.split(","):
         print_pairs(results)
+    if args.rounds > 1:
+        print_latency(results)
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"header": header, "results": results}, f, indent=1)

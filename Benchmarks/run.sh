@@ -25,7 +25,7 @@ export PATH="$PWD/.venv/bin:$PATH"   # harness.py needs NumPy: the project venv'
 
 out=.build/bench
 mkdir -p "$out"
-for program in producer consumer forwarder; do
+for program in producer consumer forwarder stallprobe; do
     cc -O2 -Wall -Wextra -o "$out/$program" "Benchmarks/c/$program.c" -lzmq -lm
 done
 swift build -c release --product normd 2>&1 | tail -1
