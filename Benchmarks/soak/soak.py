@@ -16,7 +16,7 @@ the two consumers: the union of what they received is every good row, their inte
 (PUB would give each subscriber every row but drop for the stalled one by design.)
 
 Assertions (exit 1 naming each one that failed):
-  - RSS (rss.py): no leak (the floor at the end <= 1.05 x the warm-up's floor after the first stall)
+  - memory (rss.py): no leak (the heap in use, normd_heap_bytes, at the end <= 1.05 x its floor in the warm-up after the first stall)
     and bounded (every sample after the warm-up <= 1.05 x the warm-up's peak, when every bounded queue
     has been full once, + the queues' capacity);
   - every good row delivered exactly once (per producer, row identities in columns 0-2) and no row of
@@ -35,6 +35,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 
 import numpy as np
 
@@ -54,6 +55,8 @@ def config_text(features, batch, checkpoint, input_hwm, output_hwm):
     in_hwm = f", high_water_mark: {input_hwm}" if input_hwm else ""
     if checkpoint:
         text += "checkpoint: {path: state/, every_batches: 1000, every_seconds: 5, keep: 3}\n"
+        # The soak run's daemon: its heap figures (normd_heap_bytes) judge leaks, rss.py.
+        text += 'admin: {listen: "127.0.0.1:0"}\n'
     return text + f"""pipelines:
   - name: soak
     features: {features}
@@ -92,13 +95,15 @@ class Daemon:
                                         cwd=directory, stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log)
         CHILDREN.append(self.process)
         self.started = time.monotonic()
-        self.input = self.output = None
+        self.input = self.output = self.admin = None
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and self.process.poll() is None:
             text = self.text()
             if 'msg="normd running"' in text:
                 self.input = re.search(r'msg="input bound".*?endpoint=(\S+)', text).group(1)
                 self.output = re.search(r'msg="output bound".*?endpoint=(\S+)', text).group(1)
+                admin = re.search(r'msg="admin listening".*?address=(\S+)', text)
+                self.admin = admin.group(1) if admin else None
                 return
             time.sleep(0.05)
         raise SystemExit(f"soak: normd did not start (exit {self.process.poll()}):\n{self.text()}")
@@ -121,6 +126,18 @@ class Daemon:
         except (FileNotFoundError, ProcessLookupError):
             return None
         return None
+
+    def heap_in_use_kib(self):
+        """`normd_heap_bytes{state="in_use"}` from the admin endpoint, in KiB; None without one or on any failure."""
+        if not self.admin:
+            return None
+        try:
+            with urllib.request.urlopen(f"http://{self.admin}/metrics", timeout=2) as answer:
+                text = answer.read().decode()
+        except OSError:
+            return None
+        found = re.search(r'^normd_heap_bytes\{state="in_use"\} (\S+)$', text, re.MULTILINE)
+        return int(float(found.group(1)) / 1024) if found else None
 
     def stop(self, timeout):
         """SIGTERM; returns the exit code, or None if it had to be killed after `timeout` s."""
@@ -306,6 +323,7 @@ def main():
     os.makedirs(directory)
     daemon = Daemon(opts.normd, directory, config_text(opts.features, opts.batch, checkpoint=True, input_hwm=opts.input_hwm, output_hwm=opts.output_hwm))
     samples = []  # (seconds since start, RSS KiB)
+    heap_samples = []  # (seconds since start, heap in use KiB)
     stop_sampling = threading.Event()
 
     def sample():
@@ -313,6 +331,9 @@ def main():
             rss = daemon.rss_kib()
             if rss is not None:
                 samples.append((time.monotonic() - daemon.started, rss))
+            heap = daemon.heap_in_use_kib()
+            if heap is not None:
+                heap_samples.append((time.monotonic() - daemon.started, heap))
             stop_sampling.wait(1.0)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -341,7 +362,10 @@ def main():
     input_hwm = opts.input_hwm or 4096
     output_hwm = opts.output_hwm or 64 * 1024 * 1024 // batch_bytes
     queue_bytes = memory.queue_capacity_bytes(opts.producers, input_hwm, message_bytes, 2, output_hwm, batch_bytes)
-    verdict = memory.judge(samples, stall_first=opts.stall_first, stall_for=opts.stall_for, warmup=warmup,
+    with open(os.path.join(opts.work, "heap.csv"), "w") as f:
+        f.write("seconds,heap_in_use_kib\n")
+        f.writelines(f"{t:.1f},{r}\n" for t, r in heap_samples)
+    verdict = memory.judge(samples, heap=heap_samples, stall_first=opts.stall_first, stall_for=opts.stall_for, warmup=warmup,
                            tolerance=opts.rss_tolerance, queue_bytes=queue_bytes)
     failures += verdict.failures
     rss = verdict.figures
@@ -439,8 +463,10 @@ def main():
               % (rss["floor_warmup_mib"], rss["floor_end_mib"], rss["tail_from_s"], rss["peak_after_mib"], rss["peak_at_s"],
                  rss["bound_mib"], rss["baseline_mib"], rss["queue_capacity_mib"], rss["end_mib"], rss["slope_mib_per_min"]),
               flush=True)
+        print("soak: heap in use MiB (normd_heap_bytes): floor %.1f in the warm-up, %.1f at the end; max %.1f"
+              % (rss["heap_floor_warmup_mib"], rss["heap_floor_end_mib"], rss["heap_max_mib"]), flush=True)
     print(f"soak: final counts {final}", flush=True)
-    print(f"soak: figures in {opts.work}/summary.json, RSS in {opts.work}/rss.csv", flush=True)
+    print(f"soak: figures in {opts.work}/summary.json, RSS in {opts.work}/rss.csv, heap in {opts.work}/heap.csv", flush=True)
     if failures:
         print("soak: FAILED", file=sys.stderr)
         for failure in failures:

@@ -56,6 +56,14 @@ public final class NormdMetrics: Sendable {
     /// By `result`: reloads by SIGHUP or `POST /reload`.
     public let configReloads: [String: Counter]
     public let configLastReloadSuccessful: Gauge
+    /// `process_resident_memory_bytes`: the resident set, the name every Prometheus client library's
+    /// process collector uses.
+    public let residentMemory: Gauge
+    /// `normd_heap_bytes` by `state`: `in_use` (held by malloc's callers) and `free` (kept by glibc for
+    /// reuse). The resident size is a high-water mark under normd's allocator policy; `in_use` falls
+    /// back when the queues drain, so a leak is what keeps it up.
+    public let heapBytes: [String: Gauge]
+    public static let heapStates = ["in_use", "free"]
 
     /// Buckets of `normd_batch_process_seconds`: 1 µs … 1 s, about three per decade (a 64-row
     /// batch of 8 features takes a few µs, a 65 536-row batch of 1024 features hundreds of ms).
@@ -92,6 +100,16 @@ public final class NormdMetrics: Sendable {
             name: "normd_config_last_reload_successful",
             help: "1 if the last reload succeeded (or none was tried), else 0.")
         configLastReloadSuccessful.set(1.0)
+        residentMemory = registry.makeGauge(name: "process_resident_memory_bytes", help: "Resident memory size in bytes.")
+        heapBytes = Dictionary(
+            uniqueKeysWithValues: Self.heapStates.map { state in
+                (
+                    state,
+                    registry.makeGauge(
+                        name: "normd_heap_bytes", labels: [("state", state)],
+                        help: "malloc's heap: bytes held by its callers (in_use) and kept free for reuse (free).")
+                )
+            })
         registry.makeGauge(
             name: "normd_build_info", labels: [("version", version), ("libzmq", libzmq)],
             help: "Always 1; the labels say which normd and libzmq run."

@@ -224,6 +224,11 @@ final class DaemonAdmin: AdminBackend {
             if let failure = metrics.checkpointWrites["failure"] { NormdMetrics.set(failure, to: writer.writeFailures) }
             metrics.checkpointLastSuccess.set(successes.lastUnixTime ?? 0)
         }
+        if let memory = ProcessMemory.now() {
+            metrics.residentMemory.set(Double(memory.residentBytes))
+            metrics.heapBytes["in_use"]?.set(Double(memory.heapInUseBytes))
+            metrics.heapBytes["free"]?.set(Double(memory.heapFreeBytes))
+        }
     }
 
     // MARK: helpers
