@@ -452,7 +452,7 @@ import Testing
             }
         }
         collect(try JSONSerialization.jsonObject(with: Data(contentsOf: dashboard)))
-        let names = { (text: String) in Set(text.matches(of: /normd_[a-z0-9_]+/).map { String($0.output) }) }
+        let names = { (text: String) in Set(text.matches(of: /(?:normd|process)_[a-z0-9_]+/).map { String($0.output) }) }
         let used = expressions.reduce(into: Set<String>()) { $0.formUnion(names($1)) }
         #expect(used.count >= 35, "\(used.sorted())")
 
