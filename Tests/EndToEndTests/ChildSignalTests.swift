@@ -23,4 +23,29 @@ import Testing
         #expect(blocked == 0, "SigBlk \(String(blocked, radix: 16))")
         #expect(ignored & ~glibcInternal == 0, "SigIgn \(String(ignored, radix: 16))")
     }
+
+    /// A python3 busy sending through pyzmq (to its own PULL, so no daemon is involved), started as
+    /// background clients are, ends on SIGTERM by the signal's default action: its exit status is
+    /// the signal's number.
+    @Test func aBusyPyzmqSenderEndsOnSigterm() throws {
+        let scratch = try ScratchDirectory()
+        let busy = scratch.path("busy")
+        let sender = try PythonScript.start(
+            """
+            import time, zmq
+            c = zmq.Context()
+            pull = c.socket(zmq.PULL); port = pull.bind_to_random_port('tcp://127.0.0.1')
+            push = c.socket(zmq.PUSH); push.setsockopt(zmq.LINGER, 0); push.connect('tcp://127.0.0.1:%d' % port)
+            rows = np.arange(64, dtype='<f4').reshape(16, 4)
+            end = time.time() + 60
+            sent = 0
+            while time.time() < end:
+                push.send_json({'dtype': '<f4', 'shape': [16, 4]}, zmq.SNDMORE); push.send(rows); pull.recv_multipart()
+                sent += 1
+                if sent == 100: open('\(busy)', 'w').close()
+            """, name: "sender", in: scratch.url)
+        _ = try waitFor("the sender to be busy", timeout: .seconds(30)) { FileManager.default.fileExists(atPath: busy) ? true : nil }
+        sender.signal(SIGTERM)
+        #expect(try sender.waitForExit(timeout: .seconds(20)) == SIGTERM, "\(sender.stderr)")
+    }
 }
