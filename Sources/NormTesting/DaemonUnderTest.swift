@@ -97,53 +97,57 @@ public enum TensorClient {
         return try #require(parsed, "unexpected client output: \(output)").map { $0.map(Float.init) }
     }
 
-    /// Starts a client that sends and receives batches until the daemon stops answering.
-    public static func startFlood(_ daemon: DaemonUnderTest, rows: Int, features: Int) throws -> Process {
+    /// Starts a client in `directory` that sends and receives batches until the daemon stops
+    /// answering (half a second without progress), for at most 60 s. It never reconnects, so it
+    /// cannot reach a daemon given the port after this one is gone.
+    public static func startFlood(_ daemon: DaemonUnderTest, rows: Int, features: Int, in directory: URL) throws -> Subprocess {
         let script = """
-            import zmq
+            import zmq, time
             \(batchFunction)
             c = zmq.Context()
             push = c.socket(zmq.PUSH); push.setsockopt(zmq.LINGER, 0); push.setsockopt(zmq.SNDTIMEO, 500)
-            push.connect("\(daemon.inputEndpoint)")
+            push.setsockopt(zmq.RECONNECT_IVL, -1); push.connect("\(daemon.inputEndpoint)")
             pull = c.socket(zmq.PULL); pull.setsockopt(zmq.LINGER, 0); pull.setsockopt(zmq.RCVTIMEO, 500)
-            pull.connect("\(daemon.outputEndpoint)")
+            pull.setsockopt(zmq.RECONNECT_IVL, -1); pull.connect("\(daemon.outputEndpoint)")
+            end = time.time() + 60
             try:
-                for i in range(100000):
+                i = 0
+                while time.time() < end:
                     push.send_json({"dtype": "float32", "shape": [\(rows), \(features)]}, zmq.SNDMORE)
                     push.send(batch(i, \(rows), \(features)))
                     pull.recv_multipart()
+                    i += 1
             except zmq.ZMQError:
                 pass
             """
-        return try PythonScript.start(script)
+        return try PythonScript.start(script, name: "flood-\(UUID().uuidString.prefix(8))", in: directory)
     }
 }
 
 /// `python3 -c` with json and numpy imported; a missing interpreter or module fails the test.
 public enum PythonScript {
-    public static func start(_ script: String, in directory: URL? = nil, output: FileHandle? = nil) throws -> Process {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", "import sys, json\nimport numpy as np\n" + script]
-        if let directory { process.currentDirectoryURL = directory }
-        process.standardOutput = output ?? FileHandle.nullDevice
-        process.standardError = output ?? FileHandle.nullDevice
-        try process.run()
-        return process
+    static let prelude = "import sys, json\nimport numpy as np\n"
+
+    /// Starts `script` in `directory` as a background client, its output in `name.stdout` and
+    /// `name.stderr` there. The `Subprocess` owns it: SIGKILL and a wait when released; call its
+    /// `stop()` before stopping the daemon it talks to, and give the script a time limit (and
+    /// `RECONNECT_IVL -1` on sockets that connect) so that a forgotten client still ends.
+    public static func start(_ script: String, name: String, in directory: URL) throws -> Subprocess {
+        try Subprocess(
+            name, executable: URL(fileURLWithPath: "/usr/bin/env"), arguments: ["python3", "-c", prelude + script], in: directory)
     }
 
-    /// Runs `script` to the end and returns its stdout and stderr.
-    public static func run(_ script: String, in directory: URL? = nil) throws -> String {
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("normd-py-\(UUID().uuidString).out")
-        _ = FileManager.default.createFile(atPath: file.path, contents: nil)
-        defer { try? FileManager.default.removeItem(at: file) }
-        let handle = try FileHandle(forWritingTo: file)
-        let process = try start(script, in: directory, output: handle)
-        process.waitUntilExit()
-        try handle.close()
-        let text = try String(contentsOf: file, encoding: .utf8)
-        try #require(process.terminationStatus == 0, "python3 with numpy and pyzmq is required; it said: \(text)")
-        return text
+    /// Runs `script` to the end (in `directory`, or a directory of its own) and returns its stdout;
+    /// a non-zero exit fails the test with its stdout and stderr, and one still running after
+    /// `timeout` is killed and fails it too.
+    public static func run(_ script: String, in directory: URL? = nil, timeout: Duration = .seconds(300)) throws -> String {
+        let capture = try ScratchDirectory()
+        let process = try Subprocess(
+            "python3", executable: URL(fileURLWithPath: "/usr/bin/env"), arguments: ["python3", "-c", prelude + script],
+            in: directory ?? capture.url, outputDirectory: capture.url)
+        let status = try process.waitForExit(timeout: timeout)
+        try #require(status == 0, "python3 with numpy and pyzmq is required; it said: \(process.stdout)\(process.stderr)")
+        return process.stdout
     }
 
     /// Runs `script` (`python3 -c`, nothing imported for it) to the end and returns its standard

@@ -1,8 +1,11 @@
 public import Foundation
 import Testing
 
-/// A child process whose stdout and stderr go to files, killed (SIGKILL) when the value is
-/// released while it still runs — so a failing test never leaves a daemon or client behind.
+/// A child process whose stdout and stderr go to files, killed (SIGKILL) and waited for when the
+/// value is released while it still runs — so a failing test never leaves a daemon or client behind.
+///
+/// The child starts with no signal blocked and every signal at its default action (`CleanSpawn`),
+/// whatever the spawning thread blocks or the test process ignores: SIGTERM ends a Python client.
 public final class Subprocess {
     public struct Timeout: Error, CustomStringConvertible {
         public var description: String
@@ -11,7 +14,9 @@ public final class Subprocess {
     public let name: String
     public let stdoutURL: URL
     public let stderrURL: URL
-    private let process = Process()
+    public let processIdentifier: Int32
+    /// Set once the child has been reaped (`reap`).
+    private var exitStatus: Int32?
 
     /// Starts `executable arguments` in `directory`, capturing output in
     /// `outputDirectory/<name>.stdout|.stderr` (`directory` when nil). `environment` adds to (or
@@ -25,51 +30,65 @@ public final class Subprocess {
         stderrURL = (outputDirectory ?? directory).appendingPathComponent("\(name).stderr")
         _ = FileManager.default.createFile(atPath: stdoutURL.path, contents: nil)
         _ = FileManager.default.createFile(atPath: stderrURL.path, contents: nil)
-        process.executableURL = executable
-        process.arguments = arguments
-        process.currentDirectoryURL = directory
-        if !environment.isEmpty {
-            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, child in child }
-        }
         let out = try FileHandle(forWritingTo: stdoutURL), err = try FileHandle(forWritingTo: stderrURL)
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
         defer { try? out.close(); try? err.close() }
-        try process.run()
+        processIdentifier = try CleanSpawn.start(
+            executable: executable.path, arguments: arguments, directory: directory.path,
+            environment: environment.isEmpty ? nil : ProcessInfo.processInfo.environment.merging(environment) { _, child in child },
+            stdout: out.fileDescriptor, stderr: err.fileDescriptor)
     }
 
-    deinit {
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
-    }
+    deinit { stop() }
 
-    public var isRunning: Bool { process.isRunning }
+    public var isRunning: Bool { reap(blocking: false) == nil }
     public var stdout: String { (try? String(contentsOf: stdoutURL, encoding: .utf8)) ?? "" }
     public var stderr: String { (try? String(contentsOf: stderrURL, encoding: .utf8)) ?? "" }
 
-    public var processIdentifier: Int32 { process.processIdentifier }
-
+    /// Sends `number` while the child runs (never to a reaped, possibly reused, pid).
     public func signal(_ number: Int32) {
-        if process.isRunning { kill(process.processIdentifier, number) }
+        if isRunning { kill(processIdentifier, number) }
     }
 
-    /// Waits for the process to end and returns its exit status.
+    /// SIGKILL (it cannot be blocked, ignored or handled), then waits until the child is gone: once
+    /// this returns it holds no socket and sends nothing. Background clients call it before their
+    /// daemon stops, so none can reconnect to a port the daemon released and another test was given.
+    public func stop() {
+        signal(SIGKILL)
+        _ = reap(blocking: true)
+    }
+
+    /// Waits for the process to end and returns its exit status, or the number of the signal that
+    /// ended it (as Foundation's `terminationStatus`).
     /// - Throws: `Timeout` (after killing it) when it is still running after `timeout`.
     @discardableResult
     public func waitForExit(timeout: Duration) throws -> Int32 {
         let deadline = ContinuousClock.now + timeout
-        while process.isRunning {
+        while true {
+            if let status = reap(blocking: false) { return status }
             if ContinuousClock.now > deadline {
-                signal(SIGKILL)
-                process.waitUntilExit()
+                stop()
                 throw Timeout(description: "\(name) still running after \(timeout); killed. stderr:\n\(stderr)")
             }
             Thread.sleep(forTimeInterval: 0.01)
         }
-        return process.terminationStatus
+    }
+
+    /// The exit status (or ending signal) once the child has ended, nil while it runs. In the raw
+    /// `waitpid` status, `status & 0x7f` is the ending signal (0 after a normal exit, whose code is
+    /// `(status >> 8) & 0xff`).
+    private func reap(blocking: Bool) -> Int32? {
+        while exitStatus == nil {
+            var status: Int32 = 0
+            let result = waitpid(processIdentifier, &status, blocking ? 0 : WNOHANG)
+            if result == processIdentifier {
+                exitStatus = status & 0x7f == 0 ? (status >> 8) & 0xff : status & 0x7f
+            } else if result == 0 {
+                return nil
+            } else if errno != EINTR {
+                exitStatus = -1 // ECHILD: nothing left to wait for
+            }
+        }
+        return exitStatus
     }
 }
 

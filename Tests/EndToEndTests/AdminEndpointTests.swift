@@ -295,9 +295,9 @@ import Testing
                 if seen[-1][0] == 200: break
                 time.sleep(0.005)
             open("\(observed)", "w").write(json.dumps(seen))
-            """)
+            """, name: "poller", in: scratch.url)
         let second = try DaemonUnderTest(config: config, logDirectory: scratch.url)
-        poller.waitUntilExit()
+        #expect(try poller.waitForExit(timeout: .seconds(150)) == 0, "\(poller.stderr)")
         #expect(second.terminate() == 0)
         let seen = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: observed))) as? [[Any]])
         let distinct = seen.reduce(into: [[String]]()) { list, answer in

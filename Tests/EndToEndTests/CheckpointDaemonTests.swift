@@ -79,13 +79,15 @@ import Testing
                 #expect(!daemon.log.contains("unreadable"), "iteration \(iteration): \(daemon.log)")
             }
             let newestAtStart = try generations(scratch).last
-            let client = try TensorClient.startFlood(daemon, rows: Self.rows, features: Self.features)
+            let client = try TensorClient.startFlood(daemon, rows: Self.rows, features: Self.features, in: scratch.url)
             // Kill at a random moment once generations are being written under load.
             let deadline = Date().addingTimeInterval(10)
             while try generations(scratch).last == newestAtStart && Date() < deadline { Thread.sleep(forTimeInterval: 0.005) }
             Thread.sleep(forTimeInterval: Double.random(in: 0.0...0.25))
+            // The flood must be running when the daemon dies (that is the test); it never
+            // reconnects, and is stopped and waited for at once.
             daemon.kill9()
-            client.waitUntilExit()
+            client.stop()
 
             let show = try Normd.run(["state", "show", scratch.path("state")])
             #expect(show.status == 0 && show.stderr.isEmpty, "iteration \(iteration): \(show.stderr)")

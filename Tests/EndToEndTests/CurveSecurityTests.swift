@@ -204,8 +204,7 @@ import Testing
                 except zmq.Again:
                     got = []
                 open('received.json', 'w').write(json.dumps({'got': got}))
-                """, in: scratch.url)
-        defer { if consumer.isRunning { consumer.terminate() } }
+                """, name: "consumer", in: scratch.url)
         let port = try waitFor("the consumer's port", timeout: .seconds(15)) { try? String(contentsOfFile: ready, encoding: .utf8) }
         let daemon = try DaemonProcess.started(
             config: Self.config(
@@ -219,7 +218,7 @@ import Testing
             print('{}')
             """, in: scratch)
         try daemon.waitForCounts(of: "sensors", "batches=1") { $0.int("batches") == 1 }
-        consumer.waitUntilExit()
+        #expect(try consumer.waitForExit(timeout: .seconds(60)) == 0, "\(consumer.stderr)")
         let received = try String(contentsOf: scratch.url.appendingPathComponent("received.json"), encoding: .utf8)
         let result = try JSONSerialization.jsonObject(with: Data(received.utf8)) as? [String: Any]
         #expect(Self.normalized(result?["got"], count: 1), "\(received)")
@@ -330,12 +329,11 @@ import Testing
                 one(); one()
                 p.close()
                 print(json.dumps({'good': receive(good, 3000)}), flush=True)
-                """, in: scratch.url, output: try FileHandle(forWritingTo: URL(fileURLWithPath: try scratch.write("", to: "producer.out"))))
-        defer { if producer.isRunning { producer.terminate() } }
+                """, name: "producer", in: scratch.url)
         do {
             try daemon.waitForCounts(of: "sensors", "messages_accepted=1") { $0.int("messages_accepted") == 1 }
         } catch {
-            Issue.record("producer said: \(try String(contentsOf: scratch.url.appendingPathComponent("producer.out"), encoding: .utf8))")
+            Issue.record("producer said: \(producer.stdout)\(producer.stderr)")
             throw error
         }
         try FileManager.default.removeItem(at: scratch.url.appendingPathComponent("authorized/alice.key"))
@@ -349,8 +347,10 @@ import Testing
         }
         try scratch.write("", to: "next")
         try daemon.waitForCounts(of: "sensors", "messages_rejected={revoked_key: 2}") { $0["messages_rejected"] == "{revoked_key: 2}" }
-        producer.waitUntilExit()
-        let said = try String(contentsOf: scratch.url.appendingPathComponent("producer.out"), encoding: .utf8)
+        // Ended (or killed) before the daemon stops: its sockets must reconnect while the daemon runs
+        // (the refused reconnect is counted below), so only its own time limits bound it.
+        #expect(try producer.waitForExit(timeout: .seconds(90)) == 0, "\(producer.stderr)")
+        let said = producer.stdout
         let result = try JSONSerialization.jsonObject(with: Data((said.split(separator: "\n").last ?? "").utf8)) as? [String: Any]
         #expect(Self.normalized(result?["good"], count: 1), "\(said)") // the batch before revocation, and no other
         #expect(try daemon.terminate() == 0)

@@ -77,7 +77,7 @@ import Testing
         }
         #expect((counts.int("batches_dropped") ?? 0) > 0, "a stalled subscriber must cause counted drops: \(counts)")
         #expect(daemon.stderr.contains("msg=\"batch dropped: the subscribers' queues are full (xpub no-drop)\""))
+        stalled.stop()
         #expect(try daemon.terminate() == 0)
-        stalled.signal(SIGKILL)
     }
 }

@@ -83,7 +83,9 @@ import Testing
                 c = zmq.Context()
                 s = c.socket(zmq.PULL); s.setsockopt(zmq.RCVHWM, 1); s.setsockopt(zmq.RCVBUF, 1 << 16)
                 s.connect("\(try daemon.outputEndpoint(of: "sensors"))")
+                deadline = time.time() + 300
                 while not os.path.exists("\(go)"):
+                    if time.time() > deadline: raise SystemExit("no go file after 300 s")
                     time.sleep(0.05)
                 rows = 0
                 s.setsockopt(zmq.RCVTIMEO, 5000)

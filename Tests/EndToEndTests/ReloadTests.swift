@@ -191,22 +191,28 @@ import Testing
         let config = try scratch.write(Self.config(size: 8), to: "normd.yaml")
         let daemon = try DaemonUnderTest(config: config, logDirectory: scratch.url)
         let go = scratch.path("go")
+        // Never reconnects, gives up without `go` after 60 s, and is waited for before the daemon stops.
         let client = try PythonScript.start(
             """
             import zmq, os, time
             c = zmq.Context()
-            pull = c.socket(zmq.PULL); pull.setsockopt(zmq.RCVTIMEO, 20000); pull.connect("\(daemon.outputEndpoint)")
-            push = c.socket(zmq.PUSH); push.setsockopt(zmq.LINGER, 1000); push.connect("\(daemon.inputEndpoint)")
+            pull = c.socket(zmq.PULL); pull.setsockopt(zmq.RCVTIMEO, 20000); pull.setsockopt(zmq.RECONNECT_IVL, -1)
+            pull.connect("\(daemon.outputEndpoint)")
+            push = c.socket(zmq.PUSH); push.setsockopt(zmq.LINGER, 1000); push.setsockopt(zmq.RECONNECT_IVL, -1)
+            push.connect("\(daemon.inputEndpoint)")
             rows = np.arange(8 * \(Self.features), dtype='<f4').reshape(8, \(Self.features))
             push.send_json({"dtype": "float32", "shape": [5, \(Self.features)]}, zmq.SNDMORE); push.send(rows[:5].tobytes())
-            while not os.path.exists("\(go)"): time.sleep(0.01)
+            deadline = time.time() + 60
+            while not os.path.exists("\(go)"):
+                if time.time() > deadline: raise SystemExit("no go file after 60 s")
+                time.sleep(0.01)
             push.send_json({"dtype": "float32", "shape": [3, \(Self.features)]}, zmq.SNDMORE); push.send(rows[5:].tobytes())
             out = []
             for _ in range(2):
                 header, payload = pull.recv_multipart()
                 out.append(len(payload) // (4 * \(Self.features)))
             print(json.dumps(out))
-            """, output: FileHandle(forWritingAtPath: try scratch.write("", to: "client.out")))
+            """, name: "client", in: scratch.url)
         // The 5 rows are accepted (and wait) before the reload.
         _ = try waitFor("5 rows accepted", timeout: .seconds(20)) { () -> Bool? in
             daemon.send(SIGUSR1)
@@ -226,12 +232,11 @@ import Testing
             daemon.logLines.contains { $0.hasPrefix("level=info msg=\"reload succeeded\"") } ? true : nil
         }
         _ = FileManager.default.createFile(atPath: go, contents: nil)
-        client.waitUntilExit()
-        #expect(client.terminationStatus == 0, "\((try? String(contentsOfFile: scratch.path("client.out"), encoding: .utf8)) ?? "")")
+        #expect(try client.waitForExit(timeout: .seconds(60)) == 0, "\(client.stdout)\(client.stderr)")
         #expect(daemon.terminate() == 0)
         #expect(finalCounts(daemon)?.hasPrefix("messages_accepted=2 rows_accepted=8 ") == true, "\(daemon.log)")
         #expect(finalCounts(daemon)?.contains(" batches=2 rows_published=8 partial_batches=0 ") == true, "\(daemon.log)")
-        #expect((try? String(contentsOfFile: scratch.path("client.out"), encoding: .utf8)) == "[4, 4]\n")
+        #expect(client.stdout == "[4, 4]\n")
     }
 
     /// Six reloads (batch.size 8 → 4 → 3 → 8 …, momentum too) while a producer streams 5-row messages
@@ -241,13 +246,19 @@ import Testing
         let scratch = try ScratchDirectory()
         let config = try scratch.write(Self.config(size: 8), to: "normd.yaml")
         let daemon = try DaemonUnderTest(config: config, logDirectory: scratch.url)
-        let stop = scratch.path("stop"), done = scratch.path("done")
+        let stop = scratch.path("stop"), stopped = scratch.path("stopped"), done = scratch.path("done")
+        // Stops sending (and says so in `stopped`) before the daemon stops, then reads what the
+        // daemon published until `done`; ends after 120 s in any case. The PUSH never reconnects;
+        // the PULL must (it reads the last batches after the daemon exits, and without reconnection
+        // libzmq drops what it has queued but not read once the daemon disconnects).
         let client = try PythonScript.start(
             """
-            import zmq, os
+            import zmq, os, time
             c = zmq.Context()
-            push = c.socket(zmq.PUSH); push.setsockopt(zmq.LINGER, 2000); push.connect("\(daemon.inputEndpoint)")
+            push = c.socket(zmq.PUSH); push.setsockopt(zmq.LINGER, 2000); push.setsockopt(zmq.RECONNECT_IVL, -1)
+            push.connect("\(daemon.inputEndpoint)")
             pull = c.socket(zmq.PULL); pull.setsockopt(zmq.RCVTIMEO, 200); pull.connect("\(daemon.outputEndpoint)")
+            deadline = time.time() + 120
             rng = np.random.default_rng(5)
             sent = received = 0
             batches = []
@@ -257,19 +268,20 @@ import Testing
                     try: header, payload = pull.recv_multipart(zmq.NOBLOCK)
                     except zmq.Again: return
                     batches.append(json.loads(header)["batch"]); received += len(payload) // (4 * \(Self.features))
-            while not os.path.exists("\(stop)"):
+            while not os.path.exists("\(stop)") and time.time() < deadline:
                 push.send_json({"dtype": "float32", "shape": [5, \(Self.features)]}, zmq.SNDMORE)
                 push.send(rng.normal(size=(5, \(Self.features))).astype('<f4').tobytes())
                 sent += 5
                 receive()
-            while True:
+            open("\(stopped)", "w").close()
+            while time.time() < deadline:
                 try: header, payload = pull.recv_multipart()
                 except zmq.Again:
                     if os.path.exists("\(done)"): break
                     continue
                 batches.append(json.loads(header)["batch"]); received += len(payload) // (4 * \(Self.features))
             print(json.dumps({"sent": sent, "received": received, "in_order": batches == list(range(len(batches))), "batches": len(batches)}))
-            """, output: FileHandle(forWritingAtPath: try scratch.write("", to: "client.out")))
+            """, name: "client", in: scratch.url)
         let sizes = [4, 3, 8, 4, 3, 8]
         for (index, size) in sizes.enumerated() {
             Thread.sleep(forTimeInterval: 0.2)
@@ -280,11 +292,12 @@ import Testing
             }
         }
         _ = FileManager.default.createFile(atPath: stop, contents: nil)
+        _ = try waitFor("the client to stop sending", timeout: .seconds(30)) { FileManager.default.fileExists(atPath: stopped) ? true : nil }
         Thread.sleep(forTimeInterval: 1)
         #expect(daemon.terminate() == 0)
         _ = FileManager.default.createFile(atPath: done, contents: nil)
-        client.waitUntilExit()
-        let output = (try? String(contentsOfFile: scratch.path("client.out"), encoding: .utf8)) ?? ""
+        #expect(try client.waitForExit(timeout: .seconds(60)) == 0, "\(client.stderr)")
+        let output = client.stdout
         let result = try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any], "\(output)")
         let sent = try #require(result["sent"] as? Int)
         #expect(sent >= 1000, "the producer should have streamed through the reloads: \(result)")

@@ -24,6 +24,8 @@ import Testing
 
     /// A consumer that connected and stopped reading, a producer that keeps 5 000 messages coming,
     /// and a daemon whose output is full: returns the daemon and the counts once intake has stalled.
+    /// Both clients outlive the daemon (the stall is the fault under test; the consumer reads what
+    /// reached it after the daemon exits), so neither reconnects, and both give up on their own.
     struct Stalled {
         let daemon: DaemonProcess
         let consumer: Subprocess
@@ -72,6 +74,7 @@ import Testing
         stalled.daemon.send(SIGTERM)
         // Today's main waited shutdown_timeout per queued batch: 5 000 × 1 s.
         #expect(try stalled.daemon.waitForExit(timeout: .seconds(60)) == 0)
+        stalled.producer.stop()
 
         let final = try stalled.daemon.finalCounts(of: "p")
         // Intake stopped: besides the message whose batch was waiting, at most the input's RCVHWM.
@@ -100,6 +103,8 @@ import Testing
         try #require(stalled.daemon.isRunning, "the first SIGTERM waits up to shutdown_timeout (120 s) for the stalled output")
         stalled.daemon.send(SIGINT)
         #expect(try stalled.daemon.waitForExit(timeout: .seconds(30)) == 0)
+        stalled.producer.stop()
+        stalled.consumer.stop()
 
         let lines = stalled.daemon.logLines
         let written = try #require(lines.last { $0.message == "final checkpoint" }, "\(stalled.daemon.stderr)")

@@ -29,7 +29,7 @@ import Testing
     }
 
     /// The fake rank 0: binds `endpoint`, prints `bound`, and answers every contribution with a
-    /// result built from it (header copied, kind 2, rank 0), bent as `mode` says:
+    /// result built from it (header copied, kind 2, rank 0) until 120 s pass without one, bent as `mode` says:
     /// `count_zero` — stage 1 with count 0, mean and M2 zero; `below_own` — stage 0 with half the
     /// count; `stages_differ` — stage 1 with twice the count; `without_me` — stage 0 listing rank 0 only.
     static func fakeLeader(endpoint: String, mode: String) -> String {
@@ -37,11 +37,14 @@ import Testing
         import struct, zmq
         MODE = '\(mode)'
         c = zmq.Context()
-        r = c.socket(zmq.ROUTER); r.setsockopt(zmq.LINGER, 0)
+        r = c.socket(zmq.ROUTER); r.setsockopt(zmq.LINGER, 0); r.setsockopt(zmq.RCVTIMEO, 120000)
         r.bind('\(endpoint)')
         print('bound', flush=True)
         while True:
-            route, frame = r.recv_multipart()
+            try:
+                route, frame = r.recv_multipart()
+            except zmq.Again:
+                break
             if frame[4] != 1:
                 continue  # only contributions are answered (snapshot requests are not)
             end = 8 + frame[7] + 8 + 2 + 8 + 8
@@ -69,7 +72,7 @@ import Testing
         let leader = try Subprocess(
             "fake-leader", executable: URL(fileURLWithPath: "/usr/bin/env"),
             arguments: ["python3", "-c", Self.fakeLeader(endpoint: endpoints[0], mode: hostile.mode)], in: scratch.url)
-        defer { leader.signal(SIGKILL) }
+        defer { leader.stop() }
         _ = try waitFor("the fake leader to bind", timeout: .seconds(30)) { leader.stdout.contains("bound") ? true : nil }
         let member = try DaemonProcess.started(
             config: SyncGroupTests.config(rank: 1, members: endpoints, batch: 8, timeout: "10s", admin: true), scratch: scratch, name: "member1")

@@ -144,6 +144,7 @@ import Testing
         // The flood never reconnects and gives up once nothing takes its messages: a PUSH that
         // outlived this daemon once reconnected to its port after another test's daemon was given
         // it, and fed that daemon 1 000 foreign messages (SyncHostileLeaderTests failed on them).
+        // It is stopped (SIGKILL, then waited for) before the daemon, and when released.
         let flood = try PythonScript.start(
             """
             import zmq, time
@@ -157,13 +158,7 @@ import Testing
                     p.send_json({'dtype': '<f4', 'shape': [16, 4]}, zmq.SNDMORE); p.send(rows); time.sleep(0.001)
             except zmq.Again:
                 pass
-            """)
-        // Killed, and waited for, before the daemon stops: SIGKILL cannot be blocked or handled.
-        func stopFlood() {
-            if flood.isRunning { kill(flood.processIdentifier, SIGKILL) }
-            flood.waitUntilExit()
-        }
-        defer { stopFlood() }
+            """, name: "flood", in: scratch.url)
         let tmux = try Tmux(in: scratch.url)
         try tmux.type(
             "stty -a > before.txt; \(Normd.binary.path) top --admin \(http.base) --interval 200ms; echo exit=$?; stty -a > after.txt", "Enter")
@@ -185,7 +180,7 @@ import Testing
         #expect(
             try String(contentsOfFile: scratch.path("before.txt"), encoding: .utf8)
                 == String(contentsOfFile: scratch.path("after.txt"), encoding: .utf8))
-        stopFlood()
+        flood.stop()
         #expect(try daemon.terminate() == 0)
     }
 }

@@ -49,6 +49,9 @@ def main():
     if is_sub:
         socket.setsockopt_string(zmq.SUBSCRIBE, config.get("topic", ""))
     socket.setsockopt(zmq.LINGER, 0)
+    # It keeps libzmq's reconnection (unlike the producers): it often reads the last batches after
+    # its daemon has exited, and with RECONNECT_IVL -1 libzmq drops what a PULL has queued but not
+    # yet read once the peer disconnects. A consumer only takes, never feeds; `timeout` bounds it.
     if config.get("bind", False):
         socket.bind(config["endpoint"])
     else:

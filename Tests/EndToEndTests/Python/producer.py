@@ -81,6 +81,10 @@ def main():
     context = zmq.Context()
     socket = context.socket(zmq.PUSH if config.get("socket", "push") == "push" else zmq.PUB)
     socket.setsockopt(zmq.LINGER, 5000)
+    # Never reconnects (once its daemon is gone, a daemon of another test may be given the port),
+    # and gives up when a send has waited 120 s, so that a producer nobody waits for still ends.
+    socket.setsockopt(zmq.RECONNECT_IVL, -1)
+    socket.setsockopt(zmq.SNDTIMEO, 120000)
     if config.get("bind", False):
         socket.bind(config["endpoint"])
     else:
