@@ -183,4 +183,43 @@ import Testing
         flood.stop()
         #expect(try daemon.terminate() == 0)
     }
+
+    /// A parent that blocks SIGTERM, SIGHUP and SIGINT (libdispatch's worker threads do, and a child
+    /// inherits the mask across exec) must not leave `normd top` deaf to them. `normd top` installs
+    /// handlers and does not unblock them itself; the process nonetheless runs with an empty mask
+    /// (measured: SigBlk 0 after a parent blocked 0x4003), and this test keeps that true: SIGTERM
+    /// ends it with the terminal restored. (`normd run` reads its signals through libdispatch and was
+    /// checked by hand the same way, blocked and ignored: SIGHUP reloads, SIGTERM stops, exit 0.)
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/tmux"), "tmux is not installed (Scripts/bootstrap.sh installs it)"))
+    func sigtermEndsTopEvenWhenItsParentBlockedIt() throws {
+        let scratch = try ScratchDirectory()
+        let daemon = try DaemonProcess.started(config: Self.config(), scratch: scratch)
+        let http = try AdminHTTP(daemon)
+        let tmux = try Tmux(in: scratch.url)
+        let blocked =
+            "import signal, os, sys; signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGHUP, signal.SIGINT}); os.execv(sys.argv[1], sys.argv[1:])"
+        try tmux.type(
+            "stty -a > before.txt; python3 -c '\(blocked)' \(Normd.binary.path) top --admin \(http.base) --interval 200ms; echo exit=$?; stty -a > after.txt",
+            "Enter")
+        _ = try tmux.screen { $0.contains("pipeline sensors  mode train") }
+        let pid = try waitFor("normd top's pid", timeout: .seconds(10)) { () -> Int32? in
+            let found = try PythonScript.standardOutput(
+                of:
+                    "import subprocess; print(subprocess.run(['pgrep', '-f', 'normd top --admin \(http.base)'], capture_output=True, text=True).stdout)"
+            )
+            return Int32(String(decoding: found, as: UTF8.self).split(separator: "\n").first ?? "")
+        }
+        let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
+        let mask = try #require(status.firstMatch(of: /SigBlk:\s+([0-9a-f]+)/).flatMap { UInt64($0.1, radix: 16) })
+        #expect(mask & (1 << (SIGTERM - 1)) == 0, "normd top runs with SIGTERM blocked: SigBlk \(String(mask, radix: 16))")
+        kill(pid, SIGTERM)
+        let after = try tmux.screen { $0.contains("exit=") && FileManager.default.fileExists(atPath: scratch.path("after.txt")) }
+        #expect(after.contains("exit=0"), "\(after)")
+        #expect(!after.contains("pipeline sensors"), "\(after)")
+        Thread.sleep(forTimeInterval: 0.3)
+        #expect(
+            try String(contentsOfFile: scratch.path("before.txt"), encoding: .utf8)
+                == String(contentsOfFile: scratch.path("after.txt"), encoding: .utf8))
+        #expect(try daemon.terminate() == 0)
+    }
 }
