@@ -6,7 +6,8 @@
 # Builds normd in RELEASE (the build an operator runs) and the C producer/consumer in
 # Benchmarks/soak/ with `cc`, probes the maximum rate for 5 s, then runs normd for MINUTES at half of
 # it: 10 % malformed messages (eight rejection reasons), two consumers, one stalling 5 s every 30 s,
-# RSS sampled every second. Exits 1 naming every failed assertion. Options go to
+# RSS and the heap in use (normd_heap_bytes, from the admin endpoint) sampled every second. Exits 1
+# naming every failed assertion. Options go to
 # Benchmarks/soak/soak.py (`--rate MSG_PER_S` skips the probe; `--help` lists them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
