@@ -22,7 +22,7 @@ struct ProcessMemory: Equatable {
 
     /// Reads the figures now; `nil` where `/proc` or glibc's `mallinfo2` is not available.
     ///
-    /// `mallinfo2` walks every arena under its lock: microseconds, once per scrape, never on the data path.
+    /// `mallinfo2` walks every arena under its lock: once per scrape, never on the data path.
     static func now() -> ProcessMemory? {
         #if canImport(Glibc)
             guard let resident = residentBytesFromStatm() else { return nil }
