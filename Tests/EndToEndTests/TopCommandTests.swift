@@ -201,7 +201,8 @@ import Testing
         try tmux.type(
             "stty -a > before.txt; python3 -c '\(blocked)' \(Normd.binary.path) top --admin \(http.base) --interval 200ms; echo exit=$?; stty -a > after.txt",
             "Enter")
-        _ = try tmux.screen { $0.contains("pipeline sensors  mode train") }
+        let drawn = try tmux.screen { $0.contains("pipeline sensors  mode train") }
+        try #require(drawn.contains("pipeline sensors  mode train"), "normd top drew nothing within 30 s: \(drawn)")
         let pid = try waitFor("normd top's pid", timeout: .seconds(10)) { () -> Int32? in
             let found = try PythonScript.standardOutput(
                 of:
@@ -213,7 +214,11 @@ import Testing
         let mask = try #require(status.firstMatch(of: /SigBlk:\s+([0-9a-f]+)/).flatMap { UInt64($0.1, radix: 16) })
         #expect(mask & (1 << (SIGTERM - 1)) == 0, "normd top runs with SIGTERM blocked: SigBlk \(String(mask, radix: 16))")
         kill(pid, SIGTERM)
-        let after = try tmux.screen { $0.contains("exit=") && FileManager.default.fileExists(atPath: scratch.path("after.txt")) }
+        // The shell's own output line, not the typed command (which contains "exit=$?"): tmux may
+        // answer a capture before it has read the echo that precedes after.txt (CI saw exactly that).
+        let after = try tmux.screen {
+            $0.split(separator: "\n").contains { $0.hasPrefix("exit=") } && FileManager.default.fileExists(atPath: scratch.path("after.txt"))
+        }
         #expect(after.contains("exit=0"), "\(after)")
         #expect(!after.contains("pipeline sensors"), "\(after)")
         Thread.sleep(forTimeInterval: 0.3)
