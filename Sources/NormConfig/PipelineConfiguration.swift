@@ -24,6 +24,10 @@ public struct PipelineConfiguration: Sendable {
     public var maxProducers = SequenceTracker.defaultCapacity
     /// `sync:`: this pipeline is one member of a sync group (Docs/SYNC.md); `nil` trains alone.
     public var sync: SyncConfiguration?
+    /// `chain_thread: true`: the stage chain runs on a second thread while the pipeline's thread
+    /// receives and batches the next rows (for wide rows on machines with cores to spare; see
+    /// BENCHMARKS.md). Not with `sync:`. Default `false`.
+    public var chainThread = false
     /// The `stages:` list, resolved, in order.
     public private(set) var stages: [StagePlan]
     /// Where the pipeline's mapping starts.
@@ -100,6 +104,12 @@ public struct PipelineConfiguration: Sendable {
         let (inputs, output) = readEndpoints(reader, pipelineName: name)
         let statisticsFrom = StatisticsSource.read(from: reader)
         let sync = reader.nested("sync").flatMap { SyncConfiguration.read(from: $0) }
+        let chainThread = reader.bool("chain_thread", default: false)
+        if chainThread && reader.contains("sync") && !reader.isExplicitNull("sync") {
+            reader.error(
+                "chain_thread",
+                "cannot be used with 'sync': a sync step exchanges statistics on the pipeline's own thread; remove one of them")
+        }
 
         let stagesPath = reader.path(of: "stages")
         let stages = reader.value("stages")
@@ -130,6 +140,7 @@ public struct PipelineConfiguration: Sendable {
         configuration.maxProducers = maxProducers
         configuration.statisticsFrom = statisticsFrom
         configuration.sync = sync
+        configuration.chainThread = chainThread
         return configuration
     }
 

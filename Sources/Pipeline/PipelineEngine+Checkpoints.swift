@@ -27,6 +27,7 @@ extension PipelineEngine {
     }
 
     private func offerSnapshot() {
+        finishInFlight() // a snapshot reads the chain (the socket loop has finished it already)
         guard let snapshotSink else { return }
         snapshotSink.offer(
             StateSnapshot(

@@ -32,7 +32,9 @@ extension PipelineEngine {
 
     public func replace(chain newChain: StageChain, settings newSettings: Settings) {
         precondition(newChain.featureCount == chain.featureCount && newSettings.name == settings.name)
+        finishInFlight() // the socket loop already did; a reload must never overtake a batch
         settings = newSettings
+        updateChainThread()
         chain = newChain
         stageKinds = newChain.stages.map(\.kind)
         retryCopy = FeatureBatch(rows: 0, features: newChain.featureCount)

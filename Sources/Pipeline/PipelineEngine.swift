@@ -16,10 +16,12 @@ public final class PipelineEngine {
         public var invalidRows: InvalidRowPolicy
         /// Producers whose `seq` is tracked at most; the least recently seen is evicted beyond.
         public var maxProducers: Int
+        /// `chain_thread: true`: the chain runs on a second thread while this one batches (`ChainThread`).
+        public var chainThread: Bool
 
         public init(
             name: String, mode: Mode, batchSize: Int, maxLatency: Duration, invalidRows: InvalidRowPolicy,
-            maxProducers: Int = SequenceTracker.defaultCapacity
+            maxProducers: Int = SequenceTracker.defaultCapacity, chainThread: Bool = false
         ) {
             self.name = name
             self.mode = mode
@@ -27,6 +29,7 @@ public final class PipelineEngine {
             self.maxLatency = maxLatency
             self.invalidRows = invalidRows
             self.maxProducers = maxProducers
+            self.chainThread = chainThread
         }
     }
 
@@ -88,6 +91,14 @@ public final class PipelineEngine {
     public var synchronizer: (any StepSynchronizer)?
     /// The current batch's `sync:` header stamp, set by `runChain`.
     var syncStamp: SyncStamp?
+    /// With `chain_thread: true`, the thread that runs the chain (PipelineEngine+ChainThread.swift).
+    var chainThread: ChainThread?
+    /// The batch on the chain thread, if any: what `finishInFlight` needs to publish it.
+    var inFlight: InFlightBatch?
+    /// The batcher's storage while its previous batch is on the chain thread: a finished batch's,
+    /// handed back each time, so two batches' storage serve for ever.
+    var spareBatch: FeatureBatch
+    var spareOrigins: [RowOrigin] = []
 
     public init(settings: Settings, chain: StageChain, sink: any BatchSink, board: CounterBoard = CounterBoard(), logger: Logger) {
         self.settings = settings
@@ -102,7 +113,11 @@ public final class PipelineEngine {
             batcher: RowBatcher(batchSize: settings.batchSize, features: chain.featureCount),
             sequences: SequenceTracker(capacity: max(1, settings.maxProducers)))
         self.retryCopy = FeatureBatch(rows: 0, features: chain.featureCount)
+        self.spareBatch = FeatureBatch(rows: 0, features: chain.featureCount)
+        updateChainThread()
     }
+
+    deinit { chainThread?.stop() }
 
     /// When the waiting partial batch must be flushed, if any rows wait.
     public var flushDeadline: ContinuousClock.Instant? {
@@ -180,6 +195,10 @@ public final class PipelineEngine {
     @usableFromInline
     func emitWaiting(partial: Bool) {
         guard intake.batcher.pendingRows > 0 else { return }
+        if let chainThread, synchronizer == nil {
+            dispatchWaiting(partial: partial, to: chainThread)
+            return
+        }
         var batch = FeatureBatch(rows: 0, features: featureCount) // empty: no allocation
         var origins: [RowOrigin] = []
         intake.batcher.takeWaiting(into: &batch, origins: &origins)
@@ -197,12 +216,14 @@ public final class PipelineEngine {
     /// infer mode: they are normalized and published, never used for statistics, never dropped.
     public func flushPartial() {
         emitWaiting(partial: true)
+        finishInFlight()
         publishCounts()
     }
 
     /// Switches the mode from the next batch on; returns that batch's number (`from_batch`): the
     /// first output batch produced in `mode`. Call between batches (the socket loop does, on its thread).
     public func switchMode(to mode: Mode) -> UInt64 {
+        finishInFlight() // the batch on the chain thread keeps the mode it started in
         settings.mode = mode
         return nextBatch
     }
@@ -238,18 +259,50 @@ public final class PipelineEngine {
         return runs
     }
 
+    /// Runs one batch through the chain on this thread, then publishes and counts it (`complete`).
     func process(_ batch: inout FeatureBatch, origins: [RowOrigin], partial: Bool) {
-        if partial { intake.counts.partialBatches += 1 }
+        prepareBatch(partial: partial)
+        let completedAt = intake.newestArrival?.instant ?? .now
         let retryable = settings.mode == .train
-        retryCopyIsCurrent = false
-        var outcome: ChainOutcome
         let started = ContinuousClock.now
-        if follower != nil { followStatistics() }
-        do {
+        let result: Result<ChainOutcome, StageError>
+        do throws(StageError) {
             // Every row was checked finite in `accept` (non-finite messages are rejected or their
             // bad rows dropped), so the chain skips its own whole-batch pass.
-            outcome = try runChain(&batch)
+            result = .success(try runChain(&batch))
         } catch {
+            result = .failure(error)
+        }
+        complete(
+            &batch, origins: origins, result: result, retryable: retryable, chainDuration: ContinuousClock.now - started,
+            completedAt: completedAt)
+    }
+
+    /// What happens before a batch enters the chain, on the pipeline's thread: count a partial
+    /// batch, forget the previous retry copy, take the source's statistics (`statistics_from`).
+    func prepareBatch(partial: Bool) {
+        if partial { intake.counts.partialBatches += 1 }
+        retryCopyIsCurrent = false
+        if follower != nil { followStatistics() }
+    }
+
+    /// What happens once the chain ran a batch (here, or on the chain thread): a failed train batch
+    /// is re-run in infer mode from its original rows or dropped, then the batch gets its number and
+    /// is published, and everything is counted.
+    /// - Parameters:
+    ///   - retryable: whether the batch ran in train mode (a failed one may be re-run in infer).
+    ///   - chainDuration: the chain's time for it; a re-run's time is added.
+    ///   - completedAt: when the row that completed the batch arrived.
+    func complete(
+        _ batch: inout FeatureBatch, origins: [RowOrigin], result: Result<ChainOutcome, StageError>, retryable: Bool,
+        chainDuration: Duration, completedAt: ContinuousClock.Instant
+    ) {
+        var outcome: ChainOutcome
+        let finishing = ContinuousClock.now
+        switch result {
+        case .success(let ran):
+            outcome = ran
+        case .failure(let error):
             // The chain put every statistic back: the batch changed nothing.
             intake.counts.batchesFailed += 1
             guard retryable, let downgraded = rerunInInfer(&batch, after: error) else {
@@ -274,7 +327,7 @@ public final class PipelineEngine {
         var info = PublishedBatch(
             pipeline: settings.name, sequence: nextBatch, outcome: outcome,
             stageKinds: stageKinds, statsVersion: chain.statsVersion, origins: origins,
-            processDuration: ContinuousClock.now - started, completedAt: intake.newestArrival?.instant ?? started)
+            processDuration: chainDuration + (ContinuousClock.now - finishing), completedAt: completedAt)
         info.sync = syncStamp
         nextBatch += 1
         // The sink may take the batch's storage and leave other storage of the same capacity: read

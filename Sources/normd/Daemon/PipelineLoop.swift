@@ -118,6 +118,7 @@ final class PipelineLoop: Sendable {
         let statistics = self.statistics, resuming = self.resuming
         try await withCheckedThrowingContinuation { (ready: CheckedContinuation<Void, any Error>) in
             let thread = Thread { [self] in
+                nameCurrentThread("normd-\(configuration.name)")
                 defer { self.markFinished() }
                 let runner: PipelineRunner
                 let context: ZMQContext

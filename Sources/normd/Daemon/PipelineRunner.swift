@@ -142,6 +142,7 @@ final class PipelineRunner {
             inputs[index].close()
         }
         engine.flushPartial()
+        engine.stopChainThread()
         engine.offerFinalSnapshot()
         syncMember?.close()
         var counts = engine.counts
@@ -192,6 +193,9 @@ final class PipelineRunner {
             } catch {
                 logger.error("poll failed; retrying", metadata: ["error": "\(error)"])
             }
+            // With `chain_thread`, the last full batch of the burst is published now, not when the
+            // next one fills; everything below may read the chain.
+            engine.finishInFlight()
             let now = ContinuousClock.now
             engine.flushIfDue(now: now)
             engine.serviceSync()
@@ -218,7 +222,7 @@ final class PipelineRunner {
         .init(
             name: configuration.name, mode: configuration.mode, batchSize: configuration.batch.size,
             maxLatency: configuration.batch.maxLatency, invalidRows: configuration.invalidRows,
-            maxProducers: configuration.maxProducers)
+            maxProducers: configuration.maxProducers, chainThread: configuration.chainThread)
     }
 
     /// A reload, at a batch boundary: no batch is in the chain, rows waiting in the batcher stay.
