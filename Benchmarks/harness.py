@@ -8,7 +8,8 @@ zmq_proxy, the ceiling), `python` (pyzmq + NumPy sidecar, the alternative), `nor
 keygen`), the C producer and consumer as its CURVE clients; and `normd-baseline`: another normd
 binary (`--baseline-normd PATH`, e.g. a build of main before a change) on the same config, so
 `--systems normd,normd-baseline --rounds N` pairs a change against its baseline round by round;
-and `normd-chainthread`: normd with `chain_thread: true` (the stages on a second thread).
+`normd-chainthread`: normd with `chain_thread: true` (the stages on a second thread); and
+`normd-split`: that and `io_threads: 2` (input and output on two libzmq I/O threads).
 For each workload (features x rows per message, batch 256) and system, one process of the system
 serves two phases:
   1. max rate: the producer sends as fast as PUSH back-pressure allows for D seconds; the consumer's
@@ -63,9 +64,9 @@ def curve_keys(normd, work):
     return security, env
 
 
-def normd_config(path, features, port_in, port_out, security="", admin_port=None, chain_thread=False):
+def normd_config(path, features, port_in, port_out, security="", admin_port=None, chain_thread=False, io_threads=1):
     admin = f'admin: {{listen: "127.0.0.1:{admin_port}"}}\n' if admin_port else ""
-    chain = "    chain_thread: true\n" if chain_thread else ""
+    chain = ("    chain_thread: true\n" if chain_thread else "") + (f"    io_threads: {io_threads}\n" if io_threads != 1 else "")
     with open(path, "w") as f:
         f.write(admin + security + f"""pipelines:
   - name: bench
@@ -202,10 +203,11 @@ class Runner:
                 security, env = curve_keys(self.args.normd, self.work)
                 os.environ.update(env)  # the C producer and consumer read them (common.h); run() clears them
             # normd-admin: the admin server on, scraped every 100 ms (BENCHMARKS.md, "Admin server")
-            # normd-chainthread: `chain_thread: true` (BENCHMARKS.md, "chain_thread")
+            # normd-chainthread: `chain_thread: true`; normd-split: that and `io_threads: 2` (BENCHMARKS.md, "chain_thread")
             normd_config(config, features, port_in, port_out, security,
                          admin_port=port_out + 1000 if system == "normd-admin" else None,
-                         chain_thread=system == "normd-chainthread")
+                         chain_thread=system in ("normd-chainthread", "normd-split"),
+                         io_threads=2 if system == "normd-split" else 1)
             binary = self.args.baseline_normd if system == "normd-baseline" else self.args.normd
             cmd = [binary, "run", "--config", config, "--counts-interval", "3600"]
             ready = "output bound"

@@ -2,6 +2,7 @@
 # Profiles normd in the middle of one harness workload's max-rate phase (BENCHMARKS.md, issue 15):
 #
 #   Benchmarks/profile.sh NORMD WORKLOAD OUT     # e.g. .build/release/normd 16x64 /tmp/p16x64
+#   SYSTEM=normd-chainthread Benchmarks/profile.sh ...   # another normd system of the harness
 #
 # Runs Benchmarks/harness.py with normd alone on WORKLOAD (a 14 s max-rate phase), waits 4 s, then
 #   - records `perf record -g` of the normd process for 6 s into OUT.data and writes the flat
@@ -13,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 normd=$1 workload=$2 out=$3
 python=${PYTHON:-.venv/bin/python3}
-"$python" Benchmarks/harness.py --normd "$normd" --cbin .build/bench --systems normd --workloads "$workload" \
+"$python" Benchmarks/harness.py --normd "$normd" --cbin .build/bench --systems "${SYSTEM:-normd}" --workloads "$workload" \
     --duration 14 > "$out.harness" 2>&1 &
 harness=$!
 pid=""

@@ -40,7 +40,7 @@ let engine = PipelineEngine(settings: .init(name: "b", mode: .train, batchSize: 
                             chain: chain(), sink: sink, logger: Logger(label: "b"))
 var decoder = MessageDecoder(codec: .tensor, features: features)
 var next = 0
-func feed(batches: Int) {
+func feed(batches: Int, into engine: PipelineEngine = engine) {
     for _ in 0..<(256 * batches) {
         headers[next % headers.count].withUnsafeBytes { h in payload.withUnsafeBytes { p in
             withUnsafeTemporaryAllocation(of: UnsafeRawBufferPointer.self, capacity: 2) { frames in
@@ -71,4 +71,16 @@ let chainOnly = count() - before2
 let before3 = count()
 for _ in 0..<16 { info.sequence &+= 1; bytes &+= encoder.encode(batch, info) { $0[0].count } }
 let encodeOnly = count() - before3
+// the whole path again with `chain_thread: true` (the chain on a second thread; the malloc count is process-wide)
+let threadedSink = EncodingSink()
+let threaded = PipelineEngine(settings: .init(name: "b", mode: .train, batchSize: 256, maxLatency: .seconds(60), invalidRows: .rejectMessage, chainThread: true),
+                              chain: chain(), sink: threadedSink, logger: Logger(label: "b"))
+feed(batches: 8, into: threaded)
+threaded.finishInFlight()
+let before4 = count()
+feed(batches: 16, into: threaded)
+threaded.finishInFlight()
+let threadedFull = count() - before4
+threaded.stopChainThread()
 print("allocations per batch, warm: decode+accept+batch of 256 1-row msgs + chain + encode:", Double(full) / 16, "; chain + encode alone:", Double(chainOnly) / 16, "; encode alone:", Double(encodeOnly) / 16, "; per message:", Double(full - chainOnly) / (16 * 256), "(bytes \(sink.bytes + bytes))")
+print("with chain_thread: true: decode+accept+batch + chain + encode per batch:", Double(threadedFull) / 16, "; per message beyond chain + encode alone:", Double(threadedFull - chainOnly) / (16 * 256), "(bytes \(threadedSink.bytes))")

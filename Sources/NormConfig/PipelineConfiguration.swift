@@ -28,6 +28,10 @@ public struct PipelineConfiguration: Sendable {
     /// receives and batches the next rows (for wide rows on machines with cores to spare; see
     /// BENCHMARKS.md). Not with `sync:`. Default `false`.
     public var chainThread = false
+    /// `io_threads: 2`: the pipeline's ZeroMQ context gets two libzmq I/O threads, its inputs on
+    /// one and its output on the other (`ZMQ_AFFINITY`); 1 (the default) does all of its socket I/O
+    /// on one thread. Changing it re-binds the pipeline.
+    public var ioThreads = 1
     /// The `stages:` list, resolved, in order.
     public private(set) var stages: [StagePlan]
     /// Where the pipeline's mapping starts.
@@ -105,6 +109,14 @@ public struct PipelineConfiguration: Sendable {
         let statisticsFrom = StatisticsSource.read(from: reader)
         let sync = reader.nested("sync").flatMap { SyncConfiguration.read(from: $0) }
         let chainThread = reader.bool("chain_thread", default: false)
+        var ioThreads = 1
+        if let count = reader.optionalInt("io_threads"),
+            reader.require(
+                "io_threads", (1...2).contains(count),
+                "must be 1 or 2 (2: the inputs on one libzmq I/O thread, the output on another)")
+        {
+            ioThreads = count
+        }
         if chainThread && reader.contains("sync") && !reader.isExplicitNull("sync") {
             reader.error(
                 "chain_thread",
@@ -141,6 +153,7 @@ public struct PipelineConfiguration: Sendable {
         configuration.statisticsFrom = statisticsFrom
         configuration.sync = sync
         configuration.chainThread = chainThread
+        configuration.ioThreads = ioThreads
         return configuration
     }
 

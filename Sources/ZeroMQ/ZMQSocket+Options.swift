@@ -30,6 +30,16 @@ extension ZMQSocket {
         try setInt32(ZMQ_RCVHWM, "ZMQ_RCVHWM", messages)
     }
 
+    /// Which of the context's libzmq I/O threads serve this socket's listeners and connections made
+    /// from now on (`ZMQ_AFFINITY`, a bit mask: bit N = I/O thread N; 0, the default, lets libzmq pick
+    /// the least loaded, which may put every socket on one thread). Set it before `bind`/`connect`.
+    public func setAffinity(ioThreadMask mask: UInt64) throws {
+        try setOption(ZMQ_AFFINITY, "ZMQ_AFFINITY", mask)
+    }
+
+    /// The current `ZMQ_AFFINITY` mask.
+    public var affinity: UInt64 { get throws { try getOption(ZMQ_AFFINITY, "ZMQ_AFFINITY", as: UInt64.self) } }
+
     /// The current `ZMQ_RCVHWM`.
     public var receiveHighWaterMark: Int { get throws { try getInt32(ZMQ_RCVHWM, "ZMQ_RCVHWM") } }
 

@@ -46,11 +46,8 @@ import ZeroMQ
 
         // The stages do run on their own thread, beside the pipeline's (the OS names both; threads the
         // pipeline's thread starts inherit its name).
-        let tasks = "/proc/\(daemon.processIdentifier)/task"
-        let names = try FileManager.default.contentsOfDirectory(atPath: tasks).map {
-            try String(contentsOfFile: "\(tasks)/\($0)/comm", encoding: .utf8)
-        }
-        #expect(names.filter { $0 == "chain-sensors\n" }.count == 1 && names.contains("normd-sensors\n"), "\(names)")
+        let names = try Self.threadNames(of: daemon)
+        #expect(names.filter { $0 == "chain-sensors" }.count == 1 && names.contains("normd-sensors"), "\(names)")
 
         let normalized = try ApplyReference.normalize(rowsFile: rowsFile, config: daemon.configPath, batchSize: batchSize, in: scratch)
         var encoder = BatchEncoder(codec: .tensor)
@@ -83,5 +80,98 @@ import ZeroMQ
         producer.close()
         consumer.close()
         context.terminate()
+    }
+
+    /// `io_threads: 2` beside `chain_thread: true`: libzmq runs two I/O threads for the pipeline, the
+    /// input's connections on one and the output's on the other (`ZMQ_AFFINITY`), so each does part
+    /// of the socket work (without the affinity libzmq may put both on one thread, and measured
+    /// did so in one run of four); every row still comes out, exactly counted.
+    @Test func ioThreadsTwoSplitsTheInputAndTheOutputAcrossTwoIOThreads() throws {
+        let scratch = try ScratchDirectory()
+        var pipeline = PipelineYAML(features: 256, batch: "{size: 256, min_rows: 2, max_latency: 10s}")
+        pipeline.stages = ["{type: min_max, feature_range: [0, 1]}"]
+        pipeline.extra = ["chain_thread: true", "io_threads: 2"]
+        let daemon = try DaemonProcess.started(config: PipelineYAML.config(pipeline), scratch: scratch)
+        let (messages, rows) = (2000, 64)
+        // 2 000 messages of 64 KiB in, 500 batches of 256 KiB out: ~125 MiB each way, tens of
+        // clock ticks of each I/O thread's CPU.
+        let received = try PythonScript.run(
+            """
+            import zmq, threading
+            c = zmq.Context()
+            out = c.socket(zmq.PULL); out.setsockopt(zmq.RCVTIMEO, 10000); out.connect('\(try daemon.outputEndpoint(of: "sensors"))')
+            got = [0]
+            def read():
+                try:
+                    while got[0] < \(messages * rows / 256):
+                        out.recv_multipart(); got[0] += 1
+                except zmq.Again:
+                    pass
+            reader = threading.Thread(target=read); reader.start()
+            p = c.socket(zmq.PUSH); p.setsockopt(zmq.LINGER, 5000); p.connect('\(try daemon.inputEndpoint(of: "sensors"))')
+            block = np.ones((\(rows), 256), '<f4')
+            for i in range(\(messages)):
+                p.send_json({'dtype': '<f4', 'shape': [\(rows), 256], 'seq': i, 'producer': 'p'}, zmq.SNDMORE); p.send(block)
+            reader.join(); p.close(); out.close()
+            print(got[0])
+            """)
+        #expect(received == "\(messages * rows / 256)\n")
+        let tasks = "/proc/\(daemon.processIdentifier)/task"
+        var ioTicks: [String: Int] = [:]
+        for task in try FileManager.default.contentsOfDirectory(atPath: tasks) {
+            let name = try String(contentsOfFile: "\(tasks)/\(task)/comm", encoding: .utf8).dropLast()
+            guard name.hasPrefix("ZMQbg/IO/") else { continue }
+            // utime and stime: fields 14 and 15 of /proc/TID/stat, 12 and 13 after the ") ".
+            let stat = try String(contentsOfFile: "\(tasks)/\(task)/stat", encoding: .utf8)
+            let fields = stat[stat.range(of: ") ", options: .backwards)!.upperBound...].split(separator: " ")
+            ioTicks[String(name)] = Int(fields[11])! + Int(fields[12])!
+        }
+        #expect(ioTicks.keys.sorted() == ["ZMQbg/IO/0", "ZMQbg/IO/1"], "\(ioTicks)")
+        #expect(ioTicks.values.allSatisfy { $0 >= 2 }, "each I/O thread did part of the socket work: \(ioTicks)")
+        #expect(try daemon.terminate() == 0)
+        var expected = PipelineCounts()
+        (expected.messagesAccepted, expected.rowsAccepted) = (messages, messages * rows)
+        (expected.batchesPublished, expected.rowsPublished) = (messages * rows / 256, messages * rows)
+        expected.outputAtShutdown = .drained
+        #expect(try daemon.finalCounts(of: "sensors").text == expected.summary)
+    }
+
+    /// A reload that sets `io_threads: 2` re-binds the pipeline (its context is made with its loop),
+    /// and `chain_thread: true` in the same reload takes effect in the new loop: the 3 waiting rows
+    /// are flushed as a partial batch by the re-bind, the next 8 make two batches through the chain
+    /// thread, and the counts carry on across the re-bind.
+    @Test func aReloadToTwoIOThreadsRebindsAndTheChainThreadStarts() throws {
+        let scratch = try ScratchDirectory()
+        let dir = scratch.url.path
+        let plain = ReloadMetricsTests.pipeline("a", inputs: 1, in: dir)
+        let daemon = try DaemonProcess.started(config: ReloadMetricsTests.config([plain]), scratch: scratch)
+        let admin = try AdminHTTP(daemon)
+        try ReloadPipelinesTests.send(rows: 3, index: 0, to: "ipc://\(dir)/a-in0")
+        try daemon.waitForCounts(of: "a", "3 rows accepted") { $0["rows_accepted"] == "3" }
+        #expect(try Self.threadNames(of: daemon).filter { $0.hasPrefix("ZMQbg/IO/") || $0.hasPrefix("chain-") } == ["ZMQbg/IO/0"])
+
+        let threaded = ReloadMetricsTests.config([plain + "\n    io_threads: 2\n    chain_thread: true"])
+        let answer = try ReloadPipelinesTests.reload(daemon, to: threaded, admin)
+        #expect(answer.status == 200, "\(answer.body)")
+        #expect(daemon.logLines.contains { $0.message == "reload: pipeline re-bound" && $0["changed"] == "io_threads" }, "\(daemon.stderr)")
+        try ReloadPipelinesTests.send(rows: 8, index: 1, to: "ipc://\(dir)/a-in0")
+        try daemon.waitForCounts(of: "a", "11 rows published") { $0["rows_published"] == "11" }
+        #expect(
+            try Self.threadNames(of: daemon).filter { $0.hasPrefix("ZMQbg/IO/") || $0.hasPrefix("chain-") }.sorted()
+                == ["ZMQbg/IO/0", "ZMQbg/IO/1", "chain-a"])
+        #expect(try daemon.terminate() == 0)
+        var expected = PipelineCounts()
+        (expected.messagesAccepted, expected.rowsAccepted) = (2, 11)
+        (expected.batchesPublished, expected.rowsPublished, expected.partialBatches) = (3, 11, 1)
+        expected.outputAtShutdown = .drained
+        #expect(try daemon.finalCounts(of: "a").text == expected.summary)
+    }
+
+    /// The OS names of the daemon's threads (`/proc/PID/task/TID/comm`).
+    static func threadNames(of daemon: DaemonProcess) throws -> [String] {
+        let tasks = "/proc/\(daemon.processIdentifier)/task"
+        return try FileManager.default.contentsOfDirectory(atPath: tasks).map {
+            String(try String(contentsOfFile: "\(tasks)/\($0)/comm", encoding: .utf8).dropLast())
+        }
     }
 }

@@ -123,7 +123,7 @@ final class PipelineLoop: Sendable {
                 let runner: PipelineRunner
                 let context: ZMQContext
                 do {
-                    context = try ZMQContext()
+                    context = try ZMQContext(ioThreads: configuration.ioThreads)
                 } catch {
                     ready.resume(throwing: DaemonError.socketSetup(pipeline: configuration.name, "cannot create a ZeroMQ context: \(error)"))
                     return

@@ -81,7 +81,8 @@ final class PipelineRunner {
                 let guarding = SocketFactory.Guarding(
                     pipeline: configuration.name, index: index, board: board, logger: inputLogger,
                     curve: curve)
-                let socket = try SocketFactory.input(input, context: context, batchBytes: batchBytes, guarded: guarding)
+                let socket = try SocketFactory.input(
+                    input, context: context, batchBytes: batchBytes, ioThreadMask: configuration.ioThreads == 2 ? 0b01 : 0, guarded: guarding)
                 inputs.append(socket)
                 inputEndpoints.append(input.bind ? (try? socket.lastEndpoint) ?? input.endpoint : input.endpoint)
                 logger.info(
@@ -94,7 +95,7 @@ final class PipelineRunner {
             var outputLogger = logger
             outputLogger[metadataKey: "output"] = "\(outputEndpoint.endpoint)"
             output = try SocketFactory.output(
-                outputEndpoint, context: context, batchBytes: batchBytes,
+                outputEndpoint, context: context, batchBytes: batchBytes, ioThreadMask: configuration.ioThreads == 2 ? 0b10 : 0,
                 guarded: .init(pipeline: configuration.name, index: -1, board: board, logger: outputLogger, curve: curve))
             logger.info(
                 "output \(outputEndpoint.bind ? "bound" : "connecting")",

@@ -122,6 +122,8 @@ struct ReloadPlan {
             if old.inputs != new.inputs { change.rebind.append("inputs") }
             if old.output != new.output { change.rebind.append("output") }
             if old.maxProducers != new.maxProducers { change.rebind.append("max_producers") }
+            // The I/O threads belong to the pipeline's ZeroMQ context, made when its loop starts.
+            if old.ioThreads != new.ioThreads { change.rebind.append("io_threads") }
             if old.features != new.features { change.rebind.append("features") }
             // The group member (sockets, rank, step state) is made when the pipeline's thread starts.
             if old.sync != new.sync { change.rebind.append("sync") }

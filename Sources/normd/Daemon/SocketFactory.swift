@@ -16,9 +16,13 @@ enum SocketFactory {
     /// `max_connections` peers at once, dropped connections counted and logged. With `security:
     /// curve:` every input is a CURVE server whose peers the guard checks against the allow-list
     /// (unless `curve: false`, or `curve_server_key` makes it a CURVE client of an upstream server).
-    static func input(_ input: InputEndpoint, context: ZMQContext, batchBytes: Int, guarded: Guarding? = nil) throws -> ZMQSocket {
+    /// `ioThreadMask`: `ZMQ_AFFINITY` (0: libzmq picks; `io_threads: 2` puts inputs on thread 0).
+    static func input(
+        _ input: InputEndpoint, context: ZMQContext, batchBytes: Int, ioThreadMask: UInt64 = 0, guarded: Guarding? = nil
+    ) throws -> ZMQSocket {
         let socket = try ZMQSocket(context: context, type: input.socket == .pull ? .pull : .sub)
         do {
+            if ioThreadMask != 0 { try socket.setAffinity(ioThreadMask: ioThreadMask) }
             try apply(input.options, to: socket, messageBytes: batchBytes)
             try socket.setMaxMessageSize(input.frameLimit)
             try socket.setReceiveHighWaterMark(input.options.highWaterMark ?? max(1000, input.options.queueBytes / max(1, batchBytes)))
@@ -118,7 +122,10 @@ enum SocketFactory {
     /// With `security: curve:` the output is a CURVE server too (unless `curve: false` or
     /// `curve_server_key`), guarded by the same allow-list: only authorized consumers receive, and
     /// a consumer whose key is removed while connected has its connection closed (``ConnectionGuard``).
-    static func output(_ output: OutputEndpoint, context: ZMQContext, batchBytes: Int, guarded: Guarding? = nil) throws -> ZMQSocket {
+    /// `ioThreadMask`: `ZMQ_AFFINITY` (0: libzmq picks; `io_threads: 2` puts the output on thread 1).
+    static func output(
+        _ output: OutputEndpoint, context: ZMQContext, batchBytes: Int, ioThreadMask: UInt64 = 0, guarded: Guarding? = nil
+    ) throws -> ZMQSocket {
         let type: ZMQSocketType =
             switch output.socket {
             case .push: .push
@@ -127,6 +134,7 @@ enum SocketFactory {
             }
         let socket = try ZMQSocket(context: context, type: type)
         do {
+            if ioThreadMask != 0 { try socket.setAffinity(ioThreadMask: ioThreadMask) }
             try apply(output.options, to: socket, messageBytes: batchBytes)
             if let limit = output.options.maxMessageBytes { try socket.setMaxMessageSize(limit) }
             try socket.setSendHighWaterMark(output.options.highWaterMark(forMessagesOf: batchBytes))

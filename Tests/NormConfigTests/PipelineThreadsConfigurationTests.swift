@@ -33,3 +33,27 @@ import Testing
             ])
     }
 }
+
+/// `io_threads:` is 1 (the default) or 2; anything else is refused where it is written.
+@Suite struct IOThreadsConfigurationTests {
+    private func validate(_ lines: String) -> ConfigurationValidation {
+        let yaml = "pipelines:\n  - name: p\n    features: 2\n    stages: [{type: batch_norm}]\n" + lines
+        return NormdConfiguration.validate(yaml: yaml, file: "test.yaml", registry: BuiltinStages.registry())
+    }
+
+    @Test func oneUnlessTwoIsWritten() {
+        #expect(validate("").configuration?.pipelines.first?.ioThreads == 1)
+        #expect(validate("    io_threads: 2\n").configuration?.pipelines.first?.ioThreads == 2)
+    }
+
+    @Test func otherCountsAndTypesAreRefusedWhereTheyAre() {
+        #expect(
+            validate("    io_threads: 3\n").issues.map(\.description) == [
+                "test.yaml:5:17: pipelines[0].io_threads: must be 1 or 2 (2: the inputs on one libzmq I/O thread, the output on another), got 3"
+            ])
+        #expect(
+            validate("    io_threads: two\n").issues.map(\.description) == [
+                "test.yaml:5:17: pipelines[0].io_threads: expected an integer, got a string \"two\""
+            ])
+    }
+}
