@@ -203,7 +203,7 @@ class Runner:
                 security, env = curve_keys(self.args.normd, self.work)
                 os.environ.update(env)  # the C producer and consumer read them (common.h); run() clears them
             # normd-admin: the admin server on, scraped every 100 ms (BENCHMARKS.md, "Admin server")
-            # normd-chainthread: `chain_thread: true`; normd-split: that and `io_threads: 2` (BENCHMARKS.md, "chain_thread")
+            # normd-chainthread: `chain_thread: true`; normd-split: that and `io_threads: 2` (BENCHMARKS.md, "wide rows on two threads")
             normd_config(config, features, port_in, port_out, security,
                          admin_port=port_out + 1000 if system == "normd-admin" else None,
                          chain_thread=system in ("normd-chainthread", "normd-split"),
