@@ -177,7 +177,7 @@ import Testing
         #expect(
             result.stderrLines == [
                 "k.yaml:4:21: pipelines[0].stages[0].type: unknown stage type '\(cut("t", 128))' (known: batch_norm, batch_renorm, min_max, standard_scale)",
-                "k.yaml:5:7: pipelines[0].\(cut("k", 4096)): unknown key '\(cut("k", 128))'; expected one of: name, features, mode, batch, invalid_rows, max_producers, inputs, output, statistics_from, sync, stages",
+                "k.yaml:5:7: pipelines[0].\(cut("k", 4096)): unknown key '\(cut("k", 128))'; expected one of: name, features, mode, batch, invalid_rows, max_producers, inputs, output, statistics_from, sync, chain_thread, io_threads, stages",
                 "k.yaml: 2 errors",
             ])
     }
