@@ -9,7 +9,7 @@ import StageKit
 /// Pipelines are matched by name (their order in the file does not matter):
 /// - same name, same endpoints: the running thread takes the new chain and settings at a batch
 ///   boundary (`PipelineLoop.reload`);
-/// - same name, changed `inputs`, `output`, `features`, `max_producers` or `sync`: **re-bound** — the running
+/// - same name, changed `inputs`, `output`, `features`, `max_producers`, `io_threads` or `sync`: **re-bound** — the running
 ///   loop is drained, flushed and closed, a new one binds the new sockets, carrying its counts, batch
 ///   numbers, mode and the kept statistics (a changed `features` resets every stage);
 /// - a name only in the file: **added** (statistics from the checkpoint's record when it has one);
