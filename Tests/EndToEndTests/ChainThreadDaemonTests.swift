@@ -44,10 +44,10 @@ import ZeroMQ
             #expect(try values.withUnsafeBytes { try producer.send(Array($0), more: false) })
         }
 
-        // The stages do run on their own thread, beside the pipeline's (the OS names both; threads the
-        // pipeline's thread starts inherit its name).
+        // The stages do run on their own thread, beside the pipeline's (the OS names each).
         let names = try Self.threadNames(of: daemon)
-        #expect(names.filter { $0 == "chain-sensors" }.count == 1 && names.contains("normd-sensors"), "\(names)")
+        #expect(names.filter { $0 == "chain-sensors" }.count == 1 && names.filter { $0 == "normd-sensors" }.count == 1, "\(names)")
+        #expect(names.filter { $0 == "normd-zap" }.count == 1, "the guard of the bound input: \(names)")
 
         let normalized = try ApplyReference.normalize(rowsFile: rowsFile, config: daemon.configPath, batchSize: batchSize, in: scratch)
         var encoder = BatchEncoder(codec: .tensor)

@@ -146,8 +146,10 @@ final class ConnectionGuard: @unchecked Sendable {
             throw error
         }
         let handOver = SocketBox(zap)
-        let thread = Thread { [self] in run(zap: handOver.socket) }
-        thread.name = "normd-zap"
+        let thread = Thread { [self] in
+            nameCurrentThread("normd-zap") // `Thread.name` does not reach the OS (see `nameCurrentThread`)
+            run(zap: handOver.socket)
+        }
         thread.start()
     }
 
