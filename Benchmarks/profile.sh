@@ -14,12 +14,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 normd=$1 workload=$2 out=$3
 python=${PYTHON:-.venv/bin/python3}
-"$python" Benchmarks/harness.py --normd "$normd" --cbin .build/bench --systems "${SYSTEM:-normd}" --workloads "$workload" \
+# In a session of its own, so that this run's normd is found among its processes only (not a
+# leftover of an earlier run) and the whole run is killed if this script stops early.
+setsid "$python" Benchmarks/harness.py --normd "$normd" --cbin .build/bench --systems "${SYSTEM:-normd}" --workloads "$workload" \
     --duration 14 > "$out.harness" 2>&1 &
 harness=$!
+trap 'kill -- -"$harness" 2>/dev/null || true' EXIT
 pid=""
 for _ in $(seq 1 100); do
-    pid=$(pgrep -n -f "^$normd run --config .*normd-bench" || true)
+    pid=$(pgrep -n -s "$harness" -f "^$normd run --config .*normd-bench" || true)
     [ -n "$pid" ] && break
     sleep 0.1
 done
@@ -39,6 +42,7 @@ perf record -q -g -o "$out.data" -p "$pid" -- sleep 6 2>/dev/null
         printf '%-28s %.2f\n' "$name" "$(echo "$seconds - ${before[$file]:-0}" | bc -l)"
     done < <(thread_cpu)
 } > "$out.threads"
-perf report -i "$out.data" --no-children --sort comm,dso,symbol --stdio 2>/dev/null | grep -v '^$' | head -120 > "$out.txt"
+# `head` closes the pipe early: under pipefail that is an error, which must not end the run here.
+{ perf report -i "$out.data" --no-children --sort comm,dso,symbol --stdio 2>/dev/null | grep -v '^$' | head -120 > "$out.txt"; } || true
 wait "$harness"
 echo "profile: $out.txt, threads: $out.threads"

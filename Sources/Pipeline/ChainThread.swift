@@ -9,8 +9,9 @@ public import StageKit
 /// Why: at wide rows the chain is most of the pipeline thread's work (1 024 features × 64-row
 /// messages: 0.4–0.6 ms per 256-row batch, ~60 % of it, measured), and one thread doing receive,
 /// batching, chain and publish in turn caps a pipeline on a machine with cores to spare. Splitting
-/// lets the two parts overlap; with `io_threads: 2` beside it, one pipeline's measured ceiling rose
-/// ~1.5–1.8× (BENCHMARKS.md, "wide rows on two threads"). On 2 cores it only adds CPU.
+/// lets the two parts overlap; with `io_threads: 2` beside it, the busiest-thread estimate from
+/// measured per-thread CPU puts one pipeline's ceiling ~1.5–1.8× higher where each thread has a core
+/// (BENCHMARKS.md, "wide rows on two threads"). On 2 cores it only adds CPU.
 ///
 /// The hand-off is bounded at **one** batch: `start` requires the thread idle, and the engine waits
 /// (`finish`) before it starts the next batch or touches the chain for anything else. So the chain's
