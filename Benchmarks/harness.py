@@ -409,8 +409,8 @@ def print_latency(results):
     machine sees."""
     print()
     print(f"| workload | system | p99 us per round (machine's longest stall ms / steal ms) | median p99 us | "
-          f"median p99 us, calm rounds (stall < {STALL_MS:g} ms, steal <= {STEAL_MS:g} ms) |")
-    print("|---|---|---|---|---|")
+          f"median p99 us, calm rounds (stall < {STALL_MS:g} ms, steal <= {STEAL_MS:g} ms) | samples per round |")
+    print("|---|---|---|---|---|---|")
     keys = sorted({(r["features"], r["rows_per_message"]) for r in results})
     for features, rows in keys:
         here = [r for r in results if (r["features"], r["rows_per_message"]) == (features, rows)]
@@ -419,7 +419,8 @@ def print_latency(results):
             cells = " ".join(f"{r['p99_us']:,.0f} ({fmt(r.get('stall_longest_ms'), '.0f')}/{fmt(r.get('steal_ms'), '.0f')})" for r in mine)
             calm = [r["p99_us"] for r in mine if machine_calm(r)]
             calm_cell = f"{float(np.median(calm)):,.0f} (of {len(calm)})" if calm else "- (of 0)"
-            print(f"| {features}f x {rows}r | {system} | {cells} | {float(np.median([r['p99_us'] for r in mine])):,.0f} | {calm_cell} |")
+            print(f"| {features}f x {rows}r | {system} | {cells} | {float(np.median([r['p99_us'] for r in mine])):,.0f} | {calm_cell} | "
+                  f"{min(r['latency_samples'] for r in mine):,}–{max(r['latency_samples'] for r in mine):,} |")
 
 
 def main():
@@ -436,6 +437,10 @@ def main():
     parser.add_argument("--rounds", type=int, default=1,
                         help="run every system this many times per workload, alternating their order; with normd among the "
                              "systems, also print each one's ratio to normd within each round (paired)")
+    parser.add_argument("--latency-duration", type=float, default=None,
+                        help="seconds of the fixed-rate phase (default 2, 0.5 with --quick). At 1-row messages normd "
+                             "completes 39 batches a second, so 2 s give ~76 latency samples and their p99 is the "
+                             "second-worst batch; 13 s give ~500 (BENCHMARKS.md, \"p99 over enough samples\")")
     args = parser.parse_args()
     if "normd-baseline" in args.systems.split(",") and not args.baseline_normd:
         parser.error("the normd-baseline system needs --baseline-normd PATH")
@@ -446,7 +451,7 @@ def main():
     else:
         workloads = [(128, 1), (128, 64), (16, 1), (16, 64), (1024, 1), (1024, 64)]
     duration = args.duration or (0.5 if args.quick else 2.0)
-    args.latency_duration = 0.5 if args.quick else 2.0
+    args.latency_duration = args.latency_duration or (0.5 if args.quick else 2.0)
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
     started = time.time()
     header = [f"machine: {os.cpu_count()} cpus, {cpu}, {platform.system()} {platform.release()}",
