@@ -44,6 +44,15 @@ BATCH = 256
 # Offered rate for the latency phase, in input messages/s: well below every system's saturation
 # (the Python sidecar's is the lowest) so the figure is latency, not queueing.
 LATENCY_RATE = {1: 10_000, 64: 500, 256: 40}  # 256-row messages: what normd sends at 10 000 rows/s
+# The fixed-rate phase lasts until normd (one latency sample per 256-row batch) has given this many
+# samples, and at least 2 s: with 76 samples (2 s of 1-row messages) a p99 is the second-worst
+# batch, and one stall of the machine decides it (BENCHMARKS.md, "p99 over enough samples").
+LATENCY_SAMPLES = 500
+
+
+def latency_seconds(rows):
+    """How long the fixed-rate phase of `rows`-row messages lasts by default (12.8 s at 1-row, 4 s at 64-row)."""
+    return max(2.0, LATENCY_SAMPLES * BATCH / (LATENCY_RATE[rows] * rows))
 
 
 def curve_keys(normd, work):
@@ -281,7 +290,8 @@ class Runner:
             lat_rate = LATENCY_RATE[rows]
             probe = subprocess.Popen([os.path.join(self.args.cbin, "stallprobe")], stdout=subprocess.PIPE, text=True)
             try:
-                _, consumed2, sent2, rec2 = self.phase(features, rows, lat_rate, self.args.latency_duration, consumer_ep, producer_ep)
+                _, consumed2, sent2, rec2 = self.phase(features, rows, lat_rate, self.args.latency_duration or latency_seconds(rows),
+                                                         consumer_ep, producer_ep)
             finally:
                 probe.send_signal(signal.SIGTERM)
                 stalls = json.loads(probe.communicate(timeout=10)[0])
@@ -438,9 +448,8 @@ def main():
                         help="run every system this many times per workload, alternating their order; with normd among the "
                              "systems, also print each one's ratio to normd within each round (paired)")
     parser.add_argument("--latency-duration", type=float, default=None,
-                        help="seconds of the fixed-rate phase (default 2, 0.5 with --quick). At 1-row messages normd "
-                             "completes 39 batches a second, so 2 s give ~76 latency samples and their p99 is the "
-                             "second-worst batch; 13 s give ~500 (BENCHMARKS.md, \"p99 over enough samples\")")
+                        help="seconds of the fixed-rate phase; by default long enough for 500 of normd's batches "
+                             "(12.8 s at 1-row, 4 s at 64-row messages), 0.5 with --quick")
     args = parser.parse_args()
     if "normd-baseline" in args.systems.split(",") and not args.baseline_normd:
         parser.error("the normd-baseline system needs --baseline-normd PATH")
@@ -451,12 +460,14 @@ def main():
     else:
         workloads = [(128, 1), (128, 64), (16, 1), (16, 64), (1024, 1), (1024, 64)]
     duration = args.duration or (0.5 if args.quick else 2.0)
-    args.latency_duration = args.latency_duration or (0.5 if args.quick else 2.0)
+    args.latency_duration = args.latency_duration or (0.5 if args.quick else None)  # None: latency_seconds(rows)
+    latency_phase = (f"{args.latency_duration:g} s" if args.latency_duration
+                     else f"until normd's {LATENCY_SAMPLES} batches (2 s at least)")
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
     started = time.time()
     header = [f"machine: {os.cpu_count()} cpus, {cpu}, {platform.system()} {platform.release()}",
               f"load average at start: {loadavg()}",
-              f"batch {BATCH}; max-rate phase {duration:g} s; latency phase {args.latency_duration:g} s at "
+              f"batch {BATCH}; max-rate phase {duration:g} s; latency phase {latency_phase} at "
               + ", ".join(f"{v:,} msg/s for {k}-row messages" for k, v in LATENCY_RATE.items())]
     results = []
     with tempfile.TemporaryDirectory(prefix="normd-bench-") as work:

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One command for normd's benchmarks (see BENCHMARKS.md):
 #
-#   Benchmarks/run.sh            # the table: direct, bare zmq_proxy, pyzmq+NumPy sidecar, normd, normd with the admin server scraped every 100 ms (~4 min)
+#   Benchmarks/run.sh            # the table: direct, bare zmq_proxy, pyzmq+NumPy sidecar, normd, normd with the admin server scraped every 100 ms (~9 min)
 #   Benchmarks/run.sh --quick    # smoke run: 128 features only, short phases (~45 s)
 #   Benchmarks/run.sh --micro    # also the stage-math and allocation micro-benchmarks (ordo-one/benchmark)
 #
