@@ -56,6 +56,17 @@ public struct FeatureBatch: Sendable, Equatable {
         rows = newRows
     }
 
+    /// Makes this batch's rows a copy of `source`'s, in this batch's own storage: no allocation once
+    /// it has held that many rows. `self = source` would instead share `source`'s storage until the
+    /// next write to either, which then allocates.
+    public mutating func copyRows(of source: FeatureBatch) {
+        precondition(source.features == features, "copying \(source.features)-feature rows into a \(features)-feature batch")
+        reset(rows: source.rows)
+        values.withUnsafeMutableBufferPointer { destination in
+            source.values.withUnsafeBufferPointer { rows in _ = destination.update(fromContentsOf: rows) }
+        }
+    }
+
     /// Rows the storage holds without reallocating: `capacity / features` of its values.
     public var rowCapacity: Int { values.capacity / features }
 

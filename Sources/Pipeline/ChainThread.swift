@@ -1,7 +1,7 @@
 import Dispatch
 import Foundation
-public import NormCore
-public import StageKit
+import NormCore
+import StageKit
 
 /// A second thread that runs the stage chain on one batch while the pipeline's own thread receives,
 /// decodes and batches the next rows (`chain_thread: true`).
@@ -100,10 +100,7 @@ final class ChainThread: @unchecked Sendable {
         do throws(StageError) {
             job.result = .success(
                 try job.chain.process(&job.batch, mode: job.mode, inputValidated: true) { original in
-                    retry.reset(rows: original.rows)
-                    retry.withUnsafeMutableValues { destination in
-                        original.withUnsafeValues { values in _ = destination.update(fromContentsOf: values) }
-                    }
+                    retry.copyRows(of: original)
                     kept = true
                 })
         } catch {

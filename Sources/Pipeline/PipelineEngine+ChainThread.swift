@@ -1,4 +1,4 @@
-public import NormCore
+import NormCore
 import StageKit
 
 /// `chain_thread: true` on the engine: a full batch goes to the chain thread and intake goes on

@@ -352,7 +352,7 @@ public final class PipelineEngine {
     /// stages in infer mode, and a NaN must not be published as a normalized value).
     private func rerunInInfer(_ batch: inout FeatureBatch, after error: StageError) -> ChainOutcome? {
         // Without a copy the chain failed before it changed the batch.
-        if retryCopyIsCurrent { copy(retryCopy, into: &batch) }
+        if retryCopyIsCurrent { batch.copyRows(of: retryCopy) }
         do {
             try chain.process(&batch, mode: .infer, inputValidated: true)
         } catch {
@@ -364,14 +364,7 @@ public final class PipelineEngine {
 
     /// Keeps `original` in `retryCopy` (the chain's `keepOriginal`, train batches only).
     func keepForRetry(_ original: FeatureBatch) {
-        copy(original, into: &retryCopy)
+        retryCopy.copyRows(of: original)
         retryCopyIsCurrent = true
-    }
-
-    private func copy(_ source: FeatureBatch, into target: inout FeatureBatch) {
-        target.reset(rows: source.rows)
-        target.withUnsafeMutableValues { destination in
-            source.withUnsafeValues { values in _ = destination.update(fromContentsOf: values) }
-        }
     }
 }

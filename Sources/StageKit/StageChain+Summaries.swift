@@ -1,4 +1,4 @@
-public import NormCore
+import NormCore
 
 /// How a `StageChain` runs train batches.
 public enum TrainPasses: Sendable, Equatable {
