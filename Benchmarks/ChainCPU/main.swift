@@ -73,6 +73,26 @@ func measure(_ name: String, _ values: [Float], features: Int, _ body: (inout Fe
     report(name, samples)
 }
 
+/// `normd_affine_chain_avx2` alone, three stages: y = (x − 15)·0.1, then (y − 0.5)·2, then
+/// (z − 0)·1 + 0.5, so the values stay near 0..1. Looked up by name, so that the program also links
+/// against builds without the kernel.
+func measureAffineChainKernel(_ shape: String, _ values: [Float], features: Int) {
+    guard let symbol = dlsym(nil, "normd_affine_chain_avx2") else {
+        print("\(shape) kernel 3 affines in one pass (normd_affine_chain_avx2): not in this build")
+        return
+    }
+    typealias Kernel = @convention(c) (
+        UnsafeMutablePointer<Float>?, Int, Int, UnsafePointer<Float>?, UnsafePointer<Float>?, UnsafePointer<Float>?, Int
+    ) -> Void
+    let kernel = unsafeBitCast(symbol, to: Kernel.self)
+    let center = [Float](repeating: 15, count: features) + [Float](repeating: 0.5, count: features) + [Float](repeating: 0, count: features)
+    let scale = [Float](repeating: 0.1, count: features) + [Float](repeating: 2, count: features) + [Float](repeating: 1, count: features)
+    let offset = [Float](repeating: 0, count: 2 * features) + [Float](repeating: 0.5, count: features)
+    measure("\(shape) kernel 3 affines in one pass (normd_affine_chain_avx2)", values, features: features) { batch in
+        batch.withUnsafeMutableValues { kernel($0.baseAddress, rows, features, center, scale, offset, 3) }
+    }
+}
+
 for round in 0..<rounds {
     for features in [128, 16] {
         let values = inputValues(features: features)
@@ -161,21 +181,7 @@ for round in 0..<rounds {
         } else {
             print("\(shape) kernel summary (normd_summary_avx2): not in this build")
         }
-        if let symbol = dlsym(nil, "normd_affine_chain_avx2") {
-            typealias Kernel = @convention(c) (
-                UnsafeMutablePointer<Float>?, Int, Int, UnsafePointer<Float>?, UnsafePointer<Float>?, UnsafePointer<Float>?, Int
-            ) -> Void
-            let kernel = unsafeBitCast(symbol, to: Kernel.self)
-            // y = (x − 15)·0.1, then (y − 0.5)·2, then (z − 0)·1 + 0.5: three stages, the values stay near 0..1.
-            let center = [Float](repeating: 15, count: features) + [Float](repeating: 0.5, count: features) + [Float](repeating: 0, count: features)
-            let scale = [Float](repeating: 0.1, count: features) + [Float](repeating: 2, count: features) + [Float](repeating: 1, count: features)
-            let offset = [Float](repeating: 0, count: 2 * features) + [Float](repeating: 0.5, count: features)
-            measure("\(shape) kernel 3 affines in one pass (normd_affine_chain_avx2)", values, features: features) { batch in
-                batch.withUnsafeMutableValues { kernel($0.baseAddress, rows, features, center, scale, offset, 3) }
-            }
-        } else {
-            print("\(shape) kernel 3 affines in one pass (normd_affine_chain_avx2): not in this build")
-        }
+        measureAffineChainKernel(shape, values, features: features)
         let source = FeatureBatch(rows: rows, features: features, values: values)
         measure("\(shape) memcpy of the batch", values, features: features) { batch in
             batch.withUnsafeMutableValues { d in source.withUnsafeValues { s in _ = d.update(fromContentsOf: s) } }
@@ -189,5 +195,24 @@ for round in 0..<rounds {
             if i >= 500 { samples.append((end - start) * 1e6) }
         }
         report("\(shape) memcpy as measured before chain7 (COW copy + memcpy)", samples)
+    }
+}
+
+// Wide rows (BENCHMARKS.md, "Wide rows: the affine sweep"): at 1024 features a row is 4 KiB, and the
+// affine sweep's 16-row blocks fell into one L1 set; 1000 features is the same work without that.
+for round in 0..<rounds {
+    for features in [1000, 1024] {
+        let values = inputValues(features: features)
+        let shape = "round \(round) \(rows)x\(features)"
+        let all = ColumnSelection.all(features)
+        let chain = StageChain(links: stages(features).map { ChainLink(stage: $0, columns: all) }, featureCount: features)
+        try measure("\(shape) fused chain (process, inputValidated)", values, features: features) {
+            _ = try chain.process(&$0, mode: .train, inputValidated: true)
+        }
+        measureAffineChainKernel(shape, values, features: features)
+        let source = FeatureBatch(rows: rows, features: features, values: values)
+        measure("\(shape) memcpy of the batch", values, features: features) { batch in
+            batch.withUnsafeMutableValues { d in source.withUnsafeValues { s in _ = d.update(fromContentsOf: s) } }
+        }
     }
 }

@@ -21,6 +21,13 @@ import CKernels
 /// chain is applied three stages per sweep (the same operations in the same order). One load and one
 /// store per 8 values; 3 × 3 arithmetic operations, so the sweep is bound by the FP adds (6 per
 /// 8 values on two pipes), not by memory.
+///
+/// Except when a row is a multiple of 4 KiB (1024, 2048… features): then a block's 16 rows fall into
+/// one of L1's sets (8 ways) and evict each other between one chunk and the next, and the AVX2 kernel
+/// walks two rows at a time instead, loading each chunk's coefficients for the pair. At 1024 features
+/// that is 75 µs per 256-row batch instead of 235 µs (BENCHMARKS.md, "Wide rows: the affine sweep").
+/// Every value still gets the same operations in the same order, so the same bits. The portable path
+/// (`FeatureChunk.walk`, machines without AVX2) walks blocks at every width.
 public enum AffineChainKernel {
     /// Applies `chain`'s stages, first to last, to every row of `batch`.
     public static func apply(to batch: inout FeatureBatch, _ chain: borrowing AffineChain) {

@@ -8,7 +8,7 @@ import Testing
 /// chunk sizes (16 + 8 + 1 = 25, 8 + 1, …) and row counts around the 16-row blocks.
 @Suite("Chain kernels from summaries")
 struct ChainKernelBitsTests {
-    static let widths = [1, 3, 4, 7, 8, 9, 16, 17, 24, 25, 33, 128, 131]
+    static let widths = [1, 3, 4, 7, 8, 9, 16, 17, 24, 25, 33, 128, 131, 1024]
     static let rowCounts = [1, 2, 15, 16, 17, 37, 256]
 
     static func affine(features: Int, stage: Int) -> CenteredAffine {
