@@ -93,7 +93,7 @@ int main(int argc, char **argv) {
     /* Hold still before the teardown below (the file write, zmq_ctx_term, the process exit, and the
      * harness waking up on it): on a 2-core machine that work competes for a core with the system
      * under test while it still carries the last messages, and at 1-row messages normd's last batch
-     * is one of only ~75 latency samples, so it set the phase's p99 (BENCHMARKS.md, session 13). */
+     * is one of only ~75 latency samples, so it set the phase's p99 (BENCHMARKS.md, "p99 over enough samples"). */
     struct timespec settle = { .tv_sec = 0, .tv_nsec = 300 * 1000000L };
     nanosleep(&settle, NULL);
     FILE *file = fopen(timestamps_path, "wb");
