@@ -74,22 +74,29 @@ func measure(_ name: String, _ values: [Float], features: Int, _ body: (inout Fe
 }
 
 /// `normd_affine_chain_avx2` alone, three stages: y = (x − 15)·0.1, then (y − 0.5)·2, then
-/// (z − 0)·1 + 0.5, so the values stay near 0..1. Looked up by name, so that the program also links
-/// against builds without the kernel.
+/// (z − 0)·1 + 0.5, so the values stay near 0..1; the coefficients as an `AffineChain` lays them out
+/// (flat, and packed at rows of a multiple of 4 KiB). Looked up by name, so that the program also
+/// links against builds without the kernel.
 func measureAffineChainKernel(_ shape: String, _ values: [Float], features: Int) {
     guard let symbol = dlsym(nil, "normd_affine_chain_avx2") else {
         print("\(shape) kernel 3 affines in one pass (normd_affine_chain_avx2): not in this build")
         return
     }
     typealias Kernel = @convention(c) (
-        UnsafeMutablePointer<Float>?, Int, Int, UnsafePointer<Float>?, UnsafePointer<Float>?, UnsafePointer<Float>?, Int
+        UnsafeMutablePointer<Float>?, Int, Int, UnsafePointer<Float>?, UnsafePointer<Float>?, UnsafePointer<Float>?, Int,
+        UnsafePointer<Float>?
     ) -> Void
     let kernel = unsafeBitCast(symbol, to: Kernel.self)
-    let center = [Float](repeating: 15, count: features) + [Float](repeating: 0.5, count: features) + [Float](repeating: 0, count: features)
-    let scale = [Float](repeating: 0.1, count: features) + [Float](repeating: 2, count: features) + [Float](repeating: 1, count: features)
-    let offset = [Float](repeating: 0, count: 2 * features) + [Float](repeating: 0.5, count: features)
+    var chain = AffineChain(features: features, stages: 3)
+    for (j, map) in [(15.0, 0.1, 0.0), (0.5, 2.0, 0.0), (0.0, 1.0, 0.5)].enumerated() {
+        var affine = CenteredAffine(featureCount: features)
+        affine.setAll { _ in map }
+        chain.set(stage: j, affine)
+    }
     measure("\(shape) kernel 3 affines in one pass (normd_affine_chain_avx2)", values, features: features) { batch in
-        batch.withUnsafeMutableValues { kernel($0.baseAddress, rows, features, center, scale, offset, 3) }
+        batch.withUnsafeMutableValues {
+            kernel($0.baseAddress, rows, features, chain.center, chain.scale, chain.offset, 3, chain.packed.isEmpty ? nil : chain.packed)
+        }
     }
 }
 

@@ -24,8 +24,10 @@ import CKernels
 ///
 /// Except when a row is a multiple of 4 KiB (1024, 2048… features): then a block's 16 rows fall into
 /// one of L1's sets (8 ways) and evict each other between one chunk and the next, and the AVX2 kernel
-/// walks two rows at a time instead, loading each chunk's coefficients for the pair. At 1024 features
-/// that is 75 µs per 256-row batch instead of 235 µs (BENCHMARKS.md, "Wide rows: the affine sweep").
+/// walks two rows at a time instead, loading each chunk's coefficients for the pair from
+/// `AffineChain.packed`, where they are contiguous. At 1024 features that took the sweep from 312 µs
+/// per 256-row batch to 115 µs with the flat arrays, and packed to less (BENCHMARKS.md, "Wide rows:
+/// the affine sweep").
 /// Every value still gets the same operations in the same order, so the same bits. The portable path
 /// (`FeatureChunk.walk`, machines without AVX2) walks blocks at every width.
 public enum AffineChainKernel {
@@ -50,7 +52,11 @@ public enum AffineChainKernel {
                     _ = batch.withUnsafeMutableValues { values -> Int in
                         switch path {
                         case .avx2:
-                            normd_affine_chain_avx2(values.baseAddress!, n, features, c.baseAddress!, s.baseAddress!, o.baseAddress!, stages)
+                            chain.packed.withUnsafeBufferPointer { packed in
+                                normd_affine_chain_avx2(
+                                    values.baseAddress!, n, features, c.baseAddress!, s.baseAddress!, o.baseAddress!, stages,
+                                    packed.baseAddress)
+                            }
                         case .portable:
                             FeatureChunk.walk(
                                 Sweep(center: c.baseAddress!, scale: s.baseAddress!, offset: o.baseAddress!, stages: stages, features: features),
@@ -108,6 +114,19 @@ public struct AffineChain: Sendable, Equatable {
     public private(set) var center: [Float] = []
     public private(set) var scale: [Float] = []
     public private(set) var offset: [Float] = []
+    /// The same coefficients laid out for the AVX2 kernel's row-pair walk, kept only when a row is a
+    /// multiple of 4 KiB (`packs`; empty otherwise). For each group of up to three stages (as the
+    /// kernel applies them), for each 8-feature chunk, the group's stages one after the other, each as
+    /// 8 centers, 8 scales and 8 offsets: one chunk's coefficients are one contiguous run. Stage `j`
+    /// of a group that starts at stage `g` and has `m` stages, chunk `k`, is at
+    /// `3·g·features + (k·m + j − g)·24`. With the flat arrays the 9 loads of a chunk came from 9
+    /// places 4 KiB apart; packed, the sweep at 1024 features took 77 µs instead of 134 in a C
+    /// bench (BENCHMARKS.md, "Wide rows: the affine sweep").
+    public private(set) var packed: [Float] = []
+
+    /// Whether rows of `features` features are a multiple of 4 KiB: then the kernel walks row pairs
+    /// over `packed`.
+    static func packs(features: Int) -> Bool { features > 0 && features % 1024 == 0 }
 
     public init(features: Int, stages: Int) {
         self.features = 0
@@ -122,6 +141,28 @@ public struct AffineChain: Sendable, Equatable {
         center.reset(to: 0, count: features * stages)
         scale.reset(to: 1, count: features * stages)
         offset.reset(to: 0, count: features * stages)
+        packed.reset(to: 0, count: Self.packs(features: features) ? 3 * features * stages : 0)
+        if !packed.isEmpty { for j in 0..<stages { pack(stage: j) } }
+    }
+
+    /// Copies stage `j`'s coefficients from the flat arrays into `packed`.
+    private mutating func pack(stage j: Int) {
+        let group = j / 3 * 3, members = min(3, stages - group)
+        let base = 3 * group * features + (j - group) * 24, from = j * features
+        center.withUnsafeBufferPointer { c in
+            scale.withUnsafeBufferPointer { s in
+                offset.withUnsafeBufferPointer { o in
+                    packed.withUnsafeMutableBufferPointer { p in
+                        for k in 0..<(features / 8) {
+                            let at = p.baseAddress! + base + k * members * 24, f = from + k * 8
+                            at.update(from: c.baseAddress! + f, count: 8)
+                            (at + 8).update(from: s.baseAddress! + f, count: 8)
+                            (at + 16).update(from: o.baseAddress! + f, count: 8)
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// Makes stage `j` apply `coefficients`.
@@ -138,5 +179,6 @@ public struct AffineChain: Sendable, Equatable {
         offset.withUnsafeMutableBufferPointer { target in
             coefficients.offset.withUnsafeBufferPointer { target.baseAddress!.advanced(by: start).update(from: $0.baseAddress!, count: features) }
         }
+        if !packed.isEmpty { pack(stage: j) }
     }
 }

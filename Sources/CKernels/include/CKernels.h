@@ -35,9 +35,11 @@ void normd_summary_avx2(const float *values, size_t rows, size_t features, float
                         double *sums, double *squares);
 
 /* AffineChainKernel: for each of `stages` stages in order, v = (v - center)*scale + offset in place
- * over `rows` rows of `features` values; stage j's coefficients at j*features. */
+ * over `rows` rows of `features` values; stage j's coefficients at j*features. `packed` is
+ * `AffineChain.packed` (the same coefficients in chunk order), or NULL; it is read only when a row is
+ * a multiple of 4 KiB, and without it such rows are walked in 16-row blocks. */
 void normd_affine_chain_avx2(float *values, size_t rows, size_t features, const float *center, const float *scale,
-                             const float *offset, size_t stages);
+                             const float *offset, size_t stages, const float *packed);
 
 /* sqrt(variance[f] + epsilon) for each of `count` features (SSE2 on x86-64, no CPU check needed;
  * see stddev_sse2.c for why this is C). */
