@@ -26,8 +26,8 @@ import CKernels
 /// one of L1's sets (8 ways) and evict each other between one chunk and the next, and the AVX2 kernel
 /// walks two rows at a time instead, loading each chunk's coefficients for the pair from
 /// `AffineChain.packed`, where they are contiguous. At 1024 features that took the sweep from 312 µs
-/// per 256-row batch to 115 µs with the flat arrays, and packed to less (BENCHMARKS.md, "Wide rows:
-/// the affine sweep").
+/// per 256-row batch to 115 µs with the flat arrays, and to 64 µs packed (`ChainCPU`; BENCHMARKS.md,
+/// "Wide rows: the affine sweep").
 /// Every value still gets the same operations in the same order, so the same bits. The portable path
 /// (`FeatureChunk.walk`, machines without AVX2) walks blocks at every width.
 public enum AffineChainKernel {
@@ -55,7 +55,7 @@ public enum AffineChainKernel {
                             chain.packed.withUnsafeBufferPointer { packed in
                                 normd_affine_chain_avx2(
                                     values.baseAddress!, n, features, c.baseAddress!, s.baseAddress!, o.baseAddress!, stages,
-                                    packed.baseAddress)
+                                    packed.isEmpty ? nil : packed.baseAddress)
                             }
                         case .portable:
                             FeatureChunk.walk(
